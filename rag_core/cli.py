@@ -1,0 +1,311 @@
+"""Headless command line: `python -m rag_core {demo,ingest,query,info,estimate,bench} --help`.
+
+Every command exits 0 on success, 2 with a one-line `error: ...` on bad input (a RagError),
+and shows a progress bar on stderr for long work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from tqdm import tqdm
+
+from . import costs
+from .errors import RagError
+from .types import ChunkingConfig, Document, RetrievalSettings
+
+
+class _Progress:
+    """Adapts the core's progress callback (done, total, label) to a tqdm bar."""
+
+    def __init__(self, desc: str, unit: str, quiet: bool = False) -> None:
+        self.bar: tqdm | None = None
+        self.desc, self.unit, self.quiet = desc, unit, quiet
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, leave=False)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _chunking(args: argparse.Namespace) -> ChunkingConfig | None:
+    given = (args.strategy, args.chunk_size, args.chunk_overlap)
+    if all(v is None for v in given):
+        return None
+    default = ChunkingConfig()
+    return ChunkingConfig(
+        strategy=args.strategy or default.strategy,
+        size=args.chunk_size if args.chunk_size is not None else default.size,
+        overlap=args.chunk_overlap if args.chunk_overlap is not None else default.overlap,
+    )
+
+
+def _index_documents(args: argparse.Namespace, documents: Sequence[Document], out: dict) -> int:
+    from .index import open_for_ingest
+
+    index = open_for_ingest(args.index, args.embedder, args.store, _chunking(args))
+    progress = _Progress("embedding", "chunk", args.quiet)
+    try:
+        result = index.ingest(documents, progress)
+    finally:
+        progress.close()
+    index.save()
+    out.update(
+        index=str(args.index),
+        embedder=index.manifest.embedder,
+        store=index.manifest.store,
+        added=len(result.added),
+        replaced=len(result.replaced),
+        unchanged=len(result.unchanged),
+        chunks_added=result.n_chunks,
+        chunks_total=index.manifest.n_chunks,
+        seconds=round(result.seconds, 2),
+    )
+    return 0
+
+
+def _print(out: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for key, value in out.items():
+        if isinstance(value, list):
+            print(f"{key}:")
+            for item in value:
+                print(f"  - {item}")
+        else:
+            print(f"{key}: {value}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import ATTRIBUTION, demo_documents
+
+    out: dict = {}
+    _index_documents(args, demo_documents(), out)
+    out["attribution"] = ATTRIBUTION
+    _print(out, args.json)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .loaders import load_paths
+    from .table import content_filter, documents_frame, frame_to_documents
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise RagError(f"no such file or folder: {', '.join(missing)}")
+    progress = _Progress("loading", "file", args.quiet)
+    try:
+        report = load_paths(args.paths, max_bytes=int(args.max_file_mb * 1024 * 1024),
+                            csv_text_column=args.csv_column, progress=progress)
+    finally:
+        progress.close()
+    filtered = content_filter(documents_frame(report.documents), min_words=args.min_words, min_chars=args.min_chars)
+    documents = frame_to_documents(filtered.kept)
+    out: dict = {
+        "files_ingested": len(report.ingested),
+        "files_skipped": [f"{f.source}: {f.reason}" for f in report.skipped],
+        "rows_loaded": len(report.documents),
+        "rows_dropped_by_filter": filtered.dropped,
+    }
+    if not documents:
+        _print(out, args.json)
+        raise RagError("nothing to index: every file was skipped or filtered out (see above); "
+                       "lower --min-words/--min-chars or check the files")
+    _index_documents(args, documents, out)
+    _print(out, args.json)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from .index import Index
+    from .llm import LLMS
+    from .pipeline import Pipeline
+    from .rerank import create_reranker
+
+    template = Path(args.template).read_text() if args.template else None
+    index = Index.open(args.index)
+    llm = LLMS.create(args.llm)
+    pipeline = Pipeline(index, llm, create_reranker(args.reranker), **({"template": template} if template else {}))
+    settings = RetrievalSettings(
+        top_k=args.top_k,
+        score_threshold=args.threshold,
+        sources=tuple(args.source) if args.source else None,
+        reranker=args.reranker,
+        llm=args.llm,
+    )
+    turn = pipeline.ask(args.question, settings)
+    for delta in turn:
+        if not args.json:
+            print(delta, end="", flush=True)
+    answer = turn.answer
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer_to_json(answer), indent=2, ensure_ascii=False))
+        return 0
+    print("\n")
+    for hit in answer.hits:
+        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}  {hit.chunk.source} — {hit.chunk.section}")
+    for hit in answer.below_threshold:
+        print(f"    below threshold: {hit.score:.3f} {hit.score_kind}  {hit.chunk.source} — {hit.chunk.section}")
+    u = answer.usage
+    print(f"\ntokens: {u.embedding_tokens} embedding, {u.prompt_tokens} prompt, {u.completion_tokens} completion; "
+          f"${u.cost_usd:.6f} on {u.cost_model}")
+    return 0
+
+
+def answer_to_json(answer) -> dict:
+    u = answer.usage
+    return {
+        "answer": answer.text,
+        "hits": [
+            {
+                "rank": h.rank,
+                "score": round(h.score, 6),
+                "score_kind": h.score_kind,
+                "source": h.chunk.source,
+                "section": h.chunk.section,
+                "text": h.chunk.text,
+                "chunk_id": h.chunk.chunk_id,
+                **({"retrieval_rank": h.retrieval_rank, "retrieval_score": round(h.retrieval_score, 6),
+                    "retrieval_score_kind": h.retrieval_score_kind} if h.retrieval_rank is not None else {}),
+            }
+            for h in answer.hits
+        ],
+        "prompt": answer.prompt,
+        "usage": {
+            "embedding_tokens": u.embedding_tokens,
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "cost_usd": round(u.cost_usd, 8),
+            "cost_model": u.cost_model,
+            "latency_ms": {k: round(v, 2) for k, v in u.latency_ms.items()},
+        },
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .index import read_manifest
+
+    manifest = read_manifest(args.index)
+    out = dataclasses.asdict(manifest)
+    out["chunking"] = dataclasses.asdict(manifest.chunking)
+    out["n_sources"] = len(manifest.sources)
+    if not args.json:
+        out.pop("sources")
+    _print(out, args.json)
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from .chunking import chunk_documents
+    from .loaders import load_paths
+
+    report = load_paths(args.paths)
+    chunks = chunk_documents(report.documents, _chunking(args) or ChunkingConfig())
+    estimate = costs.estimate_ingest_cost([c.text for c in chunks], args.model)
+    out = dataclasses.asdict(estimate)
+    out["files_skipped"] = [f"{f.source}: {f.reason}" for f in report.skipped]
+    _print(out, args.json)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    results = run_bench(quick=args.quick, progress=not args.quiet)
+    _print(results, args.json)
+    return 0
+
+
+def _add_chunking(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strategy", choices=["chars", "tokens", "recursive"], help="chunking strategy (default recursive)")
+    p.add_argument("--chunk-size", type=int, help="chunk size in the strategy's unit (default 1000)")
+    p.add_argument("--chunk-overlap", type=int, help="overlap in the strategy's unit (default 100)")
+
+
+def _add_index_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", required=True, help="index directory (created if missing)")
+    p.add_argument("--embedder", help="embedder name, e.g. local:all-MiniLM-L6-v2 (default) or hashing")
+    p.add_argument("--store", choices=["numpy", "faiss", "faiss-hnsw"], help="vector store (default faiss)")
+    _add_chunking(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rag_core", description="RAG Playground core, headless.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", parents=[common], help="build an index of the bundled demo corpus (Wikipedia summaries)")
+    _add_index_target(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", parents=[common], help="load files/folders and add them to an index")
+    p.add_argument("paths", nargs="+", help="files or folders (pdf, txt, md, html, csv)")
+    _add_index_target(p)
+    p.add_argument("--max-file-mb", type=float, default=50.0, help="skip files larger than this (default 50)")
+    p.add_argument("--csv-column", help="text column of csv files (default: the longest text column)")
+    p.add_argument("--min-words", type=int, default=15, help="drop rows with this many words or fewer (default 15)")
+    p.add_argument("--min-chars", type=int, default=50, help="drop rows with this many characters or fewer (default 50)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("query", parents=[common], help="ask a question against an index")
+    p.add_argument("question")
+    p.add_argument("--index", required=True)
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--threshold", type=float, default=None, help="minimum first-stage score (cosine)")
+    p.add_argument("--reranker", default=None, help="none, bm25 or rrf")
+    p.add_argument("--llm", default="extractive", help="answerer (default extractive, offline)")
+    p.add_argument("--source", action="append", help="only search this source (repeatable)")
+    p.add_argument("--template", help="file with a prompt template using {context} and {question}")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("info", parents=[common], help="show an index's manifest")
+    p.add_argument("--index", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("estimate", parents=[common], help="tokens and dollars to embed files with a hosted model, before spending")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--model", default=costs.DEFAULT_EMBED_COST_MODEL)
+    _add_chunking(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("bench", parents=[common], help="benchmarks as ratios to raw baselines measured in the same run")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the index on disk is unchanged", file=sys.stderr)
+        return 130

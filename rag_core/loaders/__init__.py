@@ -1,0 +1,192 @@
+"""Files -> Documents, with a per-file report of what was ingested and what was skipped.
+
+`load_bytes` reads one upload, `load_paths` files and folders. Neither raises on bad input:
+every file ends up in `LoadReport.files` as "ingested" or "skipped" with a one-line reason
+that says what to do. Each format is one module exposing a `Loader` (see base.py);
+`LOADERS` maps a suffix to it, so a new format (docx, ...) is one file and one entry here.
+
+Normalisation happens once, here: every Section's text goes through `normalize_text`, empty
+sections are dropped, and the rest are numbered 0.. in reading order (`Document.ordinal`).
+`Document.text` is final: chunk offsets index into it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Callable, Sequence
+
+from ..errors import IngestError
+from ..types import Document
+from .base import Loader, LoadOptions, Section, decode_text, normalize_text, one_line
+from .csv_loader import load_csv
+from .html import load_html
+from .markdown import load_markdown
+from .pdf import load_pdf
+from .text import load_text
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES", "LOADERS", "SUPPORTED_SUFFIXES", "FileStatus", "LoadOptions", "LoadReport",
+    "Loader", "Section", "decode_text", "load_bytes", "load_paths", "normalize_text",
+]
+
+LOADERS: dict[str, Loader] = {
+    ".txt": load_text,
+    ".text": load_text,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".csv": load_csv,
+    ".tsv": load_csv,
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted(LOADERS))
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+_MB = 1024 * 1024
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """What happened to one file. `reason` is empty or a note when ingested, required when skipped."""
+
+    source: str
+    status: str  # "ingested" | "skipped"
+    reason: str
+    n_documents: int
+    n_bytes: int
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    documents: tuple[Document, ...] = ()
+    files: tuple[FileStatus, ...] = ()
+
+    @property
+    def ingested(self) -> tuple[FileStatus, ...]:
+        return tuple(f for f in self.files if f.status == "ingested")
+
+    @property
+    def skipped(self) -> tuple[FileStatus, ...]:
+        return tuple(f for f in self.files if f.status == "skipped")
+
+    def __add__(self, other: "LoadReport") -> "LoadReport":
+        return LoadReport(self.documents + other.documents, self.files + other.files)
+
+
+def _skip(source: str, reason: str, n_bytes: int) -> LoadReport:
+    return LoadReport((), (FileStatus(source, "skipped", reason, 0, n_bytes),))
+
+
+def _too_big(n_bytes: int, max_bytes: int) -> str:
+    return (f"{n_bytes / _MB:.1f} MB is over the {max_bytes / _MB:g} MB limit; "
+            "split the file or raise --max-file-mb")
+
+
+def _unsupported(suffix: str) -> str:
+    shown = f"'{suffix}'" if suffix else "(no extension)"
+    return f"unsupported file type {shown}; convert it to one of {', '.join(SUPPORTED_SUFFIXES)}"
+
+
+def _documents(source: str, sections: list[Section]) -> tuple[list[Document], str]:
+    """Normalise, drop empty sections, number the rest; also a note naming what was dropped."""
+    documents: list[Document] = []
+    empty: list[str] = []
+    for section in sections:
+        text = normalize_text(section.text)
+        if text:
+            documents.append(Document(source, section.label, text, len(documents)))
+        else:
+            empty.append(section.label)
+    note = ""
+    if empty and documents:
+        shown = ", ".join(empty[:5]) + (", …" if len(empty) > 5 else "")
+        note = f"{len(empty)} empty section(s) left out: {shown}"
+    return documents, note
+
+
+def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
+               max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadReport:
+    """One file's bytes -> a LoadReport with its Documents (`source` = `name`), never raising."""
+    n_bytes = len(data)
+    suffix = PurePath(name).suffix.lower()
+    loader = LOADERS.get(suffix)
+    if loader is None:
+        return _skip(name, _unsupported(suffix), n_bytes)
+    if n_bytes == 0:
+        return _skip(name, "empty file: it has 0 bytes; check the export and upload it again", 0)
+    if n_bytes > max_bytes:
+        return _skip(name, _too_big(n_bytes, max_bytes), n_bytes)
+    try:
+        sections = loader(name, data, LoadOptions(csv_text_column=csv_text_column))
+    except IngestError as exc:
+        return _skip(name, one_line(exc), n_bytes)
+    except Exception as exc:  # noqa: BLE001 - a parser bug on odd input must not stop a batch
+        return _skip(name, f"could not read it ({type(exc).__name__}: {one_line(exc, 120)}); "
+                           "re-export the file and try again", n_bytes)
+    documents, note = _documents(name, sections)
+    if not documents:
+        return _skip(name, "no extractable text: the file holds no words; check it has content", n_bytes)
+    return LoadReport(tuple(documents), (FileStatus(name, "ingested", note, len(documents), n_bytes),))
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _expand(paths: Sequence[str | Path], recursive: bool) -> tuple[list[str], list[FileStatus]]:
+    """Files to read, in a stable order, plus statuses for paths that do not exist."""
+    files: list[str] = []
+    missing: list[FileStatus] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for given in paths:
+        path = str(given)
+        if os.path.isdir(path):
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not _is_hidden(d)) if recursive else []
+                for file_name in sorted(names):
+                    if not _is_hidden(file_name):
+                        add(os.path.join(root, file_name))
+        elif os.path.isfile(path):
+            add(path)
+        else:
+            missing.append(FileStatus(path, "skipped", "not found: check the path and try again", 0, 0))
+    return files, missing
+
+
+def load_paths(paths: Sequence[str | Path], *, recursive: bool = True, csv_text_column: str | None = None,
+               max_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: Progress | None = None) -> LoadReport:
+    """Files and folders -> one LoadReport. Folders are walked (hidden entries skipped);
+    unsupported files are listed as skipped. `progress(done, total, source)` is called after
+    each file. Only a failing `progress` callback can raise."""
+    files, missing = _expand(paths, recursive)
+    report = LoadReport((), tuple(missing))
+    for done, path in enumerate(files, start=1):
+        report = report + _load_file(path, csv_text_column, max_bytes)
+        if progress is not None:
+            progress(done, len(files), path)
+    return report
+
+
+def _load_file(path: str, csv_text_column: str | None, max_bytes: int) -> LoadReport:
+    suffix = PurePath(path).suffix.lower()
+    try:
+        n_bytes = os.path.getsize(path)
+        if suffix not in LOADERS:
+            return _skip(path, _unsupported(suffix), n_bytes)
+        if n_bytes > max_bytes:  # checked before reading, so a huge file is never loaded
+            return _skip(path, _too_big(n_bytes, max_bytes), n_bytes)
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _skip(path, f"could not read it ({one_line(exc, 120)}); check its permissions", 0)
+    return load_bytes(path, data, csv_text_column=csv_text_column, max_bytes=max_bytes)

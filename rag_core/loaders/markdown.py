@@ -1,0 +1,61 @@
+"""Markdown: one section per ATX heading ('#'..'######'), labelled with its heading path.
+
+The label is the path of headings down to this one, e.g. "Intro > Setup", so a section is
+recognisable out of context. The heading line itself is not in the section text (the label
+carries it), and headings with no text of their own yield no section. Text before the
+first heading is a section labelled with the file name. '#' lines inside fenced code
+blocks are not headings. Setext (underlined) headings are left as text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .base import LoadOptions, Section, decode_text
+from .text import file_label
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+_CLOSING = re.compile(r"(?:^|[ \t]+)#+$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    match = _ATX.match(line)
+    if not match:
+        return None
+    title = _CLOSING.sub("", match.group(2) or "").strip()
+    return len(match.group(1)), title
+
+
+def split_markdown(text: str, preamble_label: str) -> list[Section]:
+    """Split markdown text into sections on ATX headings (see module docstring)."""
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    label, body = preamble_label, []
+    fence: str | None = None
+    for line in text.splitlines():
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip()[len(marker):]:
+                fence = None
+        heading = None if fence is not None or fence_match else _heading(line)
+        if heading is None:
+            body.append(line)
+            continue
+        sections.append(Section(label, "\n".join(body)))
+        level, title = heading
+        while path and path[-1][0] >= level:
+            path.pop()
+        path.append((level, title))
+        label = " > ".join(t for _, t in path if t) or preamble_label
+        body = []
+    sections.append(Section(label, "\n".join(body)))
+    # a heading followed directly by a subheading is structure, not a lost section
+    return [s for s in sections if s.text.strip()]
+
+
+def load_markdown(name: str, data: bytes, options: LoadOptions) -> list[Section]:
+    return split_markdown(decode_text(data), file_label(name))

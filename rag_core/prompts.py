@@ -1,0 +1,134 @@
+"""The prompt sent to the answerer: the classic RAG template, filled with numbered context
+blocks that are trimmed (by tokens) so the prompt always leaves room for the answer.
+
+Blocks look like `[1] (source — section)` then the chunk text; the numbers are what the model
+cites. Lowest-ranked hits are dropped first; the last one that partly fits is cut at a token.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Sequence
+
+from .costs import count_tokens, get_encoding
+from .errors import ConfigError
+from .types import Hit
+
+DEFAULT_TEMPLATE = """\
+Answer the question using your existing knowledge and the context below.
+Cite the context passages you use by their numbers, like [1] or [2].
+If the context does not help answer the question, begin your answer with "Context not relevant."
+If the context is empty, begin your answer with "No context."
+If you don't know the answer and the context does not help, say "I don't know".
+
+Context:
+{context}
+
+Question: {question}
+
+Answer:"""
+
+PLACEHOLDERS = ("context", "question")
+BLOCK_SEPARATOR = "\n\n"
+#: a hit cut to fewer tokens than this is dropped instead: a sliver of text only confuses.
+MIN_CUT_TOKENS = 16
+
+
+def validate_template(template: str) -> None:
+    """Raise ConfigError unless `template` formats with exactly {context} and {question}."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(
+            f"prompt template cannot be formatted ({exc}); write literal braces as {{{{ and }}}}"
+        ) from None
+    unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
+    if unknown:
+        shown = ", ".join("{" + f + "}" for f in unknown)
+        raise ConfigError(
+            f"prompt template has unknown placeholder(s) {shown}; only {{context}} and {{question}} "
+            "are filled in — write literal braces as {{ and }}"
+        )
+    missing = [f for f in PLACEHOLDERS if f not in fields]
+    if missing:
+        raise ConfigError(f"prompt template is missing {', '.join('{' + f + '}' for f in missing)}; add it")
+
+
+@dataclass(frozen=True)
+class BuiltPrompt:
+    text: str
+    hits: tuple[Hit, ...]  # the hits actually included, in order; block [n] is hits[n-1]
+    prompt_tokens: int
+    truncated: int  # hits dropped or cut to fit
+
+
+def block_header(n: int, hit: Hit) -> str:
+    chunk = hit.chunk
+    label = f"{chunk.source} — {chunk.section}" if chunk.section else chunk.source
+    return f"[{n}] ({label})\n"
+
+
+def build_prompt(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    context_window: int = 16385,
+    max_answer_tokens: int = 512,
+    encoding: str = "cl100k_base",
+) -> BuiltPrompt:
+    """Fill the template with as many hits (best first) as fit in
+    `context_window - max_answer_tokens` tokens. Raises ConfigError if even the bare
+    question does not fit."""
+    validate_template(template)
+    enc = get_encoding(encoding)
+    budget = context_window - max_answer_tokens
+    base = count_tokens(template.format(context="", question=question), encoding)
+    if base > budget:
+        raise ConfigError(
+            f"the question and template alone take {base} tokens, over the budget of {budget} "
+            f"(context window {context_window} - answer {max_answer_tokens}); shorten the question "
+            "or choose a model with a larger context window"
+        )
+    sep = count_tokens(BLOCK_SEPARATOR, encoding)
+    # a few tokens of slack: BPE counts of parts need not add up exactly to the count of the whole
+    room = budget - base - 2
+    blocks: list[str] = []
+    kept: list[Hit] = []
+    for hit in hits:
+        header = block_header(len(kept) + 1, hit)
+        cost_header = len(enc.encode_ordinary(header)) + (sep if blocks else 0)
+        body = enc.encode_ordinary(hit.chunk.text)
+        if cost_header + len(body) <= room:
+            blocks.append(header + hit.chunk.text)
+        elif room - cost_header >= MIN_CUT_TOKENS:
+            cut = enc.decode_bytes(body[: room - cost_header]).decode("utf-8", "ignore")
+            blocks.append(header + cut)
+            kept.append(hit)
+            break
+        else:
+            break
+        kept.append(hit)
+        room -= cost_header + len(body)
+    text, blocks_used, tokens = _fit(template, question, blocks, budget, encoding)
+    kept = kept[:blocks_used]
+    return BuiltPrompt(text, tuple(kept), tokens, len(hits) - len(kept) + _n_cut(blocks, kept))
+
+
+def _n_cut(blocks: list[str], kept: list[Hit]) -> int:
+    """1 if the last kept block holds less than its hit's full text."""
+    if not kept:
+        return 0
+    return int(not blocks[len(kept) - 1].endswith(kept[-1].chunk.text))
+
+
+def _fit(template: str, question: str, blocks: list[str], budget: int, encoding: str) -> tuple[str, int, int]:
+    """The formatted prompt and its token count, dropping trailing blocks in the rare case token counts of parts
+    under-estimated the whole (one count per try; normally exactly one try)."""
+    while True:
+        text = template.format(context=BLOCK_SEPARATOR.join(blocks), question=question)
+        tokens = count_tokens(text, encoding)
+        if not blocks or tokens <= budget:
+            return text, len(blocks), tokens
+        blocks = blocks[:-1]

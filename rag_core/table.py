@@ -1,0 +1,98 @@
+"""Documents as a table the person can inspect and filter before indexing.
+
+The visible columns are exactly `source | section | text | word_count | char_count`.
+`Document.ordinal` travels in the DataFrame index (named "ordinal"), so filtering rows
+keeps it and `frame_to_documents` restores each Document as it was. (source, ordinal)
+is unique; the ordinal alone is not, across files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+
+from .errors import ConfigError
+from .types import Document
+
+COLUMNS = ("source", "section", "text", "word_count", "char_count")
+INDEX_NAME = "ordinal"
+
+
+def documents_frame(docs: Iterable[Document]) -> pd.DataFrame:
+    docs = list(docs)
+    frame = pd.DataFrame(
+        {
+            "source": [d.source for d in docs],
+            "section": [d.section for d in docs],
+            "text": [d.text for d in docs],
+            "word_count": pd.Series([d.word_count for d in docs], dtype="int64"),
+            "char_count": pd.Series([d.char_count for d in docs], dtype="int64"),
+        },
+        columns=list(COLUMNS),
+    )
+    frame.index = pd.Index([d.ordinal for d in docs], dtype="int64", name=INDEX_NAME)
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class FilterResult:
+    """Rows kept, and how many rows each rule dropped (a row failing both counts for both)."""
+
+    kept: pd.DataFrame
+    dropped: dict[str, int]
+    total_dropped: int
+    removed: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+
+def content_filter(df: pd.DataFrame, min_words: int = 15, min_chars: int = 50) -> FilterResult:
+    """Keep rows with word_count > min_words AND char_count > min_chars.
+
+    Counts are recomputed from `text`, so a table whose text was edited is judged on what
+    it says now.
+    """
+    text = df["text"].fillna("").astype(str)
+    words = text.str.split().str.len().fillna(0).astype("int64")
+    chars = text.str.len().astype("int64")
+    fresh = df.assign(word_count=words, char_count=chars)
+    too_few_words = words <= min_words
+    too_few_chars = chars <= min_chars
+    failing = too_few_words | too_few_chars
+    return FilterResult(
+        kept=fresh[~failing],
+        dropped={f"word_count <= {min_words}": int(too_few_words.sum()),
+                 f"char_count <= {min_chars}": int(too_few_chars.sum())},
+        total_dropped=int(failing.sum()),
+        removed=fresh[failing],
+    )
+
+
+def frame_to_documents(df: pd.DataFrame) -> list[Document]:
+    """Rows back to Documents, ordinals from the index (or an `ordinal` column).
+
+    Rows without text are left out. If the ordinals are missing or not whole numbers (rows
+    added in an editor), each source's rows are numbered 0.. in table order instead.
+    """
+    missing = [c for c in ("source", "section", "text") if c not in df.columns]
+    if missing:
+        raise ConfigError(f"the table lacks column(s) {', '.join(missing)}; keep {', '.join(COLUMNS)}")
+    if "ordinal" in df.columns:
+        ordinals = pd.to_numeric(df["ordinal"], errors="coerce")
+    elif df.index.name == INDEX_NAME:
+        ordinals = pd.to_numeric(pd.Series(df.index, index=df.index), errors="coerce")
+    else:
+        ordinals = pd.Series([float("nan")] * len(df), index=df.index)
+    keep_index = bool(len(df)) and ordinals.notna().all() and (ordinals % 1 == 0).all()
+    docs: list[Document] = []
+    per_source: dict[str, int] = {}
+    for (_, row), ordinal in zip(df.iterrows(), ordinals):
+        text = row["text"]
+        if not isinstance(text, str) or not text:
+            continue
+        source = str(row["source"])
+        section = "" if pd.isna(row["section"]) else str(row["section"])
+        number = int(ordinal) if keep_index else per_source.get(source, 0)
+        per_source[source] = per_source.get(source, 0) + 1
+        docs.append(Document(source, section, text, number))
+    return docs

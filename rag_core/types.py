@@ -1,0 +1,250 @@
+"""What flows between the parts of rag_core: frozen dataclasses, and the provider Protocols.
+
+Read top to bottom: a Document is loaded, cut into Chunks, each chunk embedded and stored;
+a query returns Hits; the answerer streams text and an Answer records what was used and
+what it cost (Usage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Iterator, Mapping, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Document:
+    """One section of one source: a file path or URL, plus a heading, page or row label.
+
+    `ordinal` numbers the sections of a source in reading order, so two sections with the
+    same heading stay distinct.
+    """
+
+    source: str
+    section: str
+    text: str
+    ordinal: int = 0
+
+    @property
+    def doc_id(self) -> str:
+        return f"{hashlib.sha1(self.source.encode()).hexdigest()[:10]}-{self.ordinal}"
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+    @property
+    def char_count(self) -> int:
+        return len(self.text)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a Document: `document.text[start:end] == text` always holds."""
+
+    source: str
+    section: str
+    text: str
+    start: int
+    end: int
+    doc_id: str
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.doc_id}:{self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    """strategy: `chars` | `tokens` | `recursive`; size and overlap are in the strategy's unit
+    (characters, or tokens of `encoding` for `tokens`)."""
+
+    strategy: str = "recursive"
+    size: int = 1000
+    overlap: int = 100
+    encoding: str = "cl100k_base"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk. `score_kind` says what `score` means (`cosine`, `l2`, `bm25`,
+    `rrf`, `rerank relevance`); `retrieval_rank`/`retrieval_score` keep the first-stage
+    values when a reranker reorders hits. Ranks start at 1."""
+
+    chunk: Chunk
+    score: float
+    score_kind: str
+    rank: int
+    retrieval_rank: int | None = None
+    retrieval_score: float | None = None
+    retrieval_score_kind: str | None = None
+
+    def reranked(self, score: float, score_kind: str, rank: int) -> "Hit":
+        return replace(
+            self,
+            score=score,
+            score_kind=score_kind,
+            rank=rank,
+            retrieval_rank=self.rank if self.retrieval_rank is None else self.retrieval_rank,
+            retrieval_score=self.score if self.retrieval_score is None else self.retrieval_score,
+            retrieval_score_kind=self.score_kind if self.retrieval_score_kind is None else self.retrieval_score_kind,
+        )
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens a provider reported (or we counted) for one call; yielded last by LLM.stream."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens, dollars and per-stage latency of one turn (or, summed, of a session).
+
+    `cost_usd` is what the turn costs, or would cost, on `cost_model` with the dated price
+    table in costs.py. Usages add up with `+`.
+    """
+
+    embedding_tokens: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_model: str = ""
+    latency_ms: Mapping[str, float] = field(default_factory=dict)
+
+    def __add__(self, other: "Usage") -> "Usage":
+        latency = dict(self.latency_ms)
+        for stage, ms in other.latency_ms.items():
+            latency[stage] = latency.get(stage, 0.0) + ms
+        models = [m for m in (self.cost_model, other.cost_model) if m]
+        return Usage(
+            embedding_tokens=self.embedding_tokens + other.embedding_tokens,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+            cost_model=" + ".join(dict.fromkeys(models)),
+            latency_ms=latency,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.embedding_tokens + self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """What the person chose for one turn; recorded on the Answer."""
+
+    top_k: int = 5
+    score_threshold: float | None = None
+    sources: tuple[str, ...] | None = None
+    reranker: str | None = None
+    llm: str = "extractive"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    hits: tuple[Hit, ...]
+    prompt: str
+    usage: Usage
+    settings: RetrievalSettings
+    #: hits that were retrieved but fell under the threshold (shown to explain "No context.")
+    below_threshold: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    """Everything needed to know whether an index on disk may be queried with an embedder."""
+
+    embedder: str
+    dim: int
+    metric: str
+    store: str
+    chunking: ChunkingConfig
+    fingerprint: str
+    n_chunks: int
+    version: str
+    created_at: str
+    updated_at: str
+    #: source -> sha256 of its text, so an unchanged file is skipped and a changed one replaced
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+# ---- provider protocols -------------------------------------------------------------
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Returns L2-normalised float32 vectors, shape (n, dim)."""
+
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> int: ...
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Holds chunks and their vectors. `search` returns hits best-first, ranks from 1."""
+
+    name: str
+    metric: str
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
+
+    def search(self, vector: np.ndarray, k: int, sources: Sequence[str] | None = None) -> list[Hit]: ...
+
+    def delete(self, source: str) -> int: ...
+
+    def count(self) -> int: ...
+
+    def chunks(self) -> list[Chunk]: ...
+
+    def vectors(self) -> np.ndarray: ...
+
+    def save(self, directory: str) -> None: ...
+
+    def load(self, directory: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What an answerer gets: the exact prompt, plus the question and numbered hits for
+    answerers (like the extractive one) that work from the context directly."""
+
+    prompt: str
+    question: str
+    hits: tuple[Hit, ...]
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """Streams text deltas, then (optionally) one TokenUsage as the last item."""
+
+    name: str
+    context_window: int
+    max_answer_tokens: int
+
+    def stream(self, request: GenerationRequest) -> Iterator[str | TokenUsage]: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    name: str
+    score_kind: str
+
+    def rerank(self, query: str, hits: Sequence[Hit], top_n: int) -> list[Hit]: ...

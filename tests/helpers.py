@@ -1,0 +1,31 @@
+"""Small builders shared by tests: documents and a hashing-embedder index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag_core.embeddings import create_embedder
+from rag_core.index import Index
+from rag_core.types import ChunkingConfig, Document
+
+FACTS = {
+    "kenya.md": "Nairobi is the capital and largest city of Kenya. Kenya lies on the equator in East Africa, "
+    "with coastline on the Indian Ocean and savannah grasslands that host lions, elephants and rhinos.",
+    "japan.md": "Tokyo is the capital of Japan. Japan is an island country in East Asia, in the Pacific Ocean, "
+    "made of four main islands; Mount Fuji is its highest peak and a famous volcano.",
+    "photosynthesis.md": "Photosynthesis is the process by which green plants use sunlight, water and carbon "
+    "dioxide to make glucose and release oxygen. Chlorophyll in the chloroplasts absorbs the light.",
+    "einstein.md": "Albert Einstein was a German-born theoretical physicist who developed the theory of relativity. "
+    "He received the Nobel Prize in Physics in 1921 for the photoelectric effect.",
+}
+
+
+def fact_documents(facts: dict[str, str] = FACTS) -> list[Document]:
+    return [Document(source=name, section=Path(name).stem, text=text) for name, text in facts.items()]
+
+
+def hashing_index(directory, store: str = "numpy", documents=None, chunking=ChunkingConfig(size=300, overlap=30)) -> Index:
+    index = Index.create(directory, create_embedder("hashing"), store, chunking)
+    index.ingest(documents if documents is not None else fact_documents())
+    index.save()
+    return index

