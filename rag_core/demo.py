@@ -19,7 +19,7 @@ ATTRIBUTION = (
 )
 SAMPLE_QUESTIONS = (
     "What is the capital of Kenya?",
-    "Which country is known as the Land of the Rising Sun?",
+    "Which river is the longest in South America?",
     "How does photosynthesis work?",
     "Who developed the theory of relativity?",
     "What is the largest ocean?",
