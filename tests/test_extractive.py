@@ -66,3 +66,12 @@ def test_answer_respects_max_answer_tokens():
     long = hit(" ".join(["capital"] * 2000), 1)
     text, _ = run("capital?", (long,), ExtractiveAnswerer(max_answer_tokens=50))
     assert count_tokens(text) <= 50
+
+
+def test_decimal_points_do_not_end_a_sentence():
+    from rag_core.llm.extractive import _SENTENCE
+
+    text = "The lake (20.4 km2) contained fish. Version 1.2 shipped! Was it? Yes."
+    assert [m.group(0).strip() for m in _SENTENCE.finditer(text)] == [
+        "The lake (20.4 km2) contained fish.", "Version 1.2 shipped!", "Was it?", "Yes.",
+    ]

@@ -42,3 +42,17 @@ def test_tests_cannot_reach_the_network():
 
     with pytest.raises(SocketConnectBlockedError):
         socket.create_connection(("93.184.216.34", 80), timeout=1)
+
+
+def test_layers_only_point_down():
+    """pages -> ui -> rag_core: rag_core never imports ui or pages; ui never imports pages."""
+    project = ROOT.parent
+    rules = {"rag_core": ("ui", "pages"), "ui": ("pages",)}
+    offenders = []
+    for layer, forbidden in rules.items():
+        for path in (project / layer).rglob("*.py"):
+            for line in path.read_text().splitlines():
+                stripped = line.strip()
+                if any(stripped.startswith((f"from {f}", f"import {f}")) for f in forbidden):
+                    offenders.append(f"{path.relative_to(project)}: {stripped}")
+    assert offenders == []

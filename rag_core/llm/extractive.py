@@ -14,7 +14,9 @@ from typing import Iterator
 from ..costs import count_tokens
 from ..types import GenerationRequest, Hit, TokenUsage
 
-_SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
+#: A sentence runs to . ! ? (or a CJK stop) followed by space or the end; a stop inside a token
+#: ("20.4 km2", "e.g.x", "v1.2") does not end it.
+_SENTENCE = re.compile(r"(?:[^.!?。！？\n]|[.!?](?=[^\s.!?]))+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
 _WORD = re.compile(r"\w+")
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being

@@ -1,0 +1,38 @@
+"""Explore: all chunk embeddings on a 2-D map (PCA); a query and lines to its top-k hits."""
+
+import streamlit as st
+
+from ui import cache, explore, paths, state, widgets
+from ui.guard import guard
+from ui.layout import page_setup
+
+page_setup()
+
+st.title(":material/scatter_plot: Explore")
+names = paths.index_names()
+if not names:
+    st.info("There is no index yet. Load the demo corpus on Home, or build one on Index.")
+    st.stop()
+
+c1, c2, c3 = st.columns([1, 3, 1])
+active = state.active_index()
+name = c1.selectbox("Index", names, index=names.index(active) if active in names else 0, key="explore_index")
+query = c2.text_input("Query", key=state.default("explore_query", ""), placeholder="Type a question to place it on the map")
+top_k = c3.slider("Top-k", 1, 20, key=state.default("explore_k", 5))
+
+with guard("drawing the map"):
+    proj = cache.projection(name)
+    if not proj.chunks:
+        st.info("This index has no chunks yet.")
+        st.stop()
+    vector, hits = None, []
+    if query.strip():
+        index = cache.load_index(name)
+        vector = index.embedder.embed_query(query)
+        hits = index.store.search(vector, int(top_k))
+    st.caption(f"{len(proj.chunks):,} chunks from {len({c.source for c in proj.chunks}):,} sources, "
+               "projected with PCA; colour = source; hover a point for its text.")
+    st.plotly_chart(explore.scatter(proj, vector, hits, query), width="stretch", key="map")
+    if hits:
+        st.markdown(f"**Top {len(hits)} hits**")
+        widgets.hits(hits)

@@ -1,0 +1,49 @@
+"""Home: what the app is, and one button that loads the demo corpus so Chat works at once."""
+
+import streamlit as st
+
+from rag_core.demo import ATTRIBUTION, SAMPLE_QUESTIONS
+from ui import cache, paths, state
+from ui.guard import guard
+from ui.layout import page_setup
+
+page_setup()
+
+st.title(":material/search: RAG Playground")
+st.markdown(
+    "Explore your documents with retrieval-augmented generation, and **see why every answer came out**: "
+    "the chunks retrieved and their labelled scores, the exact prompt, and the tokens and dollars it cost. "
+    "Everything runs offline on this machine: a local embedding model, a local vector store and an "
+    "extractive answerer that quotes your documents."
+)
+
+with guard("loading the demo corpus"):
+    if st.button("Load the demo corpus", icon=":material/library_books:", type="primary", key="load_demo"):
+        bar = st.progress(0.0, text="Embedding the demo corpus…")
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.progress(done / total if total else 1.0, text=f"Embedding chunk {done} of {total}")
+
+        index = cache.ensure_demo_index(progress)
+        bar.empty()
+        state.set_active_index(paths.DEMO_NAME)
+        st.session_state["demo_loaded"] = index.manifest.n_chunks
+
+if st.session_state.get("demo_loaded"):
+    st.success(f"The demo index is ready ({st.session_state['demo_loaded']} chunks). Go ahead and ask a question.")
+    st.page_link("pages/chat.py", label="Go to Chat", icon=":material/chat:")
+    st.markdown("Try: " + " · ".join(f"*{q}*" for q in SAMPLE_QUESTIONS))
+    st.caption(ATTRIBUTION)
+
+st.divider()
+cols = st.columns(5)
+steps = [
+    (":material/description: Data", "Upload pdf, txt, md, html or csv files; see every row and what the filter drops."),
+    (":material/view_in_ar: Index", "Choose chunking with a live preview, the embedder and store; build and manage indexes."),
+    (":material/chat: Chat", "Ask questions; each answer shows its chunks, scores, prompt and cost."),
+    (":material/scatter_plot: Explore", "See all chunk embeddings on a 2-D map, and where a query lands."),
+    (":material/settings: Settings", "API keys for this session only, base URLs, and the dated price table."),
+]
+for col, (title, text) in zip(cols, steps):
+    col.markdown(f"**{title}**")
+    col.caption(text)

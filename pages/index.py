@@ -1,0 +1,86 @@
+"""Index: chunking with a live preview, embedder and store, cost estimate, build, manage."""
+
+import streamlit as st
+
+from rag_core import costs
+from rag_core.chunking import STRATEGIES
+from rag_core.demo import demo_documents
+from rag_core.embeddings import DEFAULT_EMBEDDER, EMBEDDERS
+from rag_core.stores import STORES
+from rag_core.types import ChunkingConfig
+from ui import indexing, paths, state, widgets
+from ui.guard import guard
+from ui.layout import page_setup
+
+page_setup()
+
+st.title(":material/view_in_ar: Index")
+staged = state.staged_documents()
+origin = st.radio("Documents", ["From the Data page", "The demo corpus"], horizontal=True,
+                  key=state.default("doc_origin", "From the Data page" if staged else "The demo corpus"))
+docs = staged if origin == "From the Data page" else demo_documents()
+if not docs:
+    st.info("No documents from the Data page yet: upload files there, or choose the demo corpus.")
+
+st.subheader("1 · Chunking")
+c1, c2, c3 = st.columns(3)
+strategy = c1.selectbox("Strategy", list(STRATEGIES), key=state.default("strategy", "recursive"))
+unit = "tokens" if strategy == "tokens" else "characters"
+size = c2.number_input(f"Size ({unit})", 20, 20_000, step=50, key=state.default("size", 1000))
+overlap = c3.number_input(f"Overlap ({unit})", 0, 10_000, step=10, key=state.default("overlap", 100))
+config = None
+with guard("chunking the documents"):
+    config = ChunkingConfig(strategy=strategy, size=int(size), overlap=int(overlap))
+    if docs:
+        chunks, lengths = indexing.chunk_all(docs, config)
+        left, right = st.columns([3, 2])
+        labels = [f"{d.section or d.source} ({d.source.rsplit('/', 1)[-1]})" for d in docs[:500]]
+        pick = left.selectbox("Preview document", range(len(labels)), format_func=labels.__getitem__,
+                              key="preview_doc")
+        doc = docs[pick or 0]
+        own = [c for c in chunks if c.doc_id == doc.doc_id]
+        left.caption(f"{len(own)} chunk(s); colours alternate per chunk, red underlined text is overlap.")
+        left.markdown(widgets.chunk_preview(doc.text, own), unsafe_allow_html=True)
+        right.plotly_chart(indexing.length_histogram(lengths), width="stretch")
+
+st.subheader("2 · Embedder, store and cost")
+c1, c2, c3 = st.columns(3)
+embedders = EMBEDDERS.names()
+embedder = c1.selectbox("Embedder", embedders, key=state.default("embedder", DEFAULT_EMBEDDER))
+store = c2.selectbox("Vector store", STORES.names(), key=state.default("store", "faiss"))
+models = indexing.embedding_models()
+priced_on = c3.selectbox("Price it on (hosted)", models,
+                         key=state.default("price_model", costs.DEFAULT_EMBED_COST_MODEL))
+if docs and config is not None:
+    with guard("estimating the cost"):
+        chunks, lengths = indexing.chunk_all(docs, config)
+        estimate = costs.estimate_ingest_cost([c.text for c in chunks], priced_on, state.price_table())
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Chunks", f"{len(chunks):,}")
+        m2.metric("Tokens", f"{estimate.tokens:,}")
+        m3.metric(f"Cost on {priced_on}", f"${estimate.cost_usd:.4f}", help=f"Prices as of {estimate.prices_as_of}")
+        st.caption(f"The local embedder is free; this is what {priced_on} would charge (prices as of "
+                   f"{estimate.prices_as_of}).")
+
+st.subheader("3 · Build")
+name = st.text_input("Index name", key=state.default("index_name", "my-index"))
+if st.button("Build index", type="primary", disabled=not docs or config is None, key="build"):
+    with guard("building the index"):
+        bar = st.progress(0.0, text="Embedding…")
+        result = indexing.build(name, docs, embedder, store, config,
+                                lambda done, total, label: bar.progress(done / total if total else 1.0,
+                                                                        text=f"Embedded {done} of {total} chunks"))
+        bar.empty()
+        state.set_active_index(paths.check_name(name))
+        st.success(f"Built {name}: {result.n_chunks} chunks embedded from {len(result.added)} new and "
+                   f"{len(result.replaced)} changed source(s); {len(result.unchanged)} unchanged "
+                   f"({result.seconds:.1f} s). Chat now uses it.")
+
+st.subheader("Saved indexes")
+with guard("listing the saved indexes"):
+    saved = paths.list_indexes()
+    if saved:
+        st.dataframe(indexing.saved_frame(saved), hide_index=True, width="stretch")
+        indexing.manage(saved, state.set_active_index)
+    else:
+        st.info("No saved index yet.")

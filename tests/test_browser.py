@@ -1,0 +1,110 @@
+"""One real-browser test: Debian chromium drives `streamlit run app.py` end to end.
+
+Start the server on a free loopback port, load the demo corpus (the first build embeds ~450
+chunks with the local ONNX model), ask a question in Chat, and check that the answer, a
+retrieved chunk with its labelled score, and the cost line are visible. Saves
+tests/artifacts/chat.png (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not become healthy at {url} in {timeout} s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = dict(os.environ, RAG_PLAYGROUND_INDEXES=str(tmp_path / "indexes"),
+               RAG_PLAYGROUND_HOME=str(tmp_path / "home"))
+    log = open(tmp_path / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_demo_chat_in_a_real_browser(server):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        try:
+            page.goto(server)
+            page.get_by_role("button", name="Load the demo corpus").click()
+            expect(page.get_by_text("The demo index is ready")).to_be_visible(timeout=180_000)
+            page.get_by_role("link", name="Go to Chat").click()
+            box = page.get_by_placeholder("Ask a question about the documents in this index")
+            expect(box).to_be_visible(timeout=30_000)
+            box.fill("What is the capital of Kenya?")
+            box.press("Enter")
+            hit = page.locator(".rag-hit").first
+            expect(hit).to_be_visible(timeout=60_000)
+            expect(hit.locator(".rag-score")).to_contain_text("cosine")
+            cost = page.get_by_text("This turn:")
+            expect(cost).to_be_visible()
+            expect(cost).to_contain_text("$")
+            answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+            expect(answer).to_contain_text("Nairobi")
+            expect(page.get_by_text("Traceback")).to_have_count(0)
+            answer.scroll_into_view_if_needed()
+            answer.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=False)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "chat-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

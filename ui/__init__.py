@@ -1,0 +1,9 @@
+"""The app's shared layer: pages call into ui/, ui/ calls into rag_core (never back).
+
+- paths.py    where indexes live, listing/renaming/deleting them
+- cache.py    the only st.cache_resource wrappers (embedders, opened indexes, PCA maps)
+- state.py    typed helpers over st.session_state (what this person chose, their chat)
+- widgets.py  hits, prompt, cost line, chunk-boundary preview (escaped HTML)
+- guard.py    turns any exception into an st.error that says what to do
+- chat.py     one chat turn: settings -> pipeline -> streamed answer -> ChatEntry
+"""

@@ -1,0 +1,41 @@
+"""No traceback reaches the page: `with guard("building the index"):` shows an st.error instead.
+
+RagError messages already say what happened and what to do; anything else is a bug, shown
+as one line with a hint, while the traceback goes to the server log for the developer.
+Streamlit's own control flow (st.rerun, st.stop) derives from BaseException and passes through.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+
+from rag_core.errors import RagError
+
+log = logging.getLogger("rag_playground")
+
+
+def show_error(exc: BaseException, doing: str = "") -> None:
+    what = f"While {doing}: " if doing else ""
+    if isinstance(exc, RagError):
+        st.error(f"{what}{exc}", icon=":material/warning:")
+    elif isinstance(exc, OSError):
+        detail = exc.strerror or str(exc)
+        st.error(f"{what}a file operation failed ({detail}{': ' + str(exc.filename) if exc.filename else ''}). "
+                 "Check the path and its permissions, then try again.", icon=":material/warning:")
+    else:
+        log.exception("unexpected error while %s", doing or "rendering a page")
+        st.error(f"{what}an unexpected error happened ({type(exc).__name__}: {str(exc)[:200]}). "
+                 "Try again; if it persists, reload the page or rebuild the index, and report it "
+                 "with the server log.", icon=":material/error:")
+
+
+@contextmanager
+def guard(doing: str = "") -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the point: never a traceback on the page
+        show_error(exc, doing)

@@ -1,0 +1,181 @@
+"""Typed helpers over st.session_state: only what this person chose, per browser session.
+
+Widget values live under keys `w:<name>` (seed them with `default()` before the widget, never
+`value=`). Streamlit drops a widget's state when its page is not shown, so `preserve_widgets()`
+(called by app.py at the start of every run) copies each `w:` value to `p:<name>`, and
+`default()` re-seeds the widget from there: settings survive switching pages. Keys and base URLs typed on the
+Settings page live here only: never on disk, in logs or in an index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from rag_core import costs
+from rag_core.loaders import LoadReport
+from rag_core.prompts import DEFAULT_TEMPLATE
+from rag_core.types import Answer, Document, RetrievalSettings, Usage
+
+W = "w:"
+P = "p:"
+NO_RERANKER = "none"
+DEFAULT_LLM = "extractive"
+
+
+def w(name: str) -> str:
+    return W + name
+
+
+def default(name: str, value: Any) -> str:
+    """The widget key for `name`, seeded with `value` the first time; pass it as key=."""
+    key = w(name)
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(P + name, value)
+    return key
+
+
+def get(name: str, fallback: Any = None) -> Any:
+    ss = st.session_state
+    return ss[w(name)] if w(name) in ss else ss.get(P + name, fallback)
+
+
+def put(name: str, value: Any) -> None:
+    """Set a setting (only before its widget is drawn in this run, or from a callback)."""
+    st.session_state[w(name)] = value
+    st.session_state[P + name] = value
+
+
+def preserve_widgets() -> None:
+    """Remember every widget value outside Streamlit's widget state (see the module docstring)."""
+    ss = st.session_state
+    for key in list(ss.keys()):
+        if isinstance(key, str) and key.startswith(W):
+            ss[P + key[len(W):]] = ss[key]
+
+
+# ---- which index ----------------------------------------------------------------------------
+
+
+def active_index() -> str | None:
+    return st.session_state.get("active_index")
+
+
+def set_active_index(name: str | None) -> None:
+    st.session_state["active_index"] = name
+    put("index", name)
+
+
+# ---- chat ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    index: str
+    top_k: int
+    threshold: float | None
+    reranker: str | None
+    llm: str
+    template: str
+
+    def retrieval(self) -> RetrievalSettings:
+        return RetrievalSettings(top_k=self.top_k, score_threshold=self.threshold,
+                                 reranker=self.reranker, llm=self.llm)
+
+
+def chat_defaults(index: str | None) -> None:
+    default("index", index)
+    default("top_k", 5)
+    default("use_threshold", False)
+    default("threshold", 0.30)
+    default("reranker", NO_RERANKER)
+    default("llm", DEFAULT_LLM)
+    default("template", DEFAULT_TEMPLATE)
+
+
+def chat_settings() -> ChatSettings:
+    reranker = get("reranker", NO_RERANKER)
+    return ChatSettings(
+        index=get("index"),
+        top_k=int(get("top_k", 5)),
+        threshold=float(get("threshold", 0.3)) if get("use_threshold", False) else None,
+        reranker=None if reranker == NO_RERANKER else reranker,
+        llm=get("llm", DEFAULT_LLM),
+        template=get("template", DEFAULT_TEMPLATE),
+    )
+
+
+def reset_template() -> None:
+    put("template", DEFAULT_TEMPLATE)
+
+
+@dataclass(frozen=True)
+class ChatEntry:
+    """One turn as it happened: the Answer (with the settings it used), plus the index and
+    whether the prompt template was the default."""
+
+    answer: Answer
+    index: str
+    custom_template: bool
+
+
+def history() -> list[ChatEntry]:
+    return st.session_state.setdefault("chat_history", [])
+
+
+def add_entry(entry: ChatEntry) -> None:
+    history().append(entry)
+
+
+def clear_history() -> None:
+    st.session_state["chat_history"] = []
+
+
+def totals() -> Usage:
+    total = Usage()
+    for entry in history():
+        total = total + entry.answer.usage
+    return total
+
+
+# ---- documents staged on the Data page ----------------------------------------------------
+
+
+def load_report() -> LoadReport:
+    return st.session_state.get("load_report", LoadReport())
+
+
+def set_load_report(report: LoadReport) -> None:
+    st.session_state["load_report"] = report
+
+
+def staged_documents() -> list[Document]:
+    """Documents kept by the content filter on the Data page, ready for the Index page."""
+    return st.session_state.get("staged_documents", [])
+
+
+def set_staged_documents(docs: list[Document]) -> None:
+    st.session_state["staged_documents"] = list(docs)
+
+
+# ---- keys, base URLs and prices (this session only) ----------------------------------------
+
+PROVIDERS = ("openai", "cohere")
+
+
+def typed_keys() -> dict[str, str]:
+    return st.session_state.setdefault("typed_keys", {})
+
+
+def base_urls() -> dict[str, str]:
+    return st.session_state.setdefault("base_urls", {})
+
+
+def price_table() -> costs.PriceTable:
+    return st.session_state.get("price_table", costs.DEFAULT_PRICES)
+
+
+def set_price_table(table: costs.PriceTable) -> None:
+    st.session_state["price_table"] = table

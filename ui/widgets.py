@@ -1,0 +1,118 @@
+"""Widgets that explain an answer: hit cards, the prompt, the cost line, and the chunk-boundary
+preview. Every piece of document text goes through `esc` (html.escape, plus `$` so Streamlit's
+math never fires), so a document can never inject markup into the page.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Sequence
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from rag_core.types import Chunk, Hit, Usage
+
+PALETTE = ("#dbeafe", "#dcfce7", "#fef3c7", "#fce7f3", "#e0e7ff", "#ccfbf1")
+OVERLAP = "#fca5a5"
+
+
+def esc(text: str) -> str:
+    """Escaped for HTML inside st.markdown(unsafe_allow_html=True): one line, no math, no markup."""
+    return (html.escape(text, quote=True).replace("$", "&#36;").replace("\n", "<br>")
+            .replace("\r", "").replace("\\", "&#92;"))
+
+
+def md_escape(text: str) -> str:
+    """For plain st.markdown/st.caption lines: `$` would start LaTeX, `*`/`_` emphasis."""
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("*", "\\*").replace("_", "\\_")
+
+
+def is_url(source: str) -> bool:
+    parsed = urlparse(source)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def source_html(chunk: Chunk) -> str:
+    label = chunk.section or chunk.source
+    if is_url(chunk.source):
+        return f'<a href="{html.escape(chunk.source, quote=True)}" target="_blank" rel="noopener">{esc(label)}</a>'
+    where = esc(chunk.source.rsplit("/", 1)[-1])
+    return f"<code>{where}</code>" + (f" · {esc(chunk.section)}" if chunk.section else "")
+
+
+def score_text(hit: Hit) -> str:
+    text = f"{hit.score:.3f} {hit.score_kind}"
+    if hit.retrieval_rank is not None and hit.retrieval_score is not None:
+        text += f" (retrieved #{hit.retrieval_rank}, {hit.retrieval_score:.3f} {hit.retrieval_score_kind})"
+    return text
+
+
+def hit_card(hit: Hit, dimmed: bool = False) -> str:
+    style = "opacity:0.6;" if dimmed else ""
+    return (
+        f'<div class="rag-hit" style="border-left:4px solid #2563eb;padding:0.4rem 0.8rem;margin:0.4rem 0;'
+        f'background:rgba(37,99,235,0.05);{style}">'
+        f'<div><b>#{hit.rank}</b> · <span class="rag-score"><b>score {esc(score_text(hit))}</b></span>'
+        f" · {source_html(hit.chunk)}</div>"
+        f'<div style="font-size:0.95rem;margin-top:0.3rem">{clamped(hit.chunk.text)}</div></div>'
+    )
+
+
+def clamped(text: str, head: int = 260) -> str:
+    """The first ~`head` characters, the rest one click away (a <details> element)."""
+    if len(text) <= head + 60:
+        return esc(text)
+    cut = text.rfind(" ", 0, head)
+    cut = cut if cut > head // 2 else head
+    return (f"<details><summary style='cursor:pointer'>{esc(text[:cut])} … <i>(show all {len(text):,} "
+            f"characters)</i></summary>{esc(text[cut:])}</details>")
+
+
+def hits(hit_list: Sequence[Hit], dimmed: bool = False) -> None:
+    if hit_list:
+        st.markdown("".join(hit_card(h, dimmed) for h in hit_list), unsafe_allow_html=True)
+
+
+def cost_text(usage: Usage, label: str = "This turn") -> str:
+    latency = sum(v for k, v in usage.latency_ms.items() if k != "first_token")
+    return (f"{label}: {usage.embedding_tokens:,} embedding + {usage.prompt_tokens:,} prompt + "
+            f"{usage.completion_tokens:,} completion tokens · \\${usage.cost_usd:.6f} on {md_escape(usage.cost_model)}"
+            + (f" · {latency:.0f} ms" if latency else ""))
+
+
+def cost_line(usage: Usage, label: str = "This turn") -> None:
+    st.markdown(f":material/payments: {cost_text(usage, label)}")
+
+
+def prompt_expander(prompt: str) -> None:
+    with st.expander("Prompt sent to the answerer", expanded=False):
+        st.code(prompt, language=None, wrap_lines=True)
+
+
+def chunk_preview(text: str, chunks: Sequence[Chunk], max_chars: int = 20000) -> str:
+    """HTML for `text` with each chunk's span coloured (alternating) and overlaps in red.
+
+    Segments are cut at every chunk start/end; a segment covered by two chunks is an overlap.
+    Text outside all chunks (whitespace trimmed at boundaries) is left plain.
+    """
+    text = text[:max_chars]
+    n = len(text)
+    cuts = sorted({0, n, *(min(c.start, n) for c in chunks), *(min(c.end, n) for c in chunks)})
+    parts = []
+    for a, b in zip(cuts, cuts[1:]):
+        if a >= b:
+            continue
+        covering = [i for i, c in enumerate(chunks) if c.start <= a and b <= c.end]
+        piece = esc(text[a:b])
+        if not covering:
+            parts.append(piece)
+        elif len(covering) > 1:
+            parts.append(f'<span title="overlap of chunks {", ".join(str(i + 1) for i in covering)}" '
+                         f'style="background:{OVERLAP};text-decoration:underline">{piece}</span>')
+        else:
+            i = covering[0]
+            parts.append(f'<span title="chunk {i + 1}" style="background:{PALETTE[i % len(PALETTE)]}">{piece}</span>')
+    return ('<div class="rag-preview" style="max-height:28rem;overflow-y:auto;line-height:1.6;'
+            'padding:0.6rem;border:1px solid #e5e7eb;border-radius:0.4rem;color:#111827;background:#fff">'
+            + "".join(parts) + "</div>")
