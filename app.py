@@ -16,6 +16,7 @@ page = st.navigation(
         st.Page("pages/index.py", title="Index", icon=":material/view_in_ar:"),
         st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
         st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     ]
 )

@@ -1,0 +1,552 @@
+"""Measure retrieval settings against a question set, so tuning is measured, not guessed.
+
+Read it in four parts:
+
+1. A `QuestionSet` is questions, each with the sources (file paths or URLs) whose chunks answer
+   it. `load_question_set` reads .jsonl, .json or .csv; `demo_question_set()` is the bundled set
+   for the demo corpus.
+2. Metrics on one ranked list of hits, with binary relevance: a hit is relevant when its chunk's
+   source is one of the question's relevant sources. Hits are deduplicated by source, so a
+   relevant source counts once (a second chunk of it earns nothing, but still takes its slot).
+   hit@k (any relevant source in the top k), recall@k (share of the relevant sources found),
+   MRR (1 / rank of the first relevant hit, 0 if none in the top k) and nDCG@k.
+3. `evaluate` runs every question through `Pipeline.retrieve` (retrieval only, no answerer)
+   with one `RetrievalSettings`, and averages the metrics; k is `settings.top_k`.
+4. `sweep` tries a grid of settings (top-k x reranker x threshold) on one index;
+   `compare_indexes` tries the same settings on several indexes (different chunking or
+   embedders need different indexes). Both return one `EvalResult` per row.
+
+Latency: `latency_ms` is search + rerank per question (what these settings change);
+`embed_ms` is the query embedding, measured once per index before a sweep so that every row
+of one index shows the same (first-time) cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .index import Index
+from .paths import DATA_DIR
+from .pipeline import Pipeline
+from .types import GenerationRequest, Hit, Reranker, RetrievalSettings
+
+ProgressFn = Callable[[int, int, str], None]
+DEMO_QUESTIONS = DATA_DIR / "demo" / "questions.jsonl"
+SUFFIXES = (".jsonl", ".json", ".csv")
+SOURCE_SEPARATOR = "|"
+#: the metrics every result carries, in table order, with a short label for tables and charts
+METRICS = {"hit_rate": "hit@k", "recall": "recall@k", "mrr": "MRR", "ndcg": "nDCG@k"}
+_FORMAT_HELP = (
+    'each question needs "question" (text) and "relevant_sources" (the source paths or URLs '
+    'that answer it: a list in JSON, or separated by "|" in CSV)'
+)
+
+
+# ---- question sets -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """A question, and the sources (Document.source) whose chunks count as a correct hit."""
+
+    question: str
+    relevant_sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    name: str
+    questions: tuple[EvalQuestion, ...]
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    @property
+    def sources(self) -> set[str]:
+        return {s for q in self.questions for s in q.relevant_sources}
+
+
+def _question(raw: Any, where: str) -> EvalQuestion:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected an object with question and relevant_sources, "
+                          f"got {type(raw).__name__}; {_FORMAT_HELP}")
+    missing = [k for k in ("question", "relevant_sources") if k not in raw]
+    if missing:
+        raise ConfigError(f"{where}: missing {' and '.join(missing)}; {_FORMAT_HELP}")
+    text = raw["question"]
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{where}: the question is empty; write the question text, or delete the entry")
+    sources = raw["relevant_sources"]
+    if isinstance(sources, str):
+        sources = sources.split(SOURCE_SEPARATOR)
+    if not isinstance(sources, (list, tuple)) or not all(isinstance(s, str) for s in sources):
+        raise ConfigError(f"{where}: relevant_sources must be a list of strings (or one string "
+                          f'separated by "|"), not {sources!r}')
+    cleaned = tuple(dict.fromkeys(s.strip() for s in sources if s.strip()))
+    if not cleaned:
+        raise ConfigError(f"{where}: no relevant_sources for {text.strip()[:60]!r}; list the source "
+                          "path(s) or URL(s) whose chunks answer it (as shown in the hits on Chat)")
+    return EvalQuestion(text.strip(), cleaned)
+
+
+def _rows_jsonl(text: str, label: str) -> Iterator[tuple[Any, str]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line), f"{label} line {number}"
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{label} line {number} is not valid JSON ({exc.msg}); each line must be one "
+                              'object like {"question": "...", "relevant_sources": ["..."]}') from None
+
+
+def _rows_json(text: str, label: str) -> Iterator[tuple[Any, str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{label} is not valid JSON ({exc.msg} at line {exc.lineno}); fix it, or use "
+                          ".jsonl with one question object per line") from None
+    if isinstance(data, Mapping) and isinstance(data.get("questions"), list):
+        data = data["questions"]
+    if not isinstance(data, list):
+        raise ConfigError(f'{label}: expected a list of question objects (or {{"questions": [...]}}); '
+                          f"{_FORMAT_HELP}")
+    for number, raw in enumerate(data, start=1):
+        yield raw, f"{label} question {number}"
+
+
+def _rows_csv(text: str, label: str) -> Iterator[tuple[Any, str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in ("question", "relevant_sources") if c not in header]
+    if missing:
+        raise ConfigError(f"{label}: the header has no {' or '.join(missing)} column (found: "
+                          f"{', '.join(header) or 'nothing'}); the first row must name the columns "
+                          'question,relevant_sources, with sources separated by "|"')
+    for number, row in enumerate(reader, start=2):
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue
+        yield {"question": row.get("question") or "", "relevant_sources": row.get("relevant_sources") or ""}, \
+            f"{label} row {number}"
+
+
+_READERS = {".jsonl": _rows_jsonl, ".json": _rows_json, ".csv": _rows_csv}
+
+
+def parse_question_set(text: str | bytes, filename: str, name: str | None = None) -> QuestionSet:
+    """A question set from file contents (an upload); the format comes from `filename`'s suffix."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in _READERS:
+        raise ConfigError(f"{filename}: unsupported question-set format {suffix or '(no suffix)'!r}; "
+                          f"use one of {', '.join(SUFFIXES)}")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{filename} is not UTF-8 text; save it as UTF-8 and try again") from None
+    text = text.lstrip("\ufeff")
+    questions = tuple(_question(raw, where) for raw, where in _READERS[suffix](text, filename))
+    if not questions:
+        raise ConfigError(f"{filename} has no questions; {_FORMAT_HELP}")
+    return QuestionSet(name or Path(filename).stem, questions)
+
+
+def load_question_set(path: str | Path, name: str | None = None) -> QuestionSet:
+    """Read a .jsonl, .json or .csv question set (see `parse_question_set`)."""
+    path = Path(path)
+    if path.suffix.lower() not in _READERS:
+        raise ConfigError(f"{path}: unsupported question-set format {path.suffix or '(no suffix)'!r}; "
+                          f"use one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise ConfigError(f"no question set at {path}: check the path")
+    return parse_question_set(path.read_bytes(), path.name, name or path.stem)
+
+
+def demo_question_set() -> QuestionSet:
+    """48 questions about the bundled demo corpus, each answered by named Wikipedia summaries."""
+    return load_question_set(DEMO_QUESTIONS, name="demo questions")
+
+
+# ---- metrics -----------------------------------------------------------------------------------
+
+
+def relevance_gains(sources: Sequence[str], relevant: Collection[str]) -> list[int]:
+    """1 at each rank whose source is relevant and not seen at an earlier rank, else 0."""
+    seen: set[str] = set()
+    gains = []
+    for source in sources:
+        gains.append(1 if source in relevant and source not in seen else 0)
+        seen.add(source)
+    return gains
+
+
+def hit_at_k(sources: Sequence[str], relevant: Collection[str], k: int) -> float:
+    return 1.0 if any(relevance_gains(sources[:k], relevant)) else 0.0
+
+
+def recall_at_k(sources: Sequence[str], relevant: Collection[str], k: int) -> float:
+    relevant = set(relevant)
+    if not relevant:
+        return 0.0
+    return sum(relevance_gains(sources[:k], relevant)) / len(relevant)
+
+
+def reciprocal_rank(sources: Sequence[str], relevant: Collection[str], k: int | None = None) -> float:
+    for rank, gain in enumerate(relevance_gains(sources[:k], relevant), start=1):
+        if gain:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(sources: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Binary-gain nDCG: DCG of the deduplicated gains over the ideal (all relevant first)."""
+    relevant = set(relevant)
+    if not relevant or k < 1:
+        return 0.0
+    dcg = sum(g / math.log2(rank + 1) for rank, g in enumerate(relevance_gains(sources[:k], relevant), start=1))
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal
+
+
+# ---- evaluation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """One question under one setting: its hits, metrics, and where the first relevant hit was."""
+
+    question: str
+    relevant_sources: tuple[str, ...]
+    hits: tuple[Hit, ...]
+    hit: float
+    recall: float
+    reciprocal_rank: float
+    ndcg: float
+    latency_ms: float
+    embed_ms: float
+    #: hits that ranked in the top k but fell under the score threshold (not returned)
+    below_threshold: tuple[Hit, ...] = ()
+
+    @property
+    def first_relevant_rank(self) -> int | None:
+        return round(1 / self.reciprocal_rank) if self.reciprocal_rank else None
+
+    def is_relevant(self, hit: Hit) -> bool:
+        return hit.chunk.source in self.relevant_sources
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Mean metrics of one setting on one index over a question set, plus every question's row."""
+
+    index: str
+    question_set: str
+    settings: RetrievalSettings
+    questions: tuple[QuestionResult, ...]
+    hit_rate: float
+    recall: float
+    mrr: float
+    ndcg: float
+    latency_ms: float
+    embed_ms: float
+    #: relevant sources named by the question set that this index does not contain
+    missing_sources: tuple[str, ...] = ()
+
+    @property
+    def k(self) -> int:
+        return self.settings.top_k
+
+    @property
+    def label(self) -> str:
+        return setting_label(self.settings)
+
+    @property
+    def misses(self) -> tuple[QuestionResult, ...]:
+        return tuple(q for q in self.questions if not q.hit)
+
+    def row(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "index": self.index,
+            "setting": self.label,
+            "top_k": s.top_k,
+            "reranker": s.reranker or "none",
+            "threshold": s.score_threshold,
+            "hit@k": round(self.hit_rate, 4),
+            "recall@k": round(self.recall, 4),
+            "MRR": round(self.mrr, 4),
+            "nDCG@k": round(self.ndcg, 4),
+            "latency_ms": round(self.latency_ms, 2),
+            "embed_ms": round(self.embed_ms, 2),
+            "questions": len(self.questions),
+            "misses": len(self.misses),
+        }
+
+
+def setting_label(settings: RetrievalSettings) -> str:
+    threshold = "none" if settings.score_threshold is None else f"{settings.score_threshold:g}"
+    return f"k={settings.top_k} · rerank {settings.reranker or 'none'} · threshold {threshold}"
+
+
+class _RetrievalOnly:
+    """Stands in for the answerer: evaluation never generates, so it must never be called."""
+
+    name = "retrieval-only"
+    context_window = 16385
+    max_answer_tokens = 0
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        raise RuntimeError("evaluation is retrieval-only: the answerer must not be called")
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def _index_name(index: Index) -> str:
+    return index.directory.name or str(index.directory)
+
+
+def check_coverage(index: Index, question_set: QuestionSet) -> tuple[str, ...]:
+    """The question set's sources missing from the index; an error if none of them is there
+    (every question would miss: the set was written for another corpus)."""
+    known = set(index.manifest.sources) or {c.source for c in index.store.chunks()}
+    missing = tuple(sorted(question_set.sources - known))
+    if missing and len(missing) == len(question_set.sources):
+        sample = ", ".join(missing[:3])
+        raise ConfigError(
+            f"none of the {len(missing)} relevant sources of question set {question_set.name!r} is in index "
+            f"{_index_name(index)!r} (e.g. {sample}): the questions were written for another corpus. "
+            "Choose the index they were written for, or name this index's sources in relevant_sources"
+        )
+    return missing
+
+
+def _resolve_reranker(settings: RetrievalSettings, reranker: Reranker | None, credentials: object) -> Reranker | None:
+    if reranker is not None or not settings.reranker:
+        return reranker
+    from .rerank import create_reranker
+
+    return create_reranker(settings.reranker, credentials=credentials)
+
+
+def evaluate(
+    index: Index,
+    question_set: QuestionSet,
+    settings: RetrievalSettings,
+    reranker: Reranker | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    credentials: object = None,
+    index_name: str | None = None,
+    embed_ms: float | None = None,
+) -> EvalResult:
+    """Retrieve for every question with `settings` and score the hits at k = settings.top_k.
+
+    `reranker` defaults to the one `settings.reranker` names. `embed_ms`, when given (a sweep
+    measures it once per index), replaces the per-run query-embedding time.
+    """
+    if not question_set.questions:
+        raise ConfigError(f"question set {question_set.name!r} has no questions")
+    missing = check_coverage(index, question_set)
+    pipeline = Pipeline(index, _RetrievalOnly(), _resolve_reranker(settings, reranker, credentials))
+    k = settings.top_k
+    rows = []
+    total = len(question_set.questions)
+    if progress:
+        progress(0, total, "")
+    for done, q in enumerate(question_set.questions, start=1):
+        retrieval = pipeline.retrieve(q.question, settings)
+        sources = [h.chunk.source for h in retrieval.hits]
+        stages = retrieval.latency_ms
+        rows.append(QuestionResult(
+            question=q.question,
+            relevant_sources=q.relevant_sources,
+            hits=retrieval.hits,
+            hit=hit_at_k(sources, q.relevant_sources, k),
+            recall=recall_at_k(sources, q.relevant_sources, k),
+            reciprocal_rank=reciprocal_rank(sources, q.relevant_sources, k),
+            ndcg=ndcg_at_k(sources, q.relevant_sources, k),
+            latency_ms=stages.get("search", 0.0) + stages.get("rerank", 0.0),
+            embed_ms=stages.get("embed_query", 0.0),
+            below_threshold=retrieval.below_threshold,
+        ))
+        if progress:
+            progress(done, total, q.question)
+    return EvalResult(
+        index=index_name or _index_name(index),
+        question_set=question_set.name,
+        settings=settings,
+        questions=tuple(rows),
+        hit_rate=_mean(r.hit for r in rows),
+        recall=_mean(r.recall for r in rows),
+        mrr=_mean(r.reciprocal_rank for r in rows),
+        ndcg=_mean(r.ndcg for r in rows),
+        latency_ms=_mean(r.latency_ms for r in rows),
+        embed_ms=_mean(r.embed_ms for r in rows) if embed_ms is None else embed_ms,
+        missing_sources=missing,
+    )
+
+
+def settings_grid(
+    top_ks: Sequence[int] = (5,),
+    rerankers: Sequence[str | None] = (None,),
+    thresholds: Sequence[float | None] = (None,),
+) -> list[RetrievalSettings]:
+    """Every combination, in (reranker, threshold, top-k) order; "none" means no reranker."""
+    if not top_ks or not rerankers or not thresholds:
+        raise ConfigError("the settings grid is empty: choose at least one top-k, reranker and threshold")
+    bad = [k for k in top_ks if int(k) < 1]
+    if bad:
+        raise ConfigError(f"top-k must be at least 1, not {bad[0]}")
+    names = [None if not r or r == "none" else r for r in rerankers]
+    return [
+        RetrievalSettings(top_k=int(k), score_threshold=t, reranker=r, llm="none")
+        for r in dict.fromkeys(names)
+        for t in dict.fromkeys(thresholds)
+        for k in sorted(dict.fromkeys(int(k) for k in top_ks))
+    ]
+
+
+def warm_up(index: Index, question_set: QuestionSet) -> float:
+    """Embed every question once (the embedder's query cache keeps them); mean ms per question."""
+    started = time.perf_counter()
+    for q in question_set.questions:
+        index.embedder.embed_query(q.question)
+    return (time.perf_counter() - started) * 1000.0 / max(len(question_set.questions), 1)
+
+
+def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: QuestionSet,
+             progress: ProgressFn | None, credentials: object) -> list[EvalResult]:
+    # every reranker name and every index is checked before the first question is asked
+    rerankers = {s.reranker or "none": _resolve_reranker(s, None, credentials) for _, _, s in jobs}
+    for name, index, _ in jobs:
+        check_coverage(index, question_set)
+    embed: dict[str, float] = {}
+    per = len(question_set.questions)
+    total = per * len(jobs)
+    results = []
+    for n, (name, index, settings) in enumerate(jobs):
+        if name not in embed:
+            embed[name] = warm_up(index, question_set)
+        key = settings.reranker or "none"
+
+        def step(done: int, _total: int, _label: str, base: int = n * per,
+                 what: str = f"{name} · {setting_label(settings)}") -> None:
+            if progress:
+                progress(base + done, total, what)
+
+        results.append(evaluate(index, question_set, settings, rerankers[key], step,
+                                index_name=name, embed_ms=embed[name]))
+    return results
+
+
+def sweep(
+    index: Index,
+    question_set: QuestionSet,
+    settings: Sequence[RetrievalSettings] | None = None,
+    *,
+    top_ks: Sequence[int] = (1, 3, 5, 10),
+    rerankers: Sequence[str | None] = (None,),
+    thresholds: Sequence[float | None] = (None,),
+    progress: ProgressFn | None = None,
+    credentials: object = None,
+    index_name: str | None = None,
+) -> list[EvalResult]:
+    """One EvalResult per setting on one index: `settings`, or the grid of top_ks x rerankers x
+    thresholds. Progress counts questions over the whole sweep."""
+    grid = list(settings) if settings is not None else settings_grid(top_ks, rerankers, thresholds)
+    if not grid:
+        raise ConfigError("no settings to evaluate: choose at least one")
+    name = index_name or _index_name(index)
+    return _run_all([(name, index, s) for s in grid], question_set, progress, credentials)
+
+
+def compare_indexes(
+    indexes: Mapping[str, Index],
+    question_set: QuestionSet,
+    settings: RetrievalSettings | Sequence[RetrievalSettings],
+    *,
+    progress: ProgressFn | None = None,
+    credentials: object = None,
+) -> list[EvalResult]:
+    """The same setting(s) on several indexes (e.g. chunking or embedder variants of one corpus):
+    one EvalResult per (index, setting), labelled with the index's name."""
+    if not indexes:
+        raise ConfigError("choose at least one index to evaluate")
+    grid = [settings] if isinstance(settings, RetrievalSettings) else list(settings)
+    if not grid:
+        raise ConfigError("no settings to evaluate: choose at least one")
+    jobs = [(name, index, s) for name, index in indexes.items() for s in grid]
+    return _run_all(jobs, question_set, progress, credentials)
+
+
+def best(results: Sequence[EvalResult], metric: str = "mrr") -> EvalResult:
+    """The best row by `metric` (hit_rate, recall, mrr or ndcg); ties go to the other metrics,
+    then to the earliest row (a grid lists smaller k, no reranker and no threshold first), so
+    latency noise never decides."""
+    if metric not in METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if not results:
+        raise ConfigError("no results to compare")
+    others = [m for m in METRICS if m != metric]
+    return max(results, key=lambda r: (getattr(r, metric), *(getattr(r, m) for m in others)))
+
+
+def results_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
+    return [r.row() for r in results]
+
+
+def result_to_json(result: EvalResult, per_question: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = result.row()
+    out["question_set"] = result.question_set
+    if result.missing_sources:
+        out["missing_sources"] = list(result.missing_sources)
+    if per_question:
+        out["per_question"] = [
+            {"question": q.question, "relevant_sources": list(q.relevant_sources), "hit": q.hit,
+             "first_relevant_rank": q.first_relevant_rank, "ndcg": round(q.ndcg, 4),
+             "hits": [{"rank": h.rank, "score": round(h.score, 6), "score_kind": h.score_kind,
+                       "source": h.chunk.source, "relevant": q.is_relevant(h)} for h in q.hits]}
+            for q in result.questions
+        ]
+    return out
+
+
+__all__ = [
+    "DEMO_QUESTIONS",
+    "METRICS",
+    "EvalQuestion",
+    "EvalResult",
+    "QuestionResult",
+    "QuestionSet",
+    "best",
+    "check_coverage",
+    "compare_indexes",
+    "demo_question_set",
+    "evaluate",
+    "hit_at_k",
+    "load_question_set",
+    "ndcg_at_k",
+    "parse_question_set",
+    "recall_at_k",
+    "reciprocal_rank",
+    "relevance_gains",
+    "result_to_json",
+    "results_rows",
+    "setting_label",
+    "settings_grid",
+    "sweep",
+    "warm_up",
+]
