@@ -1,31 +1,162 @@
 """The Data page's work: turn uploads into a LoadReport once (not on every rerun), and
-show per-file status and the content filter's effect."""
+show per-file status and the content filter's effect.
+
+Uploads are read with `rag_core.loaders.load_bytes` (zip archives and .docx included), under a
+per-file limit and a total limit for one upload, then deduplicated by content (`dedupe`).
+Each uploaded csv/tsv gets a "text column" selectbox listing its own columns.
+Every file name and reason reaches the page through a dataframe or `md_literal`, never as markup.
+"""
 
 from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
 
 import pandas as pd
 import streamlit as st
 
-from rag_core.loaders import FileStatus, LoadReport, load_bytes
+from rag_core.errors import IngestError
+from rag_core.loaders import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_TOTAL_BYTES,
+    FileStatus,
+    LoadReport,
+    decode_text,
+    dedupe,
+    load_bytes,
+)
+from rag_core.table import content_filter, documents_frame, frame_to_documents
+from rag_core.types import Document
 
 from . import state
+from .widgets import md_literal
+
+MAX_FILE_BYTES = DEFAULT_MAX_FILE_BYTES
+MAX_TOTAL_BYTES = DEFAULT_MAX_TOTAL_BYTES
+CSV_SUFFIXES = (".csv", ".tsv")
+AUTO_COLUMN = "(longest text column)"
+_MB = 1024 * 1024
+
+#: the core's reasons name CLI flags; in the app the same advice points at the app's controls
+_APP_WORDING = (
+    (re.compile(r"split the file or raise --max-file-mb"), "split the file and upload the parts"),
+    (re.compile(r"load fewer files or raise --max-total-mb"), "load fewer files at a time"),
+    (re.compile(r"pass --allow-private to crawl it"), "tick “Allow private addresses” to crawl it"),
+    (re.compile(r"--max-pages (\d+)"), r"max pages (\1)"),
+    (re.compile(r"over --depth (\d+)"), r"over the depth setting (\1)"),
+    (re.compile(r"--(include|exclude)\b"), r"\1"),
+    (re.compile(r"--max-redirects"), "the redirect limit"),
+)
 
 
-def load_uploads(files, csv_text_column: str | None) -> LoadReport:
-    """Parse the uploaded files; the result is kept per (files, csv column), so reruns are free."""
-    key = (tuple((f.file_id, f.name, f.size) for f in files), csv_text_column or "")
+def app_wording(reason: str) -> str:
+    for pattern, replacement in _APP_WORDING:
+        reason = pattern.sub(replacement, reason)
+    return reason
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file's name and bytes (Streamlit's UploadedFile has more; tests pass these)."""
+
+    name: str
+    data: bytes
+    file_id: str = ""
+
+    @classmethod
+    def of(cls, f) -> Upload:
+        return cls(f.name, f.getvalue(), getattr(f, "file_id", ""))
+
+
+def is_csv(name: str) -> bool:
+    return PurePath(name).suffix.lower() in CSV_SUFFIXES
+
+
+def csv_columns(name: str, data: bytes) -> list[str]:
+    """The header row of a csv/tsv (same delimiter rules as the loader); [] if unreadable."""
+    try:
+        text = decode_text(data[:256 * 1024])
+    except IngestError:
+        return []
+    if PurePath(name).suffix.lower() == ".tsv":
+        dialect: type[csv.Dialect] | csv.Dialect = csv.excel_tab
+    else:
+        try:
+            dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
+        except csv.Error:
+            dialect = csv.excel
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+            if any(cell.strip() for cell in row):
+                return list(dict.fromkeys(c.strip() for c in row if c.strip()))
+    except csv.Error:
+        return []
+    return []
+
+
+def read_uploads(uploads: Sequence[Upload], csv_text_columns: dict[str, str | None] | None = None, *,
+                 max_bytes: int | None = None, max_total_bytes: int | None = None) -> LoadReport:
+    """Uploads -> one deduplicated LoadReport, never raising. Files after the total limit are
+    skipped with a reason; a zip may unpack at most what is left of it."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    max_total = MAX_TOTAL_BYTES if max_total_bytes is None else max_total_bytes
+    columns = csv_text_columns or {}
+    report = LoadReport()
+    used = 0
+    for upload in uploads:
+        size = len(upload.data)
+        if size <= max_bytes and used + size > max_total:
+            reason = (f"total upload limit reached: {used / _MB:.1f} MB already read, and this file would go over "
+                      f"the {max_total / _MB:g} MB allowed in one upload; upload fewer files at a time")
+            report = report + LoadReport((), (FileStatus(upload.name, "skipped", reason, 0, size),))
+            continue
+        loaded = load_bytes(upload.name, upload.data, csv_text_column=columns.get(upload.name) or None,
+                            max_bytes=max_bytes, max_unpacked_bytes=max(max_total - used, 1))
+        used += size if loaded.ingested else 0
+        report = report + loaded
+    report = dedupe(report)
+    return LoadReport(report.documents, tuple(FileStatus(f.source, f.status, app_wording(f.reason), f.n_documents,
+                                                         f.n_bytes) for f in report.files))
+
+
+def csv_column_choices(uploads: Sequence[Upload], where) -> dict[str, str | None]:
+    """A selectbox per uploaded csv/tsv listing its columns; name -> the chosen column (None: auto)."""
+    choices: dict[str, str | None] = {}
+    for upload in uploads:
+        if not is_csv(upload.name):
+            continue
+        options = [AUTO_COLUMN] + csv_columns(upload.name, upload.data)
+        key = state.default(f"csv_column:{upload.name}", AUTO_COLUMN)
+        if st.session_state[key] not in options:
+            st.session_state[key] = AUTO_COLUMN
+        chosen = where.selectbox(f"Text column of {md_literal(upload.name)}", options, key=key,
+                                 help="Each row becomes a document from this column; the default is the "
+                                      "column with the longest text.")
+        choices[upload.name] = None if chosen == AUTO_COLUMN else chosen
+    return choices
+
+
+def load_uploads(files, csv_text_columns: dict[str, str | None]) -> tuple[LoadReport, bool]:
+    """Parse the uploaded files once per (files, csv choices); (report, whether it is new)."""
+    key = (tuple((f.file_id, f.name, f.size) for f in files), tuple(sorted(csv_text_columns.items(),
+                                                                            key=lambda kv: kv[0])))
     cached = st.session_state.get("upload_cache")
     if cached and cached[0] == key:
-        return cached[1]
-    report = LoadReport()
-    bar = st.progress(0.0, text="Reading files…")
-    for i, f in enumerate(files, start=1):
-        report = report + load_bytes(f.name, f.getvalue(), csv_text_column=csv_text_column or None)
-        bar.progress(i / len(files), text=f"Read {i} of {len(files)}: {f.name}")
-    bar.empty()
+        return cached[1], False
+    with st.spinner(f"Reading {len(files)} file(s)…"):
+        report = read_uploads([Upload.of(f) for f in files], csv_text_columns)
     st.session_state["upload_cache"] = (key, report)
     state.set_load_report(report)
-    return report
+    return report, True
+
+
+def upload_limits_caption() -> str:
+    return (f"Many files at once, or a zip of a folder. Limits: {MAX_FILE_BYTES / _MB:g} MB per file (zip members "
+            f"too), {MAX_TOTAL_BYTES / _MB:g} MB in one upload. Identical documents are kept once.")
 
 
 def status_frame(files: tuple[FileStatus, ...]) -> pd.DataFrame:
@@ -39,6 +170,32 @@ def status_frame(files: tuple[FileStatus, ...]) -> pd.DataFrame:
 def show_file_status(report: LoadReport) -> None:
     n_in, n_out = len(report.ingested), len(report.skipped)
     st.markdown(f"**{n_in} file(s) ingested, {n_out} skipped**")
-    for f in report.skipped:
-        st.warning(f"Skipped {f.source}: {f.reason}", icon=":material/warning:")
+    for f in report.skipped[:20]:
+        st.warning(f"Skipped {md_literal(f.source)}: {md_literal(f.reason)}", icon=":material/warning:")
+    if n_out > 20:
+        st.warning(f"… and {n_out - 20} more skipped: see the table.", icon=":material/warning:")
     st.dataframe(status_frame(report.files), hide_index=True, width="stretch")
+
+
+def filter_and_stage(documents: list[Document], source_label: str = "source") -> None:
+    """The content filter, the documents table (text as data, never markup) and staging for Index."""
+    st.subheader("Content filter")
+    c1, c2, c3 = st.columns(3)
+    min_words = c1.number_input("Drop rows with at most this many words", 0, 10_000,
+                                key=state.default("min_words", 15))
+    min_chars = c2.number_input("Drop rows with at most this many characters", 0, 1_000_000,
+                                key=state.default("min_chars", 50))
+    result = content_filter(documents_frame(documents), min_words=int(min_words), min_chars=int(min_chars))
+    c3.metric("Rows kept", f"{len(result.kept)} of {len(documents)}", delta=-result.total_dropped or None)
+    for rule, count in result.dropped.items():
+        st.markdown(f"- rule `{rule}` drops **{count}** row(s)")
+    shown = {"source": source_label}
+    st.subheader(f"Documents ({len(result.kept)} kept)")
+    st.dataframe(result.kept.rename(columns=shown), hide_index=True, width="stretch", height=420)
+    if result.total_dropped:
+        with st.expander(f"Rows dropped by the filter ({result.total_dropped})", expanded=False):
+            st.dataframe(result.removed.rename(columns=shown), hide_index=True, width="stretch")
+    staged = frame_to_documents(result.kept)
+    state.set_staged_documents(staged)
+    st.success(f"{len(staged)} document(s) ready to index.")
+    st.page_link("pages/index.py", label="Go to Index to chunk and embed them", icon=":material/view_in_ar:")

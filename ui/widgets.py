@@ -6,6 +6,7 @@ math never fires), so a document can never inject markup into the page.
 from __future__ import annotations
 
 import html
+import re
 from typing import Sequence
 from urllib.parse import urlparse
 
@@ -26,6 +27,17 @@ def esc(text: str) -> str:
 def md_escape(text: str) -> str:
     """For plain st.markdown/st.caption lines: `$` would start LaTeX, `*`/`_` emphasis."""
     return text.replace("\\", "\\\\").replace("$", "\\$").replace("*", "\\*").replace("_", "\\_")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>!$:|~&#])")
+
+
+def md_literal(text: str) -> str:
+    """Any untrusted string (a URL, a file name, a crawled title) for a markdown line, shown
+    exactly as it is: every character that could start markup is backslash-escaped (CommonMark
+    allows that for any ASCII punctuation), so no link, image, emphasis, `:emoji:`, `$math$`,
+    `&entity;` or `<tag>` can form; newlines become spaces. Not for the start of a line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def is_url(source: str) -> bool:

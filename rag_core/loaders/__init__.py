@@ -3,7 +3,9 @@
 `load_bytes` reads one upload, `load_paths` files and folders. Neither raises on bad input:
 every file ends up in `LoadReport.files` as "ingested" or "skipped" with a one-line reason
 that says what to do. Each format is one module exposing a `Loader` (see base.py);
-`LOADERS` maps a suffix to it, so a new format (docx, ...) is one file and one entry here.
+`LOADERS` maps a suffix to it, so a new format is one file and one entry here. Zip
+archives are the exception: one file, many sources (archive.py). Identical texts are
+ingested once (`dedupe`), and `load_paths` has a total size limit besides the per-file one.
 
 Normalisation happens once, here: every Section's text goes through `normalize_text`, empty
 sections are dropped, and the rest are numbered 0.. in reading order (`Document.ordinal`).
@@ -18,18 +20,28 @@ from pathlib import Path, PurePath
 from typing import Callable, Sequence
 
 from ..errors import IngestError
-from ..types import Document
+from ..types import Document, sha256_text
 from .base import Loader, LoadOptions, Section, decode_text, normalize_text, one_line
+from .archive import ARCHIVE_SUFFIXES, DEFAULT_MAX_UNPACKED_BYTES, load_zip
 from .csv_loader import load_csv
+from .docx import load_docx
 from .html import load_html
 from .markdown import load_markdown
 from .pdf import load_pdf
 from .text import load_text
 
 __all__ = [
-    "DEFAULT_MAX_FILE_BYTES", "LOADERS", "SUPPORTED_SUFFIXES", "FileStatus", "LoadOptions", "LoadReport",
-    "Loader", "Section", "decode_text", "load_bytes", "load_paths", "normalize_text",
+    "ARCHIVE_SUFFIXES", "DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_TOTAL_BYTES", "LOADERS", "SUPPORTED_SUFFIXES",
+    "FileStatus", "LoadOptions", "LoadReport", "Loader", "Section", "decode_text", "dedupe", "load_bytes",
+    "load_paths", "normalize_text",
 ]
+
+
+def _archive_placeholder(name: str, data: bytes, options: LoadOptions) -> list[Section]:
+    """Archives are opened by load_bytes (they hold many files); this entry only lists the suffix."""
+    raise IngestError("a zip archive must be read with load_bytes or load_paths")
+
+
 
 LOADERS: dict[str, Loader] = {
     ".txt": load_text,
@@ -41,9 +53,12 @@ LOADERS: dict[str, Loader] = {
     ".pdf": load_pdf,
     ".csv": load_csv,
     ".tsv": load_csv,
+    ".docx": load_docx,
+    ".zip": _archive_placeholder,
 }
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted(LOADERS))
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_TOTAL_BYTES = 500 * 1024 * 1024
 _MB = 1024 * 1024
 
 Progress = Callable[[int, int, str], None]
@@ -109,10 +124,16 @@ def _documents(source: str, sections: list[Section]) -> tuple[list[Document], st
 
 
 def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
-               max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadReport:
-    """One file's bytes -> a LoadReport with its Documents (`source` = `name`), never raising."""
+               max_bytes: int = DEFAULT_MAX_FILE_BYTES, suffix: str | None = None,
+               max_unpacked_bytes: int | None = None) -> LoadReport:
+    """One file's bytes -> a LoadReport with its Documents (`source` = `name`), never raising.
+
+    `suffix` (e.g. ".html") chooses the loader when the name has no telling extension, as
+    for a crawled URL whose format comes from its Content-Type. A .zip is opened in memory
+    (see archive.py; `max_unpacked_bytes` caps what it may unpack) and each member becomes
+    a source "name.zip!/member"; identical members are deduplicated (see `dedupe`)."""
     n_bytes = len(data)
-    suffix = PurePath(name).suffix.lower()
+    suffix = (suffix or PurePath(name).suffix).lower()
     loader = LOADERS.get(suffix)
     if loader is None:
         return _skip(name, _unsupported(suffix), n_bytes)
@@ -120,6 +141,12 @@ def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
         return _skip(name, "empty file: it has 0 bytes; check the export and upload it again", 0)
     if n_bytes > max_bytes:
         return _skip(name, _too_big(n_bytes, max_bytes), n_bytes)
+    if suffix in ARCHIVE_SUFFIXES:
+        def member(source: str, content: bytes) -> LoadReport:
+            return load_bytes(source, content, csv_text_column=csv_text_column, max_bytes=max_bytes)
+
+        return dedupe(load_zip(name, data, member, max_bytes=max_bytes,
+                               max_unpacked_bytes=max_unpacked_bytes or DEFAULT_MAX_UNPACKED_BYTES))
     try:
         sections = loader(name, data, LoadOptions(csv_text_column=csv_text_column))
     except IngestError as exc:
@@ -165,20 +192,54 @@ def _expand(paths: Sequence[str | Path], recursive: bool) -> tuple[list[str], li
 
 
 def load_paths(paths: Sequence[str | Path], *, recursive: bool = True, csv_text_column: str | None = None,
-               max_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: Progress | None = None) -> LoadReport:
-    """Files and folders -> one LoadReport. Folders are walked (hidden entries skipped);
-    unsupported files are listed as skipped. `progress(done, total, source)` is called after
-    each file. Only a failing `progress` callback can raise."""
+               max_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: Progress | None = None,
+               max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> LoadReport:
+    """Files, folders and zip archives -> one LoadReport. Folders are walked (hidden entries
+    skipped); unsupported files are listed as skipped. Once `max_total_bytes` have been
+    ingested, the remaining files are skipped with a reason. A file whose text is identical
+    to an earlier one is skipped as "duplicate of <first source>". `progress(done, total,
+    source)` is called after each file. Only a failing `progress` callback can raise."""
     files, missing = _expand(paths, recursive)
     report = LoadReport((), tuple(missing))
+    used = 0
     for done, path in enumerate(files, start=1):
-        report = report + _load_file(path, csv_text_column, max_bytes)
+        loaded = _load_file(path, csv_text_column, max_bytes, max_total_bytes - used)
+        used += sum(f.n_bytes for f in loaded.ingested)
+        report = report + loaded
         if progress is not None:
             progress(done, len(files), path)
-    return report
+    return dedupe(report)
 
 
-def _load_file(path: str, csv_text_column: str | None, max_bytes: int) -> LoadReport:
+def dedupe(report: LoadReport) -> LoadReport:
+    """Skip every ingested source whose documents repeat an earlier source's text exactly.
+
+    The hash is over the normalised texts of the source's documents in order, so the same
+    file under two names (or copied into a zip) is embedded once."""
+    first: dict[str, str] = {}
+    duplicates: dict[str, str] = {}
+    texts: dict[str, list[str]] = {}
+    for doc in report.documents:
+        texts.setdefault(doc.source, []).append(doc.text)
+    for status in report.files:
+        if status.status != "ingested" or status.source not in texts:
+            continue
+        key = sha256_text("\x1e".join(texts[status.source]))
+        if key in first and first[key] != status.source:
+            duplicates[status.source] = first[key]
+        else:
+            first.setdefault(key, status.source)
+    if not duplicates:
+        return report
+    files = tuple(
+        FileStatus(f.source, "skipped", f"duplicate of {duplicates[f.source]} (identical text)", 0, f.n_bytes)
+        if f.status == "ingested" and f.source in duplicates else f
+        for f in report.files
+    )
+    return LoadReport(tuple(d for d in report.documents if d.source not in duplicates), files)
+
+
+def _load_file(path: str, csv_text_column: str | None, max_bytes: int, budget: int) -> LoadReport:
     suffix = PurePath(path).suffix.lower()
     try:
         n_bytes = os.path.getsize(path)
@@ -186,7 +247,11 @@ def _load_file(path: str, csv_text_column: str | None, max_bytes: int) -> LoadRe
             return _skip(path, _unsupported(suffix), n_bytes)
         if n_bytes > max_bytes:  # checked before reading, so a huge file is never loaded
             return _skip(path, _too_big(n_bytes, max_bytes), n_bytes)
+        if n_bytes > budget:
+            return _skip(path, f"total size limit reached: {max(budget, 0) / _MB:.1f} MB left of the total allowed "
+                               "in one load; load fewer files or raise --max-total-mb", n_bytes)
         data = Path(path).read_bytes()
     except OSError as exc:
         return _skip(path, f"could not read it ({one_line(exc, 120)}); check its permissions", 0)
-    return load_bytes(path, data, csv_text_column=csv_text_column, max_bytes=max_bytes)
+    return load_bytes(path, data, csv_text_column=csv_text_column, max_bytes=max_bytes,
+                      max_unpacked_bytes=max(budget, 0))

@@ -1,0 +1,183 @@
+"""A small hostile-ish website served on 127.0.0.1 for the crawler tests (and measurements).
+
+    with serve_site() as site:   # site.base == "http://127.0.0.1:<port>"
+        ...; site.requests       # [(path, host header, user agent)] seen by the server
+
+Every case the crawler must handle has a page: nested docs, a link to another domain,
+robots.txt with a disallowed path, a sitemap index, a redirect chain and a loop, a 404
+and a 500, a slow page, a huge page, a binary file, a PDF, duplicate spellings of one URL
+(fragment, tracking parameters, trailing slash), a rel=canonical duplicate, a copy with
+the same text, and a redirect to the cloud metadata address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+
+from test_loaders import make_pdf
+
+SLOW_SECONDS = 1.5
+HUGE_BYTES = 2 * 1024 * 1024
+
+
+def _page(title: str, body: str, head: str = "") -> bytes:
+    return (f"<!doctype html><html><head><title>{title}</title>{head}</head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/docs/'>Docs</a></nav><main>{body}</main>"
+            f"<footer>Copyright the fixture site. All rights reserved.</footer></body></html>").encode()
+
+
+_PROSE = ("The quick brown fox jumps over the lazy dog while the crawler reads every word of this "
+          "paragraph, which exists only so that the main-text extractor has enough prose to keep. ")
+
+INTRO = _page("Intro", f"<h1>Introduction</h1><p>{_PROSE}Install it with pip.</p>"
+                       f"<h2>Install</h2><p>{_PROSE}Run pip install rag-playground to install.</p>")
+
+ROOT = _page("Home", f"""<h1>Welcome</h1><p>{_PROSE}</p><ul>
+<li><a href="/docs/">Docs</a></li>
+<li><a href="/docs/intro">Intro</a></li>
+<li><a href="/docs/intro#install">Install section</a></li>
+<li><a href="/docs/intro?utm_source=news&amp;utm_medium=email">Intro from the newsletter</a></li>
+<li><a href="/blog/print">Printable intro</a></li>
+<li><a href="/copy">A copy</a></li>
+<li><a href="/redirect-a">Moved</a></li>
+<li><a href="/loop-a">Loop</a></li>
+<li><a href="/to-private">Metadata</a></li>
+<li><a href="/private/secret">Secret</a></li>
+<li><a href="/missing">Missing</a></li>
+<li><a href="/error">Error</a></li>
+<li><a href="/slow">Slow</a></li>
+<li><a href="/huge">Huge</a></li>
+<li><a href="/file.bin">Binary</a></li>
+<li><a href="/paper.pdf">Paper</a></li>
+<li><a href="/notes.txt">Notes</a></li>
+<li><a href="https://example.org/elsewhere">Another site</a></li>
+<li><a href="mailto:someone@example.org">Mail</a></li>
+<li><a href="ftp://example.org/file">FTP</a></li>
+</ul>""")
+
+DOCS = _page("Docs", f"<h1>Documentation</h1><p>{_PROSE}Start with the <a href='/docs/intro'>intro</a> "
+                     f"or go <a href='deep'>deeper</a>.</p>")
+DEEP = _page("Deep", f"<h1>Deep page</h1><p>{_PROSE}Even <a href='/docs/deep/level3'>deeper</a>.</p>")
+LEVEL3 = _page("Level 3", f"<h1>Level three</h1><p>{_PROSE}</p>")
+FINAL = _page("Final", f"<h1>Where redirects end</h1><p>{_PROSE}The chain ends here.</p>")
+PRINT = _page("Intro (print)", f"<h1>Introduction</h1><p>{_PROSE}Printer-friendly.</p>",
+              head="<link rel='canonical' href='/docs/intro'>")
+FROM_SITEMAP = _page("Sitemap only", f"<h1>Only in the sitemap</h1><p>{_PROSE}No page links here.</p>")
+SECRET = _page("Secret", "<h1>Secret</h1><p>robots.txt says no.</p>")
+NOTES = ("Plain text notes served as text/plain. " + _PROSE).encode()
+PDF = make_pdf(["Portable document page one about crawling.", "Page two mentions robots and sitemaps."])
+
+
+class Site:
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self.server = server
+        self.port = server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.requests: list[tuple[str, str, str]] = []
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+def _routes(site: Site) -> dict[str, tuple[int, str, bytes | str]]:
+    """path -> (status, content type or Location, body)."""
+    robots = f"User-agent: *\nDisallow: /private/\n\nSitemap: {site.base}/sitemap.xml\n"
+    index = (f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
+             f'sitemap/0.9"><sitemap><loc>{site.base}/sitemap-pages.xml</loc></sitemap></sitemapindex>')
+    pages = (f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             f"<url><loc>{site.base}/from-sitemap</loc></url><url><loc>{site.base}/docs/</loc></url>"
+             f"<url><loc>https://example.org/not-ours</loc></url></urlset>")
+    html = "text/html; charset=utf-8"
+    return {
+        "/robots.txt": (200, "text/plain", robots),
+        "/sitemap.xml": (200, "application/xml", index),
+        "/sitemap-pages.xml": (200, "application/xml", pages),
+        "/": (200, html, ROOT),
+        "/docs": (200, html, DOCS),  # "/docs/" is normalised to "/docs" by the crawler
+        "/docs/": (200, html, DOCS),
+        "/docs/intro": (200, html, INTRO),
+        "/docs/deep": (200, html, DEEP),
+        "/docs/deep/level3": (200, html, LEVEL3),
+        "/docs/final": (200, html, FINAL),
+        "/blog/print": (200, html, PRINT),
+        "/copy": (200, html, INTRO),
+        "/from-sitemap": (200, html, FROM_SITEMAP),
+        "/private/secret": (200, html, SECRET),
+        "/redirect-a": (301, "/redirect-b", b""),
+        "/redirect-b": (302, f"{site.base}/docs/final", b""),
+        "/loop-a": (302, "/loop-b", b""),
+        "/loop-b": (302, "/loop-a", b""),
+        "/to-private": (302, "http://169.254.169.254/latest/meta-data/", b""),
+        "/missing": (404, "text/html", b"<h1>Not found</h1>"),
+        "/error": (500, "text/html", b"<h1>Server error</h1>"),
+        "/file.bin": (200, "application/octet-stream", bytes(range(256)) * 64),
+        "/paper.pdf": (200, "application/pdf", PDF),
+        "/notes.txt": (200, "text/plain; charset=utf-8", NOTES),
+    }
+
+
+def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    routes = _routes(site)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            path = self.path.split("?")[0]
+            site.requests.append((self.path, self.headers.get("Host", ""), self.headers.get("User-Agent", "")))
+            if path == "/slow":
+                time.sleep(SLOW_SECONDS)
+                return self._send(200, "text/html", _page("Slow", "<p>finally</p>"))
+            if path == "/huge":  # no Content-Length: the cap must stop the streamed body
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                chunk = b"<p>" + b"x" * 65530 + b"</p>"
+                try:
+                    for _ in range(HUGE_BYTES // len(chunk) + 1):
+                        self.wfile.write(chunk)
+                except OSError:
+                    pass  # the crawler hung up at its cap, as it should
+                return None
+            if path not in routes:
+                return self._send(404, "text/html", b"<h1>Not found</h1>")
+            status, kind, body = routes[path]
+            if 300 <= status < 400:
+                self.send_response(status)
+                self.send_header("Location", kind)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            return self._send(status, kind, body.encode() if isinstance(body, str) else body)
+
+        def _send(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+
+    return Handler
+
+
+@contextlib.contextmanager
+def serve_site() -> Iterator[Site]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.daemon_threads = True
+    site = Site(server)
+    server.RequestHandlerClass = _handler(site)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,310 @@
+"""The crawler against a real local website (tests/crawl_site.py), plus URL and address rules.
+
+Traffic never leaves loopback: pytest-socket blocks other hosts, private-address refusals
+are tested with an injected resolver and fake host names (nothing is connected to), and
+the fixture site is reached on 127.0.0.1 through `allow_networks=("127.0.0.1/32",)`, which
+still refuses every other private address (so the redirect to 169.254.169.254 is refused).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from crawl_site import serve_site
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag_core.crawl import (
+    DEFAULT_USER_AGENT, AddressPolicy, AddressRefused, CrawlConfig, Crawler, SafeTransport, crawl, normalize_url,
+    safe_client,
+)
+from rag_core.crawl.safety import forbidden_kind
+from rag_core.crawl.urls import Scope, url_key
+from rag_core.errors import ConfigError
+
+LOOPBACK = ("127.0.0.1/32",)
+
+
+@pytest.fixture(scope="module")
+def site():
+    with serve_site() as served:
+        yield served
+
+
+def config(site, *paths: str, **overrides) -> CrawlConfig:
+    options = dict(allow_networks=LOOPBACK, delay_s=0, timeout_s=0.5, max_bytes=1024 * 1024)
+    options.update(overrides)
+    return CrawlConfig(seeds=tuple(site.url(p) for p in paths or ("/",)), **options)
+
+
+def short(site, url: str) -> str:
+    return url.replace(site.base, "")
+
+
+def table(site, report) -> dict[str, tuple[str, str]]:
+    return {short(site, u.url): (u.status, u.kind) for u in report.urls}
+
+
+# ---- the whole site ---------------------------------------------------------------------
+
+
+def test_fixture_site_exact_outcome(site):
+    report = crawl(config(site, "/"))
+    assert [short(site, s) for s in report.sources] == [
+        "/", "/docs/", "/docs/intro", "/docs/final", "/paper.pdf", "/notes.txt", "/docs/deep"]
+    assert table(site, report) == {
+        "/": ("fetched", "ok"),
+        "/docs/": ("fetched", "ok"),
+        "/docs/intro": ("fetched", "ok"),
+        "/redirect-a": ("fetched", "ok"),  # -> /redirect-b -> /docs/final
+        "/paper.pdf": ("fetched", "ok"),
+        "/notes.txt": ("fetched", "ok"),
+        "/docs/deep": ("fetched", "ok"),  # relative link from /docs/ (the trailing slash is kept)
+        "/docs/intro#install": ("skipped", "duplicate"),
+        "/docs/intro?utm_source=news&utm_medium=email": ("skipped", "duplicate"),
+        "/blog/print": ("skipped", "duplicate"),  # rel=canonical -> /docs/intro
+        "/copy": ("skipped", "duplicate"),  # same text as /docs/intro
+        "/private/secret": ("skipped", "robots"),
+        "https://example.org/elsewhere": ("skipped", "out_of_scope"),
+        "ftp://example.org/file": ("skipped", "unsupported_scheme"),
+        "/to-private": ("skipped", "private_address"),
+        "/huge": ("skipped", "too_large"),
+        "/file.bin": ("skipped", "unsupported_type"),
+        "/docs/deep/level3": ("skipped", "depth_limit"),
+        "/loop-a": ("failed", "redirect_loop"),
+        "/missing": ("failed", "http_error"),
+        "/error": ("failed", "http_error"),
+        "/slow": ("failed", "timeout"),
+    }
+    by_url = {short(site, u.url): u for u in report.urls}
+    assert by_url["/redirect-a"].final_url == site.url("/docs/final")
+    assert by_url["/missing"].http_status == 404 and by_url["/missing"].reason == "HTTP 404 Not Found"
+    assert by_url["/error"].http_status == 500
+    assert by_url["/blog/print"].reason.startswith("duplicate: its rel=canonical")
+    assert by_url["/copy"].reason == f"duplicate: same text as {site.url('/docs/intro')}"
+    assert "169.254.169.254" in by_url["/to-private"].reason and "link-local" in by_url["/to-private"].reason
+    assert by_url["/loop-a"].reason == "redirect loop: " + " -> ".join(site.url(p) for p in ("/loop-a", "/loop-b", "/loop-a"))
+    assert "1 MB cap" in by_url["/huge"].reason and "timed out" in by_url["/slow"].reason
+    assert by_url["/docs/deep/level3"].depth == 3
+    # exactly one status per URL, and the pdf and text were read by their loaders
+    assert len(report.urls) == len({u.url for u in report.urls})
+    sections = {(short(site, d.source), d.section) for d in report.documents}
+    assert {("/paper.pdf", "page 1"), ("/paper.pdf", "page 2"), ("/docs/intro", "Introduction > Install")} <= sections
+
+
+def test_honest_user_agent_and_no_request_to_disallowed_paths(site):
+    site.requests.clear()
+    crawl(config(site, "/"))
+    assert {ua for _, _, ua in site.requests} == {DEFAULT_USER_AGENT}
+    paths = [p for p, _, _ in site.requests]
+    assert "/private/secret" not in paths and "/docs/deep/level3" not in paths
+    assert paths.count("/robots.txt") == 1 and paths.count("/docs/intro") == 1
+
+
+def test_sitemap_index_seeds_the_crawl(site):
+    report = crawl(config(site, "/", sitemap=True, depth=0))
+    statuses = table(site, report)
+    assert statuses["/sitemap.xml"] == ("fetched", "sitemap") and statuses["/sitemap-pages.xml"] == ("fetched", "sitemap")
+    assert statuses["https://example.org/not-ours"] == ("skipped", "out_of_scope")
+    assert {short(site, s) for s in report.sources} == {"/", "/from-sitemap", "/docs/"}
+    assert statuses["/docs/intro"] == ("skipped", "depth_limit")
+
+
+def test_max_pages_lists_the_rest(site):
+    report = crawl(config(site, "/", max_pages=3))
+    fetched_or_failed = [u for u in report.urls if u.kind not in {"page_limit", "duplicate", "robots", "out_of_scope",
+                                                                  "unsupported_scheme", "depth_limit"}]
+    assert len(fetched_or_failed) == 3
+    assert sum(u.kind == "page_limit" for u in report.urls) >= 10
+
+
+def test_include_and_exclude(site):
+    report = crawl(config(site, "/docs/", include=(site.url("/docs/"),), exclude=("*/deep*",)))
+    statuses = table(site, report)
+    assert {short(site, s) for s in report.sources} == {"/docs/", "/docs/intro"}
+    assert statuses["/docs/deep"] == ("skipped", "excluded")
+    assert statuses["/"] == ("skipped", "out_of_scope")
+
+
+def test_stop_keeps_what_was_fetched(site):
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    seen = []
+    report = crawl(config(site, "/", concurrency=1), progress=lambda d, t, u: seen.append((d, t, u)),
+                   should_stop=should_stop)
+    assert report.stopped
+    assert [short(site, s) for s in report.sources] == ["/", "/docs/", "/docs/intro"]
+    stopped = [u for u in report.urls if u.kind == "stopped"]
+    assert stopped and all(u.reason == "stopped by user before it was fetched" for u in stopped)
+    assert [d for d, _, _ in seen] == [1, 2, 3] and all(t >= d for d, t, _ in seen)
+
+
+def test_progress_reports_every_fetch(site):
+    seen = []
+    report = crawl(config(site, "/"), progress=lambda d, t, u: seen.append((d, t)))
+    attempted = [u for u in report.urls if u.kind in {"ok", "http_error", "timeout", "too_large", "unsupported_type",
+                                                       "redirect_loop", "private_address"}
+                 or (u.kind == "duplicate" and u.reason.startswith("duplicate:"))]
+    assert [d for d, _ in seen] == list(range(1, len(attempted) + 1))
+
+
+def test_politeness_delay_spaces_requests(site):
+    import time
+
+    started = time.monotonic()
+    report = crawl(config(site, "/docs/", delay_s=0.15, depth=1, include=(site.url("/docs/"),)))
+    # robots.txt, /docs/, /docs/intro, /docs/deep: four requests to one host, three gaps
+    assert len(report.sources) == 3 and time.monotonic() - started >= 0.45
+
+
+def test_injected_client_is_used(site):
+    cfg = config(site, "/notes.txt")
+    with safe_client(cfg) as client:
+        report = crawl(cfg, client=client)
+        assert not client.is_closed  # the caller's client is the caller's to close
+    assert [short(site, s) for s in report.sources] == ["/notes.txt"]
+
+
+# ---- security ---------------------------------------------------------------------------
+
+
+def test_loopback_seed_is_refused_without_allow_private(site):
+    site.requests.clear()
+    report = crawl(CrawlConfig(seeds=(site.url("/"),), delay_s=0))
+    assert not report.documents and site.requests == []  # refused before any connection
+    (status,) = report.urls
+    assert status.status == "skipped" and status.kind == "private_address"
+    assert status.reason == ("private address: resolves to loopback address 127.0.0.1; "
+                             "pass --allow-private to crawl it")
+
+
+def test_allow_private_crawls_loopback(site):
+    report = crawl(CrawlConfig(seeds=(site.url("/notes.txt"),), allow_private=True, delay_s=0))
+    assert [short(site, s) for s in report.sources] == ["/notes.txt"]
+
+
+class FakeDNS:
+    """An injected resolver: fake names -> chosen addresses, and a log of every lookup."""
+
+    def __init__(self, table: dict[str, list[str] | callable]) -> None:
+        self.table, self.lookups = table, []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        answer = self.table[host]
+        return answer() if callable(answer) else answer
+
+
+@pytest.mark.parametrize("address, kind", [
+    ("10.0.0.5", "private"), ("169.254.169.254", "link-local"), ("::1", "loopback"), ("127.0.0.2", "loopback"),
+    ("192.168.1.1", "private"), ("fe80::1", "link-local"), ("224.0.0.1", "multicast"), ("0.0.0.0", "unspecified"),
+    ("240.0.0.1", "reserved"), ("100.64.0.1", "non-public"), ("::ffff:127.0.0.1", "loopback"), ("fd00::1", "private"),
+])
+def test_private_names_are_refused_before_connecting(address, kind):
+    dns = FakeDNS({"intranet.test": [address]})
+    report = crawl(CrawlConfig(seeds=("http://intranet.test/",), delay_s=0), resolver=dns)
+    (status,) = report.urls
+    assert status.kind == "private_address" and f"{kind} address" in status.reason
+    assert not report.documents
+
+
+def test_one_private_record_spoils_the_name():
+    dns = FakeDNS({"mixed.test": ["93.184.216.34", "10.0.0.5"]})
+    report = crawl(CrawlConfig(seeds=("http://mixed.test/",), delay_s=0), resolver=dns)
+    assert report.urls[0].kind == "private_address" and "10.0.0.5" in report.urls[0].reason
+
+
+def test_dns_rebinding_is_caught_at_connect_time():
+    """Public at the pre-check, loopback when the transport resolves: the transport refuses,
+    and it never connects to the public answer either (it only connects to what it checked)."""
+    answers = iter(["93.184.216.34", "127.0.0.1"] * 4)
+    dns = FakeDNS({"rebind.test": lambda: [next(answers)]})
+    report = crawl(CrawlConfig(seeds=("http://rebind.test/",), delay_s=0), resolver=dns)
+    (status,) = report.urls
+    assert status.kind == "private_address" and status.reason.endswith("(refused at connect time)")
+
+
+def test_safe_transport_refuses_and_pins(site):
+    dns = FakeDNS({"meta.test": ["169.254.169.254"], "site.test": ["127.0.0.1"]})
+    with httpx.Client(transport=SafeTransport(AddressPolicy(), dns)) as client:
+        with pytest.raises(AddressRefused, match="link-local address 169.254.169.254"):
+            client.get("http://meta.test/latest/meta-data/")
+    site.requests.clear()
+    policy = AddressPolicy(allow_networks=LOOPBACK)
+    with httpx.Client(transport=SafeTransport(policy, dns)) as client:
+        # "site.test" exists only in the fake DNS: this works only because the IP is pinned
+        response = client.get(f"http://site.test:{site.port}/notes.txt")
+    assert response.status_code == 200 and site.requests[-1][1] == f"site.test:{site.port}"
+
+
+def test_crawl_by_host_name_through_the_pinned_address(site):
+    dns = FakeDNS({"site.test": ["127.0.0.1"]})
+    report = crawl(CrawlConfig(seeds=(f"http://site.test:{site.port}/docs/",), allow_networks=LOOPBACK, delay_s=0,
+                               depth=1), resolver=dns)
+    assert {s.split(str(site.port))[1] for s in report.sources} == {"/", "/docs/", "/docs/intro", "/docs/deep"}
+
+
+def test_public_addresses_are_allowed():
+    for address in ("93.184.216.34", "2606:4700::6810:84e5", "8.8.8.8"):
+        assert forbidden_kind(__import__("ipaddress").ip_address(address)) is None
+
+
+@pytest.mark.parametrize("seed", ["file:///etc/passwd", "ftp://example.org/", "gopher://x/", "/relative", "http://"])
+def test_only_http_and_https_seeds(seed):
+    with pytest.raises(ConfigError, match="http"):
+        CrawlConfig(seeds=(seed,))
+
+
+def test_bad_config_is_a_config_error():
+    for bad in (dict(depth=-1), dict(max_pages=0), dict(concurrency=0), dict(timeout_s=0), dict(allow_networks=("x",))):
+        with pytest.raises(ConfigError):
+            CrawlConfig(seeds=("https://example.org/",), **bad)
+    with pytest.raises(ConfigError):
+        CrawlConfig(seeds=())
+
+
+# ---- URL normalisation and scope --------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("HTTP://Example.COM:80/a/b/../c?b=2&a=1#frag", "http://example.com/a/c?a=1&b=2"),
+    ("https://example.com:443", "https://example.com/"),
+    ("https://example.com:8443/x/", "https://example.com:8443/x/"),
+    ("http://x.org/p?utm_source=a&utm_medium=b&gclid=1&fbclid=2&mc_eid=3&id=7", "http://x.org/p?id=7"),
+    ("http://x.org/%7euser", "http://x.org/~user"),
+    ("http://BÜCHER.example/", "http://xn--bcher-kva.example/"),
+    ("http://[::1]:8080/a", "http://[::1]:8080/a"),
+])
+def test_normalize_url(raw, expected):
+    assert normalize_url(raw) == expected
+
+
+def test_trailing_slash_is_one_page_but_kept_for_fetching():
+    assert url_key(normalize_url("http://x.org/docs/")) == url_key(normalize_url("http://x.org/docs"))
+    assert normalize_url("http://x.org/docs/") == "http://x.org/docs/"
+    assert normalize_url("deep", base="http://x.org/docs/") == "http://x.org/docs/deep"
+
+
+@given(st.text(alphabet="abc/.?=&#%_-~", max_size=30))
+def test_normalisation_is_idempotent(path):
+    once = normalize_url("http://Example.org/" + path)
+    assert normalize_url(once) == once
+
+
+def test_scope_same_site_by_default():
+    scope = Scope.for_seeds((normalize_url("https://docs.example.org/guide/"),))
+    assert scope.why_not("https://docs.example.org/other") is None
+    assert scope.why_not("http://docs.example.org/other") is None  # the http/https twin
+    assert scope.why_not("https://example.org/").startswith("out of scope: another site")
+    assert scope.why_not("https://docs.example.org:8443/").startswith("out of scope")
+
+
+def test_crawler_report_is_available_after_interruption(site):
+    crawler = Crawler(config(site, "/notes.txt"))
+    assert crawler.report().urls == ()
+    crawler.run()
+    assert [short(site, s) for s in crawler.report().sources] == ["/notes.txt"]
