@@ -1,4 +1,4 @@
-"""Headless command line: `python -m rag_core {demo,ingest,query,info,estimate,bench} --help`.
+"""Headless command line: `python -m rag_core {demo,ingest,crawl,query,info,estimate,eval,bench} --help`.
 
 Every command exits 0 on success, 2 with a one-line `error: ...` on bad input (a RagError),
 and shows a progress bar on stderr for long work.
@@ -16,6 +16,7 @@ from typing import Sequence
 from tqdm import tqdm
 
 from . import costs
+from .cli_eval import add_eval_parser
 from .errors import RagError
 from .types import ChunkingConfig, Document, RetrievalSettings
 
@@ -53,16 +54,70 @@ def _chunking(args: argparse.Namespace) -> ChunkingConfig | None:
     )
 
 
+def _credentials(args: argparse.Namespace):
+    """Keys from .streamlit/secrets.toml, then the environment; --base-url is the compatible server's."""
+    from .providers import load_credentials
+
+    creds = load_credentials()
+    base_url = getattr(args, "base_url", None)
+    return creds.with_values(compatible_base_url=base_url) if base_url else creds
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _confirm_spend(args: argparse.Namespace, index, documents: Sequence[Document]) -> None:
+    """A hosted embedder: show tokens and dollars for what would be embedded, and require --yes
+    (or a y at an interactive prompt) before spending."""
+    from .providers.metering import cost_model_of
+
+    texts = [c.text for c in index.pending_chunks(documents)]
+    if not texts:
+        return
+    model = cost_model_of(index.embedder)
+    if model not in costs.DEFAULT_PRICES:  # e.g. a compatible model on a local server
+        tokens = costs.count_tokens(texts, costs.encoding_for_model(model))
+        print(f"{index.embedder.name} will embed {len(texts)} chunks, about {tokens} tokens; no price is listed "
+              f"for {model}, so it is treated as free", file=sys.stderr)
+        return
+    estimate = costs.estimate_ingest_cost(texts, model)
+    line = (f"{index.embedder.name} will embed {estimate.n_texts} chunks, about {estimate.tokens} tokens: "
+            f"~${estimate.cost_usd:.4f} (prices as of {estimate.prices_as_of}; already-cached text is free)")
+    print(line, file=sys.stderr)
+    if getattr(args, "yes", False):
+        return
+    if sys.stdin.isatty():
+        if input("spend it? [y/N] ").strip().lower() in ("y", "yes"):
+            return
+        raise RagError("ingest cancelled: nothing was sent and the index is unchanged")
+    raise RagError("a hosted embedder costs money: rerun with --yes to confirm the estimate above")
+
+
 def _index_documents(args: argparse.Namespace, documents: Sequence[Document], out: dict) -> int:
     from .index import open_for_ingest
+    from .providers import is_hosted
+    from .providers.metering import cost_model_of, reading
 
-    index = open_for_ingest(args.index, args.embedder, args.store, _chunking(args))
+    index = open_for_ingest(args.index, args.embedder, args.store, _chunking(args),
+                            credentials=_credentials(args), on_warning=_warn)
+    hosted = is_hosted(index.embedder.name)
+    if hosted:
+        _confirm_spend(args, index, documents)
+    before = reading(index.embedder)
     progress = _Progress("embedding", "chunk", args.quiet)
     try:
         result = index.ingest(documents, progress)
     finally:
         progress.close()
     index.save()
+    if hosted:
+        spent = reading(index.embedder) - before
+        model = cost_model_of(index.embedder)
+        out.update(embedding_requests=spent.requests, embedding_tokens_estimated=result.embedding_tokens,
+                   embedding_tokens_reported=spent.tokens,
+                   cost_usd=round(costs.embedding_cost(model, spent.tokens or 0), 8)
+                   if model in costs.DEFAULT_PRICES else 0.0, cost_model=model)
     out.update(
         index=str(args.index),
         embedder=index.manifest.embedder,
@@ -110,7 +165,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     progress = _Progress("loading", "file", args.quiet)
     try:
         report = load_paths(args.paths, max_bytes=int(args.max_file_mb * 1024 * 1024),
-                            csv_text_column=args.csv_column, progress=progress)
+                            csv_text_column=args.csv_column, progress=progress,
+                            max_total_bytes=int(args.max_total_mb * 1024 * 1024))
     finally:
         progress.close()
     filtered = content_filter(documents_frame(report.documents), min_words=args.min_words, min_chars=args.min_chars)
@@ -130,16 +186,63 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from .crawl import CrawlConfig, crawl
+    from .table import content_filter, documents_frame, frame_to_documents
+
+    config = CrawlConfig(
+        seeds=tuple(args.urls), depth=args.depth, max_pages=args.max_pages, sitemap=args.sitemap,
+        include=tuple(args.include or ()), exclude=tuple(args.exclude or ()), allow_private=args.allow_private,
+        delay_s=args.delay, concurrency=args.concurrency, timeout_s=args.timeout,
+        max_bytes=int(args.max_page_mb * 1024 * 1024),
+    )
+    progress = _Progress("crawling", "page", args.quiet)
+    try:
+        report = crawl(config, progress=progress)  # Ctrl-C stops the crawl and keeps what was fetched
+    finally:
+        progress.close()
+    filtered = content_filter(documents_frame(report.documents), min_words=args.min_words, min_chars=args.min_chars)
+    documents = frame_to_documents(filtered.kept)
+    counts: dict[str, int] = {}
+    for u in report.urls:
+        counts[f"{u.status}: {u.kind}"] = counts.get(f"{u.status}: {u.kind}", 0) + 1
+    out: dict = {
+        "pages_fetched": sum(u.status == "fetched" and u.n_documents > 0 for u in report.urls),
+        "urls_skipped": len(report.skipped),
+        "urls_failed": len(report.failed),
+        "stopped": report.stopped,
+        "seconds": report.seconds,
+        "rows_loaded": len(report.documents),
+        "rows_dropped_by_filter": filtered.dropped,
+    }
+    if args.json:
+        out["counts"] = counts
+        out["urls"] = [dataclasses.asdict(u) for u in report.urls]
+    else:
+        out["urls"] = [f"{u.status:<7} {u.kind:<18} {u.url}" + (f" -> {u.final_url}" if u.final_url else "")
+                       + (f"  ({u.reason})" if u.reason else "") for u in report.urls]
+    if not documents:
+        _print(out, args.json)
+        raise RagError("nothing to index: no page gave text (see the per-URL report above); "
+                       "check the URL, --include/--exclude, --depth, or --allow-private for a local site")
+    _index_documents(args, documents, out)
+    _print(out, args.json)
+    return 0
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from .index import Index
-    from .llm import LLMS
-    from .pipeline import Pipeline
+    from .llm import create_llm
+    from .pipeline import Pipeline, cost_models_for
     from .rerank import create_reranker
 
     template = Path(args.template).read_text() if args.template else None
-    index = Index.open(args.index)
-    llm = LLMS.create(args.llm)
-    pipeline = Pipeline(index, llm, create_reranker(args.reranker), **({"template": template} if template else {}))
+    credentials = _credentials(args)
+    index = Index.open(args.index, credentials=credentials, on_warning=_warn)
+    llm = create_llm(args.llm, credentials=credentials)
+    reranker = create_reranker(args.reranker, credentials=credentials)
+    pipeline = Pipeline(index, llm, reranker, cost_models=cost_models_for(llm, index.embedder, reranker),
+                        **({"template": template} if template else {}))
     settings = RetrievalSettings(
         top_k=args.top_k,
         score_threshold=args.threshold,
@@ -153,17 +256,26 @@ def cmd_query(args: argparse.Namespace) -> int:
             print(delta, end="", flush=True)
     answer = turn.answer
     assert answer is not None
+    stages = turn.costs.stages if turn.costs else ()
     if args.json:
-        print(json.dumps(answer_to_json(answer), indent=2, ensure_ascii=False))
+        out = answer_to_json(answer)
+        out["usage"]["stages"] = [dict(dataclasses.asdict(s), cost_usd=round(s.cost_usd, 8)) for s in stages]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     print("\n")
     for hit in answer.hits:
-        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}  {hit.chunk.source} — {hit.chunk.section}")
+        was = (f"  (retrieval #{hit.retrieval_rank}, {hit.retrieval_score:.3f} {hit.retrieval_score_kind})"
+               if hit.retrieval_rank is not None else "")
+        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}{was}  {hit.chunk.source} — {hit.chunk.section}")
     for hit in answer.below_threshold:
         print(f"    below threshold: {hit.score:.3f} {hit.score_kind}  {hit.chunk.source} — {hit.chunk.section}")
     u = answer.usage
     print(f"\ntokens: {u.embedding_tokens} embedding, {u.prompt_tokens} prompt, {u.completion_tokens} completion; "
           f"${u.cost_usd:.6f} on {u.cost_model}")
+    for s in stages:
+        tokens = f"{s.searches} searches" if s.stage == "rerank" else (
+            f"{s.tokens} tokens ({s.source}; tiktoken {s.estimated_tokens})")
+        print(f"  {s.stage}: {tokens}, ${s.cost_usd:.6f} {'would cost ' if s.would_cost else ''}on {s.model}")
     return 0
 
 
@@ -239,9 +351,19 @@ def _add_chunking(p: argparse.ArgumentParser) -> None:
 
 def _add_index_target(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True, help="index directory (created if missing)")
-    p.add_argument("--embedder", help="embedder name, e.g. local:all-MiniLM-L6-v2 (default) or hashing")
+    p.add_argument("--embedder", help="embedder name: local:all-MiniLM-L6-v2 (default), hashing, "
+                   "openai:text-embedding-3-small, openai:text-embedding-3-large@256, cohere:embed-english-v3.0, "
+                   "compatible:<model> (with --base-url)")
     p.add_argument("--store", choices=["numpy", "faiss", "faiss-hnsw"], help="vector store (default faiss)")
+    _add_hosted(p)
+    p.add_argument("--yes", action="store_true", help="confirm a hosted embedder's estimated spend without asking")
     _add_chunking(p)
+
+
+def _add_hosted(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-url", help="base URL of an OpenAI-compatible server for compatible:<model> names, "
+                   "e.g. http://localhost:11434/v1 (keys: OPENAI_API_KEY, COHERE_API_KEY, COMPATIBLE_API_KEY "
+                   "or .streamlit/secrets.toml; OPENAI_BASE_URL / COHERE_BASE_URL for proxies)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,22 +378,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ingest", parents=[common], help="load files/folders and add them to an index")
-    p.add_argument("paths", nargs="+", help="files or folders (pdf, txt, md, html, csv)")
+    p.add_argument("paths", nargs="+", help="files, folders or zip archives (pdf, docx, txt, md, html, csv)")
     _add_index_target(p)
     p.add_argument("--max-file-mb", type=float, default=50.0, help="skip files larger than this (default 50)")
+    p.add_argument("--max-total-mb", type=float, default=500.0,
+                   help="skip the remaining files once this much has been loaded (default 500)")
     p.add_argument("--csv-column", help="text column of csv files (default: the longest text column)")
     p.add_argument("--min-words", type=int, default=15, help="drop rows with this many words or fewer (default 15)")
     p.add_argument("--min-chars", type=int, default=50, help="drop rows with this many characters or fewer (default 50)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
+    p = sub.add_parser("crawl", parents=[common], help="crawl web pages (politely, same site) and add them to an index")
+    p.add_argument("urls", nargs="+", help="http(s) start URLs")
+    _add_index_target(p)
+    p.add_argument("--depth", type=int, default=2, help="links to follow from a start URL (default 2)")
+    p.add_argument("--max-pages", type=int, default=200, help="stop after fetching this many pages (default 200)")
+    p.add_argument("--sitemap", action="store_true", help="also start from the site's sitemap.xml (and indexes)")
+    p.add_argument("--include", action="append", metavar="PREFIX",
+                   help="only crawl URLs under this prefix (repeatable; default: the start URLs' sites)")
+    p.add_argument("--exclude", action="append", metavar="PATTERN",
+                   help="skip URLs containing this text, or matching this glob with * (repeatable)")
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow loopback/private/link-local addresses (off by default: SSRF protection)")
+    p.add_argument("--delay", type=float, default=0.5, help="seconds between requests to one host (default 0.5)")
+    p.add_argument("--concurrency", type=int, default=2, help="requests in flight (default 2, max 8)")
+    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds (default 10)")
+    p.add_argument("--max-page-mb", type=float, default=5.0, help="skip responses larger than this (default 5)")
+    p.add_argument("--min-words", type=int, default=15, help="drop rows with this many words or fewer (default 15)")
+    p.add_argument("--min-chars", type=int, default=50, help="drop rows with this many characters or fewer (default 50)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the per-URL report")
+    p.set_defaults(func=cmd_crawl)
+
     p = sub.add_parser("query", parents=[common], help="ask a question against an index")
     p.add_argument("question")
     p.add_argument("--index", required=True)
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--threshold", type=float, default=None, help="minimum first-stage score (cosine)")
-    p.add_argument("--reranker", default=None, help="none, bm25 or rrf")
-    p.add_argument("--llm", default="extractive", help="answerer (default extractive, offline)")
+    p.add_argument("--reranker", default=None, help="none, bm25, rrf or cohere:rerank-v3.5")
+    p.add_argument("--llm", default="extractive",
+                   help="answerer: extractive (default, offline), openai:gpt-4o-mini, compatible:<model>")
+    _add_hosted(p)
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -293,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
     p.set_defaults(func=cmd_bench)
+    add_eval_parser(sub, common)
     return parser
 
 
@@ -301,7 +449,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from .providers import Credentials, redact
+
+        print(f"error: {redact(exc, Credentials.from_env())}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)

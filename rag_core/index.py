@@ -158,14 +158,19 @@ class Index:
         return cls(directory, manifest, store, embedder)
 
     @classmethod
-    def open(cls, directory: str | Path, embedder: Embedder | None = None) -> "Index":
-        """Open a saved index; with no embedder, create the one named in the manifest."""
+    def open(cls, directory: str | Path, embedder: Embedder | None = None, credentials=None,
+             **embedder_options) -> "Index":
+        """Open a saved index; with no embedder, create the one named in the manifest (a hosted
+        one with `credentials` and e.g. `base_url=`; a compatible one is told the manifest's dim)."""
         from .embeddings import create_embedder
         from .stores import create_store
 
         manifest = read_manifest(directory)
         if embedder is None:
-            embedder = create_embedder(manifest.embedder)
+            embedder_options = _hosted_options(manifest.embedder, embedder_options)
+            if manifest.embedder.startswith("compatible:"):
+                embedder_options.setdefault("dim", manifest.dim)
+            embedder = create_embedder(manifest.embedder, credentials=credentials, **embedder_options)
         check_embedder(manifest, embedder, directory)
         store = create_store(manifest.store, manifest.dim)
         try:
@@ -175,6 +180,14 @@ class Index:
         return cls(directory, manifest, store, embedder)
 
     # ---- writing ---------------------------------------------------------------------
+
+    def pending_chunks(self, documents: Sequence[Document]) -> list:
+        """The chunks an ingest of `documents` would embed (new or changed sources): what a
+        hosted embedder's cost estimate must be computed on, before spending."""
+        hashes = source_hashes(documents)
+        known = self.manifest.sources
+        todo = {s for s, h in hashes.items() if known.get(s) != h}
+        return chunk_documents([d for d in documents if d.source in todo], self.manifest.chunking)
 
     def ingest(self, documents: Sequence[Document], progress: ProgressFn | None = None) -> IngestResult:
         """Add documents; a source seen before is skipped if unchanged, replaced if changed."""
@@ -259,6 +272,8 @@ def open_for_ingest(
     embedder_name: str | None = None,
     store_name: str | None = None,
     chunking: ChunkingConfig | None = None,
+    credentials=None,
+    **embedder_options,
 ) -> Index:
     """Open an existing index to add to it, or create a new one.
 
@@ -270,7 +285,7 @@ def open_for_ingest(
     if exists(directory):
         manifest = read_manifest(directory)
         clashes = []
-        if embedder_name and create_embedder(embedder_name, cached=False).name != manifest.embedder:
+        if embedder_name and _embedder_name(embedder_name, credentials, embedder_options) != manifest.embedder:
             clashes.append(f"embedder {manifest.embedder}")
         if store_name and store_name != manifest.store:
             clashes.append(f"store {manifest.store}")
@@ -282,6 +297,25 @@ def open_for_ingest(
                 f"index {directory} was built with {', '.join(clashes)}; use the same settings "
                 "to add to it, or choose a new --index directory"
             )
-        return Index.open(directory)
-    embedder = create_embedder(embedder_name or DEFAULT_EMBEDDER)
+        return Index.open(directory, credentials=credentials, **embedder_options)
+    name = embedder_name or DEFAULT_EMBEDDER
+    embedder = create_embedder(name, credentials=credentials, **_hosted_options(name, embedder_options))
     return Index.create(directory, embedder, store_name or "faiss", chunking or ChunkingConfig())
+
+
+def _embedder_name(name: str, credentials, options: dict) -> str:
+    """The canonical name `name` resolves to, without loading a model or calling a server
+    (a compatible embedder's name does not depend on its dimension)."""
+    from .embeddings import create_embedder
+
+    options = _hosted_options(name, options)
+    if name.startswith("compatible:"):
+        options.setdefault("dim", 1)
+    return create_embedder(name, cached=False, credentials=credentials, **options).name
+
+
+def _hosted_options(name: str, options: dict) -> dict:
+    """Hosted-embedder options (base_url, on_warning, policy...) apply to hosted names only."""
+    from .providers import is_hosted
+
+    return dict(options) if is_hosted(name) else {}

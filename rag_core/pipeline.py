@@ -2,7 +2,9 @@
 
 `Pipeline.ask` returns a `Turn`: iterate it for the streamed answer text, then read
 `turn.answer` for everything that explains it (hits with labelled scores, the exact
-prompt, tokens, dollars and latency per stage).
+prompt, tokens, dollars and latency per stage), and `turn.costs` for tokens and dollars per
+stage, reported by the API beside the tiktoken estimate. `cost_models_for` prices hosted
+providers on their own models and free local ones on what they would cost.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Iterator
 from . import costs
 from .errors import ConfigError
 from .index import Index
+from .providers.metering import MeterReading, cost_model_of, meter_of, reading
+from .stage_costs import StageCost, TurnCosts
 from .prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
 from .types import LLM, Answer, GenerationRequest, Hit, Reranker, RetrievalSettings, TokenUsage, Usage
 
@@ -30,6 +34,31 @@ class CostModels:
     chat: str = costs.DEFAULT_COST_MODEL
     embedding: str = costs.DEFAULT_EMBED_COST_MODEL
     prices: costs.PriceTable = costs.DEFAULT_PRICES
+    #: a priced reranker (e.g. cohere:rerank-v3.5); None: reranking costs nothing
+    rerank: str | None = None
+
+
+def _is_free(name: str) -> bool:
+    return name.partition(":")[0] in costs.FREE_PROVIDERS
+
+
+def cost_models_for(llm: LLM | None, embedder: object | None, reranker: Reranker | None = None,
+                    prices: costs.PriceTable = costs.DEFAULT_PRICES) -> CostModels:
+    """Hosted providers are priced on their own model (e.g. openai:gpt-4o-mini,
+    openai:text-embedding-3-large for ...@256); free local ones, and compatible models with no
+    price in the table, on the would-cost defaults. A reranker is priced only if listed."""
+
+    def pick(component: object | None, default: str | None) -> str | None:
+        if component is None:
+            return default
+        name = cost_model_of(component)
+        if not name or _is_free(name) or name not in prices:
+            return default
+        return name
+
+    return CostModels(chat=pick(llm, costs.DEFAULT_COST_MODEL) or costs.DEFAULT_COST_MODEL,
+                      embedding=pick(embedder, costs.DEFAULT_EMBED_COST_MODEL) or costs.DEFAULT_EMBED_COST_MODEL,
+                      prices=prices, rerank=pick(reranker, None))
 
 
 @dataclass(frozen=True)
@@ -38,6 +67,9 @@ class Retrieval:
     below_threshold: tuple[Hit, ...]
     query_tokens: int
     latency_ms: dict[str, float]
+    #: API-reported usage of this turn's query embedding and rerank calls (meter deltas)
+    embed_reported: MeterReading | None = None
+    rerank_reported: MeterReading | None = None
 
 
 def _ms(since: float) -> float:
@@ -68,8 +100,11 @@ class Pipeline:
             raise ConfigError(f"top_k must be at least 1, not {settings.top_k}")
         latency: dict[str, float] = {}
         t0 = time.perf_counter()
+        embed_before = reading(self.index.embedder)
         vector = self.index.embedder.embed_query(question)
         latency["embed_query"] = _ms(t0)
+        embed_reported = reading(self.index.embedder) - embed_before if meter_of(self.index.embedder) else None
+        rerank_reported = None
         pool = settings.top_k
         if self.reranker is not None:
             pool = max(settings.top_k * RERANK_POOL_FACTOR, RERANK_POOL_MIN)
@@ -81,10 +116,12 @@ class Pipeline:
         below = tuple(h for h in found[: settings.top_k] if threshold is not None and h.score < threshold)
         if self.reranker is not None and kept:
             t0 = time.perf_counter()
+            rerank_before = reading(self.reranker)
             kept = self.reranker.rerank(question, kept, settings.top_k)
             latency["rerank"] = _ms(t0)
+            rerank_reported = reading(self.reranker) - rerank_before if meter_of(self.reranker) else None
         query_tokens = costs.count_tokens(question, costs.encoding_for_model(self.cost_models.embedding))
-        return Retrieval(tuple(kept[: settings.top_k]), below, query_tokens, latency)
+        return Retrieval(tuple(kept[: settings.top_k]), below, query_tokens, latency, embed_reported, rerank_reported)
 
     def prepare(self, question: str, settings: RetrievalSettings) -> tuple[Retrieval, BuiltPrompt]:
         """Everything before the answerer: what the chat-turn overhead budget covers."""
@@ -122,6 +159,8 @@ class Turn:
     retrieval: Retrieval
     prompt: BuiltPrompt
     answer: Answer | None = None
+    #: per-stage tokens and dollars; set with `answer`
+    costs: TurnCosts | None = None
     _parts: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[str]:
@@ -143,23 +182,51 @@ class Turn:
             latency["first_token"] = first_token_ms
         self.answer = self._finish(reported, latency)
 
+    def _reports(self, delta: MeterReading) -> bool:
+        """A hosted embedder's delta counts if it made a call that reported usage, or made no call
+        at all (a cache hit: nothing was billed)."""
+        meter = meter_of(self.pipeline.index.embedder)
+        return delta.requests == 0 or (meter is not None and meter.reported and delta.tokens > 0)
+
     def _finish(self, reported: TokenUsage | None, latency: dict[str, float]) -> Answer:
         text = "".join(self._parts)
         models = self.pipeline.cost_models
         encoding = costs.encoding_for_model(models.chat)
         if reported and self.pipeline.llm.name.partition(":")[0] in costs.FREE_PROVIDERS:
             reported = None  # a local answerer counts with its own tokenizer; price the cost model's
+        estimated_completion = costs.count_tokens(text, encoding)
         prompt_tokens = reported.prompt_tokens if reported else self.prompt.prompt_tokens
-        completion_tokens = reported.completion_tokens if reported else costs.count_tokens(text, encoding)
-        embed_tokens = self.retrieval.query_tokens
-        dollars = costs.chat_cost(models.chat, prompt_tokens, completion_tokens, models.prices)
-        dollars += costs.embedding_cost(models.embedding, embed_tokens, models.prices)
+        completion_tokens = reported.completion_tokens if reported else estimated_completion
+        embed_rep = self.retrieval.embed_reported
+        embed_reported_tokens = embed_rep.tokens if embed_rep is not None and self._reports(embed_rep) else None
+        embed_tokens = embed_reported_tokens if embed_reported_tokens is not None else self.retrieval.query_tokens
+        price = models.prices
+        chat_would = _is_free(self.pipeline.llm.name) or models.chat != cost_model_of(self.pipeline.llm)
+        embedder = self.pipeline.index.embedder
+        embed_would = _is_free(embedder.name) or models.embedding != cost_model_of(embedder)
+        stages = [
+            StageCost("query embedding", models.embedding, self.retrieval.query_tokens, embed_reported_tokens,
+                      costs.embedding_cost(models.embedding, embed_tokens, price), embed_would),
+            StageCost("prompt", models.chat, self.prompt.prompt_tokens, reported.prompt_tokens if reported else None,
+                      costs.chat_cost(models.chat, prompt_tokens, 0, price), chat_would),
+            StageCost("completion", models.chat, estimated_completion,
+                      reported.completion_tokens if reported else None,
+                      costs.chat_cost(models.chat, 0, completion_tokens, price), chat_would),
+        ]
+        if self.pipeline.reranker is not None and "rerank" in self.retrieval.latency_ms:
+            rr = self.retrieval.rerank_reported
+            searches = rr.search_units if rr is not None and rr.search_units else 1
+            dollars = costs.rerank_cost(models.rerank, searches, price) if models.rerank else 0.0
+            stages.insert(1, StageCost("rerank", models.rerank or self.pipeline.reranker.name, 0, None, dollars,
+                                       searches=searches if models.rerank else 0))
+        self.costs = TurnCosts(tuple(stages))
+        cost_model = " + ".join(dict.fromkeys(m for m in (models.chat, models.embedding, models.rerank) if m))
         usage = Usage(
             embedding_tokens=embed_tokens,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cost_usd=dollars,
-            cost_model=f"{models.chat} + {models.embedding}",
+            cost_usd=self.costs.total_usd,
+            cost_model=cost_model,
             latency_ms=latency,
         )
         return Answer(

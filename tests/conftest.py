@@ -5,3 +5,8 @@ import pytest
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own cache dir, so no test sees another's embeddings."""
     monkeypatch.setenv("RAG_PLAYGROUND_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+# Provider tests: a local server speaking the OpenAI and Cohere wire formats, credentials
+# pointed at it, and a retry policy whose sleeps are recorded instead of slept.
+from fake_provider_server import creds, policy, server, sleeps  # noqa: E402,F401

@@ -1,7 +1,8 @@
 """Embedders by name: `local` (MiniLM, ONNX, offline default), `hashing[:dim]` (lexical fake).
 
-`create_embedder(name)` returns the embedder wrapped in the on-disk cache; hosted
-providers (openai, cohere) register themselves here from their own modules.
+`create_embedder(name)` returns the embedder wrapped in the on-disk cache. Hosted providers
+`openai:<model>[@dims]`, `cohere:<model>[@dims]` and `compatible:<model>` (any OpenAI-compatible
+server) take `credentials=Credentials(...)`; their modules (and SDKs) load only when used.
 """
 
 from __future__ import annotations
@@ -37,14 +38,45 @@ def _hashing(model: str | None, **options) -> Embedder:
     return HashingEmbedder(dim, **options)
 
 
+@EMBEDDERS.register("openai", example="openai:text-embedding-3-small")
+def _openai(model: str | None, **options) -> Embedder:
+    from .openai_embed import OpenAIEmbedder
+
+    return OpenAIEmbedder(model, provider="openai", **options)
+
+
+@EMBEDDERS.register("compatible", example="compatible:<model>")
+def _compatible(model: str | None, **options) -> Embedder:
+    from .openai_embed import OpenAIEmbedder
+
+    return OpenAIEmbedder(model, provider="compatible", **options)
+
+
+@EMBEDDERS.register("cohere", example="cohere:embed-english-v3.0")
+def _cohere(model: str | None, **options) -> Embedder:
+    from .cohere_embed import CohereEmbedder
+
+    return CohereEmbedder(model, **options)
+
+
+HOSTED_EMBEDDERS = ("openai", "cohere", "compatible")
+
+
 def create_embedder(name: str = DEFAULT_EMBEDDER, cached: bool = True, cache_dir: str | Path | None = None,
-                    **options) -> Embedder:
-    """Look `name` up; wrap in the disk cache unless `cached=False` (benchmarks, tests)."""
+                    credentials=None, **options) -> Embedder:
+    """Look `name` up; wrap in the disk cache unless `cached=False` (benchmarks, tests).
+
+    `credentials` (a providers.Credentials) reaches hosted providers only, so callers may pass
+    it whatever the name. Hosted options: `base_url`, `dimensions`, `dim` (a compatible
+    server's known dimension, e.g. from a manifest), `policy`, `on_warning`, batch limits.
+    """
+    if name.partition(":")[0] in HOSTED_EMBEDDERS:
+        options["credentials"] = credentials
     inner = EMBEDDERS.create(name, **options)
     return CachedEmbedder(inner, cache_dir=cache_dir) if cached else inner
 
 
 __all__ = [
     "EMBEDDERS", "DEFAULT_EMBEDDER", "create_embedder", "CachedEmbedder", "CacheStats",
-    "HashingEmbedder", "LocalMiniLM",
+    "HashingEmbedder", "LocalMiniLM", "HOSTED_EMBEDDERS",
 ]

@@ -20,8 +20,20 @@ def _rrf(model: str | None = None, **_: object) -> Reranker:
     return RRFReranker()
 
 
-def create_reranker(name: str | None, **options: object) -> Reranker | None:
-    """`None` or "none" means no reranking."""
+@RERANKERS.register("cohere", example="cohere:rerank-v3.5")
+def _cohere(model: str | None = None, **options: object) -> Reranker:
+    from .cohere_rerank import CohereReranker
+
+    return CohereReranker(model, **options)
+
+
+HOSTED_RERANKERS = ("cohere",)
+
+
+def create_reranker(name: str | None, credentials: object = None, **options: object) -> Reranker | None:
+    """`None` or "none" means no reranking. `credentials` reaches hosted rerankers only."""
     if not name or name == "none":
         return None
+    if name.partition(":")[0] in HOSTED_RERANKERS:
+        options["credentials"] = credentials
     return RERANKERS.create(name, **options)

@@ -1,0 +1,191 @@
+"""OpenAI embeddings (text-embedding-3-small/-large with `dimensions`, ada-002) and any
+OpenAI-compatible `/v1/embeddings` server (Ollama, vLLM, llama.cpp server, LM Studio).
+
+Names identify model and dimensions, because the index manifest compares names:
+`openai:text-embedding-3-large@256`, `compatible:nomic-embed-text`. A compatible server's
+dimension is learnt from its first response (a one-text probe if `.dim` is read first) unless
+passed in (`dim=` from a manifest). Inputs over the per-input token limit are truncated with a
+warning; requests are batched under the inputs-per-request and tokens-per-request limits;
+every request goes through RetryPolicy; the tokens the API reports are added to `meter`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..costs import count_tokens, get_encoding
+from ..errors import ConfigError, ProviderError
+from ..providers.clients import openai_client, openai_endpoint
+from ..providers.credentials import Credentials
+from ..providers.metering import UsageMeter, batches
+from ..providers.retry import DEFAULT_POLICY, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+#: model -> (native dimension, accepts `dimensions`)
+OPENAI_EMBEDDING_MODELS: dict[str, tuple[int, bool]] = {
+    "text-embedding-3-small": (1536, True),
+    "text-embedding-3-large": (3072, True),
+    "text-embedding-ada-002": (1536, False),
+}
+MAX_INPUTS_PER_REQUEST = 2048
+MAX_TOKENS_PER_INPUT = 8191
+MAX_TOKENS_PER_REQUEST = 300_000
+ENCODING = "cl100k_base"
+
+
+def split_dimensions(model: str | None) -> tuple[str | None, int | None]:
+    """`text-embedding-3-large@256` -> (`text-embedding-3-large`, 256)."""
+    if not model or "@" not in model:
+        return model, None
+    base, _, dims = model.rpartition("@")
+    try:
+        return base, int(dims)
+    except ValueError:
+        raise ConfigError(f"embedding dimensions must be a number, e.g. {base}@256, not {dims!r}") from None
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class OpenAIEmbedder:
+    """`provider` is `openai` or `compatible`; see the module docstring for the rest."""
+
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        provider: str = "openai",
+        credentials: Credentials | None = None,
+        base_url: str | None = None,
+        dimensions: int | None = None,
+        dim: int | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        max_inputs: int = MAX_INPUTS_PER_REQUEST,
+        max_tokens_per_input: int = MAX_TOKENS_PER_INPUT,
+        max_tokens_per_request: int = MAX_TOKENS_PER_REQUEST,
+        on_warning: Callable[[str], None] | None = None,
+        client: object | None = None,
+    ) -> None:
+        model, at_dims = split_dimensions(model)
+        dimensions = dimensions or at_dims
+        if provider == "openai":
+            model = model or "text-embedding-3-small"
+            if model not in OPENAI_EMBEDDING_MODELS:
+                known = ", ".join(OPENAI_EMBEDDING_MODELS)
+                raise ConfigError(f"unknown OpenAI embedding model {model!r}; known: {known}")
+            native, shortens = OPENAI_EMBEDDING_MODELS[model]
+            if dimensions is not None and not shortens:
+                raise ConfigError(f"{model} has a fixed {native} dimensions; `dimensions` needs a text-embedding-3 model")
+            if dimensions is not None and not 1 <= dimensions <= native:
+                raise ConfigError(f"{model} takes dimensions from 1 to {native}, not {dimensions}")
+            self._dim: int | None = dimensions or native
+        else:
+            if not model:
+                raise ConfigError("name the server's embedding model, e.g. compatible:nomic-embed-text")
+            self._dim = dimensions or dim
+        self.provider = provider
+        self.model = model
+        self.dimensions = dimensions
+        self.name = f"{provider}:{model}" + (f"@{dimensions}" if dimensions else "")
+        #: the price-table name
+        self.cost_model = f"{provider}:{model}"
+        self.credentials = credentials
+        self.endpoint = openai_endpoint(provider, credentials, base_url)
+        self.policy = policy
+        self.max_inputs = max_inputs
+        self.max_tokens_per_input = max_tokens_per_input
+        self.max_tokens_per_request = max_tokens_per_request
+        self.on_warning = on_warning
+        self.meter = UsageMeter()
+        self.warnings: list[str] = []
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"OpenAIEmbedder({self.name!r}, base_url={self.endpoint.base_url!r})"
+
+    # ---- dimension ------------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._embed_batch(["dimension probe"])  # sets _dim from the response
+        assert self._dim is not None
+        return self._dim
+
+    # ---- calls ----------------------------------------------------------------------
+
+    def client(self):
+        if self._client is None:
+            self._client = openai_client(self.endpoint, self.policy)
+        return self._client
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning("%s", message)
+        if self.on_warning:
+            self.on_warning(message)
+
+    def _fit(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
+        """Truncate over-long texts (with a warning); return texts and their token counts."""
+        enc = get_encoding(ENCODING)
+        fitted, counts = [], []
+        for i, text in enumerate(texts):
+            tokens = enc.encode_ordinary(text)
+            if not text:  # the API rejects empty strings
+                text, tokens = " ", enc.encode_ordinary(" ")
+            if len(tokens) > self.max_tokens_per_input:
+                self._warn(f"{self.name}: input {i + 1} has {len(tokens)} tokens, over the limit of "
+                           f"{self.max_tokens_per_input}; embedded only its first {self.max_tokens_per_input}")
+                tokens = tokens[: self.max_tokens_per_input]
+                text = enc.decode(tokens)
+            fitted.append(text)
+            counts.append(len(tokens))
+        return fitted, counts
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        kwargs: dict = {"model": self.model, "input": texts}
+        if self.dimensions:
+            kwargs["dimensions"] = self.dimensions
+        if self.provider == "compatible":
+            kwargs["encoding_format"] = "float"  # many local servers do not speak base64
+        response = self.policy.call(
+            lambda: self.client().embeddings.create(**kwargs),
+            provider=self.provider, model=self.model, where=self.endpoint.base_url,
+            key_hint=self.endpoint.key_hint, credentials=self.credentials,
+        )
+        rows = sorted(response.data, key=lambda d: d.index)
+        if len(rows) != len(texts):
+            raise ProviderError(f"{self.provider}: asked for {len(texts)} embeddings, got {len(rows)}")
+        vectors = normalise(np.array([r.embedding for r in rows], dtype=np.float32))
+        usage = getattr(response, "usage", None)
+        self.meter.add(tokens=getattr(usage, "prompt_tokens", None) if usage else None)
+        got = vectors.shape[1]
+        if self._dim is None:
+            self._dim = got
+        elif got != self._dim:
+            raise ProviderError(f"{self.name}: the server returned {got}-dimensional vectors, expected {self._dim}; "
+                                "is it the same model the index was built with?")
+        return vectors
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        fitted, counts = self._fit(texts)
+        parts = [self._embed_batch(fitted[r.start:r.stop])
+                 for r in batches(counts, self.max_inputs, self.max_tokens_per_request)]
+        return np.vstack(parts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        return count_tokens(texts, ENCODING)
