@@ -169,18 +169,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                             max_total_bytes=int(args.max_total_mb * 1024 * 1024))
     finally:
         progress.close()
-    filtered = content_filter(documents_frame(report.documents), min_words=args.min_words, min_chars=args.min_chars)
-    documents = frame_to_documents(filtered.kept)
     out: dict = {
         "files_ingested": len(report.ingested),
         "files_skipped": [f"{f.source}: {f.reason}" for f in report.skipped],
-        "rows_loaded": len(report.documents),
-        "rows_dropped_by_filter": filtered.dropped,
     }
+    return _filter_and_index(args, report.documents, out, "every file was skipped or filtered out (see above); "
+                             "lower --min-words/--min-chars or check the files")
+
+
+def _filter_and_index(args: argparse.Namespace, loaded: Sequence[Document], out: dict, why_empty: str) -> int:
+    """The content filter (rows dropped per rule are reported), then indexing of what is left."""
+    from .table import content_filter, documents_frame, frame_to_documents
+
+    filtered = content_filter(documents_frame(loaded), min_words=args.min_words, min_chars=args.min_chars)
+    documents = frame_to_documents(filtered.kept)
+    out.update(rows_loaded=len(loaded), rows_dropped_by_filter=filtered.dropped)
     if not documents:
         _print(out, args.json)
-        raise RagError("nothing to index: every file was skipped or filtered out (see above); "
-                       "lower --min-words/--min-chars or check the files")
+        raise RagError(f"nothing to index: {why_empty}")
     _index_documents(args, documents, out)
     _print(out, args.json)
     return 0
@@ -188,7 +194,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from .crawl import CrawlConfig, crawl
-    from .table import content_filter, documents_frame, frame_to_documents
 
     config = CrawlConfig(
         seeds=tuple(args.urls), depth=args.depth, max_pages=args.max_pages, sitemap=args.sitemap,
@@ -201,8 +206,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         report = crawl(config, progress=progress)  # Ctrl-C stops the crawl and keeps what was fetched
     finally:
         progress.close()
-    filtered = content_filter(documents_frame(report.documents), min_words=args.min_words, min_chars=args.min_chars)
-    documents = frame_to_documents(filtered.kept)
     counts: dict[str, int] = {}
     for u in report.urls:
         counts[f"{u.status}: {u.kind}"] = counts.get(f"{u.status}: {u.kind}", 0) + 1
@@ -212,8 +215,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         "urls_failed": len(report.failed),
         "stopped": report.stopped,
         "seconds": report.seconds,
-        "rows_loaded": len(report.documents),
-        "rows_dropped_by_filter": filtered.dropped,
     }
     if args.json:
         out["counts"] = counts
@@ -221,13 +222,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     else:
         out["urls"] = [f"{u.status:<7} {u.kind:<18} {u.url}" + (f" -> {u.final_url}" if u.final_url else "")
                        + (f"  ({u.reason})" if u.reason else "") for u in report.urls]
-    if not documents:
-        _print(out, args.json)
-        raise RagError("nothing to index: no page gave text (see the per-URL report above); "
-                       "check the URL, --include/--exclude, --depth, or --allow-private for a local site")
-    _index_documents(args, documents, out)
-    _print(out, args.json)
-    return 0
+    return _filter_and_index(args, report.documents, out, "no page gave text (see the per-URL report above); "
+                             "check the URL, --include/--exclude, --depth, or --allow-private for a local site")
 
 
 def cmd_query(args: argparse.Namespace) -> int:
