@@ -82,8 +82,14 @@ def build_prompt(
     `context_window - max_answer_tokens` tokens. Raises ConfigError if even the bare
     question does not fit."""
     validate_template(template)
-    enc = get_encoding(encoding)
     budget = context_window - max_answer_tokens
+    # Fast path, the common case: everything fits, so one count of the whole prompt is enough.
+    blocks = [block_header(n, hit) + hit.chunk.text for n, hit in enumerate(hits, start=1)]
+    text = template.format(context=BLOCK_SEPARATOR.join(blocks), question=question)
+    tokens = count_tokens(text, encoding)
+    if tokens <= budget:
+        return BuiltPrompt(text, tuple(hits), tokens, 0)
+    enc = get_encoding(encoding)
     base = count_tokens(template.format(context="", question=question), encoding)
     if base > budget:
         raise ConfigError(
