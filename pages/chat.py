@@ -2,10 +2,8 @@
 
 import streamlit as st
 
-from rag_core.llm import LLMS
 from rag_core.prompts import validate_template
-from rag_core.rerank import RERANKERS
-from ui import chat, paths, state, widgets
+from ui import chat, paths, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -32,10 +30,14 @@ with st.sidebar:
                 help="Chunks whose first-stage score (cosine for these stores) is below it are not sent.")
     st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),
               disabled=not state.get("use_threshold"))
-    st.selectbox("Reranker", [state.NO_RERANKER, *RERANKERS.names()], key=state.w("reranker"),
-                 help="bm25 reorders by word overlap; rrf fuses the dense and bm25 rankings.")
-    st.selectbox("Answerer", LLMS.names(), key=state.w("llm"),
-                 help="extractive quotes the best-matching sentences; hosted models come with keys.")
+    st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"),
+                 help="bm25 reorders by word overlap; rrf fuses the dense and bm25 rankings; "
+                      "cohere:rerank-v3.5 is Cohere's hosted reranker (key in Settings).")
+    st.selectbox("Answerer", providers.LLM_CHOICES, key=state.w("llm"), format_func=providers.choice_label,
+                 help="extractive quotes the best-matching sentences; hosted models use the keys in Settings.")
+    if state.get("llm") == providers.COMPATIBLE:
+        st.text_input("Model on the compatible server", key=state.w("compatible_model"),
+                      placeholder="e.g. llama3.2", help="Its base URL is set on the Settings page.")
     st.header("Prompt template")
     st.text_area("Template ({context} and {question} are filled in)", key=state.w("template"), height=260)
     st.button("Reset to default", on_click=state.reset_template, key="reset_template")
@@ -57,3 +59,4 @@ if question:
 with totals_slot.container():
     turns = len(state.history())
     widgets.cost_line(state.totals(), label=f"{turns} turn{'s' if turns != 1 else ''}")
+    widgets.cost_table(state.stage_totals())

@@ -5,10 +5,10 @@ import streamlit as st
 from rag_core import costs
 from rag_core.chunking import STRATEGIES
 from rag_core.demo import demo_documents
-from rag_core.embeddings import DEFAULT_EMBEDDER, EMBEDDERS
+from rag_core.providers import is_hosted
 from rag_core.stores import STORES
 from rag_core.types import ChunkingConfig
-from ui import indexing, paths, state, widgets
+from ui import indexing, paths, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -45,36 +45,47 @@ with guard("chunking the documents"):
 
 st.subheader("2 · Embedder, store and cost")
 c1, c2, c3 = st.columns(3)
-embedders = EMBEDDERS.names()
-embedder = c1.selectbox("Embedder", embedders, key=state.default("embedder", DEFAULT_EMBEDDER))
+embedder = None
+with guard("choosing the embedder"):
+    embedder = indexing.embedder_choice(c1)
 store = c2.selectbox("Vector store", STORES.names(), key=state.default("store", "faiss"))
-models = indexing.embedding_models()
-priced_on = c3.selectbox("Price it on (hosted)", models,
-                         key=state.default("price_model", costs.DEFAULT_EMBED_COST_MODEL))
-if docs and config is not None:
-    with guard("estimating the cost"):
-        chunks, lengths = indexing.chunk_all(docs, config)
-        estimate = costs.estimate_ingest_cost([c.text for c in chunks], priced_on, state.price_table())
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Chunks", f"{len(chunks):,}")
-        m2.metric("Tokens", f"{estimate.tokens:,}")
-        m3.metric(f"Cost on {priced_on}", f"${estimate.cost_usd:.4f}", help=f"Prices as of {estimate.prices_as_of}")
-        st.caption(f"The local embedder is free; this is what {priced_on} would charge (prices as of "
-                   f"{estimate.prices_as_of}).")
+hosted = embedder is not None and is_hosted(embedder)
+if not hosted:
+    priced_on = c3.selectbox("Price it on (hosted)", indexing.embedding_models(),
+                             key=state.default("price_model", costs.DEFAULT_EMBED_COST_MODEL))
+    if docs and config is not None:
+        with guard("estimating the cost"):
+            chunks, lengths = indexing.chunk_all(docs, config)
+            estimate = costs.estimate_ingest_cost([c.text for c in chunks], priced_on, state.price_table())
+            m1, m2, m3 = st.columns(3)
+            m1.metric("Chunks", f"{len(chunks):,}")
+            m2.metric("Tokens", f"{estimate.tokens:,}")
+            m3.metric(f"Cost on {priced_on}", f"${estimate.cost_usd:.4f}", help=f"Prices as of {estimate.prices_as_of}")
+            st.caption(f"The local embedder is free; this is what {priced_on} would charge (prices as of "
+                       f"{estimate.prices_as_of}).")
 
 st.subheader("3 · Build")
 name = st.text_input("Index name", key=state.default("index_name", "my-index"))
-if st.button("Build index", type="primary", disabled=not docs or config is None, key="build"):
+confirmed = not hosted
+if hosted and docs and config is not None:
+    with guard("estimating what the hosted embedder will cost"):
+        confirmed = indexing.confirm_spend(indexing.spend_plan(name, docs, embedder, store, config))
+ready = bool(docs) and config is not None and embedder is not None and confirmed
+if st.button("Build index", type="primary", disabled=not ready, key="build",
+             help=None if confirmed else "Accept the estimated cost first."):
     with guard("building the index"):
         bar = st.progress(0.0, text="Embedding…")
-        result = indexing.build(name, docs, embedder, store, config,
+        report = indexing.build(name, docs, embedder, store, config,
                                 lambda done, total, label: bar.progress(done / total if total else 1.0,
                                                                         text=f"Embedded {done} of {total} chunks"))
         bar.empty()
         state.set_active_index(paths.check_name(name))
-        st.success(f"Built {name}: {result.n_chunks} chunks embedded from {len(result.added)} new and "
-                   f"{len(result.replaced)} changed source(s); {len(result.unchanged)} unchanged "
-                   f"({result.seconds:.1f} s). Chat now uses it.")
+        indexing.show_build(name, report)
+    for message in providers.drain_warnings():  # e.g. truncation warnings from a failed build
+        st.warning(message, icon=":material/content_cut:")
+if indexing.hosted_builds():
+    st.caption("Hosted builds this session (real usage, as the API reported it):")
+    st.dataframe(indexing.hosted_builds(), hide_index=True, width="stretch")
 
 st.subheader("Saved indexes")
 with guard("listing the saved indexes"):

@@ -43,7 +43,7 @@ def test_score_label_keeps_first_stage_score_after_reranking():
     from rag_core.types import Chunk, Hit
 
     hit = Hit(Chunk("s", "", "t", 0, 1, "d"), 0.8, "cosine", 2).reranked(3.5, "bm25", 1)
-    assert widgets.score_text(hit) == "3.500 bm25 (retrieved #2, 0.800 cosine)"
+    assert widgets.score_text(hit) == "bm25 3.500 (was #2, cosine 0.800)"
 
 
 def test_cost_line_escapes_dollar_for_markdown():

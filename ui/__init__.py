@@ -5,5 +5,8 @@
 - state.py    typed helpers over st.session_state (what this person chose, their chat)
 - widgets.py  hits, prompt, cost line, chunk-boundary preview (escaped HTML)
 - guard.py    turns any exception into an st.error that says what to do
-- chat.py     one chat turn: settings -> pipeline -> streamed answer -> ChatEntry
+- chat.py     one chat turn: settings -> pipeline -> streamed answer -> ChatEntry (+ costs per stage)
+- providers.py this session's credentials and its own hosted embedders/answerers/rerankers
+- keys.py     Settings rows: key (session only), base URL, where the key comes from, Test connection
+- prices.py   the dated price table, editable for this session
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -43,8 +44,39 @@ def _open_index(directory: str, generation: str) -> Index:
 
 
 def load_index(name: str) -> Index:
+    """The index `name`, ready to query. Built with a local embedder: one shared, cached Index.
+    Built with a hosted one: this session's own Index, whose embedder uses this session's
+    credentials (a missing key is a ConfigError that says to add it in Settings)."""
+    from rag_core.index import read_manifest
+    from rag_core.providers import is_hosted
+
     directory = paths.index_dir(name)
-    return _open_index(str(directory), paths.generation(directory))
+    generation = paths.generation(directory)
+    manifest = read_manifest(directory)
+    if not is_hosted(manifest.embedder):
+        return _open_index(str(directory), generation)
+    return _session_index(str(directory), generation, manifest)
+
+
+def _session_index(directory: str, generation: str, manifest) -> Index:
+    from rag_core.errors import ConfigError
+
+    from . import providers
+
+    options = {"dim": manifest.dim} if manifest.embedder.startswith("compatible:") else {}
+    try:
+        emb = providers.embedder(manifest.embedder, **options)
+    except ConfigError as exc:
+        raise ConfigError(f"the index {Path(directory).name} was built with {manifest.embedder}, which "
+                          f"needs a key or base URL this session does not have ({exc}). Add it on the Settings "
+                          "page, then try again.") from None
+    memo = st.session_state.setdefault("session_indexes", {})
+    key = (directory, generation, id(emb))
+    if key not in memo:
+        for stale in [k for k in memo if k[0] == directory]:
+            memo.pop(stale)
+        memo[key] = Index.open(directory, embedder=emb)
+    return memo[key]
 
 
 @st.cache_resource(show_spinner=False)
@@ -85,8 +117,8 @@ class Projection:
 
 
 @st.cache_resource(show_spinner="Projecting the embeddings to 2-D…", max_entries=8)
-def _projection(directory: str, generation: str) -> Projection:
-    index = _open_index(directory, generation)
+def _projection(directory: str, generation: str, _index: Index) -> Projection:
+    index = _index
     chunks = tuple(index.store.chunks())
     vectors = np.asarray(index.store.vectors(), dtype=np.float32)
     if len(vectors) == 0:
@@ -114,4 +146,4 @@ def _projection(directory: str, generation: str) -> Projection:
 
 def projection(name: str) -> Projection:
     directory = paths.index_dir(name)
-    return _projection(str(directory), paths.generation(directory))
+    return _projection(str(directory), paths.generation(directory), load_index(name))

@@ -1,26 +1,26 @@
 """One chat turn: the person's settings -> a Pipeline -> the streamed answer -> a ChatEntry,
-and how a past entry is shown (answer, why, retrieved chunks, prompt, tokens and dollars)."""
+and how a past entry is shown (answer, why, retrieved chunks, prompt, tokens and dollars
+per stage). Hosted answerers and rerankers are this session's own (ui/providers.py)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from rag_core.pipeline import CostModels, Pipeline
+from rag_core.errors import ProviderError
+from rag_core.pipeline import Pipeline, cost_models_for
 from rag_core.prompts import DEFAULT_TEMPLATE
-from rag_core.rerank import create_reranker
+from rag_core.providers import redact
 
-from . import cache, state, widgets
+from . import cache, providers, state, widgets
 
 
 def make_pipeline(settings: state.ChatSettings) -> Pipeline:
-    """Cheap: the index, model and answerer come from the cache; only the wiring is new."""
-    return Pipeline(
-        cache.load_index(settings.index),
-        cache.answerer(settings.llm),
-        create_reranker(settings.reranker),
-        template=settings.template,
-        cost_models=CostModels(prices=state.price_table()),
-    )
+    """Cheap: the index, model and answerer come from a cache; only the wiring is new."""
+    index = cache.load_index(settings.index)
+    llm = providers.llm(settings.llm)
+    reranker = providers.reranker(settings.reranker)
+    return Pipeline(index, llm, reranker, template=settings.template,
+                    cost_models=cost_models_for(llm, index.embedder, reranker, state.price_table()))
 
 
 def settings_used(entry: state.ChatEntry) -> str:
@@ -49,6 +49,7 @@ def explain(entry: state.ChatEntry) -> None:
     """Everything under an answer: why, which chunks (with labelled scores), prompt, cost."""
     answer = entry.answer
     widgets.cost_line(answer.usage)
+    widgets.cost_table(entry.costs)
     st.caption(settings_used(entry))
     if not answer.hits:
         no_context(entry)
@@ -67,15 +68,21 @@ def show_entry(entry: state.ChatEntry) -> None:
 
 
 def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | None:
-    """Ask, stream the answer into the page, explain it, and record it in the history."""
+    """Ask, stream the answer into the page, explain it, and record it in the history.
+    A provider failing (before or during the stream) is an st.error; the chat stays usable."""
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
-        turn = make_pipeline(settings).ask(question, settings.retrieval())
-        st.write_stream(widgets.md_escape(delta) for delta in turn)
+        try:
+            turn = make_pipeline(settings).ask(question, settings.retrieval())
+            st.write_stream(widgets.md_escape(delta) for delta in turn)
+        except ProviderError as exc:
+            st.error(widgets.md_escape(redact(exc, providers.credentials())) + "  \nThe chat is still usable: "
+                     "try again, or change the answerer, reranker or key (Settings).", icon=":material/cloud_off:")
+            return None
         if turn.answer is None:
             return None
-        entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE)
+        entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE, turn.costs)
         explain(entry)
     state.add_entry(entry)
     return entry

@@ -29,7 +29,7 @@ from rag_core.evaluate import (
 )
 from rag_core.rerank import RERANKERS
 
-from . import cache, state, widgets
+from . import cache, providers, state, widgets
 
 DEMO_SET = "Demo questions (for the demo corpus)"
 UPLOAD_SET = "Upload a question set"
@@ -120,7 +120,8 @@ def run(names: Sequence[str], question_set: QuestionSet, grid) -> EvalRun:
             shown[0] = fraction
             bar.progress(fraction, text=f"Question {done} of {total} · {label}")
 
-    results = compare_indexes(indexes, question_set, grid, progress=progress)
+    results = compare_indexes(indexes, question_set, grid, progress=progress,
+                              credentials=providers.credentials())
     bar.empty()
     run_ = EvalRun(tuple(results), question_set.name, len(question_set))
     st.session_state["eval_run"] = run_

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import pandas as pd
@@ -15,10 +16,14 @@ import streamlit as st
 from rag_core import costs
 from rag_core import index as rindex
 from rag_core.chunking import chunk_documents
+from rag_core.embeddings import DEFAULT_EMBEDDER
+from rag_core.errors import ConfigError
 from rag_core.index import Index
+from rag_core.providers import is_hosted
+from rag_core.providers.metering import MeterReading, cost_model_of, reading
 from rag_core.types import Chunk, ChunkingConfig, Document
 
-from . import cache, paths
+from . import cache, paths, providers, state
 
 
 def _docs_key(docs: Sequence[Document]) -> str:
@@ -54,18 +59,132 @@ def embedding_models() -> list[str]:
     return [m for m in costs.DEFAULT_PRICES.models() if "embed" in m]
 
 
-def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: str, config: ChunkingConfig,
-          progress: Callable[[int, int, str], None]) -> rindex.IngestResult:
-    """Create the index `name` (or add to it, if its settings match) and save it atomically."""
+def embedder_choice(column) -> str:
+    """The embedder widgets (hosted ones with their options); returns the embedder's full name."""
+    choice = column.selectbox("Embedder", providers.EMBEDDER_CHOICES, format_func=providers.choice_label,
+                              key=state.default("embedder", DEFAULT_EMBEDDER))
+    if choice == "openai:text-embedding-3-large":
+        dims = column.number_input("Dimensions (0 = the native 3072)", 0, 3072, step=256,
+                                   key=state.default("embed_dims", 0),
+                                   help="text-embedding-3 models can return shorter vectors: cheaper to store.")
+        return f"{choice}@{int(dims)}" if dims else choice
+    if choice == providers.COMPATIBLE:
+        model = column.text_input("Model on the compatible server", key=state.default("embed_compatible_model", ""),
+                                  placeholder="e.g. nomic-embed-text", help="Its base URL is set in Settings.")
+        if not model.strip():
+            raise ConfigError("type the compatible server's embedding model, e.g. nomic-embed-text")
+        return providers.COMPATIBLE + model.strip()
+    return choice
+
+
+@dataclass(frozen=True)
+class SpendPlan:
+    """What building `name` with a hosted embedder would send and cost, before spending."""
+
+    embedder: str
+    model: str
+    n_chunks: int
+    tokens: int
+    cost_usd: float | None  # None: the model has no price in the table
+    prices_as_of: str
+
+    @property
+    def signature(self) -> str:
+        return hashlib.sha1(f"{self.embedder}|{self.n_chunks}|{self.tokens}|{self.cost_usd}".encode()).hexdigest()[:12]
+
+    @property
+    def cost_text(self) -> str:
+        return f"${self.cost_usd:.4f}" if self.cost_usd is not None else "an unknown amount (no price in the table)"
+
+
+def spend_plan(name: str, docs: Sequence[Document], embedder_name: str, store_name: str,
+               config: ChunkingConfig) -> SpendPlan:
+    """Only the chunks a build would embed (new or changed sources) count; nothing is sent."""
+    emb = providers.embedder(embedder_name)  # a missing key fails here, before anything else
     directory = paths.index_dir(name)
+    if rindex.exists(directory):
+        key = ("plan", str(directory), paths.generation(directory), _docs_key(docs), config, embedder_name)
+        memo = st.session_state.get("plan_memo")
+        if memo and memo[0] == key:
+            texts = memo[1]
+        else:
+            index = rindex.open_for_ingest(directory, embedder_name, store_name, config,
+                                           credentials=providers.credentials())
+            texts = [c.text for c in index.pending_chunks(list(docs))]
+            st.session_state["plan_memo"] = (key, texts)
+    else:
+        texts = [c.text for c in chunk_all(docs, config)[0]]
+    model = cost_model_of(emb)
+    table = state.price_table()
+    if model in table:
+        estimate = costs.estimate_ingest_cost(texts, model, table)
+        return SpendPlan(embedder_name, model, len(texts), estimate.tokens, estimate.cost_usd, table.as_of)
+    return SpendPlan(embedder_name, model, len(texts), costs.count_tokens(texts), None, table.as_of)
+
+
+def confirm_spend(plan: SpendPlan) -> bool:
+    """The explicit "I accept spending" checkbox; a changed estimate needs a new confirmation."""
+    if plan.n_chunks == 0:
+        st.info("Nothing new to embed: every source is already in this index unchanged.")
+        return True
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Chunks to embed", f"{plan.n_chunks:,}")
+    m2.metric("Tokens (tiktoken estimate)", f"{plan.tokens:,}")
+    m3.metric(f"Estimated cost on {plan.model}", plan.cost_text, help=f"Prices as of {plan.prices_as_of}")
+    label = (f"I accept spending ~{plan.cost_text} ({plan.tokens:,} tokens on {plan.model}) to build this index")
+    return st.checkbox(label.replace("$", "\\$"), key=f"confirm_spend:{plan.signature}")
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    result: rindex.IngestResult
+    embedder: str
+    model: str
+    reported: MeterReading
+    cost_usd: float | None
+
+
+def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: str, config: ChunkingConfig,
+          progress: Callable[[int, int, str], None]) -> BuildReport:
+    """Create the index `name` (or add to it, if its settings match) and save it atomically;
+    a hosted embedder's real usage is read from its meter around the ingest."""
+    directory = paths.index_dir(name)
+    creds = providers.credentials()
     with cache.build_lock():
         if rindex.exists(directory):
-            index = rindex.open_for_ingest(directory, embedder_name, store_name, config)
+            index = rindex.open_for_ingest(directory, embedder_name, store_name, config, credentials=creds,
+                                           on_warning=providers.on_warning)
         else:
-            index = Index.create(directory, cache.embedder(embedder_name), store_name, config)
+            index = Index.create(directory, providers.embedder(embedder_name), store_name, config)
+        before = reading(index.embedder)
         result = index.ingest(list(docs), progress=progress)
         index.save()
-    return result
+        used = reading(index.embedder) - before
+    model = cost_model_of(index.embedder)
+    table = state.price_table()
+    cost = costs.embedding_cost(model, used.tokens, table) if model in table else None
+    report = BuildReport(result, embedder_name, model, used, cost)
+    if is_hosted(embedder_name):
+        st.session_state.setdefault("hosted_builds", []).append(
+            {"index": name, "embedder": embedder_name, "chunks": result.n_chunks, "requests": used.requests,
+             "tokens reported by API": used.tokens, "$ (from the API's usage)": f"{cost:.6f}" if cost is not None else "no price"})
+    return report
+
+
+def show_build(name: str, report: BuildReport) -> None:
+    r = report.result
+    st.success(f"Built {name}: {r.n_chunks} chunks embedded from {len(r.added)} new and {len(r.replaced)} "
+               f"changed source(s); {len(r.unchanged)} unchanged ({r.seconds:.1f} s). Chat now uses it.")
+    if is_hosted(report.embedder):
+        cost = f"\\${report.cost_usd:.6f}" if report.cost_usd is not None else "no price in the table"
+        st.info(f"{report.model}: the API reported {report.reported.tokens:,} tokens in {report.reported.requests} "
+                f"request(s): {cost}.", icon=":material/payments:")
+    for message in providers.drain_warnings():
+        st.warning(message, icon=":material/content_cut:")
+
+
+def hosted_builds() -> list[dict]:
+    return st.session_state.get("hosted_builds", [])
 
 
 def saved_frame(saved: Sequence[paths.SavedIndex]) -> pd.DataFrame:

@@ -1,47 +1,68 @@
-"""API keys and base URLs: from the environment, `.streamlit/secrets.toml`, or typed in for this
-session only. Typed values live in st.session_state (memory of this browser session) and are
-never written to disk, logged, or stored in an index; nothing here prints a key."""
+"""The Settings page's provider rows: API key (typed for this session only), base URL, where
+the key in use comes from, and "Test connection".
+
+A typed key is moved out of its password field into st.session_state (ui/providers.py) as
+soon as it is entered, and the field is cleared: the key is never sent back to the browser,
+never shown (only `set (…abcd)`), never written to disk or a log.
+"""
 
 from __future__ import annotations
 
-import os
-
+import pandas as pd
 import streamlit as st
 
-from . import state
+from rag_core.providers.credentials import SECRET_FIELDS
 
-ENV_KEYS = {"openai": "OPENAI_API_KEY", "cohere": "COHERE_API_KEY"}
-ENV_URLS = {"openai": "OPENAI_BASE_URL", "cohere": "COHERE_BASE_URL"}
+from . import providers, widgets
 
-
-def _secret(name: str) -> str | None:
-    try:
-        value = st.secrets.get(name)
-    except Exception:  # noqa: BLE001 - no secrets.toml, or an unreadable one: treat as absent
-        return None
-    return str(value) if value else None
+TITLES = {"openai": "OpenAI", "cohere": "Cohere", "compatible": "OpenAI-compatible server"}
+URL_HINTS = {"openai": "https://api.openai.com/v1 (default)", "cohere": "https://api.cohere.com (default)",
+             "compatible": "e.g. http://127.0.0.1:11434/v1 for Ollama"}
 
 
-def key_origin(provider: str) -> str:
-    """Where this session's key for `provider` comes from (never the key itself)."""
-    if state.get(f"key_{provider}"):
-        return "typed in for this session"
-    if os.environ.get(ENV_KEYS[provider]):
-        return f"environment ({ENV_KEYS[provider]})"
-    if _secret(ENV_KEYS[provider]):
-        return ".streamlit/secrets.toml"
-    return "not set"
+def _take(widget_key: str, field: str) -> None:
+    """on_change: keep what was typed in the session's credentials, then clear the widget."""
+    providers.set_typed(field, st.session_state.get(widget_key))
+    if field in SECRET_FIELDS:
+        st.session_state[widget_key] = ""
 
 
-def api_key(provider: str) -> str | None:
-    return state.get(f"key_{provider}") or os.environ.get(ENV_KEYS[provider]) or _secret(ENV_KEYS[provider])
+def _forget(field: str) -> None:
+    providers.set_typed(field, None)
 
 
-def base_url(provider: str) -> str | None:
-    return state.get(f"url_{provider}") or os.environ.get(ENV_URLS[provider]) or _secret(ENV_URLS[provider])
+def provider_row(provider: str) -> None:
+    key_field, url_field = providers.PROVIDERS[provider]
+    st.markdown(f"**{TITLES[provider]}**")
+    c1, c2, c3 = st.columns([2, 2, 2])
+    key_widget = f"key_input:{provider}"
+    optional = " (optional)" if provider == "compatible" else ""
+    c1.text_input(f"{TITLES[provider]} API key{optional}", type="password", key=key_widget,
+                  on_change=_take, args=(key_widget, key_field),
+                  placeholder="type to set it for this session; Enter to apply")
+    url_widget = f"url_input:{provider}"
+    if url_widget not in st.session_state:
+        st.session_state[url_widget] = providers.typed_values().get(url_field, "")
+    c2.text_input(f"{TITLES[provider]} base URL", key=url_widget, on_change=_take, args=(url_widget, url_field),
+                  placeholder=URL_HINTS[provider])
+    c3.markdown(f"**Key in use:** {widgets.md_escape(providers.key_origin(key_field))}")
+    if key_field in providers.typed_values():
+        c3.button("Forget the typed key", key=f"forget:{provider}", on_click=_forget, args=(key_field,))
+    t1, t2 = st.columns([2, 4])
+    model = t1.text_input("Model to check (optional)", key=f"test_model:{provider}",
+                          placeholder="e.g. gpt-4o-mini" if provider != "cohere" else "e.g. rerank-v3.5")
+    t2.write("")
+    if t2.button("Test connection", key=f"test:{provider}", icon=":material/network_check:"):
+        with st.spinner(f"Asking {TITLES[provider]} for its models…"):
+            report = providers.test(provider, model.strip() or None)
+        show_report(report)
 
 
-def mask(value: str | None) -> str:
-    if not value:
-        return "—"
-    return "•" * 8 + value[-4:] if len(value) > 8 else "•" * len(value)
+def show_report(report) -> None:
+    if report.ok:
+        st.success(widgets.md_escape(report.message), icon=":material/check_circle:")
+    else:
+        st.error(widgets.md_escape(report.message), icon=":material/error:")
+    if report.models:
+        st.dataframe(pd.DataFrame({"models the server lists": list(report.models)}), hide_index=True,
+                     height=min(300, 38 + 35 * len(report.models)))

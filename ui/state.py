@@ -17,6 +17,7 @@ import streamlit as st
 from rag_core import costs
 from rag_core.loaders import LoadReport
 from rag_core.prompts import DEFAULT_TEMPLATE
+from rag_core.stage_costs import TurnCosts
 from rag_core.types import Answer, Document, RetrievalSettings, Usage
 
 W = "w:"
@@ -92,6 +93,7 @@ def chat_defaults(index: str | None) -> None:
     default("threshold", 0.30)
     default("reranker", NO_RERANKER)
     default("llm", DEFAULT_LLM)
+    default("compatible_model", "")
     default("template", DEFAULT_TEMPLATE)
 
 
@@ -102,9 +104,17 @@ def chat_settings() -> ChatSettings:
         top_k=int(get("top_k", 5)),
         threshold=float(get("threshold", 0.3)) if get("use_threshold", False) else None,
         reranker=None if reranker == NO_RERANKER else reranker,
-        llm=get("llm", DEFAULT_LLM),
+        llm=chosen_llm(),
         template=get("template", DEFAULT_TEMPLATE),
     )
+
+
+def chosen_llm() -> str:
+    """The answerer's name; `compatible:` takes the model typed beside it."""
+    llm = get("llm", DEFAULT_LLM)
+    if llm == "compatible:":
+        return "compatible:" + str(get("compatible_model", "") or "").strip()
+    return llm
 
 
 def reset_template() -> None:
@@ -119,6 +129,8 @@ class ChatEntry:
     answer: Answer
     index: str
     custom_template: bool
+    #: tokens and dollars per stage (reported by the API beside the tiktoken estimate)
+    costs: TurnCosts | None = None
 
 
 def history() -> list[ChatEntry]:
@@ -137,6 +149,15 @@ def totals() -> Usage:
     total = Usage()
     for entry in history():
         total = total + entry.answer.usage
+    return total
+
+
+def stage_totals() -> TurnCosts:
+    """Session totals per stage (query embedding, rerank, prompt, completion)."""
+    total = TurnCosts()
+    for entry in history():
+        if entry.costs is not None:
+            total = total + entry.costs
     return total
 
 
@@ -160,17 +181,7 @@ def set_staged_documents(docs: list[Document]) -> None:
     st.session_state["staged_documents"] = list(docs)
 
 
-# ---- keys, base URLs and prices (this session only) ----------------------------------------
-
-PROVIDERS = ("openai", "cohere")
-
-
-def typed_keys() -> dict[str, str]:
-    return st.session_state.setdefault("typed_keys", {})
-
-
-def base_urls() -> dict[str, str]:
-    return st.session_state.setdefault("base_urls", {})
+# ---- prices (this session only; keys live in ui/providers.py) -------------------------------
 
 
 def price_table() -> costs.PriceTable:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
+from rag_core.stage_costs import TurnCosts
 from rag_core.types import Chunk, Hit, Usage
 
 PALETTE = ("#dbeafe", "#dcfce7", "#fef3c7", "#fce7f3", "#e0e7ff", "#ccfbf1")
@@ -54,9 +55,10 @@ def source_html(chunk: Chunk) -> str:
 
 
 def score_text(hit: Hit) -> str:
-    text = f"{hit.score:.3f} {hit.score_kind}"
+    """`cosine 0.523`; after reranking `rerank relevance 0.930 (was #4, cosine 0.520)`."""
+    text = f"{hit.score_kind} {hit.score:.3f}"
     if hit.retrieval_rank is not None and hit.retrieval_score is not None:
-        text += f" (retrieved #{hit.retrieval_rank}, {hit.retrieval_score:.3f} {hit.retrieval_score_kind})"
+        text += f" (was #{hit.retrieval_rank}, {hit.retrieval_score_kind} {hit.retrieval_score:.3f})"
     return text
 
 
@@ -65,7 +67,7 @@ def hit_card(hit: Hit, dimmed: bool = False) -> str:
     return (
         f'<div class="rag-hit" style="border-left:4px solid #2563eb;padding:0.4rem 0.8rem;margin:0.4rem 0;'
         f'background:rgba(37,99,235,0.05);{style}">'
-        f'<div><b>#{hit.rank}</b> · <span class="rag-score"><b>score {esc(score_text(hit))}</b></span>'
+        f'<div><b>#{hit.rank}</b> · <span class="rag-score"><b>{esc(score_text(hit))}</b></span>'
         f" · {source_html(hit.chunk)}</div>"
         f'<div style="font-size:0.95rem;margin-top:0.3rem">{clamped(hit.chunk.text)}</div></div>'
     )
@@ -95,6 +97,31 @@ def cost_text(usage: Usage, label: str = "This turn") -> str:
 
 def cost_line(usage: Usage, label: str = "This turn") -> None:
     st.markdown(f":material/payments: {cost_text(usage, label)}")
+
+
+def cost_frame(turn_costs: TurnCosts):
+    """One row per stage: what the API reported beside the tiktoken estimate, and dollars."""
+    import pandas as pd
+
+    rows = []
+    for s in turn_costs.stages:
+        if s.stage == "rerank":
+            reported = f"{s.searches} search unit(s)" if s.searches else "not priced"
+            estimate = "—"
+        else:
+            reported = f"{s.reported_tokens:,}" if s.reported_tokens is not None else "not reported"
+            estimate = f"{s.estimated_tokens:,}"
+        rows.append({"stage": s.stage, "model": s.model + (" (would cost)" if s.would_cost else ""),
+                     "tokens reported by API": reported, "tiktoken estimate": estimate,
+                     "$": f"{s.cost_usd:.6f}"})
+    rows.append({"stage": "total", "model": "", "tokens reported by API": "", "tiktoken estimate": "",
+                 "$": f"{turn_costs.total_usd:.6f}"})
+    return pd.DataFrame(rows)
+
+
+def cost_table(turn_costs: TurnCosts | None, key: str | None = None) -> None:
+    if turn_costs is not None and turn_costs.stages:
+        st.dataframe(cost_frame(turn_costs), hide_index=True, width="stretch", key=key)
 
 
 def prompt_expander(prompt: str) -> None:

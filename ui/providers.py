@@ -1,0 +1,167 @@
+"""Hosted providers for this browser session: its credentials, and the embedders, answerers
+and rerankers built from them.
+
+`credentials()` is `load_credentials(typed=...)`: what this session typed in Settings beats
+the environment, which beats `.streamlit/secrets.toml`. Typed keys live only in
+st.session_state (`typed_creds`), never in a widget's value after they are entered, on disk
+or in a log. Hosted objects are per session (keys differ per session, and their usage meters
+must not mix sessions): they are kept in st.session_state keyed by (kind, name, options,
+a hash of the credentials). Local models stay in ui/cache.py's shared st.cache_resource.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import fields
+from typing import Any
+
+import streamlit as st
+
+from rag_core.providers import Credentials, is_hosted, load_credentials
+from rag_core.providers.connection import ConnectionReport
+from rag_core.providers.credentials import ENV_VARS, mask
+from rag_core.types import LLM, Embedder, Reranker
+
+from . import cache
+
+#: Settings page rows: provider -> (key field, base-URL field)
+PROVIDERS: dict[str, tuple[str, str]] = {
+    "openai": ("openai_api_key", "openai_base_url"),
+    "cohere": ("cohere_api_key", "cohere_base_url"),
+    "compatible": ("compatible_api_key", "compatible_base_url"),
+}
+COMPATIBLE = "compatible:"  # the choice that takes a typed model name
+
+EMBEDDER_CHOICES = (
+    "local:all-MiniLM-L6-v2", "hashing",
+    "openai:text-embedding-3-small", "openai:text-embedding-3-large", "openai:text-embedding-ada-002",
+    "cohere:embed-english-v3.0", "cohere:embed-multilingual-v3.0", "cohere:embed-v4.0",
+    COMPATIBLE,
+)
+LLM_CHOICES = ("extractive", "openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1-mini", COMPATIBLE)
+RERANKER_CHOICES = ("none", "bm25", "rrf", "cohere:rerank-v3.5")
+
+_TYPED = "typed_creds"
+_OBJECTS = "hosted_objects"
+_MAX_OBJECTS = 16
+
+
+def choice_label(choice: str) -> str:
+    return "compatible:<model> (OpenAI-compatible server)" if choice == COMPATIBLE else choice
+
+
+# ---- credentials ------------------------------------------------------------------------
+
+
+def typed_values() -> dict[str, str]:
+    """Field name -> what this session typed (keys and base URLs)."""
+    return st.session_state.setdefault(_TYPED, {})
+
+
+def set_typed(field: str, value: str | None) -> None:
+    values = typed_values()
+    value = (value or "").strip()
+    if value:
+        values[field] = value
+    else:
+        values.pop(field, None)
+
+
+def typed() -> Credentials:
+    return Credentials.from_mapping(typed_values())
+
+
+def credentials() -> Credentials:
+    return load_credentials(typed=typed())
+
+
+def fingerprint(creds: Credentials) -> str:
+    """A short hash of every credential field: an object key that never holds a key itself."""
+    digest = hashlib.sha256()
+    for f in fields(creds):
+        digest.update(f"{f.name}={getattr(creds, f.name) or ''}\x1f".encode())
+    return digest.hexdigest()[:16]
+
+
+def key_origin(field: str) -> str:
+    """Where this session's value of a key field comes from, and a masked hint; never the key."""
+    if field in typed_values():
+        origin = "typed in for this session"
+    elif getattr(Credentials.from_env(), field):
+        origin = f"environment ({ENV_VARS[field]})"
+    elif getattr(load_credentials(environ={}), field):
+        origin = ".streamlit/secrets.toml"
+    else:
+        return "not set"
+    return f"{origin} · {mask(getattr(credentials(), field))}"
+
+
+
+
+# ---- per-session hosted objects -----------------------------------------------------------
+
+
+def _objects() -> dict[tuple, Any]:
+    return st.session_state.setdefault(_OBJECTS, {})
+
+
+def _session_object(kind: str, name: str, options: dict, make) -> Any:
+    creds = credentials()
+    key = (kind, name, tuple(sorted(options.items())), fingerprint(creds))
+    objects = _objects()
+    if key not in objects:
+        if len(objects) >= _MAX_OBJECTS:
+            objects.pop(next(iter(objects)))
+        objects[key] = make(creds)
+    return objects[key]
+
+
+def warnings() -> list[str]:
+    """Truncation and similar warnings from this session's hosted embedders, not yet shown."""
+    return st.session_state.setdefault("provider_warnings", [])
+
+
+def drain_warnings() -> list[str]:
+    out = list(warnings())
+    warnings().clear()
+    return out
+
+
+def on_warning(message: str) -> None:
+    # Runs in this session's script thread (the build happens there); outside a script run
+    # there is no session to tell, and the core has already logged the warning.
+    with contextlib.suppress(Exception):
+        warnings().append(message)
+
+
+def embedder(name: str, **options: Any) -> Embedder:
+    """The embedder `name`: shared from the cache if local, this session's own if hosted."""
+    if not is_hosted(name):
+        return cache.embedder(name)
+    from rag_core.embeddings import create_embedder
+
+    return _session_object("embedder", name, options,
+                           lambda creds: create_embedder(name, credentials=creds, on_warning=on_warning, **options))
+
+
+def llm(name: str) -> LLM:
+    if not is_hosted(name):
+        return cache.answerer(name)
+    from rag_core.llm import create_llm
+
+    return _session_object("llm", name, {}, lambda creds: create_llm(name, credentials=creds))
+
+
+def reranker(name: str | None) -> Reranker | None:
+    from rag_core.rerank import create_reranker
+
+    if not name or name == "none" or not is_hosted(name):
+        return create_reranker(name)
+    return _session_object("reranker", name, {}, lambda creds: create_reranker(name, credentials=creds))
+
+
+def test(kind: str, model: str | None = None) -> ConnectionReport:
+    from rag_core.providers.connection import test_connection
+
+    return test_connection(kind, credentials(), model or None)
