@@ -5,7 +5,7 @@ import streamlit as st
 
 from rag_core.demo import demo_documents
 from rag_core.loaders import SUPPORTED_SUFFIXES
-from ui import crawl, data
+from ui import crawl, data, state
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -20,6 +20,7 @@ upload_tab, crawl_tab, demo_tab = st.tabs(["Upload files", "Crawl a website", "D
 upload_report = None
 with upload_tab, guard("reading the uploaded files"):
     left, right = st.columns([3, 1])
+    uploader_was_kept = "uploads" in st.session_state  # False on the first run after another page
     files = left.file_uploader(f"Files ({', '.join(SUPPORTED_SUFFIXES)})", accept_multiple_files=True,
                                key="uploads", help="Any file may be dropped here: ones that cannot be read are "
                                                    "listed with the reason.")
@@ -30,7 +31,12 @@ with upload_tab, guard("reading the uploaded files"):
         upload_report, is_new = data.load_uploads(files, columns)
         if is_new:
             st.session_state["data_source"] = "upload"
+            state.use_data_page_documents()
         data.show_file_status(upload_report)
+    earlier = data.earlier_upload(bool(files), uploader_was_kept)
+    if earlier is not None:
+        upload_report = earlier
+        data.show_file_status(earlier)
 
 crawl_report = None
 with crawl_tab, guard("crawling"):
@@ -40,6 +46,7 @@ with demo_tab:
     st.markdown("A slice of Wikipedia summaries (CC BY-SA), bundled for trying things offline.")
     if st.button("Use the demo corpus", key="use_demo"):
         st.session_state["data_source"] = "demo"
+        state.use_data_page_documents()
 
 source = st.session_state.get("data_source")
 if source == "upload" and upload_report is not None:

@@ -36,14 +36,17 @@ if st.session_state.get("demo_loaded"):
     st.caption(ATTRIBUTION)
 
 st.divider()
-cols = st.columns(5)
 steps = [
-    (":material/description: Data", "Upload pdf, txt, md, html or csv files; see every row and what the filter drops."),
-    (":material/view_in_ar: Index", "Choose chunking with a live preview, the embedder and store; build and manage indexes."),
-    (":material/chat: Chat", "Ask questions; each answer shows its chunks, scores, prompt and cost."),
-    (":material/scatter_plot: Explore", "See all chunk embeddings on a 2-D map, and where a query lands."),
-    (":material/settings: Settings", "API keys for this session only, base URLs, and the dated price table."),
+    ("pages/data.py", "Data", ":material/description:",
+     "Upload pdf, txt, md, html, csv, docx or zip files; see every row and what the filter drops."),
+    ("pages/index.py", "Index", ":material/view_in_ar:",
+     "Choose chunking with a live preview, the embedder and store; build and manage indexes."),
+    ("pages/chat.py", "Chat", ":material/chat:", "Ask questions; each answer shows its chunks, scores, prompt and cost."),
+    ("pages/explore.py", "Explore", ":material/scatter_plot:", "See all chunk embeddings on a 2-D map, and where a query lands."),
+    ("pages/evaluate.py", "Evaluate", ":material/fact_check:",
+     "Score top-k, rerankers and thresholds against questions with known answers."),
+    ("pages/settings.py", "Settings", ":material/settings:", "API keys for this session only, base URLs, and the dated price table."),
 ]
-for col, (title, text) in zip(cols, steps):
-    col.markdown(f"**{title}**")
+for col, (target, title, icon, text) in zip(st.columns(len(steps)), steps):
+    col.page_link(target, label=f"**{title}**", icon=icon)
     col.caption(text)

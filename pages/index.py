@@ -16,9 +16,9 @@ page_setup()
 
 st.title(":material/view_in_ar: Index")
 staged = state.staged_documents()
-origin = st.radio("Documents", ["From the Data page", "The demo corpus"], horizontal=True,
-                  key=state.default("doc_origin", "From the Data page" if staged else "The demo corpus"))
-docs = staged if origin == "From the Data page" else demo_documents()
+origin = st.radio("Documents", [state.DOC_ORIGIN_DATA, "The demo corpus"], horizontal=True,
+                  key=state.default("doc_origin", state.DOC_ORIGIN_DATA if staged else "The demo corpus"))
+docs = staged if origin == state.DOC_ORIGIN_DATA else demo_documents()
 if not docs:
     st.info("No documents from the Data page yet: upload files there, or choose the demo corpus.")
 
@@ -30,9 +30,11 @@ size = c2.number_input(f"Size ({unit})", 20, 20_000, step=50, key=state.default(
 overlap = c3.number_input(f"Overlap ({unit})", 0, 10_000, step=10, key=state.default("overlap", 100))
 config = None
 with guard("chunking the documents"):
-    config = ChunkingConfig(strategy=strategy, size=int(size), overlap=int(overlap))
+    candidate = ChunkingConfig(strategy=strategy, size=int(size), overlap=int(overlap))
     if docs:
-        chunks, lengths = indexing.chunk_all(docs, config)
+        chunks, lengths = indexing.chunk_all(docs, candidate)  # a bad size/overlap stops here, once
+    config = candidate
+    if docs:
         left, right = st.columns([3, 2])
         labels = [f"{d.section or d.source} ({d.source.rsplit('/', 1)[-1]})" for d in docs[:500]]
         pick = left.selectbox("Preview document", range(len(labels)), format_func=labels.__getitem__,
@@ -60,7 +62,7 @@ if not hosted:
             m1, m2, m3 = st.columns(3)
             m1.metric("Chunks", f"{len(chunks):,}")
             m2.metric("Tokens", f"{estimate.tokens:,}")
-            m3.metric(f"Cost on {priced_on}", f"${estimate.cost_usd:.4f}", help=f"Prices as of {estimate.prices_as_of}")
+            m3.metric(f"Cost on {priced_on}", costs.format_usd(estimate.cost_usd), help=f"Prices as of {estimate.prices_as_of}")
             st.caption(f"The local embedder is free; this is what {priced_on} would charge (prices as of "
                        f"{estimate.prices_as_of}).")
 

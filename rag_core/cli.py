@@ -83,7 +83,7 @@ def _confirm_spend(args: argparse.Namespace, index, documents: Sequence[Document
         return
     estimate = costs.estimate_ingest_cost(texts, model)
     line = (f"{index.embedder.name} will embed {estimate.n_texts} chunks, about {estimate.tokens} tokens: "
-            f"~${estimate.cost_usd:.4f} (prices as of {estimate.prices_as_of}; already-cached text is free)")
+            f"~{costs.format_usd(estimate.cost_usd)} (prices as of {estimate.prices_as_of}; already-cached text is free)")
     print(line, file=sys.stderr)
     if getattr(args, "yes", False):
         return
@@ -157,7 +157,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .loaders import load_paths
-    from .table import content_filter, documents_frame, frame_to_documents
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
@@ -267,11 +266,11 @@ def cmd_query(args: argparse.Namespace) -> int:
         print(f"    below threshold: {hit.score:.3f} {hit.score_kind}  {hit.chunk.source} — {hit.chunk.section}")
     u = answer.usage
     print(f"\ntokens: {u.embedding_tokens} embedding, {u.prompt_tokens} prompt, {u.completion_tokens} completion; "
-          f"${u.cost_usd:.6f} on {u.cost_model}")
+          f"{costs.format_usd(u.cost_usd)} on {u.cost_model}")
     for s in stages:
         tokens = f"{s.searches} searches" if s.stage == "rerank" else (
             f"{s.tokens} tokens ({s.source}; tiktoken {s.estimated_tokens})")
-        print(f"  {s.stage}: {tokens}, ${s.cost_usd:.6f} {'would cost ' if s.would_cost else ''}on {s.model}")
+        print(f"  {s.stage}: {tokens}, {costs.format_usd(s.cost_usd)} {'would cost ' if s.would_cost else ''}on {s.model}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import math
 import os
 import threading
 from dataclasses import dataclass, field, replace
@@ -261,3 +262,12 @@ def estimate_ingest_cost(
     texts = list(texts)
     tokens = count_tokens(texts, encoding_for_model(model))
     return IngestEstimate(len(texts), tokens, embedding_cost(model, tokens, table), model, table.as_of)
+
+
+def format_usd(dollars: float) -> str:
+    """Dollars with two significant digits at least, so a 6-token embedding shows $0.00000012,
+    not $0.000000."""
+    if dollars == 0:
+        return "$0"
+    decimals = max(2, 1 - math.floor(math.log10(abs(dollars))))
+    return f"${dollars:,.{decimals}f}"

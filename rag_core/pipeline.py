@@ -16,9 +16,9 @@ from typing import Iterator
 from . import costs
 from .errors import ConfigError
 from .index import Index
+from .prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
 from .providers.metering import MeterReading, cost_model_of, meter_of, reading
 from .stage_costs import StageCost, TurnCosts
-from .prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
 from .types import LLM, Answer, GenerationRequest, Hit, Reranker, RetrievalSettings, TokenUsage, Usage
 
 #: How many first-stage candidates a reranker sees per final hit.

@@ -52,7 +52,8 @@ def validate_template(template: str) -> None:
         )
     missing = [f for f in PLACEHOLDERS if f not in fields]
     if missing:
-        raise ConfigError(f"prompt template is missing {', '.join('{' + f + '}' for f in missing)}; add it")
+        raise ConfigError(f"prompt template is missing {', '.join('{' + f + '}' for f in missing)}; "
+                          f"add {'it' if len(missing) == 1 else 'them'}")
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def test_cost_line_escapes_dollar_for_markdown():
     from rag_core.types import Usage
 
     text = widgets.cost_text(Usage(1, 2, 3, 0.0012, "openai:gpt-4o-mini"))
-    assert "\\$0.001200" in text and "1 embedding + 2 prompt + 3 completion" in text
+    assert "\\$0.0012 " in text and "1 embedding + 2 prompt + 3 completion" in text
 
 
 def test_unexpected_error_is_an_st_error_not_a_traceback(tmp_path):

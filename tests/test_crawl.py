@@ -15,7 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag_core.crawl import (
-    DEFAULT_USER_AGENT, AddressPolicy, AddressRefused, CrawlConfig, Crawler, SafeTransport, crawl, normalize_url,
+    DEFAULT_USER_AGENT,
+    AddressPolicy,
+    AddressRefused,
+    CrawlConfig,
+    Crawler,
+    SafeTransport,
+    crawl,
+    normalize_url,
     safe_client,
 )
 from rag_core.crawl.safety import forbidden_kind

@@ -75,3 +75,16 @@ def test_decimal_points_do_not_end_a_sentence():
     assert [m.group(0).strip() for m in _SENTENCE.finditer(text)] == [
         "The lake (20.4 km2) contained fish.", "Version 1.2 shipped!", "Was it?", "Yes.",
     ]
+
+
+def test_word_forms_and_headings_count_as_relevant():
+    from rag_core.llm.extractive import ExtractiveAnswerer
+    from rag_core.types import Chunk, Hit
+
+    chunk = Chunk("guide.md", "Guide > Installation", "Run pip install -e . in a fresh virtualenv. Then start it.",
+                  0, 58, "d-0")
+    answer = ExtractiveAnswerer().answer("How do I install it?", (Hit(chunk, 0.42, "cosine", 1),))
+    assert not answer.startswith("Context not relevant") and "[1]" in answer
+    other = Chunk("guide.md", "Guide > Setup", "Configuration lives in settings.toml.", 0, 37, "d-1")
+    answer = ExtractiveAnswerer().answer("Which licence applies?", (Hit(other, 0.3, "cosine", 1),))
+    assert answer.startswith("Context not relevant")

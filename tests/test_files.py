@@ -6,11 +6,9 @@ import io
 import os
 import zipfile
 
-import pytest
 from test_loaders import make_pdf
 
-from rag_core.loaders import LOADERS, SUPPORTED_SUFFIXES, dedupe, load_bytes, load_paths
-from rag_core.loaders import archive
+from rag_core.loaders import LOADERS, SUPPORTED_SUFFIXES, archive, dedupe, load_bytes, load_paths
 
 TEXT = "Nairobi is the capital of Kenya and the country lies on the equator in East Africa."
 

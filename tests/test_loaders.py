@@ -10,12 +10,18 @@ from hypothesis import strategies as st
 
 from rag_core.errors import IngestError
 from rag_core.loaders import (
-    DEFAULT_MAX_FILE_BYTES, LOADERS, SUPPORTED_SUFFIXES, FileStatus, LoadReport, decode_text, load_bytes,
-    load_paths, normalize_text,
+    DEFAULT_MAX_FILE_BYTES,
+    LOADERS,
+    SUPPORTED_SUFFIXES,
+    FileStatus,
+    LoadReport,
+    decode_text,
+    load_bytes,
+    load_paths,
+    normalize_text,
 )
 from rag_core.loaders import html as html_loader
 from rag_core.types import Document
-
 
 # ---- tiny hand-written PDFs (reportlab is not installed) --------------------------------
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fake_provider_server import fake_vector, server_tokens
+
 from rag_core.embeddings import create_embedder
 from rag_core.errors import ConfigError
 from rag_core.providers.retry import ProviderCallError

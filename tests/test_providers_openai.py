@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from fake_provider_server import ANSWER, fake_vector, server_tokens
 from helpers import fact_documents
+
 from rag_core import costs
 from rag_core.embeddings import create_embedder
 from rag_core.errors import ConfigError, IndexMismatchError

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag_core.errors import ProviderError
+from rag_core.errors import ProviderError, RagError
 from rag_core.pipeline import Pipeline, cost_models_for
 from rag_core.prompts import DEFAULT_TEMPLATE
 from rag_core.providers import redact
@@ -79,6 +79,11 @@ def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | N
         except ProviderError as exc:
             st.error(widgets.md_escape(redact(exc, providers.credentials())) + "  \nThe chat is still usable: "
                      "try again, or change the answerer, reranker or key (Settings).", icon=":material/cloud_off:")
+            return None
+        except RagError as exc:  # e.g. a template without {context}: said here, in the answer's place
+            hint = ("  \nEdit the prompt template in the sidebar, or press **Reset to default**."
+                    if "template" in str(exc) else "")
+            st.error(f"No answer: {exc}{hint}", icon=":material/warning:")  # RagError text, as ui.guard shows it
             return None
         if turn.answer is None:
             return None

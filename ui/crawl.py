@@ -198,5 +198,6 @@ def section() -> CrawlReport | None:
     if not job.collected:
         job.collected = True
         st.session_state["data_source"] = "crawl"
+        state.use_data_page_documents()
     show_report(job)
     return job.report()

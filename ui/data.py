@@ -154,6 +154,37 @@ def load_uploads(files, csv_text_columns: dict[str, str | None]) -> tuple[LoadRe
     return report, True
 
 
+_EARLIER = "show_earlier_upload"
+
+
+def _forget_earlier_upload() -> None:
+    st.session_state[_EARLIER] = False
+    st.session_state.pop("upload_cache", None)
+    state.set_load_report(LoadReport())
+    state.set_staged_documents([])
+    if st.session_state.get("data_source") == "upload":
+        st.session_state["data_source"] = None
+
+
+def earlier_upload(has_files: bool, uploader_was_kept: bool) -> LoadReport | None:
+    """Streamlit's uploader forgets its files when the person opens another page, but what was
+    read from them is still in this session: show it again (with a note) instead of an empty
+    page, until new files are uploaded or the person forgets them."""
+    report = state.load_report()
+    if has_files:
+        st.session_state[_EARLIER] = False
+        return None
+    if not uploader_was_kept:  # the first run back on this page
+        st.session_state[_EARLIER] = bool(report.files)
+    if not st.session_state.get(_EARLIER) or not report.files:
+        return None
+    st.info(f"Showing the {len(report.files)} file(s) uploaded earlier in this session: the upload box empties "
+            "when you open another page, but what was read is kept. Upload files to replace them.",
+            icon=":material/history:")
+    st.button("Forget these files", key="forget_earlier_upload", on_click=_forget_earlier_upload)
+    return report
+
+
 def upload_limits_caption() -> str:
     return (f"Many files at once, or a zip of a folder. Limits: {MAX_FILE_BYTES / _MB:g} MB per file (zip members "
             f"too), {MAX_TOTAL_BYTES / _MB:g} MB in one upload. Identical documents are kept once.")

@@ -16,6 +16,7 @@ import streamlit as st
 from rag_core import costs
 from rag_core import index as rindex
 from rag_core.chunking import chunk_documents
+from rag_core.costs import format_usd
 from rag_core.embeddings import DEFAULT_EMBEDDER
 from rag_core.errors import ConfigError
 from rag_core.index import Index
@@ -24,6 +25,7 @@ from rag_core.providers.metering import MeterReading, cost_model_of, reading
 from rag_core.types import Chunk, ChunkingConfig, Document
 
 from . import cache, paths, providers, state
+from .guard import guard
 
 
 def _docs_key(docs: Sequence[Document]) -> str:
@@ -51,6 +53,8 @@ def length_histogram(lengths: Sequence[int]):
                        title=f"Chunk lengths in tokens ({len(lengths)} chunks)")
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=50, b=10), bargap=0.05,
                       yaxis_title="chunks", font=dict(size=15))
+    if 0 < len(lengths) <= 10:
+        fig.update_yaxes(dtick=1)  # a few chunks: whole counts, not 0.2, 0.4 … ticks
     return fig
 
 
@@ -94,7 +98,7 @@ class SpendPlan:
 
     @property
     def cost_text(self) -> str:
-        return f"${self.cost_usd:.4f}" if self.cost_usd is not None else "an unknown amount (no price in the table)"
+        return format_usd(self.cost_usd) if self.cost_usd is not None else "an unknown amount (no price in the table)"
 
 
 def spend_plan(name: str, docs: Sequence[Document], embedder_name: str, store_name: str,
@@ -167,7 +171,7 @@ def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: s
     if is_hosted(embedder_name):
         st.session_state.setdefault("hosted_builds", []).append(
             {"index": name, "embedder": embedder_name, "chunks": result.n_chunks, "requests": used.requests,
-             "tokens reported by API": used.tokens, "$ (from the API's usage)": f"{cost:.6f}" if cost is not None else "no price"})
+             "tokens reported by API": used.tokens, "$ (from the API's usage)": format_usd(cost) if cost is not None else "no price"})
     return report
 
 
@@ -176,7 +180,7 @@ def show_build(name: str, report: BuildReport) -> None:
     st.success(f"Built {name}: {r.n_chunks} chunks embedded from {len(r.added)} new and {len(r.replaced)} "
                f"changed source(s); {len(r.unchanged)} unchanged ({r.seconds:.1f} s). Chat now uses it.")
     if is_hosted(report.embedder):
-        cost = f"\\${report.cost_usd:.6f}" if report.cost_usd is not None else "no price in the table"
+        cost = format_usd(report.cost_usd).replace("$", "\\$") if report.cost_usd is not None else "no price in the table"
         st.info(f"{report.model}: the API reported {report.reported.tokens:,} tokens in {report.reported.requests} "
                 f"request(s): {cost}.", icon=":material/payments:")
     for message in providers.drain_warnings():
@@ -220,11 +224,20 @@ def manage(saved: Sequence[paths.SavedIndex], on_use: Callable[[str], None]) -> 
             if c1.button("Use in Chat", key=f"use:{s.name}", disabled=s.manifest is None):
                 on_use(s.name)
                 st.success(f"Chat now uses {s.name}.")
-            new = c2.text_input("New name", key=f"rename_to:{s.name}", placeholder="new-name")
-            if c2.button("Rename", key=f"rename:{s.name}", disabled=not new):
-                paths.rename_index(s.name, new)
-                st.rerun()
+            new = c2.text_input("New name", key=f"rename_to:{s.name}", placeholder="new-name",
+                                help="1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+            renamed = c2.button("Rename", key=f"rename:{s.name}", disabled=not new)
             sure = c3.checkbox("Yes, delete it", key=f"sure:{s.name}")
-            if c3.button("Delete", key=f"delete:{s.name}", disabled=not sure, type="secondary"):
-                paths.delete_index(s.name)
-                st.rerun()
+            deleted = c3.button("Delete", key=f"delete:{s.name}", disabled=not sure, type="secondary")
+            # each action has its own guard, so a refused name is reported here, under this index,
+            # and the other saved indexes are still listed
+            if renamed:
+                with guard(f"renaming {s.name}"):
+                    paths.rename_index(s.name, new.strip())
+                    if state.active_index() == s.name:
+                        on_use(paths.check_name(new.strip()))
+                    st.rerun()
+            if deleted:
+                with guard(f"deleting {s.name}"):
+                    paths.delete_index(s.name)
+                    st.rerun()

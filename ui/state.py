@@ -181,6 +181,16 @@ def set_staged_documents(docs: list[Document]) -> None:
     st.session_state["staged_documents"] = list(docs)
 
 
+DOC_ORIGIN_DATA = "From the Data page"
+
+
+def use_data_page_documents() -> None:
+    """New files, pages or the demo corpus were just taken on the Data page: the Index page
+    builds from them next (its "Documents" choice may still say the demo corpus from an
+    earlier visit, when the Data page had nothing)."""
+    put("doc_origin", DOC_ORIGIN_DATA)
+
+
 # ---- prices (this session only; keys live in ui/providers.py) -------------------------------
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
+from rag_core.costs import format_usd
 from rag_core.stage_costs import TurnCosts
 from rag_core.types import Chunk, Hit, Usage
 
@@ -50,8 +51,9 @@ def source_html(chunk: Chunk) -> str:
     label = chunk.section or chunk.source
     if is_url(chunk.source):
         return f'<a href="{html.escape(chunk.source, quote=True)}" target="_blank" rel="noopener">{esc(label)}</a>'
-    where = esc(chunk.source.rsplit("/", 1)[-1])
-    return f"<code>{where}</code>" + (f" · {esc(chunk.section)}" if chunk.section else "")
+    name = chunk.source.rsplit("/", 1)[-1]
+    section = chunk.section if chunk.section and chunk.section != name else ""  # a .txt's section is its name
+    return f"<code>{esc(name)}</code>" + (f" · {esc(section)}" if section else "")
 
 
 def score_text(hit: Hit) -> str:
@@ -90,8 +92,9 @@ def hits(hit_list: Sequence[Hit], dimmed: bool = False) -> None:
 
 def cost_text(usage: Usage, label: str = "This turn") -> str:
     latency = sum(v for k, v in usage.latency_ms.items() if k != "first_token")
+    dollars = md_escape(format_usd(usage.cost_usd))
     return (f"{label}: {usage.embedding_tokens:,} embedding + {usage.prompt_tokens:,} prompt + "
-            f"{usage.completion_tokens:,} completion tokens · \\${usage.cost_usd:.6f} on {md_escape(usage.cost_model)}"
+            f"{usage.completion_tokens:,} completion tokens · {dollars} on {md_escape(usage.cost_model)}"
             + (f" · {latency:.0f} ms" if latency else ""))
 
 
@@ -113,9 +116,9 @@ def cost_frame(turn_costs: TurnCosts):
             estimate = f"{s.estimated_tokens:,}"
         rows.append({"stage": s.stage, "model": s.model + (" (would cost)" if s.would_cost else ""),
                      "tokens reported by API": reported, "tiktoken estimate": estimate,
-                     "$": f"{s.cost_usd:.6f}"})
+                     "$": format_usd(s.cost_usd)})
     rows.append({"stage": "total", "model": "", "tokens reported by API": "", "tiktoken estimate": "",
-                 "$": f"{turn_costs.total_usd:.6f}"})
+                 "$": format_usd(turn_costs.total_usd)})
     return pd.DataFrame(rows)
 
 

@@ -9,7 +9,14 @@ read its docstring for how DNS-rebinding is closed), sitemap.py, crawler.py (the
 """
 
 from .crawler import (
-    DEFAULT_USER_AGENT, KINDS, CrawlConfig, Crawler, CrawlReport, UrlStatus, crawl, safe_client,
+    DEFAULT_USER_AGENT,
+    KINDS,
+    CrawlConfig,
+    Crawler,
+    CrawlReport,
+    UrlStatus,
+    crawl,
+    safe_client,
 )
 from .safety import AddressPolicy, AddressRefused, Resolver, SafeTransport, system_resolver
 from .urls import BadUrl, Scope, normalize_url

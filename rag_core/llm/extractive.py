@@ -12,45 +12,19 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..costs import count_tokens
+from ..text import terms
 from ..types import GenerationRequest, Hit, TokenUsage
 
 #: A sentence runs to . ! ? (or a CJK stop) followed by space or the end; a stop inside a token
 #: ("20.4 km2", "e.g.x", "v1.2") does not end it.
 _SENTENCE = re.compile(r"(?:[^.!?。！？\n]|[.!?](?=[^\s.!?]))+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
-_WORD = re.compile(r"\w+")
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours yourself yourselves tell explain describe please know
-    many much""".split()
-)
-
-
-def terms(text: str) -> set[str]:
-    """Lower-cased words minus stopwords, with a light plural strip so `cities` meets `city`."""
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        if w in STOPWORDS:
-            continue
-        if len(w) > 4 and w.endswith("ies"):
-            w = w[:-3] + "y"
-        elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
-            w = w[:-1]
-        out.add(w)
-    return out
-
-
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
 @dataclass(frozen=True)
 class Scored:
-    score: int
+    score: float
     hit_number: int  # 1-based, as numbered in the prompt
     position: int  # sentence index within its chunk
     text: str
@@ -103,14 +77,18 @@ class ExtractiveAnswerer:
         return " ".join(words[:lo]) + " …"
 
     def pick(self, question: str, hits: tuple[Hit, ...]) -> list[Scored]:
-        """The best sentences: most shared terms, then better-ranked hit, then earlier. Sentences
+        """The best sentences: most shared terms (plus half a term per term shared with the chunk's
+        heading), then better-ranked hit, then earlier. Sentences
         sharing fewer than half the best one's terms are left out: they are usually noise."""
         wanted = terms(question)
         seen: set[str] = set()
         scored = []
         for n, hit in enumerate(hits, 1):
+            # a heading that matches the question ("Installation" for "how do I install it?")
+            # makes its sentences relevant even when they don't repeat the word
+            section_bonus = 0.5 * len(wanted & terms(hit.chunk.section))
             for pos, sent in enumerate(sentences(hit.chunk.text)):
-                score = len(wanted & terms(sent))
+                score = len(wanted & terms(sent)) + section_bonus
                 if score and sent not in seen:
                     seen.add(sent)
                     scored.append(Scored(score, n, pos, sent))

@@ -21,8 +21,8 @@ from typing import Callable, Sequence
 
 from ..errors import IngestError
 from ..types import Document, sha256_text
-from .base import Loader, LoadOptions, Section, decode_text, normalize_text, one_line
 from .archive import ARCHIVE_SUFFIXES, DEFAULT_MAX_UNPACKED_BYTES, load_zip
+from .base import Loader, LoadOptions, Section, decode_text, normalize_text, one_line
 from .csv_loader import load_csv
 from .docx import load_docx
 from .html import load_html

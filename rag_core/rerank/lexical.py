@@ -8,24 +8,19 @@ Both only see the candidates the vector search returned: they reorder, never rec
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 from rank_bm25 import BM25Okapi
 
+from ..text import words
 from ..types import Hit
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 RRF_K = 60
 
 
-def tokenize(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
-
-
 def bm25_scores(query: str, hits: Sequence[Hit]) -> list[float]:
-    corpus = [tokenize(h.chunk.text) or [""] for h in hits]
-    return [float(s) for s in BM25Okapi(corpus).get_scores(tokenize(query))]
+    corpus = [words(h.chunk.text) or [""] for h in hits]
+    return [float(s) for s in BM25Okapi(corpus).get_scores(words(query))]
 
 
 def _reorder(hits: Sequence[Hit], scores: Sequence[float], kind: str, top_n: int) -> list[Hit]:
