@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 
@@ -10,3 +12,16 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 # Provider tests: a local server speaking the OpenAI and Cohere wire formats, credentials
 # pointed at it, and a retry policy whose sleeps are recorded instead of slept.
 from fake_provider_server import creds, policy, server, sleeps  # noqa: E402,F401
+
+
+@pytest.fixture
+def app_root(tmp_path, monkeypatch):
+    """For AppTests: an empty index root, the project as working directory, fresh caches."""
+    import streamlit as st
+
+    root = tmp_path / "indexes"
+    monkeypatch.setenv("RAG_PLAYGROUND_INDEXES", str(root))
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    st.cache_resource.clear()
+    yield root
+    st.cache_resource.clear()

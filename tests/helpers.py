@@ -29,3 +29,8 @@ def hashing_index(directory, store: str = "numpy", documents=None, chunking=Chun
     index.ingest(documents if documents is not None else fact_documents())
     index.save()
     return index
+
+
+def app_errors(at) -> list[str]:
+    """Every exception and st.error an AppTest run rendered."""
+    return [e.value for e in at.exception] + [e.value for e in at.error]

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 from test_files import make_docx
 
@@ -93,10 +93,7 @@ def site():
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> Iterator[AppTest]:
-    monkeypatch.setenv("RAG_PLAYGROUND_INDEXES", str(tmp_path / "indexes"))
-    monkeypatch.chdir(ROOT)
-    st.cache_resource.clear()
+def app(app_root) -> Iterator[AppTest]:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.switch_page("pages/data.py").run()
     assert not errors(at), errors(at)
@@ -107,8 +104,6 @@ def app(tmp_path, monkeypatch) -> Iterator[AppTest]:
         job.thread.join(10)
 
 
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
 
 
 def start_crawl(at: AppTest, urls: str, *, allow_private: bool, depth: int = 1, concurrency: int = 2) -> None:

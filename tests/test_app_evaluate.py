@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
 from rag_core.demo import demo_documents
@@ -18,10 +19,6 @@ from rag_core.types import ChunkingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "small"
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
 
 
 @pytest.fixture

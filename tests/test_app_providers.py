@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from fake_provider_server import ANSWER
+from helpers import app_errors as errors
 from helpers import fact_documents
 from streamlit.testing.v1 import AppTest
 
@@ -27,10 +28,6 @@ WRONG_KEY = "sk-wrong-KEY-0123456789abcdefWXYZ"
 def dollars(text: str) -> float:
     """A cell formatted by rag_core.costs.format_usd, back to a number."""
     return float(text.lstrip("$").replace(",", ""))
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.exception] + [e.value for e in at.error]
-
 
 def rendered(at: AppTest) -> str:
     """Every element of the page as text: protos (labels, values, Arrow bytes) and values."""
