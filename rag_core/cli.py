@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -454,3 +455,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the index on disk is unchanged", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line, the traceback on request
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        from .providers import Credentials, redact
+
+        print(f"error: unexpected {type(exc).__name__}: {redact(exc, Credentials.from_env())} "
+              "(a bug: rerun with RAG_DEBUG=1 for the traceback and report it)", file=sys.stderr)
+        return 1

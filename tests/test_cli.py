@@ -87,3 +87,16 @@ def test_skipped_files_are_reported_and_the_rest_ingested(tmp_path, docs):
 def test_estimate_prices_a_hosted_ingest_before_spending(docs):
     out = json.loads(run("estimate", str(docs), "--model", "openai:text-embedding-3-small", "--json").stdout)
     assert out["tokens"] > 0 and out["cost_usd"] > 0 and out["model"] == "openai:text-embedding-3-small"
+
+
+def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
+    from rag_core import cli
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "cmd_info", broken)
+    monkeypatch.delenv("RAG_DEBUG", raising=False)
+    assert cli.main(["info", "--index", "x"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: unexpected RuntimeError: boom") and "RAG_DEBUG=1" in err[0]

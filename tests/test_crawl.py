@@ -315,3 +315,18 @@ def test_crawler_report_is_available_after_interruption(site):
     assert crawler.report().urls == ()
     crawler.run()
     assert [short(site, s) for s in crawler.report().sources] == ["/notes.txt"]
+
+
+def test_gzipped_sitemaps_are_read_and_gzip_bombs_refused():
+    import gzip
+
+    from rag_core.crawl.sitemap import SitemapError, gunzip_capped, parse_sitemap
+
+    xml = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+           b"<url><loc>https://example.org/a</loc></url><url><loc>https://example.org/b</loc></url></urlset>")
+    assert parse_sitemap(gzip.compress(xml)) == ("urlset", ["https://example.org/a", "https://example.org/b"])
+    bomb = gzip.compress(b"\0" * (2 * 1024 * 1024))
+    with pytest.raises(SitemapError, match="more than 1 MB"):
+        gunzip_capped(bomb, limit=1024 * 1024)
+    with pytest.raises(SitemapError, match="not a valid gzipped sitemap"):
+        parse_sitemap(b"\x1f\x8bnot gzip at all")
