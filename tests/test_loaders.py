@@ -96,7 +96,7 @@ def only_reason(report: LoadReport) -> str:
 def test_public_constants():
     assert DEFAULT_MAX_FILE_BYTES == 50 * 1024 * 1024
     assert {".txt", ".md", ".html", ".htm", ".pdf", ".csv"} <= set(SUPPORTED_SUFFIXES)
-    assert set(SUPPORTED_SUFFIXES) == set(LOADERS)
+    assert set(SUPPORTED_SUFFIXES) == set(LOADERS) | {".zip"}
 
 
 def test_report_addition_and_views():

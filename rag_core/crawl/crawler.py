@@ -30,7 +30,7 @@ import httpx
 from bs4 import BeautifulSoup
 
 from ..errors import ConfigError
-from ..loaders import ARCHIVE_SUFFIXES, LOADERS, load_bytes
+from ..loaders import LOADERS, load_bytes
 from ..loaders.base import decode_text, one_line
 from ..types import Document
 from .safety import AddressPolicy, AddressRefused, Resolver, SafeTransport, peer_address, resolve_checked
@@ -243,7 +243,7 @@ def _content_suffix(content_type: str, url: str) -> str | None:
         path = urlsplit(url).path.lower()
         dot = path.rfind(".")
         suffix = path[dot:] if dot > path.rfind("/") else ""
-        return suffix if suffix in LOADERS and suffix not in ARCHIVE_SUFFIXES else None
+        return suffix if suffix in LOADERS else None
     return None
 
 

@@ -37,12 +37,6 @@ __all__ = [
 ]
 
 
-def _archive_placeholder(name: str, data: bytes, options: LoadOptions) -> list[Section]:
-    """Archives are opened by load_bytes (they hold many files); this entry only lists the suffix."""
-    raise IngestError("a zip archive must be read with load_bytes or load_paths")
-
-
-
 LOADERS: dict[str, Loader] = {
     ".txt": load_text,
     ".text": load_text,
@@ -54,9 +48,9 @@ LOADERS: dict[str, Loader] = {
     ".csv": load_csv,
     ".tsv": load_csv,
     ".docx": load_docx,
-    ".zip": _archive_placeholder,
 }
-SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted(LOADERS))
+#: one file -> sections by LOADERS; archives (many files) are opened by load_bytes itself
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted((*LOADERS, *ARCHIVE_SUFFIXES)))
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_TOTAL_BYTES = 500 * 1024 * 1024
 _MB = 1024 * 1024
@@ -134,8 +128,7 @@ def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
     a source "name.zip!/member"; identical members are deduplicated (see `dedupe`)."""
     n_bytes = len(data)
     suffix = (suffix or PurePath(name).suffix).lower()
-    loader = LOADERS.get(suffix)
-    if loader is None:
+    if suffix not in SUPPORTED_SUFFIXES:
         return _skip(name, _unsupported(suffix), n_bytes)
     if n_bytes == 0:
         return _skip(name, "empty file: it has 0 bytes; check the export and upload it again", 0)
@@ -148,7 +141,7 @@ def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
         return dedupe(load_zip(name, data, member, max_bytes=max_bytes,
                                max_unpacked_bytes=max_unpacked_bytes or DEFAULT_MAX_UNPACKED_BYTES))
     try:
-        sections = loader(name, data, LoadOptions(csv_text_column=csv_text_column))
+        sections = LOADERS[suffix](name, data, LoadOptions(csv_text_column=csv_text_column))
     except IngestError as exc:
         return _skip(name, one_line(exc), n_bytes)
     except Exception as exc:  # noqa: BLE001 - a parser bug on odd input must not stop a batch
@@ -243,7 +236,7 @@ def _load_file(path: str, csv_text_column: str | None, max_bytes: int, budget: i
     suffix = PurePath(path).suffix.lower()
     try:
         n_bytes = os.path.getsize(path)
-        if suffix not in LOADERS:
+        if suffix not in SUPPORTED_SUFFIXES:
             return _skip(path, _unsupported(suffix), n_bytes)
         if n_bytes > max_bytes:  # checked before reading, so a huge file is never loaded
             return _skip(path, _too_big(n_bytes, max_bytes), n_bytes)
