@@ -109,6 +109,15 @@ def test_demo_chat_in_a_real_browser(server):
             answer.evaluate("e => e.scrollIntoView({block: 'start'})")
             page.wait_for_timeout(300)
             page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=False)
+
+            # A second browser session at the same time has its own chat: it sees the shared
+            # demo index, but not the first session's question.
+            other = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+            other.goto(server + "/chat")
+            expect(other.get_by_placeholder("Ask a question about the documents in this index")).to_be_visible(
+                timeout=30_000)
+            expect(other.get_by_text("What is the capital of Kenya?")).to_have_count(0)
+            expect(page.get_by_text("What is the capital of Kenya?").first).to_be_visible()
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "chat-failure.png"), full_page=True)
             raise
