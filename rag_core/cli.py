@@ -68,31 +68,57 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _loopback(url: str | None) -> bool:
+    """True when `url`'s host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url or "").hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _confirm_spend(args: argparse.Namespace, index, documents: Sequence[Document]) -> None:
     """A hosted embedder: show tokens and dollars for what would be embedded, and require --yes
-    (or a y at an interactive prompt) before spending."""
-    from .providers.metering import cost_model_of
+    (or a y at an interactive prompt) before spending. A model with no price in the table is not
+    free, its cost is unknown: it needs --yes too, unless it is a compatible server on this
+    machine (e.g. Ollama on localhost)."""
+    from .providers.metering import cost_model_of, unwrap
 
     texts = [c.text for c in index.pending_chunks(documents)]
     if not texts:
         return
     model = cost_model_of(index.embedder)
-    if model not in costs.DEFAULT_PRICES:  # e.g. a compatible model on a local server
+    table = costs.DEFAULT_PRICES
+    if model not in table:
         tokens = costs.count_tokens(texts, costs.encoding_for_model(model))
-        print(f"{index.embedder.name} will embed {len(texts)} chunks, about {tokens} tokens; no price is listed "
-              f"for {model}, so it is treated as free", file=sys.stderr)
-        return
-    estimate = costs.estimate_ingest_cost(texts, model)
-    line = (f"{index.embedder.name} will embed {estimate.n_texts} chunks, about {estimate.tokens} tokens: "
-            f"~{costs.format_usd(estimate.cost_usd)} (prices as of {estimate.prices_as_of}; already-cached text is free)")
-    print(line, file=sys.stderr)
+        base_url = getattr(getattr(unwrap(index.embedder), "endpoint", None), "base_url", None)
+        local = model.partition(":")[0] == "compatible" and _loopback(base_url)
+        print(f"{index.embedder.name} will embed {len(texts)} chunks, about {tokens} tokens; no price in the table "
+              f"for {model}: the cost is unknown" + (f" (a server on this machine, {base_url})" if local else ""),
+              file=sys.stderr)
+        if local:
+            return
+    else:
+        estimate = costs.estimate_ingest_cost(texts, model, table)
+        print(f"{index.embedder.name} will embed {estimate.n_texts} chunks, about {estimate.tokens} tokens: "
+              f"~{costs.format_usd(estimate.cost_usd)} (prices as of {estimate.prices_as_of}; already-cached text "
+              "is free)", file=sys.stderr)
     if getattr(args, "yes", False):
         return
     if sys.stdin.isatty():
         if input("spend it? [y/N] ").strip().lower() in ("y", "yes"):
             return
         raise RagError("ingest cancelled: nothing was sent and the index is unchanged")
-    raise RagError("a hosted embedder costs money: rerun with --yes to confirm the estimate above")
+    raise RagError("a hosted embedder costs money: rerun with --yes to confirm the "
+                   + ("estimate above" if model in table else "unknown cost"))
 
 
 def _index_documents(args: argparse.Namespace, documents: Sequence[Document], out: dict) -> int:
@@ -117,8 +143,9 @@ def _index_documents(args: argparse.Namespace, documents: Sequence[Document], ou
         model = cost_model_of(index.embedder)
         out.update(embedding_requests=spent.requests, embedding_tokens_estimated=result.embedding_tokens,
                    embedding_tokens_reported=spent.tokens,
-                   cost_usd=round(costs.embedding_cost(model, spent.tokens or 0), 8)
-                   if model in costs.DEFAULT_PRICES else 0.0, cost_model=model)
+                   cost_usd=round(costs.embedding_cost(model, spent.tokens or 0, costs.DEFAULT_PRICES), 8)
+                   if model in costs.DEFAULT_PRICES else 0.0,
+                   cost_model=model if model in costs.DEFAULT_PRICES else costs.unpriced(model))
     out.update(
         index=str(args.index),
         embedder=index.manifest.embedder,

@@ -96,20 +96,22 @@ def format_table(results, best_row) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from .cli import _credentials, _warn  # lazy: cli imports this module
     from .evaluate import best, compare_indexes, demo_question_set, load_question_set, result_to_json
     from .index import Index
 
     question_set = load_question_set(args.questions) if args.questions else demo_question_set()
     grid = parse_grid(args)
+    credentials = _credentials(args)  # hosted embedders and rerankers (keys from secrets.toml or the environment)
     directories = list(dict.fromkeys(args.index))
     indexes = {}
     for directory in directories:
-        index = Index.open(directory)
+        index = Index.open(directory, credentials=credentials, on_warning=_warn)
         name = index.directory.name or directory
         indexes[name if name not in indexes else directory] = index
     bar = _Bar(args.quiet)
     try:
-        results = compare_indexes(indexes, question_set, grid, progress=bar)
+        results = compare_indexes(indexes, question_set, grid, progress=bar, credentials=credentials)
     finally:
         bar.close()
     top = best(results, "mrr")
@@ -151,6 +153,9 @@ def add_eval_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentPa
     p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,bm25,rrf (default none)")
     p.add_argument("--threshold", default="none",
                    help="comma-separated first-stage score thresholds, e.g. none,0.3 (default none)")
+    p.add_argument("--base-url", help="base URL of an OpenAI-compatible server for compatible:<model> embedders, "
+                   "e.g. http://localhost:11434/v1 (keys: OPENAI_API_KEY, COHERE_API_KEY, COMPATIBLE_API_KEY "
+                   "or .streamlit/secrets.toml; OPENAI_BASE_URL / COHERE_BASE_URL for proxies)")
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -170,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from .providers import Credentials, redact
+
+        print(f"error: {redact(exc, Credentials.from_env())}", file=sys.stderr)
         return 2
 
 

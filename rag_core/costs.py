@@ -175,12 +175,15 @@ class PriceTable:
             "Add an override with its USD per 1M tokens."
         )
 
-    def __contains__(self, model: object) -> bool:
+    def find(self, model: str) -> Price | None:
+        """The price of `model` like `get`, or None when the table has none (never raises)."""
         try:
-            self.get(str(model))
+            return self.get(model)
         except ConfigError:
-            return False
-        return True
+            return None
+
+    def __contains__(self, model: object) -> bool:
+        return self.find(str(model)) is not None
 
 
 DEFAULT_PRICES = PriceTable.of(
@@ -195,6 +198,8 @@ DEFAULT_PRICES = PriceTable.of(
         Price("openai:gpt-4.1-nano", 0.10, 0.40),
         Price("cohere:embed-english-v3.0", 0.10),
         Price("cohere:embed-multilingual-v3.0", 0.10),
+        Price("cohere:embed-english-light-v3.0", 0.10),
+        Price("cohere:embed-multilingual-light-v3.0", 0.10),
         Price("cohere:embed-v4.0", 0.12),
         Price("cohere:command-r", 0.15, 0.60),
         Price("cohere:command-r-plus", 2.50, 10.00),
@@ -205,6 +210,22 @@ DEFAULT_PRICES = PriceTable.of(
 #: what the offline default (local embedder + extractive answerer) reports a turn WOULD cost.
 DEFAULT_COST_MODEL = "openai:gpt-4o-mini"
 DEFAULT_EMBED_COST_MODEL = "openai:text-embedding-3-small"
+
+#: the rows the app keeps in an edited table: what the offline default is priced on
+DEFAULT_COST_ROWS: tuple[str, ...] = (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL)
+
+#: appended to a model's name when the table has no price for it (it is counted as $0)
+UNPRICED_NOTE = "(no price in the table)"
+
+
+def unpriced(model: str) -> str:
+    """`model`'s label when the table has no price for it: `openai:gpt-4o (no price in the table)`."""
+    return f"{model} {UNPRICED_NOTE}"
+
+
+def is_unpriced(label: str) -> bool:
+    return label.endswith(UNPRICED_NOTE)
+
 
 _MTOK = 1_000_000
 

@@ -7,21 +7,26 @@ Layout of an index directory:
 
 A save writes a complete new generation, fsyncs it, then atomically replaces CURRENT.
 `kill -9` at any moment leaves CURRENT pointing at the previous complete generation.
+The flip happens under a file lock and only if CURRENT is still the generation the writer
+opened, so two writers (the CLI and the app) never silently lose each other's work; the
+previous generation is kept one save longer for readers that are loading it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,6 +38,7 @@ from .types import ChunkingConfig, Document, Embedder, IndexManifest, VectorStor
 ProgressFn = Callable[[int, int, str], None]
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+LOCK = ".lock"
 
 
 @dataclass(frozen=True)
@@ -104,10 +110,30 @@ def exists(directory: str | Path) -> bool:
 
 
 def read_manifest(directory: str | Path) -> IndexManifest:
+    return _manifest_in(live_generation(directory), directory)
+
+
+def _manifest_in(generation: Path, directory: str | Path) -> IndexManifest:
     try:
-        return manifest_from_json((live_generation(directory) / MANIFEST).read_text())
+        return manifest_from_json((generation / MANIFEST).read_text())
     except (ValueError, TypeError, KeyError) as exc:
         raise StoreError(f"index manifest in {directory} is unreadable ({exc}); rebuild the index") from exc
+
+
+@contextmanager
+def _write_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock across processes (a CLI ingest and the app) for the pointer flip."""
+    with open(directory / LOCK, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _current_name(directory: Path) -> str | None:
+    pointer = directory / CURRENT
+    return pointer.read_text().strip() if pointer.exists() else None
 
 
 def check_embedder(manifest: IndexManifest, embedder: Embedder, directory: str | Path = "") -> None:
@@ -122,11 +148,15 @@ def check_embedder(manifest: IndexManifest, embedder: Embedder, directory: str |
 class Index:
     """A vector store, its manifest and the embedder it was built with."""
 
-    def __init__(self, directory: str | Path, manifest: IndexManifest, store: VectorStore, embedder: Embedder):
+    def __init__(self, directory: str | Path, manifest: IndexManifest, store: VectorStore, embedder: Embedder,
+                 base_generation: str | None = None):
         self.directory = Path(directory)
         self.manifest = manifest
         self.store = store
         self.embedder = embedder
+        #: the generation this object was loaded from (None: a new index); save() refuses to
+        #: overwrite a generation some other writer saved in the meantime
+        self.base_generation = base_generation
 
     # ---- opening ---------------------------------------------------------------------
 
@@ -165,7 +195,8 @@ class Index:
         from .embeddings import create_embedder
         from .stores import create_store
 
-        manifest = read_manifest(directory)
+        generation = live_generation(directory)  # resolved once: manifest and store from the same save
+        manifest = _manifest_in(generation, directory)
         if embedder is None:
             embedder_options = _hosted_options(manifest.embedder, embedder_options)
             if manifest.embedder.startswith("compatible:"):
@@ -174,10 +205,10 @@ class Index:
         check_embedder(manifest, embedder, directory)
         store = create_store(manifest.store, manifest.dim)
         try:
-            store.load(str(live_generation(directory)))
+            store.load(str(generation))
         except (OSError, ValueError, RuntimeError) as exc:
             raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it") from exc
-        return cls(directory, manifest, store, embedder)
+        return cls(directory, manifest, store, embedder, base_generation=generation.name)
 
     # ---- writing ---------------------------------------------------------------------
 
@@ -199,8 +230,8 @@ class Index:
         added = tuple(s for s in hashes if s not in known)
         todo = set(replaced) | set(added)
         chunks = chunk_documents([d for d in documents if d.source in todo], self.manifest.chunking)
-        for source in replaced:
-            self.store.delete(source)
+        if replaced:
+            self.store.delete(replaced)  # one pass: an HNSW graph is rebuilt once, not per source
         tokens = 0
         total = len(chunks)
         if progress:
@@ -234,7 +265,11 @@ class Index:
         return removed
 
     def save(self) -> Path:
-        """Write a new generation, then flip CURRENT atomically; old generations are removed."""
+        """Write a new generation, then flip CURRENT atomically under a lock.
+
+        If another writer saved since this index was opened, nothing is overwritten: its work
+        would be lost silently otherwise. The previous generation is kept for readers that are
+        loading it right now; older ones are removed."""
         self.directory.mkdir(parents=True, exist_ok=True)
         staging = self.directory / f".tmp-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
@@ -244,27 +279,40 @@ class Index:
             _fsync_tree(staging)
             final = self.directory / f"gen-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
             os.rename(staging, final)
-            pointer_tmp = self.directory / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
-            with open(pointer_tmp, "w") as handle:
-                handle.write(final.name + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(pointer_tmp, self.directory / CURRENT)
-            _fsync_dir(self.directory)
+            with _write_lock(self.directory):
+                previous = _current_name(self.directory)
+                if previous != self.base_generation:
+                    shutil.rmtree(final, ignore_errors=True)
+                    raise StoreError(
+                        f"the index at {self.directory} was saved by another writer while this one was "
+                        "adding to it; nothing was overwritten: run the ingest again"
+                    )
+                pointer_tmp = self.directory / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
+                with open(pointer_tmp, "w") as handle:
+                    handle.write(final.name + "\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(pointer_tmp, self.directory / CURRENT)
+                _fsync_dir(self.directory)
+                self.base_generation = final.name
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise StoreError(f"could not write the index to {self.directory}: {exc}") from exc
-        self._remove_stale(keep=final.name)
+        self._remove_stale(keep={final.name, previous or ""})
         return final
 
-    def _remove_stale(self, keep: str) -> None:
+    def _remove_stale(self, keep: set[str]) -> None:
+        """Old generations, and leftovers of writers killed mid-save (older than an hour, so a
+        concurrent writer's staging directory is never touched)."""
+        hour_ago = time.time() - 3600
         for child in self.directory.iterdir():
-            stale_gen = child.is_dir() and child.name.startswith(("gen-", ".tmp-")) and child.name != keep
-            stale_ptr = child.is_file() and child.name.startswith(f".{CURRENT}.")
-            if stale_gen:
+            if child.name.startswith("gen-") and child.is_dir() and child.name not in keep:
                 shutil.rmtree(child, ignore_errors=True)
-            elif stale_ptr:
-                child.unlink(missing_ok=True)
+            elif child.name.startswith((".tmp-", f".{CURRENT}.")) and child.stat().st_mtime < hour_ago:
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
 
 
 def open_for_ingest(

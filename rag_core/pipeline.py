@@ -17,6 +17,7 @@ from . import costs
 from .errors import ConfigError
 from .index import Index
 from .prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
+from .providers import is_hosted
 from .providers.metering import MeterReading, cost_model_of, meter_of, reading
 from .stage_costs import StageCost, TurnCosts
 from .types import LLM, Answer, GenerationRequest, Hit, Reranker, RetrievalSettings, TokenUsage, Usage
@@ -24,6 +25,7 @@ from .types import LLM, Answer, GenerationRequest, Hit, Reranker, RetrievalSetti
 #: How many first-stage candidates a reranker sees per final hit.
 RERANK_POOL_FACTOR = 4
 RERANK_POOL_MIN = 20
+_MTOK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -46,19 +48,32 @@ def cost_models_for(llm: LLM | None, embedder: object | None, reranker: Reranker
                     prices: costs.PriceTable = costs.DEFAULT_PRICES) -> CostModels:
     """Hosted providers are priced on their own model (e.g. openai:gpt-4o-mini,
     openai:text-embedding-3-large for ...@256); free local ones, and compatible models with no
-    price in the table, on the would-cost defaults. A reranker is priced only if listed."""
+    price in the table, on the would-cost defaults — but only when the table still lists them
+    (the person may have deleted them): otherwise the turn names the model and says it is
+    unpriced ($0), it never fails. A reranker is priced only if listed."""
 
-    def pick(component: object | None, default: str | None) -> str | None:
-        if component is None:
+    def pick(component: object | None, default: str) -> str:
+        name = cost_model_of(component) if component is not None else ""
+        if name and not _is_free(name) and name in prices:
+            return name
+        if default in prices:
             return default
-        name = cost_model_of(component)
-        if not name or _is_free(name) or name not in prices:
-            return default
-        return name
+        # nothing to price on: name the hosted model itself (unpriced), else the would-cost default
+        return name if name and not _is_free(name) else default
 
-    return CostModels(chat=pick(llm, costs.DEFAULT_COST_MODEL) or costs.DEFAULT_COST_MODEL,
-                      embedding=pick(embedder, costs.DEFAULT_EMBED_COST_MODEL) or costs.DEFAULT_EMBED_COST_MODEL,
-                      prices=prices, rerank=pick(reranker, None))
+    rerank = cost_model_of(reranker) if reranker is not None else None
+    return CostModels(chat=pick(llm, costs.DEFAULT_COST_MODEL),
+                      embedding=pick(embedder, costs.DEFAULT_EMBED_COST_MODEL),
+                      prices=prices, rerank=rerank if rerank and not _is_free(rerank) and rerank in prices else None)
+
+
+def _price(model: str, table: costs.PriceTable, dollars) -> tuple[float, str]:
+    """(USD, label) for `model`: `dollars(price)` when the table prices it, else $0 and a label
+    saying so. Pricing never fails a turn: the answer has already been streamed (and billed)."""
+    price = table.find(model)
+    if price is None:
+        return 0.0, costs.unpriced(model)
+    return dollars(price), model
 
 
 @dataclass(frozen=True)
@@ -200,27 +215,37 @@ class Turn:
         embed_rep = self.retrieval.embed_reported
         embed_reported_tokens = embed_rep.tokens if embed_rep is not None and self._reports(embed_rep) else None
         embed_tokens = embed_reported_tokens if embed_reported_tokens is not None else self.retrieval.query_tokens
-        price = models.prices
+        table = models.prices
         chat_would = _is_free(self.pipeline.llm.name) or models.chat != cost_model_of(self.pipeline.llm)
         embedder = self.pipeline.index.embedder
         embed_would = _is_free(embedder.name) or models.embedding != cost_model_of(embedder)
+        embed_usd, embed_label = _price(models.embedding, table, lambda p: embed_tokens * p.input_per_mtok / _MTOK)
+        prompt_usd, chat_label = _price(models.chat, table, lambda p: prompt_tokens * p.input_per_mtok / _MTOK)
+        completion_usd, _ = _price(models.chat, table, lambda p: completion_tokens * p.output_per_mtok / _MTOK)
         stages = [
-            StageCost("query embedding", models.embedding, self.retrieval.query_tokens, embed_reported_tokens,
-                      costs.embedding_cost(models.embedding, embed_tokens, price), embed_would),
-            StageCost("prompt", models.chat, self.prompt.prompt_tokens, reported.prompt_tokens if reported else None,
-                      costs.chat_cost(models.chat, prompt_tokens, 0, price), chat_would),
-            StageCost("completion", models.chat, estimated_completion,
-                      reported.completion_tokens if reported else None,
-                      costs.chat_cost(models.chat, 0, completion_tokens, price), chat_would),
+            StageCost("query embedding", embed_label, self.retrieval.query_tokens, embed_reported_tokens,
+                      embed_usd, embed_would),
+            StageCost("prompt", chat_label, self.prompt.prompt_tokens, reported.prompt_tokens if reported else None,
+                      prompt_usd, chat_would),
+            StageCost("completion", chat_label, estimated_completion,
+                      reported.completion_tokens if reported else None, completion_usd, chat_would),
         ]
+        rerank_label = None
         if self.pipeline.reranker is not None and "rerank" in self.retrieval.latency_ms:
             rr = self.retrieval.rerank_reported
             searches = rr.search_units if rr is not None and rr.search_units else 1
-            dollars = costs.rerank_cost(models.rerank, searches, price) if models.rerank else 0.0
-            stages.insert(1, StageCost("rerank", models.rerank or self.pipeline.reranker.name, 0, None, dollars,
+            if models.rerank:
+                dollars, rerank_label = _price(models.rerank, table, lambda p: searches * p.per_1k_searches / 1000)
+            else:
+                dollars, rerank_label = 0.0, self.pipeline.reranker.name
+                if is_hosted(self.pipeline.reranker.name):  # a paid reranker the table does not list
+                    rerank_label = costs.unpriced(cost_model_of(self.pipeline.reranker))
+            stages.insert(1, StageCost("rerank", rerank_label, 0, None, dollars,
                                        searches=searches if models.rerank else 0))
+            if not models.rerank and not is_hosted(self.pipeline.reranker.name):
+                rerank_label = None  # a local reranker is not a cost model
         self.costs = TurnCosts(tuple(stages))
-        cost_model = " + ".join(dict.fromkeys(m for m in (models.chat, models.embedding, models.rerank) if m))
+        cost_model = " + ".join(dict.fromkeys(m for m in (chat_label, embed_label, rerank_label) if m))
         usage = Usage(
             embedding_tokens=embed_tokens,
             prompt_tokens=prompt_tokens,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -208,7 +208,9 @@ class VectorStore(Protocol):
 
     def search(self, vector: np.ndarray, k: int, sources: Sequence[str] | None = None) -> list[Hit]: ...
 
-    def delete(self, source: str) -> int: ...
+    def delete(self, sources: str | Iterable[str]) -> int:
+        """Remove every chunk of these sources (one or many, in one pass); returns how many."""
+        ...
 
     def count(self) -> int: ...
 

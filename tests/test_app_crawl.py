@@ -268,6 +268,43 @@ def test_uploads_zip_docx_duplicates_and_csv_column(app):
     assert [d.text for d in docs] == ["short", "tiny"]
 
 
+def test_uploads_with_one_name_get_distinct_sources_and_say_so():
+    from ui import data
+
+    uploads = [data.Upload("notes.txt", b"first notes " * 20), data.Upload("notes.txt", b"second notes " * 20),
+               data.Upload("notes (2).txt", b"third notes " * 20), data.Upload("notes.txt", b"first notes " * 20),
+               data.Upload("b.zip", _zip({"m.md": b"# M\nzip member"})),
+               data.Upload("b.zip", _zip({"m.md": b"# M\nanother member"}))]
+    report = data.read_uploads(uploads)
+    status = {f.source: f for f in report.files}
+    assert list(status) == ["notes.txt", "notes (3).txt", "notes (2).txt", "notes (4).txt", "b.zip!/m.md",
+                            "b (2).zip!/m.md"]
+    assert status["notes.txt"].reason == "" and status["notes (2).txt"].reason == ""
+    assert status["notes (3).txt"].status == "ingested"
+    assert status["notes (3).txt"].reason == "renamed from notes.txt: another uploaded file has that name"
+    assert status["notes (4).txt"].status == "skipped"  # same bytes as the first: deduplicated, not merged
+    assert status["notes (4).txt"].reason == "duplicate of notes.txt (identical text)"
+    assert status["b (2).zip!/m.md"].reason.startswith("renamed from b.zip: another uploaded file has that name")
+    ids = [d.doc_id for d in report.documents]
+    assert len(ids) == len(set(ids)) == 5
+    texts = {d.source: d.text for d in report.documents}
+    assert texts["notes (3).txt"].startswith("second notes") and texts["b (2).zip!/m.md"] == "another member"
+
+
+def test_uploads_with_one_name_in_the_app(app):
+    csv_a = f'title,body\nA,"{PROSE}First."\n'.encode()
+    csv_b = f'title,body\nB,"{PROSE}Second."\n'.encode()
+    app.file_uploader(key="uploads").set_value([("t.csv", csv_a, "text/csv"), ("t.csv", csv_b, "text/csv")]).run()
+    assert not errors(app), errors(app)
+    status = frame_with(app, "file")
+    rows = {f: (s, r) for f, s, r in zip(status["file"], status["status"], status["reason"])}
+    assert rows == {"t.csv": ("ingested", ""),
+                    "t (2).csv": ("ingested", "renamed from t.csv: another uploaded file has that name")}
+    docs = app.session_state["load_report"].documents
+    assert [(d.source, d.text.split()[-1]) for d in docs] == [("t.csv", "First."), ("t (2).csv", "Second.")]
+    assert len(app.selectbox(key="w:csv_column:t.csv").options) == 3  # one box for the name, no duplicate key
+
+
 def test_total_upload_limit_skips_the_rest_with_a_clear_reason(monkeypatch):
     from ui import data
 

@@ -274,3 +274,30 @@ def test_session_prices_price_the_turn_and_the_editor_reads_back(app_env, server
     assert at.session_state["price_table"] == table  # opening the editor keeps the session's prices
     at.button(key="reset_prices").click().run()
     assert at.session_state["price_table"] == costs.DEFAULT_PRICES
+
+
+def test_the_price_editor_keeps_the_would_cost_rows(app_env, server):
+    from rag_core import costs
+    from ui import prices
+
+    gone = costs.PriceTable.of([p for p in costs.DEFAULT_PRICES.prices if p.model not in costs.DEFAULT_COST_ROWS])
+    edited = costs.DEFAULT_PRICES.with_override("openai:gpt-4o-mini", costs.Price("", 9.0, 9.0))
+    kept, restored = prices.keep_default_rows(gone, edited)
+    assert restored == list(costs.DEFAULT_COST_ROWS)
+    assert kept.get("openai:gpt-4o-mini").input_per_mtok == 9.0  # the base's (edited) price comes back
+    assert kept.get(costs.DEFAULT_EMBED_COST_MODEL) == costs.DEFAULT_PRICES.get(costs.DEFAULT_EMBED_COST_MODEL)
+    assert prices.keep_default_rows(costs.DEFAULT_PRICES, gone) == (costs.DEFAULT_PRICES, [])
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["price_table"] = gone
+    at.session_state["price_editor_base"] = gone  # as if the person deleted both rows in the editor
+    at.switch_page("pages/settings.py").run()
+    assert not errors(at), errors(at)
+    table = at.session_state["price_table"]
+    assert all(model in table._by_model for model in costs.DEFAULT_COST_ROWS)
+    assert any("cannot be deleted" in i.value for i in at.info)
+    # a chat turn with the local default is priced on them, and answers
+    at.switch_page("pages/chat.py").run()
+    at.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert not errors(at), errors(at)
+    assert at.session_state["chat_history"][-1].costs.total_usd > 0

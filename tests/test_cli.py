@@ -100,3 +100,16 @@ def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
     assert cli.main(["info", "--index", "x"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: unexpected RuntimeError: boom") and "RAG_DEBUG=1" in err[0]
+
+
+def test_ingest_same_folder_by_two_spellings_is_unchanged(tmp_path, docs):
+    index = tmp_path / "idx"
+    relative = os.path.relpath(docs, ROOT)  # run() works in ROOT: the same folder, spelled another way
+    first = json.loads(run("ingest", str(docs), "--index", str(index), "--embedder", "hashing", "--json",
+                           "--quiet").stdout)
+    again = json.loads(run("ingest", relative, "--index", str(index), "--embedder", "hashing", "--json",
+                           "--quiet").stdout)
+    assert first["files_ingested"] == again["unchanged"] == len(FACTS)
+    assert again["chunks_total"] == first["chunks_total"] and again["chunks_added"] == 0
+    info = json.loads(run("info", "--index", str(index), "--json").stdout)
+    assert info["n_chunks"] == first["chunks_total"]

@@ -114,3 +114,14 @@ def test_usage_sums_add_up(a, b, c):
     assert math.isclose((a + b).cost_usd, (b + a).cost_usd, rel_tol=1e-9, abs_tol=1e-12)
     # cost of the sum == sum of the costs (prices are linear)
     assert math.isclose(costs.usage_cost(left), a.cost_usd + b.cost_usd + c.cost_usd, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_find_never_raises_and_unpriced_labels():
+    assert costs.DEFAULT_PRICES.find("openai:gpt-4o-mini").output_per_mtok == 0.60
+    assert costs.DEFAULT_PRICES.find("openai:gpt-9") is None
+    assert costs.DEFAULT_PRICES.find("local:all-MiniLM-L6-v2").input_per_mtok == 0
+    assert costs.unpriced("openai:gpt-9") == "openai:gpt-9 (no price in the table)"
+    assert costs.is_unpriced(costs.unpriced("x:y")) and not costs.is_unpriced("openai:gpt-4o")
+    assert set(costs.DEFAULT_COST_ROWS) <= set(costs.DEFAULT_PRICES.models())
+    for light in ("cohere:embed-english-light-v3.0", "cohere:embed-multilingual-light-v3.0"):
+        assert costs.DEFAULT_PRICES.get(light) == costs.Price(light, 0.10)

@@ -98,6 +98,18 @@ def test_cache_is_keyed_by_model_name(tmp_path):
     assert not np.array_equal(va, vb)
 
 
+
+def test_cache_is_keyed_by_namespace_when_the_embedder_has_one(tmp_path):
+    """Two compatible servers can expose the same model name: their vectors must not mix."""
+    one, two = CountingEmbedder("compatible:m", salt="1:"), CountingEmbedder("compatible:m", salt="2:")
+    one.cache_namespace, two.cache_namespace = "compatible:m http://a:1/v1", "compatible:m http://b:2/v1"
+    va = CachedEmbedder(one, tmp_path).embed_documents(["same text"])
+    vb = CachedEmbedder(two, tmp_path).embed_documents(["same text"])
+    assert two.seen == ["same text"] and not np.array_equal(va, vb)
+    plain = CountingEmbedder("compatible:m", salt="1:")  # no namespace: keyed by name, as before
+    CachedEmbedder(plain, tmp_path).embed_documents(["same text"])
+    assert plain.seen == ["same text"]
+
 def test_cache_many_texts_and_query_lru(tmp_path):
     inner = CountingEmbedder()
     cached = CachedEmbedder(inner, tmp_path)

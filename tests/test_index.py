@@ -73,13 +73,13 @@ def test_open_for_ingest_refuses_contradicting_settings(tmp_path):
         open_for_ingest(tmp_path / "idx", store_name="faiss")
 
 
-def test_save_keeps_only_the_live_generation(tmp_path):
+def test_save_keeps_the_live_generation_and_the_one_before(tmp_path):
     index = hashing_index(tmp_path / "idx")
     index.save()
     index.save()
-    generations = [p for p in (tmp_path / "idx").iterdir() if p.name.startswith(("gen-", ".tmp-"))]
-    assert len(generations) == 1
-    assert (tmp_path / "idx" / "CURRENT").read_text().strip() == generations[0].name
+    generations = sorted(p.name for p in (tmp_path / "idx").iterdir() if p.name.startswith(("gen-", ".tmp-")))
+    assert len(generations) == 2
+    assert (tmp_path / "idx" / "CURRENT").read_text().strip() in generations
 
 
 WRITER = """
@@ -121,3 +121,35 @@ def test_manifest_records_chunking_and_fingerprint_changes(tmp_path):
     index.ingest([Document("more.txt", "x", "Lima is the capital of Peru, on the Pacific coast.")])
     assert index.manifest.fingerprint != first
     assert replace(index.manifest, fingerprint=first) != index.manifest
+
+
+def test_a_second_writer_never_silently_overwrites_the_first(tmp_path):
+    hashing_index(tmp_path / "idx")
+    first = Index.open(tmp_path / "idx")
+    second = Index.open(tmp_path / "idx")
+    first.ingest([Document("a.txt", "a", "Ottawa is the capital city of Canada, on the Ottawa River.")])
+    first.save()
+    second.ingest([Document("b.txt", "b", "Canberra is the capital city of Australia, planned in 1913.")])
+    with pytest.raises(StoreError, match="another writer"):
+        second.save()
+    survivor = Index.open(tmp_path / "idx")
+    assert "a.txt" in survivor.manifest.sources and "b.txt" not in survivor.manifest.sources
+    assert survivor.store.count() == survivor.manifest.n_chunks
+
+
+def test_a_reader_of_the_previous_generation_can_still_load_it(tmp_path):
+    index = hashing_index(tmp_path / "idx")
+    old = (tmp_path / "idx" / "CURRENT").read_text().strip()
+    index.ingest([Document("c.txt", "c", "Lima is the capital of Peru, founded in 1535 by Pizarro.")])
+    index.save()
+    assert (tmp_path / "idx" / old / "manifest.json").exists()  # kept one save longer
+    index.save()
+    assert not (tmp_path / "idx" / old).exists()
+
+
+def test_creating_an_index_that_someone_else_just_created_is_refused(tmp_path):
+    racer = Index.create(tmp_path / "idx", create_embedder("hashing"), "numpy")
+    hashing_index(tmp_path / "idx")
+    racer.ingest(fact_documents())
+    with pytest.raises(StoreError, match="another writer"):
+        racer.save()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import zipfile
 
 import pytest
 from hypothesis import given, settings
@@ -398,3 +400,29 @@ def test_mixed_formats_folder(tmp_path):
     assert not report.skipped and len(report.ingested) == 5
     names = ("a.txt", "b.md", "c.html", "d.pdf", "e.csv")
     assert {d.source for d in report.documents} == {str(tmp_path / n) for n in names}
+
+
+def test_source_is_canonical_whatever_the_spelling(tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "a.md").write_text("# A\nalpha")
+    (docs / "sub" / "b.txt").write_text("beta")
+    (docs / "photo.jpg").write_bytes(b"\xff\xd8")
+    monkeypatch.chdir(tmp_path)
+
+    def sources(*paths):
+        report = load_paths(list(paths))
+        return [d.source for d in report.documents], [(f.source, f.status, f.reason) for f in report.files]
+
+    plain = sources("docs")
+    assert sources("./docs") == sources(str(docs)) == sources("docs/../docs/") == plain
+    expected = {os.path.realpath(docs / "a.md"), os.path.realpath(docs / "sub" / "b.txt")}
+    assert set(plain[0]) == expected
+    assert (os.path.realpath(docs / "photo.jpg"), "skipped") in {f[:2] for f in plain[1]}
+    # one file named two ways is read once; a missing path is reported canonically too
+    assert sources("docs/a.md", "./docs/sub/../a.md")[0] == [os.path.realpath(docs / "a.md")]
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as archive:
+        archive.writestr("in/c.md", "# C\ngamma")
+    assert sources("bundle.zip")[0] == sources("./bundle.zip")[0] == [f"{os.path.realpath(tmp_path / 'bundle.zip')}!/in/c.md"]
+    assert sources("nope.txt")[1] == [(os.path.realpath(tmp_path / "nope.txt"), "skipped",
+                                       "not found: check the path and try again")]

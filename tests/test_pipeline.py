@@ -87,3 +87,36 @@ def test_session_usage_adds_up(parts):
     assert total.cost_usd == pytest.approx(sum(u.cost_usd for u in parts))
     for stage in ("embed_query", "search", "generate"):
         assert total.latency_ms.get(stage, 0.0) == pytest.approx(sum(u.latency_ms.get(stage, 0.0) for u in parts))
+
+
+def _without(*models):
+    from rag_core import costs
+
+    return costs.PriceTable.of([p for p in costs.DEFAULT_PRICES.prices if p.model not in models])
+
+
+def test_a_price_table_without_the_default_rows_still_answers_and_says_unpriced(index):
+    from rag_core import costs
+    from rag_core.pipeline import CostModels, cost_models_for
+
+    table = _without(costs.DEFAULT_COST_MODEL, costs.DEFAULT_EMBED_COST_MODEL)
+    llm = LLMS.create("extractive")
+    models = cost_models_for(llm, index.embedder, None, table)
+    for cost_models in (models, CostModels(prices=table)):
+        turn = Pipeline(index, llm, cost_models=cost_models).ask("What is the capital of Kenya?",
+                                                                  RetrievalSettings(top_k=2))
+        assert "Nairobi" in "".join(turn)
+        answer = turn.answer
+        assert answer is not None and "Nairobi" in answer.text
+        assert answer.usage.cost_usd == 0 and turn.costs.total_usd == 0
+        assert f"{costs.DEFAULT_COST_MODEL} (no price in the table)" in answer.usage.cost_model
+        assert f"{costs.DEFAULT_EMBED_COST_MODEL} (no price in the table)" in answer.usage.cost_model
+        assert all(costs.is_unpriced(s.model) and s.cost_usd == 0 for s in turn.costs.stages)
+    # one row kept: that stage is priced, the other says unpriced
+    models = cost_models_for(llm, index.embedder, None, _without(costs.DEFAULT_COST_MODEL))
+    turn = Pipeline(index, llm, cost_models=models).ask("What is the capital of Kenya?", RetrievalSettings(top_k=2))
+    list(turn)
+    assert turn.costs.stage("query embedding").model == costs.DEFAULT_EMBED_COST_MODEL
+    assert turn.costs.stage("query embedding").cost_usd > 0
+    assert turn.costs.stage("prompt").model == costs.unpriced(costs.DEFAULT_COST_MODEL)
+    assert turn.costs.stage("prompt").cost_usd == 0

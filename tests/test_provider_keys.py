@@ -148,3 +148,118 @@ def test_cli_errors_show_no_key(server, tmp_path, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert code == 2 and "401" in captured.err and "OPENAI_API_KEY" in captured.err
     _no_key(captured.err + captured.out, WRONG_OPENAI)
+
+
+# ---- spending on a model the price table does not list ----------------------------------------
+
+
+def _docs(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "kenya.md").write_text("# Kenya\n\nNairobi is the capital of Kenya, a country in East Africa. " * 3)
+    return docs
+
+
+def test_cli_unpriced_hosted_embedder_still_needs_yes(server, tmp_path, monkeypatch, capsys):
+    from rag_core import costs
+
+    _env(monkeypatch, server, tmp_path, server.openai_key)
+    unpriced = costs.PriceTable.of([p for p in costs.DEFAULT_PRICES.prices
+                                    if p.model != "openai:text-embedding-3-small"])
+    monkeypatch.setattr(costs, "DEFAULT_PRICES", unpriced)
+    index = tmp_path / "idx"
+    args = ["ingest", str(_docs(tmp_path)), "--index", str(index), "--embedder", "openai:text-embedding-3-small",
+            "--store", "numpy", "--quiet", "--json", "--min-words", "1"]
+    assert main(args) == 2  # no price is not free: nothing is spent without --yes
+    err = capsys.readouterr().err
+    assert "no price in the table for openai:text-embedding-3-small: the cost is unknown" in err
+    assert "~$" not in err and "--yes" in err
+    assert server.calls("/v1/embeddings") == [] and not index.exists()
+    assert main(args + ["--yes"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cost_usd"] == 0.0 and out["cost_model"] == "openai:text-embedding-3-small (no price in the table)"
+
+
+def test_cli_cohere_light_embedder_is_priced_and_needs_yes(server, tmp_path, monkeypatch, capsys):
+    from rag_core import costs
+
+    assert costs.DEFAULT_PRICES.get("cohere:embed-english-light-v3.0").input_per_mtok == 0.10
+    assert costs.DEFAULT_PRICES.get("cohere:embed-multilingual-light-v3.0").input_per_mtok == 0.10
+    _env(monkeypatch, server, tmp_path, server.openai_key)
+    args = ["ingest", str(_docs(tmp_path)), "--index", str(tmp_path / "idx"), "--embedder",
+            "cohere:embed-english-light-v3.0", "--store", "numpy", "--quiet", "--min-words", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "will embed 1 chunks" in err and "~$" in err and "--yes" in err
+    assert server.calls("/v2/embed") == []
+
+
+def test_cli_compatible_embedder_needs_yes_unless_the_server_is_on_this_machine(server, tmp_path, monkeypatch,
+                                                                                capsys):
+    from types import SimpleNamespace
+
+    from rag_core.cli import _confirm_spend, _loopback
+    from rag_core.errors import RagError
+    from rag_core.types import Chunk
+
+    assert _loopback("http://localhost:11434/v1") and _loopback("http://127.0.0.1:8/v1") and _loopback("http://[::1]/")
+    assert not _loopback("https://models.example.com/v1") and not _loopback("http://10.0.0.2/v1")
+    assert not _loopback("http://127.0.0.1.example.com/v1")
+    _env(monkeypatch, server, tmp_path, server.openai_key)
+    # on loopback (the fake server): no price, cost unknown, but no --yes needed
+    args = ["ingest", str(_docs(tmp_path)), "--index", str(tmp_path / "idx"), "--embedder",
+            "compatible:nomic-embed-text", "--base-url", server.openai_url, "--store", "numpy", "--quiet",
+            "--min-words", "1"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert "no price in the table for compatible:nomic-embed-text: the cost is unknown" in capsys.readouterr().err
+    assert server.calls("/v1/embeddings")
+    # elsewhere: it may be a paid service, so --yes is required (checked before any request)
+    remote = create_embedder("compatible:nomic-embed-text", base_url="https://models.example.com/v1", dim=768,
+                             credentials=Credentials(), cached=False)
+    index = SimpleNamespace(embedder=remote, pending_chunks=lambda docs: [Chunk("a", "a", "some text", 0, 9, "c")])
+    with pytest.raises(RagError, match="--yes"):
+        _confirm_spend(SimpleNamespace(yes=False), index, [])
+    assert "the cost is unknown" in capsys.readouterr().err
+    _confirm_spend(SimpleNamespace(yes=True), index, [])
+
+
+# ---- eval with hosted components ----------------------------------------------------------------
+
+
+def test_cli_eval_uses_the_keys_for_a_hosted_index_and_reranker(server, tmp_path, monkeypatch, capsys):
+    from helpers import FACTS
+
+    from rag_core.cli_eval import main as eval_main
+
+    _env(monkeypatch, server, tmp_path, server.openai_key)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in FACTS.items():
+        (docs / name).write_text(f"# {Path(name).stem}\n\n{text}\n")
+    index = tmp_path / "idx"
+    assert main(["ingest", str(docs), "--index", str(index), "--embedder", "openai:text-embedding-3-small",
+                 "--store", "numpy", "--quiet", "--yes", "--min-words", "1"]) == 0
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"question": "What is the capital of Kenya?",
+                                     "relevant_sources": [str(docs / "kenya.md")]}))
+    argv = ["eval", "--index", str(index), "--questions", str(questions), "--top-k", "2", "--quiet", "--json",
+            "--reranker", "none,cohere:rerank-v3.5"]
+    capsys.readouterr()
+    before = len(server.calls("/v1/embeddings"))
+    for run in (main, eval_main):  # through cli.main and standalone
+        assert run(argv) == 0, capsys.readouterr().err
+        data = json.loads(capsys.readouterr().out)
+        assert len(data["results"]) == 2 and data["questions"] == 1
+    assert len(server.calls("/v1/embeddings")) > before and server.calls("/v2/rerank")
+    # a compatible index: eval takes --base-url like the other subcommands
+    local = tmp_path / "local"
+    assert main(["ingest", str(docs), "--index", str(local), "--embedder", "compatible:nomic-embed-text",
+                 "--base-url", server.openai_url, "--store", "numpy", "--quiet", "--min-words", "1"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--index", str(local), "--questions", str(questions), "--top-k", "2", "--quiet",
+                 "--base-url", server.openai_url]) == 0, capsys.readouterr().err
+    assert "best (by MRR)" in capsys.readouterr().out
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "OPENAI_API_KEY" in err and server.openai_key not in err

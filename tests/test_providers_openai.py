@@ -308,3 +308,51 @@ print("LOADED", "openai" in sys.modules, "cohere" in sys.modules)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert "LOADED False False" in out.stdout
+
+
+def test_a_hosted_turn_with_its_models_missing_from_the_table_keeps_the_answer(server, creds, policy, tmp_path):
+    index = _index(tmp_path, "openai:text-embedding-3-small", creds, policy)
+    llm = create_llm("openai:gpt-4o-mini", credentials=creds, policy=policy)
+    reranker = create_reranker("cohere:rerank-v3.5", credentials=creds, policy=policy)
+    gone = {"openai:gpt-4o-mini", "openai:text-embedding-3-small", "cohere:rerank-v3.5"}
+    prices = costs.PriceTable.of([p for p in costs.DEFAULT_PRICES.prices if p.model not in gone])
+    models = cost_models_for(llm, index.embedder, reranker, prices)
+    assert (models.chat, models.embedding) == ("openai:gpt-4o-mini", "openai:text-embedding-3-small")
+    turn = Pipeline(index, llm, reranker, cost_models=models).ask("What is the capital of Kenya?",
+                                                                   RetrievalSettings(top_k=2))
+    assert "".join(turn) == ANSWER
+    assert turn.answer is not None and turn.answer.text == ANSWER
+    usage = turn.answer.usage
+    assert usage.cost_usd == 0 and usage.prompt_tokens > 0
+    for model in sorted(gone):
+        assert f"{model} (no price in the table)" in usage.cost_model
+    assert {s.stage: s.model for s in turn.costs.stages} == {
+        "query embedding": "openai:text-embedding-3-small (no price in the table)",
+        "rerank": "cohere:rerank-v3.5 (no price in the table)",
+        "prompt": "openai:gpt-4o-mini (no price in the table)",
+        "completion": "openai:gpt-4o-mini (no price in the table)"}
+    assert not any(s.would_cost for s in turn.costs.stages)
+
+
+def test_compatible_embedders_on_different_servers_do_not_share_the_cache(server, creds, policy, tmp_path):
+    from rag_core.embeddings import CachedEmbedder
+
+    here = create_embedder("compatible:nomic-embed-text", credentials=creds, cached=False, policy=policy, dim=768)
+    there = create_embedder("compatible:nomic-embed-text", credentials=creds, cached=False, policy=policy, dim=768,
+                            base_url=server.openai_url.replace("127.0.0.1", "localhost") + "/")
+    keyed = create_embedder("compatible:nomic-embed-text", credentials=creds.with_values(
+        compatible_api_key="sk-secret-KEY-0123456789"), cached=False, policy=policy, dim=768,
+        base_url="http://user:pw-SECRET@127.0.0.1:9/v1?key=q-SECRET")
+    assert here.name == there.name and here.cache_namespace != there.cache_namespace
+    assert "SECRET" not in keyed.cache_namespace and "127.0.0.1:9/v1" in keyed.cache_namespace
+    a, b = CachedEmbedder(here, tmp_path), CachedEmbedder(there, tmp_path)
+    a.embed_documents(["Nairobi is the capital of Kenya."])
+    b.embed_documents(["Nairobi is the capital of Kenya."])
+    assert (a.stats.misses, b.stats.misses, b.stats.hits) == (1, 1, 0)
+    assert len(server.calls("/v1/embeddings")) == 2
+    again = CachedEmbedder(create_embedder("compatible:nomic-embed-text", credentials=creds, cached=False,
+                                           policy=policy, dim=768), tmp_path)
+    again.embed_documents(["Nairobi is the capital of Kenya."])
+    assert again.stats.hits == 1 and len(server.calls("/v1/embeddings")) == 2
+    openai_emb = create_embedder("openai:text-embedding-3-small", credentials=creds, cached=False, policy=policy)
+    assert openai_emb.cache_namespace == openai_emb.name  # hosted models keep their cache

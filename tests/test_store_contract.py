@@ -206,3 +206,21 @@ def test_hits_are_sorted_ranked_and_unique(store_name, n, k, seed, filt):
     assert len(hits) == min(k, allowed) if store_name != "faiss-hnsw" else len(hits) <= min(k, allowed)
     if filt is not None:
         assert all(h.chunk.source in filt for h in hits)
+
+
+@pytest.mark.parametrize("name", STORE_NAMES)
+def test_delete_many_sources_in_one_pass_matches_the_oracle(name):
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(60, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [Chunk(f"s{i % 6}", "x", f"text {i}", 0, 6, f"d{i}") for i in range(60)]
+    store, oracle = create_store(name, 16), create_store("numpy", 16)
+    for s in (store, oracle):
+        s.add(chunks, vectors)
+    assert store.delete(["s1", "s4", "missing"]) == 20
+    for source in ("s1", "s4"):
+        oracle.delete(source)
+    assert store.count() == oracle.count() == 40
+    assert {c.source for c in store.chunks()} == {"s0", "s2", "s3", "s5"}
+    query = vectors[7]
+    assert [h.chunk.chunk_id for h in store.search(query, 5)] == [h.chunk.chunk_id for h in oracle.search(query, 5)]

@@ -3,6 +3,7 @@ show per-file status and the content filter's effect.
 
 Uploads are read with `rag_core.loaders.load_bytes` (zip archives and .docx included), under a
 per-file limit and a total limit for one upload, then deduplicated by content (`dedupe`).
+Two uploads with one name get distinct sources ("notes (2).txt"), noted in the second's status.
 Each uploaded csv/tsv gets a "text column" selectbox listing its own columns.
 Every file name and reason reaches the page through a dataframe or `md_literal`, never as markup.
 """
@@ -98,6 +99,32 @@ def csv_columns(name: str, data: bytes) -> list[str]:
     return []
 
 
+def distinct_names(names: Sequence[str]) -> list[str]:
+    """Upload names made distinct: a repeated name becomes "notes (2).txt", "notes (3).txt", …
+    (suffix kept, so the same loader reads it), never clashing with another upload's name.
+    The name is the source, and the source the doc id: two files under one name would collide."""
+    taken = set(names)
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        if name in seen:
+            suffix = PurePath(name).suffix
+            stem = name[:len(name) - len(suffix)]
+            n = 2
+            while f"{stem} ({n}){suffix}" in taken:
+                n += 1
+            name = f"{stem} ({n}){suffix}"
+            taken.add(name)
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _renamed_note(original: str, reason: str) -> str:
+    note = f"renamed from {original}: another uploaded file has that name"
+    return f"{note}; {reason}" if reason else note
+
+
 def read_uploads(uploads: Sequence[Upload], csv_text_columns: dict[str, str | None] | None = None, *,
                  max_bytes: int | None = None, max_total_bytes: int | None = None) -> LoadReport:
     """Uploads -> one deduplicated LoadReport, never raising. Files after the total limit are
@@ -107,16 +134,20 @@ def read_uploads(uploads: Sequence[Upload], csv_text_columns: dict[str, str | No
     columns = csv_text_columns or {}
     report = LoadReport()
     used = 0
-    for upload in uploads:
+    for upload, name in zip(uploads, distinct_names([u.name for u in uploads])):
         size = len(upload.data)
         if size <= max_bytes and used + size > max_total:
             reason = (f"total upload limit reached: {used / _MB:.1f} MB already read, and this file would go over "
                       f"the {max_total / _MB:g} MB allowed in one upload; upload fewer files at a time")
-            report = report + LoadReport((), (FileStatus(upload.name, "skipped", reason, 0, size),))
-            continue
-        loaded = load_bytes(upload.name, upload.data, csv_text_column=columns.get(upload.name) or None,
-                            max_bytes=max_bytes, max_unpacked_bytes=max(max_total - used, 1))
-        used += size if loaded.ingested else 0
+            loaded = LoadReport((), (FileStatus(name, "skipped", reason, 0, size),))
+        else:
+            loaded = load_bytes(name, upload.data, csv_text_column=columns.get(upload.name) or None,
+                                max_bytes=max_bytes, max_unpacked_bytes=max(max_total - used, 1))
+            used += size if loaded.ingested else 0
+        if name != upload.name:  # say so on every status it gave (a zip gives one per member)
+            loaded = LoadReport(loaded.documents, tuple(
+                FileStatus(f.source, f.status, _renamed_note(upload.name, f.reason), f.n_documents, f.n_bytes)
+                for f in loaded.files))
         report = report + loaded
     report = dedupe(report)
     return LoadReport(report.documents, tuple(FileStatus(f.source, f.status, app_wording(f.reason), f.n_documents,
@@ -127,7 +158,7 @@ def csv_column_choices(uploads: Sequence[Upload], where) -> dict[str, str | None
     """A selectbox per uploaded csv/tsv listing its columns; name -> the chosen column (None: auto)."""
     choices: dict[str, str | None] = {}
     for upload in uploads:
-        if not is_csv(upload.name):
+        if not is_csv(upload.name) or upload.name in choices:  # one box per name: same-named files share it
             continue
         options = [AUTO_COLUMN] + csv_columns(upload.name, upload.data)
         key = state.default(f"csv_column:{upload.name}", AUTO_COLUMN)

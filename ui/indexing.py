@@ -232,12 +232,12 @@ def manage(saved: Sequence[paths.SavedIndex], on_use: Callable[[str], None]) -> 
             # each action has its own guard, so a refused name is reported here, under this index,
             # and the other saved indexes are still listed
             if renamed:
-                with guard(f"renaming {s.name}"):
+                with guard(f"renaming {s.name}"), cache.build_lock():  # never under a running build
                     paths.rename_index(s.name, new.strip())
                     if state.active_index() == s.name:
                         on_use(paths.check_name(new.strip()))
                     st.rerun()
             if deleted:
-                with guard(f"deleting {s.name}"):
+                with guard(f"deleting {s.name}"), cache.build_lock():
                     paths.delete_index(s.name)
                     st.rerun()

@@ -52,6 +52,18 @@ def from_frame(frame: pd.DataFrame, as_of: str) -> tuple[costs.PriceTable, list[
     return costs.PriceTable.of(prices, as_of), skipped
 
 
+def keep_default_rows(table: costs.PriceTable, base: costs.PriceTable) -> tuple[costs.PriceTable, list[str]]:
+    """`table` with the would-cost rows (what the offline default is priced on) put back if they
+    were deleted — from `base`, else the defaults — and the models restored."""
+    restored = []
+    for model in costs.DEFAULT_COST_ROWS:
+        if model not in table._by_model:
+            price = base._by_model.get(model) or costs.DEFAULT_PRICES.get(model)
+            table = table.with_override(model, price)
+            restored.append(model)
+    return table, restored
+
+
 def reset() -> None:
     state.set_price_table(costs.DEFAULT_PRICES)
     st.session_state["price_editor_base"] = costs.DEFAULT_PRICES
@@ -69,6 +81,11 @@ def editor() -> costs.PriceTable:
     new, skipped = from_frame(edited, base.as_of)
     if skipped:
         st.warning("Not used: " + "; ".join(skipped), icon=":material/warning:")
+    new, restored = keep_default_rows(new, base)
+    if restored:
+        st.info(f"Kept {', '.join(restored)} in the table: free local models are priced on these rows "
+                "(what a turn would cost), so they cannot be deleted. Edit the price instead, or Reset.",
+                icon=":material/info:")
     if new != table:
         state.set_price_table(new)
     changed = sorted(p.model for p in new.prices if costs.DEFAULT_PRICES._by_model.get(p.model) != p)

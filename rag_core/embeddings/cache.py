@@ -1,8 +1,10 @@
 """An on-disk cache in front of any embedder, so re-ingesting unchanged text costs nothing.
 
-Keyed by (embedder name, sha256(text)) in one sqlite file (WAL) under
+Keyed by (namespace, sha256(text)) in one sqlite file (WAL) under
 `paths.cache_dir("embeddings")`; vectors are raw float32 blobs, so a hit returns exactly
-the vector that was computed. Lookups and writes go in chunks of `_CHUNK` keys, one
+the vector that was computed. The namespace is the inner embedder's `cache_namespace` when it
+has one (a compatible server's embedder adds its base URL, so two servers exposing the same model
+name never share vectors; it never holds a key), else its name. Lookups and writes go in chunks of `_CHUNK` keys, one
 transaction per call, so a cache write costs milliseconds per few hundred vectors.
 """
 
@@ -46,6 +48,8 @@ class CachedEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        #: the `model` column of the cache: which vectors are interchangeable with this embedder's
+        self.namespace = getattr(inner, "cache_namespace", None) or inner.name
         directory = Path(cache_dir) if cache_dir is not None else default_cache_dir("embeddings")
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / DB_NAME
@@ -79,7 +83,7 @@ class CachedEmbedder:
         for i in range(0, len(keys), _CHUNK):
             part = keys[i : i + _CHUNK]
             marks = ",".join("?" * len(part))
-            rows = db.execute(f"SELECT key, vec FROM vectors WHERE model = ? AND key IN ({marks})", [self.name, *part])
+            rows = db.execute(f"SELECT key, vec FROM vectors WHERE model = ? AND key IN ({marks})", [self.namespace, *part])
             for key, blob in rows:
                 if len(blob) == nbytes:  # a different dim under the same name is a miss
                     found[key] = np.frombuffer(blob, dtype=np.float32)
@@ -87,7 +91,7 @@ class CachedEmbedder:
 
     def _store(self, keys: list[bytes], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        rows = [(self.name, key, vectors[i].tobytes()) for i, key in enumerate(keys)]
+        rows = [(self.namespace, key, vectors[i].tobytes()) for i, key in enumerate(keys)]
         db = self._db()
         db.execute("BEGIN")
         try:

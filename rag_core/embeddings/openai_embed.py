@@ -55,6 +55,22 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+def _public_url(url: str) -> str:
+    """`url` without user:password, query or fragment (a key must never reach the cache)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.hostname or ""
+        if ":" in netloc:
+            netloc = f"[{netloc}]"
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:
+        return url.partition("?")[0].rpartition("@")[2]
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
+
+
 class OpenAIEmbedder:
     """`provider` is `openai` or `compatible`; see the module docstring for the rest."""
 
@@ -99,6 +115,9 @@ class OpenAIEmbedder:
         self.cost_model = f"{provider}:{model}"
         self.credentials = credentials
         self.endpoint = openai_endpoint(provider, credentials, base_url)
+        #: the embedding cache's key: a compatible model name means different models on different servers
+        self.cache_namespace = (f"{self.name} {_public_url(self.endpoint.base_url)}" if provider == "compatible"
+                                else self.name)
         self.policy = policy
         self.max_inputs = max_inputs
         self.max_tokens_per_input = max_tokens_per_input

@@ -158,7 +158,11 @@ def _is_hidden(name: str) -> bool:
 
 
 def _expand(paths: Sequence[str | Path], recursive: bool) -> tuple[list[str], list[FileStatus]]:
-    """Files to read, in a stable order, plus statuses for paths that do not exist."""
+    """Files to read, in a stable order, plus statuses for paths that do not exist.
+
+    Every path comes back canonical (`os.path.realpath`), since it becomes the source the
+    index keys chunks by: `docs`, `./docs` and `/abs/docs` must name a file the same way, or
+    the same file would be indexed once per spelling."""
     files: list[str] = []
     missing: list[FileStatus] = []
     seen: set[str] = set()
@@ -167,7 +171,7 @@ def _expand(paths: Sequence[str | Path], recursive: bool) -> tuple[list[str], li
         key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
-            files.append(path)
+            files.append(key)
 
     for given in paths:
         path = str(given)
@@ -180,14 +184,16 @@ def _expand(paths: Sequence[str | Path], recursive: bool) -> tuple[list[str], li
         elif os.path.isfile(path):
             add(path)
         else:
-            missing.append(FileStatus(path, "skipped", "not found: check the path and try again", 0, 0))
+            missing.append(FileStatus(os.path.realpath(path), "skipped", "not found: check the path and try again", 0, 0))
     return files, missing
 
 
 def load_paths(paths: Sequence[str | Path], *, recursive: bool = True, csv_text_column: str | None = None,
                max_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: Progress | None = None,
                max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> LoadReport:
-    """Files, folders and zip archives -> one LoadReport. Folders are walked (hidden entries
+    """Files, folders and zip archives -> one LoadReport. Each file's source (in its Documents
+    and its FileStatus) is its canonical path, `os.path.realpath`, however it was spelled; a zip
+    member's is "<canonical archive path>!/member". Folders are walked (hidden entries
     skipped); unsupported files are listed as skipped. Once `max_total_bytes` have been
     ingested, the remaining files are skipped with a reason. A file whose text is identical
     to an earlier one is skipped as "duplicate of <first source>". `progress(done, total,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -127,8 +127,9 @@ class FaissStore:
         best = top_k(scores, k)
         return make_hits(self._chunks, allowed[best], scores[best])
 
-    def delete(self, source: str) -> int:
-        keep = np.array([c.source != source for c in self._chunks], dtype=bool)
+    def delete(self, sources: str | Iterable[str]) -> int:
+        doomed = {sources} if isinstance(sources, str) else set(sources)
+        keep = np.array([c.source not in doomed for c in self._chunks], dtype=bool)
         removed = int((~keep).sum()) if len(keep) else 0
         if removed:
             kept_vectors = self.vectors()[keep]

@@ -127,8 +127,9 @@ class NumpyStore:
         best = top_k(scores, k)
         return make_hits(self._chunks, ids[best], scores[best])
 
-    def delete(self, source: str) -> int:
-        keep = np.array([c.source != source for c in self._chunks], dtype=bool)
+    def delete(self, sources: str | Iterable[str]) -> int:
+        doomed = {sources} if isinstance(sources, str) else set(sources)
+        keep = np.array([c.source not in doomed for c in self._chunks], dtype=bool)
         removed = int((~keep).sum()) if len(keep) else 0
         if removed:
             self._chunks = [c for c, kept in zip(self._chunks, keep) if kept]
