@@ -105,9 +105,12 @@ def test_demo_chat_in_a_real_browser(server):
             answer = page.locator('[data-testid="stChatMessage"]').nth(1)
             expect(answer).to_contain_text("Nairobi")
             expect(page.get_by_text("Traceback")).to_have_count(0)
-            answer.scroll_into_view_if_needed()
-            answer.evaluate("e => e.scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(300)
+            # tall enough for the question, the answer, its cost table and the chunks in one shot
+            page.set_viewport_size({"width": 1920, "height": 1800})
+            question = page.locator('[data-testid="stChatMessage"]').first
+            question.evaluate("e => e.scrollIntoView({block: 'center'})")
+            question.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=False)
 
             # A second browser session at the same time has its own chat: it sees the shared
