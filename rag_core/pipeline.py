@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import costs
 from .errors import ConfigError
@@ -25,7 +25,6 @@ from .types import LLM, Answer, GenerationRequest, Hit, Reranker, RetrievalSetti
 #: How many first-stage candidates a reranker sees per final hit.
 RERANK_POOL_FACTOR = 4
 RERANK_POOL_MIN = 20
-_MTOK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -67,13 +66,13 @@ def cost_models_for(llm: LLM | None, embedder: object | None, reranker: Reranker
                       prices=prices, rerank=rerank if rerank and not _is_free(rerank) and rerank in prices else None)
 
 
-def _price(model: str, table: costs.PriceTable, dollars) -> tuple[float, str]:
-    """(USD, label) for `model`: `dollars(price)` when the table prices it, else $0 and a label
-    saying so. Pricing never fails a turn: the answer has already been streamed (and billed)."""
-    price = table.find(model)
-    if price is None:
+def _price(model: str, table: costs.PriceTable, dollars: Callable[[], float]) -> tuple[float, str]:
+    """(USD, label) for `model`: `dollars()` (the costs.py arithmetic) when the table prices it,
+    else $0 and a label saying so. Pricing never fails a turn: the answer has already been
+    streamed (and billed)."""
+    if table.find(model) is None:
         return 0.0, costs.unpriced(model)
-    return dollars(price), model
+    return dollars(), model
 
 
 @dataclass(frozen=True)
@@ -219,9 +218,11 @@ class Turn:
         chat_would = _is_free(self.pipeline.llm.name) or models.chat != cost_model_of(self.pipeline.llm)
         embedder = self.pipeline.index.embedder
         embed_would = _is_free(embedder.name) or models.embedding != cost_model_of(embedder)
-        embed_usd, embed_label = _price(models.embedding, table, lambda p: embed_tokens * p.input_per_mtok / _MTOK)
-        prompt_usd, chat_label = _price(models.chat, table, lambda p: prompt_tokens * p.input_per_mtok / _MTOK)
-        completion_usd, _ = _price(models.chat, table, lambda p: completion_tokens * p.output_per_mtok / _MTOK)
+        embed_usd, embed_label = _price(models.embedding, table,
+                                        lambda: costs.embedding_cost(models.embedding, embed_tokens, table))
+        prompt_usd, chat_label = _price(models.chat, table,
+                                        lambda: costs.chat_cost(models.chat, prompt_tokens, 0, table))
+        completion_usd, _ = _price(models.chat, table, lambda: costs.chat_cost(models.chat, 0, completion_tokens, table))
         stages = [
             StageCost("query embedding", embed_label, self.retrieval.query_tokens, embed_reported_tokens,
                       embed_usd, embed_would),
@@ -235,7 +236,8 @@ class Turn:
             rr = self.retrieval.rerank_reported
             searches = rr.search_units if rr is not None and rr.search_units else 1
             if models.rerank:
-                dollars, rerank_label = _price(models.rerank, table, lambda p: searches * p.per_1k_searches / 1000)
+                dollars, rerank_label = _price(models.rerank, table,
+                                               lambda: costs.rerank_cost(models.rerank, searches, table))
             else:
                 dollars, rerank_label = 0.0, self.pipeline.reranker.name
                 if is_hosted(self.pipeline.reranker.name):  # a paid reranker the table does not list
