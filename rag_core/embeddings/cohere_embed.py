@@ -9,20 +9,17 @@ asks for 512 output dimensions. The input tokens billed (meta.billed_units) go t
 
 from __future__ import annotations
 
-import logging
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..costs import count_tokens, get_encoding
 from ..errors import ConfigError, ProviderError
-from ..providers.clients import cohere_client, cohere_endpoint
+from ..providers.clients import HostedProvider, cohere_client, cohere_endpoint
 from ..providers.credentials import Credentials
-from ..providers.metering import UsageMeter, batches
+from ..providers.metering import batches
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy
 from .openai_embed import normalise, split_dimensions
-
-log = logging.getLogger(__name__)
 
 #: model -> (dimension, max tokens per input, allowed output dimensions)
 COHERE_EMBEDDING_MODELS: dict[str, tuple[int, int, tuple[int, ...]]] = {
@@ -36,7 +33,9 @@ MAX_INPUTS_PER_REQUEST = 96
 ENCODING = "cl100k_base"  # an estimate: Cohere's tokenizer differs
 
 
-class CohereEmbedder:
+class CohereEmbedder(HostedProvider):
+    make_client = staticmethod(cohere_client)
+
     def __init__(
         self,
         model: str | None,
@@ -64,29 +63,9 @@ class CohereEmbedder:
         self.dim = dimensions or native
         self.name = f"cohere:{model}" + (f"@{dimensions}" if dimensions else "")
         self.cost_model = f"cohere:{model}"
-        self.credentials = credentials
-        self.endpoint = cohere_endpoint(credentials, base_url)
-        self.policy = policy
+        self._connect(cohere_endpoint(credentials, base_url), credentials, policy, client, on_warning)
         self.max_inputs = max_inputs
         self.max_tokens_per_request = max_tokens_per_request
-        self.on_warning = on_warning
-        self.meter = UsageMeter()
-        self.warnings: list[str] = []
-        self._client = client
-
-    def __repr__(self) -> str:
-        return f"CohereEmbedder({self.name!r}, base_url={self.endpoint.base_url!r})"
-
-    def client(self):
-        if self._client is None:
-            self._client = cohere_client(self.endpoint, self.policy)
-        return self._client
-
-    def _warn(self, message: str) -> None:
-        self.warnings.append(message)
-        log.warning("%s", message)
-        if self.on_warning:
-            self.on_warning(message)
 
     def _embed_batch(self, texts: list[str], input_type: str) -> np.ndarray:
         kwargs: dict = {"model": self.model, "input_type": input_type, "texts": texts,

@@ -11,19 +11,16 @@ every request goes through RetryPolicy; the tokens the API reports are added to 
 
 from __future__ import annotations
 
-import logging
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..costs import count_tokens, get_encoding
 from ..errors import ConfigError, ProviderError
-from ..providers.clients import openai_client, openai_endpoint
+from ..providers.clients import HostedProvider, openai_client, openai_endpoint
 from ..providers.credentials import Credentials
-from ..providers.metering import UsageMeter, batches
+from ..providers.metering import batches
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy
-
-log = logging.getLogger(__name__)
 
 #: model -> (native dimension, accepts `dimensions`)
 OPENAI_EMBEDDING_MODELS: dict[str, tuple[int, bool]] = {
@@ -71,8 +68,10 @@ def _public_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
 
 
-class OpenAIEmbedder:
+class OpenAIEmbedder(HostedProvider):
     """`provider` is `openai` or `compatible`; see the module docstring for the rest."""
+
+    make_client = staticmethod(openai_client)
 
     def __init__(
         self,
@@ -113,22 +112,13 @@ class OpenAIEmbedder:
         self.name = f"{provider}:{model}" + (f"@{dimensions}" if dimensions else "")
         #: the price-table name
         self.cost_model = f"{provider}:{model}"
-        self.credentials = credentials
-        self.endpoint = openai_endpoint(provider, credentials, base_url)
+        self._connect(openai_endpoint(provider, credentials, base_url), credentials, policy, client, on_warning)
         #: the embedding cache's key: a compatible model name means different models on different servers
         self.cache_namespace = (f"{self.name} {_public_url(self.endpoint.base_url)}" if provider == "compatible"
                                 else self.name)
-        self.policy = policy
         self.max_inputs = max_inputs
         self.max_tokens_per_input = max_tokens_per_input
         self.max_tokens_per_request = max_tokens_per_request
-        self.on_warning = on_warning
-        self.meter = UsageMeter()
-        self.warnings: list[str] = []
-        self._client = client
-
-    def __repr__(self) -> str:
-        return f"OpenAIEmbedder({self.name!r}, base_url={self.endpoint.base_url!r})"
 
     # ---- dimension ------------------------------------------------------------------
 
@@ -140,17 +130,6 @@ class OpenAIEmbedder:
         return self._dim
 
     # ---- calls ----------------------------------------------------------------------
-
-    def client(self):
-        if self._client is None:
-            self._client = openai_client(self.endpoint, self.policy)
-        return self._client
-
-    def _warn(self, message: str) -> None:
-        self.warnings.append(message)
-        log.warning("%s", message)
-        if self.on_warning:
-            self.on_warning(message)
 
     def _fit(self, texts: Sequence[str]) -> tuple[list[str], list[int]]:
         """Truncate over-long texts (with a warning); return texts and their token counts."""

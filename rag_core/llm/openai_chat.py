@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..errors import ConfigError, ProviderError
-from ..providers.clients import openai_client, openai_endpoint
+from ..providers.clients import HostedProvider, openai_client, openai_endpoint
 from ..providers.credentials import Credentials
-from ..providers.metering import UsageMeter
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy, classify, describe
 from ..types import GenerationRequest, TokenUsage
 
@@ -32,8 +31,10 @@ def context_window_for(model: str, provider: str) -> int:
     return 128_000 if provider == "openai" else DEFAULT_COMPATIBLE_CONTEXT
 
 
-class OpenAIChat:
+class OpenAIChat(HostedProvider):
     """Implements the LLM protocol. `provider` is `openai` or `compatible`."""
+
+    make_client = staticmethod(openai_client)
 
     def __init__(
         self,
@@ -56,23 +57,11 @@ class OpenAIChat:
         self.model = model
         self.name = f"{provider}:{model}"
         self.cost_model = self.name
-        self.credentials = credentials
-        self.endpoint = openai_endpoint(provider, credentials, base_url)
-        self.policy = policy
+        self._connect(openai_endpoint(provider, credentials, base_url), credentials, policy, client)
         self.context_window = context_window or context_window_for(model, provider)
         self.max_answer_tokens = max_answer_tokens
         self.temperature = temperature
         self.system = system
-        self.meter = UsageMeter()
-        self._client = client
-
-    def __repr__(self) -> str:
-        return f"OpenAIChat({self.name!r}, base_url={self.endpoint.base_url!r})"
-
-    def client(self):
-        if self._client is None:
-            self._client = openai_client(self.endpoint, self.policy)
-        return self._client
 
     def _request(self, request: GenerationRequest) -> dict:
         messages = [{"role": "system", "content": self.system}] if self.system else []

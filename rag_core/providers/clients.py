@@ -7,10 +7,13 @@ says where keys come from, without echoing anything secret.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..errors import ConfigError
 from .credentials import Credentials
+from .metering import UsageMeter
 from .retry import RetryPolicy
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -69,3 +72,37 @@ def cohere_client(endpoint: Endpoint, policy: RetryPolicy):
 
     return cohere.ClientV2(api_key=endpoint.api_key, base_url=endpoint.base_url, timeout=policy.timeout,
                            max_retries=0)
+
+
+class HostedProvider:
+    """What every hosted embedder, answerer and reranker shares: where its calls go, the one
+    retry policy, a usage meter, a lazily built SDK client (tests inject their own), a repr
+    that names the server but never the key, and warnings that reach the caller."""
+
+    #: builds the SDK client from the endpoint (openai_client or cohere_client)
+    make_client: Callable[[Endpoint, RetryPolicy], object]
+
+    def _connect(self, endpoint: Endpoint, credentials: Credentials | None, policy: RetryPolicy,
+                 client: object | None, on_warning: Callable[[str], None] | None = None) -> None:
+        self.endpoint = endpoint
+        self.credentials = credentials
+        self.policy = policy
+        self.meter = UsageMeter()
+        self.on_warning = on_warning
+        self.warnings: list[str] = []
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, base_url={self.endpoint.base_url!r})"
+
+    def client(self):
+        if self._client is None:
+            self._client = type(self).make_client(self.endpoint, self.policy)
+        return self._client
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        logging.getLogger(type(self).__module__).warning("%s", message)
+        if self.on_warning:
+            self.on_warning(message)
+

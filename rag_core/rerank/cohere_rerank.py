@@ -12,9 +12,8 @@ import math
 from typing import Sequence
 
 from ..errors import ConfigError, ProviderError
-from ..providers.clients import cohere_client, cohere_endpoint
+from ..providers.clients import HostedProvider, cohere_client, cohere_endpoint
 from ..providers.credentials import Credentials
-from ..providers.metering import UsageMeter
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy
 from ..types import Hit
 
@@ -23,7 +22,8 @@ DOCS_PER_SEARCH_UNIT = 100
 SCORE_KIND = "rerank relevance"
 
 
-class CohereReranker:
+class CohereReranker(HostedProvider):
+    make_client = staticmethod(cohere_client)
     score_kind = SCORE_KIND
 
     def __init__(
@@ -42,20 +42,8 @@ class CohereReranker:
             raise ConfigError(f"{self.model!r} is not a Cohere rerank model; try cohere:rerank-v3.5")
         self.name = f"cohere:{self.model}"
         self.cost_model = self.name
-        self.credentials = credentials
-        self.endpoint = cohere_endpoint(credentials, base_url)
-        self.policy = policy
+        self._connect(cohere_endpoint(credentials, base_url), credentials, policy, client)
         self.max_tokens_per_doc = max_tokens_per_doc
-        self.meter = UsageMeter()
-        self._client = client
-
-    def __repr__(self) -> str:
-        return f"CohereReranker({self.name!r}, base_url={self.endpoint.base_url!r})"
-
-    def client(self):
-        if self._client is None:
-            self._client = cohere_client(self.endpoint, self.policy)
-        return self._client
 
     def rerank(self, query: str, hits: Sequence[Hit], top_n: int) -> list[Hit]:
         hits = list(hits)[:MAX_DOCUMENTS]
