@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
@@ -22,19 +21,15 @@ SMALL = "small"
 
 
 @pytest.fixture
-def indexes(tmp_path, monkeypatch):
-    root = tmp_path / "indexes"
-    monkeypatch.setenv("RAG_PLAYGROUND_INDEXES", str(root))
-    monkeypatch.chdir(ROOT)
-    st.cache_resource.clear()
+def indexes(app_root):
+    root = app_root
     wanted = {s for q in demo_question_set().questions for s in q.relevant_sources}
     docs = [d for d in demo_documents() if d.source in wanted] + demo_documents()[:30]
     for name, size in ((SMALL, 400), ("small-chars", 200)):
         index = Index.create(root / name, create_embedder("hashing"), "numpy", ChunkingConfig(size=size, overlap=20))
         index.ingest(docs)
         index.save()
-    yield root
-    st.cache_resource.clear()
+    return root
 
 
 def frame(at: AppTest, column: str):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
@@ -19,19 +18,15 @@ SMALL = "small"
 
 
 @pytest.fixture
-def indexes(tmp_path, monkeypatch):
-    root = tmp_path / "indexes"
-    monkeypatch.setenv("RAG_PLAYGROUND_INDEXES", str(root))
-    monkeypatch.chdir(ROOT)
-    st.cache_resource.clear()
+def indexes(app_root):
+    root = app_root
     docs = demo_documents()[:40] + [
         Document("notes/evil.md", "Injection <b>bold</b>", "Costs $5 and $6. <script>alert(1)</script> " * 5)
     ]
     index = Index.create(root / SMALL, create_embedder("hashing"), "numpy", ChunkingConfig(size=400, overlap=40))
     index.ingest(docs)
     index.save()
-    yield root
-    st.cache_resource.clear()
+    return root
 
 
 def page(name: str) -> AppTest:

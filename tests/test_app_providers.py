@@ -9,7 +9,6 @@ import logging
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from fake_provider_server import ANSWER
 from helpers import app_errors as errors
 from helpers import fact_documents
@@ -51,20 +50,16 @@ def rendered(at: AppTest) -> str:
 
 
 @pytest.fixture
-def app_env(tmp_path, monkeypatch, server, caplog):
-    root = tmp_path / "indexes"
-    monkeypatch.setenv("RAG_PLAYGROUND_INDEXES", str(root))
+def app_env(app_root, monkeypatch, server, caplog):
+    root = app_root
     for var in ("OPENAI_API_KEY", "COHERE_API_KEY", "COMPATIBLE_API_KEY", "OPENAI_BASE_URL", "COHERE_BASE_URL",
                 "COMPATIBLE_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(ROOT)
     caplog.set_level(logging.DEBUG)
-    st.cache_resource.clear()
     index = Index.create(root / SMALL, create_embedder("hashing"), "numpy", ChunkingConfig(size=300, overlap=30))
     index.ingest(fact_documents())
     index.save()
     yield root
-    st.cache_resource.clear()
     for secret in (server.openai_key, server.cohere_key, WRONG_KEY):
         assert secret not in caplog.text  # never in a log
 
