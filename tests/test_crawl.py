@@ -561,7 +561,8 @@ def test_offline_crawl_names_the_real_cause_not_robots(case, kind, phrase):
     assert (robots.status, robots.kind) == (page.status, page.kind) == ("failed", kind)
     assert phrase in robots.reason and phrase in page.reason
     assert not any("robots.txt" in u.reason for u in report.urls)
-    assert report.why_empty().startswith(f"nothing was fetched: {seed}") and phrase in report.why_empty()
+    assert report.why_empty().startswith(f"nothing was fetched: {seed}: not crawled: ")
+    assert phrase in report.why_empty()
 
 
 def test_why_empty_is_none_when_pages_were_fetched(site):

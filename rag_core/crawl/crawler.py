@@ -205,7 +205,7 @@ class CrawlReport:
         if self.stopped:
             return "the crawl was stopped before any page gave text"
         for kind in _EMPTY_CAUSES:
-            hits = [u for u in self.urls if u.kind == kind]
+            hits = sorted((u for u in self.urls if u.kind == kind), key=lambda u: u.url.endswith("/robots.txt"))
             if hits:
                 more = f" (and {len(hits) - 1} more URL(s) like it)" if len(hits) > 1 else ""
                 return f"nothing was fetched: {hits[0].url}: {hits[0].reason}{more}"
