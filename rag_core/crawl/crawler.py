@@ -11,6 +11,11 @@ machine-readable `kind` and a one-line `reason`. `progress` and `should_stop` ar
 ever called on the caller's thread; Ctrl-C (KeyboardInterrupt) counts as a stop. On a stop
 the pages fetched so far are kept and the rest are listed as "stopped by user".
 `Crawler.report()` gives the partial report at any time (e.g. after the UI was interrupted).
+
+Each request has ONE deadline (`timeout_s`, connect to last byte) and a body cap counted in
+decoded bytes across every content encoding. A robots.txt that cannot be reached because of
+the network fails its site's pages with that cause (host not resolved, network unreachable,
+connection refused, timed out), and `CrawlReport.why_empty()` names it when nothing was fetched.
 """
 
 from __future__ import annotations

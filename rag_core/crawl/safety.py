@@ -6,12 +6,20 @@ leaves a gap (DNS rebinding: public the first time, 169.254.169.254 the second).
 check lives inside the connection itself: `SafeTransport` is an `httpx.HTTPTransport`
 whose httpcore network backend (`GuardedBackend.connect_tcp`) resolves the host ONCE with
 the injected resolver, refuses if ANY resolved address is loopback, private, link-local,
-multicast, reserved, unspecified or otherwise not globally routable (IPv4-mapped IPv6
-unwrapped first), and then opens the TCP connection to that checked IP literal. TLS SNI
+multicast, reserved, unspecified, site-local (fec0::/10), a well-known cloud host service
+(CLOUD_HOSTS: 168.63.129.16 is public, yet Azure's WireServer) or otherwise not globally
+routable, and then opens the TCP connection to that checked IP literal. An IPv6 address
+that carries an IPv4 one (mapped, compatible, SIIT, 6to4, Teredo with its XOR-ed client,
+NAT64 64:ff9b::/96) is decoded and refused when the IPv4 would be (`describe_forbidden`). TLS SNI
 and certificate checks still use the host name (httpcore passes the origin host to
 start_tls, not the address), and the Host header comes from the URL, so pinning changes
 nothing else. There is no second lookup, hence no check-to-connect gap. Environment
 proxies are disabled (trust_env=False): a proxy would be the thing connected to.
+
+Every connection is a `DeadlineStream`: inside `request_deadline(seconds)` each connect,
+TLS handshake, read and write gets only what is left of ONE deadline for the request, so
+a server dripping its status line or headers a byte at a time cannot hold a crawl forever
+(per-operation timeouts alone never fire on such a server).
 
 As a second, independent line, the crawler also checks the peer address of every response
 (`server_addr` of the network stream) before reading its body; that covers an injected
