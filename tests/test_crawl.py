@@ -567,4 +567,7 @@ def test_offline_crawl_names_the_real_cause_not_robots(case, kind, phrase):
 
 def test_why_empty_is_none_when_pages_were_fetched(site):
     assert crawl(config(site, "/notes.txt", depth=0)).why_empty() is None
-    assert "robots.txt" in crawl(config(site, "/private/secret", depth=0)).why_empty()
+    assert crawl(config(site, "/private/secret", depth=0)).why_empty() == (
+        f"nothing was fetched: {site.url('/private/secret')}: disallowed by robots.txt")
+    assert crawl(config(site, "/missing", depth=0)).why_empty() == (
+        f"no page gave text: {site.url('/missing')}: HTTP 404 Not Found")

@@ -209,12 +209,13 @@ class CrawlReport:
             return None
         if self.stopped:
             return "the crawl was stopped before any page gave text"
+        what = "no page gave text" if any(u.http_status for u in self.urls) else "nothing was fetched"
         for kind in _EMPTY_CAUSES:
             hits = sorted((u for u in self.urls if u.kind == kind), key=lambda u: u.url.endswith("/robots.txt"))
             if hits:
                 more = f" (and {len(hits) - 1} more URL(s) like it)" if len(hits) > 1 else ""
-                return f"nothing was fetched: {hits[0].url}: {hits[0].reason}{more}"
-        return "nothing was fetched"
+                return f"{what}: {hits[0].url}: {hits[0].reason}{more}"
+        return what
 
     def counts(self) -> dict[tuple[str, str], int]:
         """(status, kind) -> number of URLs: the skip-reasons table."""
