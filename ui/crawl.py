@@ -10,6 +10,11 @@ touches Streamlit. Stopping keeps what was fetched: `Crawler.report()` is the pa
 
 Crawled text and URLs are untrusted: they reach the page only through st.dataframe, or
 through `md_literal` in a markdown line, never as HTML.
+
+Private addresses (loopback, LAN, cloud metadata) are the operator's setting,
+RAG_ALLOW_PRIVATE_URLS in the environment or .streamlit/secrets.toml, never a visitor's
+control: on a shared server the crawl comes from the operator's network. A crawl that
+fetched nothing is a warning that names why (offline, refused, ...), never a success.
 """
 
 from __future__ import annotations
