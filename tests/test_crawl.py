@@ -469,6 +469,9 @@ def test_gzipped_sitemap_is_capped_at_the_page_cap():
     ("2001:0:4136:e378:8000:63bf:f5ff:fffa", "Teredo address 2001:0:4136:e378:8000:63bf:f5ff:fffa, which embeds "
                                              "the private address 10.0.0.5"),
     ("2001:0:4136:e378:8000:63bf:80ff:fffe", "embeds the loopback address 127.0.0.1"),
+    ("2600::5efe:a00:5", "ISATAP address 2600::5efe:a00:5, which embeds the private address 10.0.0.5"),
+    ("2600::200:5efe:a9fe:a9fe", "embeds the link-local address 169.254.169.254"),
+    ("3fff::1", "documentation address 3fff::1"),
     ("168.63.129.16", "cloud host address 168.63.129.16 (Azure WireServer)"),
     ("169.254.169.254", "link-local address 169.254.169.254 (cloud metadata service"),
     ("100.100.100.200", "address 100.100.100.200 (Alibaba Cloud metadata)"),
@@ -494,7 +497,7 @@ def test_embedded_and_cloud_addresses_are_refused_before_connecting(address, phr
 @pytest.mark.parametrize("address", [
     "2002:808:808::1",  # 6to4 of 8.8.8.8
     "64:ff9b::808:808",  # NAT64 (DNS64 on an IPv6-only network) of 8.8.8.8
-    "::ffff:8.8.8.8", "93.184.216.34", "2606:4700::6810:84e5",
+    "::ffff:8.8.8.8", "93.184.216.34", "2606:4700::6810:84e5", "2600::5efe:808:808",
 ])
 def test_public_and_public_embedding_addresses_are_allowed(address):
     import ipaddress
@@ -571,3 +574,23 @@ def test_why_empty_is_none_when_pages_were_fetched(site):
         f"nothing was fetched: {site.url('/private/secret')}: disallowed by robots.txt")
     assert crawl(config(site, "/missing", depth=0)).why_empty() == (
         f"no page gave text: {site.url('/missing')}: HTTP 404 Not Found")
+
+
+@given(st.ip_addresses(v=4))
+def test_every_embedding_of_a_refused_ipv4_is_refused(v4):
+    """Whatever IPv4 the guard refuses, it refuses inside every IPv6 form that carries it."""
+    import ipaddress
+
+    n = int(v4)
+    forms = {
+        "mapped": (0xFFFF << 32) | n, "compatible": n, "translated": (0xFFFF << 48) | n,
+        "6to4": (0x2002 << 112) | (n << 80), "nat64": (0x64FF9B << 96) | n,
+        "teredo": (0x20010000 << 96) | (0x41366378 << 64) | (n ^ 0xFFFFFFFF),
+        "isatap": (0x2600 << 112) | (0x5EFE << 32) | n,
+    }
+    if AddressPolicy().why_refused(str(v4)) is None:
+        return
+    for name, value in forms.items():
+        if name == "compatible" and n <= 1:
+            continue  # "::" and "::1" are themselves (unspecified, loopback)
+        assert AddressPolicy().why_refused(str(ipaddress.IPv6Address(value))) is not None, name

@@ -10,7 +10,7 @@ multicast, reserved, unspecified, site-local (fec0::/10), a well-known cloud hos
 (CLOUD_HOSTS: 168.63.129.16 is public, yet Azure's WireServer) or otherwise not globally
 routable, and then opens the TCP connection to that checked IP literal. An IPv6 address
 that carries an IPv4 one (mapped, compatible, SIIT, 6to4, Teredo with its XOR-ed client,
-NAT64 64:ff9b::/96) is decoded and refused when the IPv4 would be (`describe_forbidden`). TLS SNI
+NAT64 64:ff9b::/96, ISATAP) is decoded and refused when the IPv4 would be (`describe_forbidden`). TLS SNI
 and certificate checks still use the host name (httpcore passes the origin host to
 start_tls, not the address), and the Host header comes from the URL, so pinning changes
 nothing else. There is no second lookup, hence no check-to-connect gap. Environment
@@ -82,6 +82,8 @@ _NOT_PUBLIC_V6 = (
     (ipaddress.ip_network("fec0::/10"), "site-local"),
     (ipaddress.ip_network("64:ff9b:1::/48"), "local-use NAT64"),
     (ipaddress.ip_network("2001::/32"), "Teredo"),
+    (ipaddress.ip_network("3fff::/20"), "documentation"),  # RFC 9637
+    (ipaddress.ip_network("5f00::/16"), "SRv6 SID"),  # RFC 9602
 )
 
 
@@ -92,8 +94,8 @@ def _unwrap(ip: IPAddress) -> IPAddress:
 
 
 def embedded_ipv4(ip: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
-    """(scheme, IPv4) carried inside an IPv6 address by 6to4, Teredo, NAT64, SIIT or the
-    deprecated IPv4-compatible form; None for other addresses. (IPv4-mapped is unwrapped.)"""
+    """(scheme, IPv4) carried inside an IPv6 address by 6to4, Teredo, NAT64, SIIT, ISATAP or
+    the deprecated IPv4-compatible form; None for other addresses. (IPv4-mapped is unwrapped.)"""
     if not isinstance(ip, ipaddress.IPv6Address):
         return None
     low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
@@ -107,6 +109,8 @@ def embedded_ipv4(ip: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
         return "IPv4-translated", low32
     if ip in ipaddress.ip_network("::/96") and int(ip) > 1:
         return "IPv4-compatible", low32
+    if (int(ip) >> 32) & 0xFDFFFFFF == 0x5EFE:  # ISATAP interface id ::0:5efe:a.b.c.d / ::200:5efe:...
+        return "ISATAP", low32
     return None
 
 
