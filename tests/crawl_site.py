@@ -10,7 +10,8 @@ and a 500, a slow page, a huge page, a binary file, a PDF, duplicate spellings o
 the same text, a redirect to the cloud metadata address, a server that drips its status
 line and headers a byte at a time (/slow-headers; also robots.txt with `drip_robots`), and
 bodies in stacked content encodings (/stacked/<encodings>: a page, /bomb/<encodings>: a
-decompression bomb of BOMB_BYTES decoded).
+decompression bomb of BOMB_BYTES decoded, /gzip-comment: 2 MB of gzip header that decode
+to a small page).
 
     serve_site(drip_robots=True)            # robots.txt itself drips its headers
     serve_site(sitemap="/sitemap-big.xml.gz")  # robots.txt names another sitemap
@@ -98,6 +99,15 @@ def bomb(encodings: str) -> bytes:
     return encode(b"<p>" + b" " * BOMB_BYTES + b"</p>", encodings)
 
 
+def gzip_with_comment(data: bytes, comment_bytes: int) -> bytes:
+    """A valid gzip member whose header carries a `comment_bytes` comment (FCOMMENT): many raw
+    bytes that decode to nothing, so only a cap on the raw bytes stops it."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(data) + deflate.flush()
+    header = b"\x1f\x8b\x08\x10" + b"\0" * 4 + b"\x02\xff" + b"c" * comment_bytes + b"\0"
+    return header + body + zlib.crc32(data).to_bytes(4, "little") + len(data).to_bytes(4, "little")
+
+
 def big_sitemap_gz(base: str, size: int) -> bytes:
     """A valid .xml.gz sitemap whose XML is `size` bytes (padded with whitespace)."""
     xml = (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -152,6 +162,7 @@ def _routes(site: Site) -> dict[str, tuple[int, str, bytes | str]]:
         "/paper.pdf": (200, "application/pdf", PDF),
         "/notes.txt": (200, "text/plain; charset=utf-8", NOTES),
         "/sitemap-big.xml.gz": (200, "application/gzip", big_sitemap_gz(site.base, 2 * 1024 * 1024)),
+        "/gzip-comment": (200, "text/html", gzip_with_comment(INTRO, 2 * 1024 * 1024)),
     }
 
 
@@ -188,6 +199,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if path not in routes:
                 return self._send(404, "text/html", b"<h1>Not found</h1>")
             status, kind, body = routes[path]
+            if path == "/gzip-comment":  # no Content-Length: only a raw-byte cap stops it early
+                return self._send(status, kind, body, "gzip", declare_length=False)
             if 300 <= status < 400:
                 self.send_response(status)
                 self.send_header("Location", kind)
@@ -210,12 +223,15 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 pass  # the crawler hung up at its deadline, as it should
             self.close_connection = True
 
-        def _send(self, status: int, kind: str, body: bytes, encoding: str = "") -> None:
+        def _send(self, status: int, kind: str, body: bytes, encoding: str = "", declare_length: bool = True) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
             if encoding:
                 self.send_header("Content-Encoding", encoding)
-            self.send_header("Content-Length", str(len(body)))
+            if declare_length:
+                self.send_header("Content-Length", str(len(body)))
+            else:
+                self.close_connection = True  # the body ends when the connection does
             self.end_headers()
             try:
                 self.wfile.write(body)

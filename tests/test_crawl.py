@@ -405,6 +405,19 @@ def test_stacked_encoding_bomb_is_refused_without_inflating_it(site, encodings):
     assert peak < BOMB_BYTES / 8, f"peak {peak / 1e6:.1f} MB while decoding"
 
 
+def test_raw_bytes_are_capped_too_when_they_decode_to_little(site):
+    """2 MB of gzip header comment decode to nothing: the raw bytes still count against the cap."""
+    import gzip
+
+    from crawl_site import INTRO, gzip_with_comment
+
+    assert gzip.decompress(gzip_with_comment(INTRO, 10)) == INTRO
+    report = crawl(config(site, "/gzip-comment", depth=0, max_bytes=1024 * 1024))
+    (page,) = [u for u in report.urls if u.url.endswith("/gzip-comment")]
+    assert (page.status, page.kind) == ("skipped", "too_large")
+    assert crawl(config(site, "/gzip-comment", depth=0, max_bytes=3 * 1024 * 1024)).documents
+
+
 def test_unknown_or_too_many_encodings_are_a_clear_failure(site):
     report = crawl(config(site, "/stacked/gzip,gzip,gzip,gzip", depth=0))
     (page,) = [u for u in report.urls if "/stacked/" in u.url]

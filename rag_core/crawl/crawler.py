@@ -668,10 +668,13 @@ class Crawler:
                                      f"{max_bytes / _MB:g} MB cap", code)
         try:
             decoder = CappedDecoder(response.headers.get("content-encoding", ""), max_bytes)
-            body = bytearray()
+            body, raw = bytearray(), 0
             for piece in response.iter_raw():
                 if time.monotonic() > deadline:  # the transport's deadline, for injected clients too
                     raise httpx.ReadTimeout("the request deadline passed")
+                raw += len(piece)  # compressed bytes that decode to nothing still count
+                if raw > max_bytes:
+                    raise TooLarge("raw")
                 body.extend(decoder.feed(piece))
             body.extend(decoder.flush())
         except TooLarge:
