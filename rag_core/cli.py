@@ -249,7 +249,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     else:
         out["urls"] = [f"{u.status:<7} {u.kind:<18} {u.url}" + (f" -> {u.final_url}" if u.final_url else "")
                        + (f"  ({u.reason})" if u.reason else "") for u in report.urls]
-    return _filter_and_index(args, report.documents, out, "no page gave text (see the per-URL report above); "
+    why = report.why_empty()  # offline, refused, ...: the real cause, not a generic hint
+    return _filter_and_index(args, report.documents, out, f"{why} (see the per-URL report above)" if why else
+                             "no page gave text (see the per-URL report above); "
                              "check the URL, --include/--exclude, --depth, or --allow-private for a local site")
 
 
@@ -426,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow loopback/private/link-local addresses (off by default: SSRF protection)")
     p.add_argument("--delay", type=float, default=0.5, help="seconds between requests to one host (default 0.5)")
     p.add_argument("--concurrency", type=int, default=2, help="requests in flight (default 2, max 8)")
-    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout in seconds (default 10)")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds per request, connect to last byte (default 10)")
     p.add_argument("--max-page-mb", type=float, default=5.0, help="skip responses larger than this (default 5)")
     p.add_argument("--min-words", type=int, default=15, help="drop rows with this many words or fewer (default 15)")
     p.add_argument("--min-chars", type=int, default=50, help="drop rows with this many characters or fewer (default 50)")

@@ -7,21 +7,35 @@ Every case the crawler must handle has a page: nested docs, a link to another do
 robots.txt with a disallowed path, a sitemap index, a redirect chain and a loop, a 404
 and a 500, a slow page, a huge page, a binary file, a PDF, duplicate spellings of one URL
 (fragment, tracking parameters, trailing slash), a rel=canonical duplicate, a copy with
-the same text, and a redirect to the cloud metadata address.
+the same text, a redirect to the cloud metadata address, a server that drips its status
+line and headers a byte at a time (/slow-headers; also robots.txt with `drip_robots`), and
+bodies in stacked content encodings (/stacked/<encodings>: a page, /bomb/<encodings>: a
+decompression bomb of BOMB_BYTES decoded, /gzip-comment: 2 MB of gzip header that decode
+to a small page).
+
+    serve_site(drip_robots=True)            # robots.txt itself drips its headers
+    serve_site(sitemap="/sitemap-big.xml.gz")  # robots.txt names another sitemap
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
+from urllib.parse import unquote
 
 from test_loaders import make_pdf
 
 SLOW_SECONDS = 1.5
 HUGE_BYTES = 2 * 1024 * 1024
+DRIP_SECONDS = 0.05  # between bytes of /slow-headers: far under any per-read timeout
+DRIP_TOTAL_SECONDS = 4.0  # ... and the whole status line and headers take this long
+BOMB_BYTES = 64 * 1024 * 1024
 
 
 def _page(title: str, body: str, head: str = "") -> bytes:
@@ -72,12 +86,42 @@ NOTES = ("Plain text notes served as text/plain. " + _PROSE).encode()
 PDF = make_pdf(["Portable document page one about crawling.", "Page two mentions robots and sitemaps."])
 
 
+def encode(data: bytes, encodings: str) -> bytes:
+    """`data` with each Content-Encoding in `encodings` ("gzip, deflate") applied in order."""
+    for name in (n.strip() for n in encodings.split(",")):
+        data = gzip.compress(data, mtime=0) if name == "gzip" else zlib.compress(data)
+    return data
+
+
+@functools.lru_cache(maxsize=8)
+def bomb(encodings: str) -> bytes:
+    """A few KB that decode to BOMB_BYTES of HTML through the stacked `encodings`."""
+    return encode(b"<p>" + b" " * BOMB_BYTES + b"</p>", encodings)
+
+
+def gzip_with_comment(data: bytes, comment_bytes: int) -> bytes:
+    """A valid gzip member whose header carries a `comment_bytes` comment (FCOMMENT): many raw
+    bytes that decode to nothing, so only a cap on the raw bytes stops it."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(data) + deflate.flush()
+    header = b"\x1f\x8b\x08\x10" + b"\0" * 4 + b"\x02\xff" + b"c" * comment_bytes + b"\0"
+    return header + body + zlib.crc32(data).to_bytes(4, "little") + len(data).to_bytes(4, "little")
+
+
+def big_sitemap_gz(base: str, size: int) -> bytes:
+    """A valid .xml.gz sitemap whose XML is `size` bytes (padded with whitespace)."""
+    xml = (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+           f"<url><loc>{base}/docs/</loc></url>").encode()
+    return gzip.compress(xml + b" " * (size - len(xml) - 9) + b"</urlset>", mtime=0)
+
+
 class Site:
-    def __init__(self, server: ThreadingHTTPServer) -> None:
+    def __init__(self, server: ThreadingHTTPServer, drip_robots: bool = False, sitemap: str = "/sitemap.xml") -> None:
         self.server = server
         self.port = server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.requests: list[tuple[str, str, str]] = []
+        self.drip_robots, self.sitemap = drip_robots, sitemap
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -85,7 +129,7 @@ class Site:
 
 def _routes(site: Site) -> dict[str, tuple[int, str, bytes | str]]:
     """path -> (status, content type or Location, body)."""
-    robots = f"User-agent: *\nDisallow: /private/\n\nSitemap: {site.base}/sitemap.xml\n"
+    robots = f"User-agent: *\nDisallow: /private/\n\nSitemap: {site.base}{site.sitemap}\n"
     index = (f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
              f'sitemap/0.9"><sitemap><loc>{site.base}/sitemap-pages.xml</loc></sitemap></sitemapindex>')
     pages = (f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -117,6 +161,8 @@ def _routes(site: Site) -> dict[str, tuple[int, str, bytes | str]]:
         "/file.bin": (200, "application/octet-stream", bytes(range(256)) * 64),
         "/paper.pdf": (200, "application/pdf", PDF),
         "/notes.txt": (200, "text/plain; charset=utf-8", NOTES),
+        "/sitemap-big.xml.gz": (200, "application/gzip", big_sitemap_gz(site.base, 2 * 1024 * 1024)),
+        "/gzip-comment": (200, "text/html", gzip_with_comment(INTRO, 2 * 1024 * 1024)),
     }
 
 
@@ -130,6 +176,12 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             path = self.path.split("?")[0]
             site.requests.append((self.path, self.headers.get("Host", ""), self.headers.get("User-Agent", "")))
+            if path == "/slow-headers" or (path == "/robots.txt" and site.drip_robots):
+                return self._drip(routes["/robots.txt"][2].encode() if path == "/robots.txt" else NOTES)
+            if path.startswith(("/stacked/", "/bomb/")):
+                encodings = unquote(path.split("/", 2)[2])
+                body = encode(INTRO, encodings) if path.startswith("/stacked/") else bomb(encodings)
+                return self._send(200, "text/html; charset=utf-8", body, encodings)
             if path == "/slow":
                 time.sleep(SLOW_SECONDS)
                 return self._send(200, "text/html", _page("Slow", "<p>finally</p>"))
@@ -147,6 +199,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if path not in routes:
                 return self._send(404, "text/html", b"<h1>Not found</h1>")
             status, kind, body = routes[path]
+            if path == "/gzip-comment":  # no Content-Length: only a raw-byte cap stops it early
+                return self._send(status, kind, body, "gzip", declare_length=False)
             if 300 <= status < 400:
                 self.send_response(status)
                 self.send_header("Location", kind)
@@ -155,10 +209,29 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 return None
             return self._send(status, kind, body.encode() if isinstance(body, str) else body)
 
-        def _send(self, status: int, kind: str, body: bytes) -> None:
+        def _drip(self, body: bytes) -> None:
+            """Status line and headers one byte every DRIP_SECONDS (each read gets a byte in time)."""
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n".encode()
+            filler = max(int(DRIP_TOTAL_SECONDS / DRIP_SECONDS) - len(head) - 12, 1)
+            head += b"X-Drip: " + b"d" * filler + b"\r\n\r\n"
+            try:
+                for i in range(len(head)):
+                    self.wfile.write(head[i:i + 1])
+                    time.sleep(DRIP_SECONDS)
+                self.wfile.write(body)
+            except OSError:
+                pass  # the crawler hung up at its deadline, as it should
+            self.close_connection = True
+
+        def _send(self, status: int, kind: str, body: bytes, encoding: str = "", declare_length: bool = True) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
+            if declare_length:
+                self.send_header("Content-Length", str(len(body)))
+            else:
+                self.close_connection = True  # the body ends when the connection does
             self.end_headers()
             try:
                 self.wfile.write(body)
@@ -169,10 +242,10 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serve_site() -> Iterator[Site]:
+def serve_site(drip_robots: bool = False, sitemap: str = "/sitemap.xml") -> Iterator[Site]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.daemon_threads = True
-    site = Site(server)
+    site = Site(server, drip_robots, sitemap)
     server.RequestHandlerClass = _handler(site)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,8 +1,9 @@
 """AppTest for the Data page's crawl tab and upload path: a tiny site on 127.0.0.1 (allowed
-through the "Allow private addresses" checkbox, since it is loopback), a crawl run to the end
-by re-running the script until its thread is done, Stop keeping what was fetched, the
-loopback seed refused with the checkbox off, hostile page text shown as text, and uploads
-with a zip, a duplicate, a docx, a csv text-column choice and the total size limit."""
+by the operator setting RAG_ALLOW_PRIVATE_URLS, since it is loopback; visitors get no such
+control), a crawl run to the end by re-running the script until its thread is done, Stop
+keeping what was fetched, the loopback seed refused without the setting, an offline crawl
+shown as a warning naming the cause, hostile page text shown as text, and uploads with a
+zip, a duplicate, a docx, a csv text-column choice and the total size limit."""
 
 from __future__ import annotations
 
@@ -93,7 +94,13 @@ def site():
 
 
 @pytest.fixture
-def app(app_root) -> Iterator[AppTest]:
+def app(app_root, monkeypatch, tmp_path) -> Iterator[AppTest]:
+    from ui import crawl
+
+    # off, whatever the test runner's environment says; monkeypatch restores it after the test
+    # (also when start_crawl switches it on)
+    monkeypatch.setenv("RAG_ALLOW_PRIVATE_URLS", "0")
+    monkeypatch.setattr(crawl, "SECRETS_PATH", tmp_path / "secrets.toml", raising=False)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.switch_page("pages/data.py").run()
     assert not errors(at), errors(at)
@@ -107,15 +114,17 @@ def app(app_root) -> Iterator[AppTest]:
 
 
 def start_crawl(at: AppTest, urls: str, *, allow_private: bool, depth: int = 1, concurrency: int = 2) -> None:
+    """`allow_private` is the operator's setting (the environment), never a widget."""
+    import os
+
     at.text_area(key="w:crawl_urls").set_value(urls)
     at.number_input(key="w:crawl_depth").set_value(depth)
     at.number_input(key="w:crawl_delay").set_value(0.0)
     at.number_input(key="w:crawl_concurrency").set_value(concurrency)
     if allow_private:
-        at.checkbox(key="w:crawl_allow_private").check()
+        os.environ["RAG_ALLOW_PRIVATE_URLS"] = "1"  # undone by the app fixture's monkeypatch
     at.run()
-    if allow_private:
-        assert any("server-side request forgery" in w.value for w in at.warning)
+    assert any("server-side request forgery" in w.value for w in at.warning) == allow_private
     at.button(key="crawl_start").click().run()
     assert not errors(at), errors(at)
 
@@ -216,10 +225,61 @@ def test_loopback_seed_is_refused_without_allow_private(app, site):
     report = frame_with(app, "final url")
     (row,) = report.to_dict("records")
     assert row["status"] == "skipped" and row["kind"] == "private_address"
-    assert "loopback" in row["reason"] and "Allow private addresses" in row["reason"]
-    assert "--allow-private" not in row["reason"]
+    assert "loopback" in row["reason"] and "operator of this server can allow" in row["reason"]
+    assert "RAG_ALLOW_PRIVATE_URLS=1" in row["reason"] and "--allow-private" not in row["reason"]
     assert any("refused because they resolve to a private address" in i.value for i in app.info)
     assert any("Showing the crawled pages: 0 document(s)" in i.value for i in app.info)
+    assert not app.success  # nothing fetched is not a success
+    assert any("Nothing was fetched" in w.value and "loopback" in w.value for w in app.warning)
+
+
+def test_private_addresses_are_the_operators_setting_not_a_visitors(app, site, monkeypatch, tmp_path):
+    """Hostile item 1: no control on the page turns the SSRF guard off; only configuration does."""
+    from ui import crawl
+
+    base, seen = site
+    assert not [c for c in app.checkbox if "private" in (c.key or "") or "private" in c.label.lower()]
+    app.session_state["crawl_allow_private"] = True  # what the old checkbox set: no longer read
+    monkeypatch.setenv("RAG_ALLOW_PRIVATE_URLS", "0")
+    start_crawl(app, base + "/", allow_private=False)
+    wait_until(app, lambda j: not j.running)
+    assert seen == [] and not job(app).crawler.config.allow_private
+    # the operator's switch: the environment wins over .streamlit/secrets.toml
+    secrets = tmp_path / "op-secrets.toml"
+    secrets.write_text("RAG_ALLOW_PRIVATE_URLS = true\n")
+    assert crawl.operator_allows_private({}, secrets) is True
+    assert crawl.operator_allows_private({"RAG_ALLOW_PRIVATE_URLS": "0"}, secrets) is False
+    assert crawl.operator_allows_private({"RAG_ALLOW_PRIVATE_URLS": "yes"}, tmp_path / "none.toml") is True
+    secrets.write_text('RAG_ALLOW_PRIVATE_URLS = "1"\nnot toml at all')
+    assert crawl.operator_allows_private({}, secrets) is False  # unreadable: the safe default
+
+
+@pytest.mark.parametrize("case", ["dns", "refused"])
+def test_offline_crawl_is_a_warning_naming_the_cause(app, monkeypatch, case):
+    """New-user item 3: offline, the crawl fetched nothing; that is not a green success, and the
+    page says the host name could not be resolved (or the connection was refused), not robots.txt."""
+    import socket
+
+    def offline(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    if case == "dns":
+        monkeypatch.setattr("rag_core.crawl.safety.system_resolver", offline)  # the offline machine's DNS
+        seed, phrase = "https://docs.example.com/", "the host name docs.example.com could not be resolved"
+    else:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        seed, phrase = f"http://127.0.0.1:{port}/", f"connection refused by 127.0.0.1:{port}"
+    start_crawl(app, seed, allow_private=case == "refused")
+    wait_until(app, lambda j: not j.running)
+    assert not app.success
+    (warning,) = [w.value for w in app.warning if "Nothing was fetched" in w.value]
+    assert warning.startswith("Crawl finished in") and "0 document(s)" in warning
+    assert phrase in warning.replace("\\", "")  # md_literal escapes punctuation
+    assert "robots" not in warning
+    kinds = set(frame_with(app, "final url")["kind"])
+    assert kinds == {"network_error"} and "robots_unavailable" not in kinds
 
 
 def test_bad_crawl_settings_are_an_error_not_a_traceback(app):

@@ -330,3 +330,280 @@ def test_gzipped_sitemaps_are_read_and_gzip_bombs_refused():
         gunzip_capped(bomb, limit=1024 * 1024)
     with pytest.raises(SitemapError, match="not a valid gzipped sitemap"):
         parse_sitemap(b"\x1f\x8bnot gzip at all")
+
+
+# ---- issue 9: one deadline per request (a server dripping its status line and headers) ---
+
+
+def test_slow_status_line_and_headers_hit_one_deadline(site):
+    """Each byte arrives well within the per-read timeout, so only a total deadline stops it."""
+    import time
+
+    from crawl_site import DRIP_TOTAL_SECONDS
+
+    started = time.monotonic()
+    report = crawl(config(site, "/slow-headers", depth=0, timeout_s=0.5))
+    elapsed = time.monotonic() - started
+    by_url = {short(site, u.url): u for u in report.urls}
+    assert (by_url["/slow-headers"].status, by_url["/slow-headers"].kind) == ("failed", "timeout")
+    assert "within 0.5 s (connect to last byte)" in by_url["/slow-headers"].reason
+    assert elapsed < DRIP_TOTAL_SECONDS / 2, elapsed
+
+
+@pytest.mark.parametrize("where", ["robots", "sitemap"])
+def test_slow_robots_and_sitemap_hit_the_deadline_too(where):
+    import time
+
+    from crawl_site import DRIP_TOTAL_SECONDS
+
+    options = dict(drip_robots=True) if where == "robots" else dict(sitemap="/slow-headers")
+    with serve_site(**options) as slow:
+        started = time.monotonic()
+        report = crawl(config(slow, "/notes.txt", depth=0, timeout_s=0.5, sitemap=where == "sitemap"))
+        elapsed = time.monotonic() - started
+    by_url = {short(slow, u.url): u for u in report.urls}
+    dripping = by_url["/robots.txt" if where == "robots" else "/slow-headers"]
+    assert (dripping.status, dripping.kind) == ("failed", "timeout") and "timed out" in dripping.reason
+    if where == "robots":  # the page is not crawled, and the reason is the timeout, not robots.txt
+        assert (by_url["/notes.txt"].status, by_url["/notes.txt"].kind) == ("failed", "timeout")
+        assert "could not be read" not in by_url["/notes.txt"].reason
+    else:
+        assert by_url["/notes.txt"].kind == "ok"
+    assert elapsed < DRIP_TOTAL_SECONDS / 2, elapsed
+
+
+# ---- issue 9: stacked content encodings are decoded under one cap -----------------------
+
+STACKS = ["gzip, gzip", "deflate, gzip", "gzip, deflate", "gzip,gzip,gzip"]
+
+
+@pytest.mark.parametrize("encodings", STACKS)
+def test_stacked_encodings_are_decoded(site, encodings):
+    report = crawl(config(site, "/stacked/" + encodings.replace(" ", "%20"), depth=0))
+    (page,) = [u for u in report.urls if "/stacked/" in u.url]
+    assert page.kind == "ok", page.reason
+    assert "Run pip install rag-playground" in " ".join(d.text for d in report.documents)
+
+
+@pytest.mark.parametrize("encodings", STACKS[:3])
+def test_stacked_encoding_bomb_is_refused_without_inflating_it(site, encodings):
+    """A few hundred bytes that decode to 64 MB: refused at the 1 MB cap while decoding, so
+    the crawl never holds more than a few MB (httpx alone inflated each layer in one go)."""
+    import tracemalloc
+
+    from crawl_site import BOMB_BYTES, bomb
+
+    assert len(bomb(encodings)) < 10_000  # built before measuring
+    tracemalloc.start()
+    try:
+        report = crawl(config(site, "/bomb/" + encodings.replace(" ", "%20"), depth=0, max_bytes=1024 * 1024))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    (page,) = [u for u in report.urls if "/bomb/" in u.url]
+    assert (page.status, page.kind) == ("skipped", "too_large") and "1 MB cap" in page.reason
+    assert peak < BOMB_BYTES / 8, f"peak {peak / 1e6:.1f} MB while decoding"
+
+
+def test_raw_bytes_are_capped_too_when_they_decode_to_little(site):
+    """2 MB of gzip header comment decode to nothing: the raw bytes still count against the cap."""
+    import gzip
+
+    from crawl_site import INTRO, gzip_with_comment
+
+    assert gzip.decompress(gzip_with_comment(INTRO, 10)) == INTRO
+    report = crawl(config(site, "/gzip-comment", depth=0, max_bytes=1024 * 1024))
+    (page,) = [u for u in report.urls if u.url.endswith("/gzip-comment")]
+    assert (page.status, page.kind) == ("skipped", "too_large")
+    assert crawl(config(site, "/gzip-comment", depth=0, max_bytes=3 * 1024 * 1024)).documents
+
+
+def test_unknown_or_too_many_encodings_are_a_clear_failure(site):
+    report = crawl(config(site, "/stacked/gzip,gzip,gzip,gzip", depth=0))
+    (page,) = [u for u in report.urls if "/stacked/" in u.url]
+    assert (page.status, page.kind) == ("failed", "decoding_error") and "4 stacked content encodings" in page.reason
+
+
+@given(data=st.binary(max_size=3000), stack=st.lists(st.sampled_from(["gzip", "deflate"]), max_size=3),
+       limit=st.integers(1, 4000), cut=st.integers(1, 200))
+def test_capped_decoder_round_trips_or_refuses(data, stack, limit, cut):
+    """Any stack of up to three layers, any chunking: the body comes back exactly when it fits
+    the cap, TooLarge when it does not, and no single piece is ever over the cap."""
+    from crawl_site import encode
+
+    from rag_core.crawl.decoding import CappedDecoder, TooLarge
+
+    body = encode(data, ", ".join(stack)) if stack else data
+    decoder = CappedDecoder(", ".join(stack), limit)
+    out = b""
+    try:
+        for i in range(0, len(body), cut):
+            piece = decoder.feed(body[i:i + cut])
+            assert len(piece) <= limit
+            out += piece
+        out += decoder.flush()
+    except TooLarge:
+        assert len(data) > limit
+    else:
+        assert out == data
+
+
+def test_gzipped_sitemap_is_capped_at_the_page_cap():
+    """The .gz inside the sitemap is one more layer: unpacked under the same cap as a page
+    (it was 50 MB whatever --max-page-mb said)."""
+    with serve_site(sitemap="/sitemap-big.xml.gz") as big:
+        small = crawl(config(big, "/notes.txt", depth=0, sitemap=True, max_bytes=1024 * 1024))
+        large = crawl(config(big, "/notes.txt", depth=0, sitemap=True, max_bytes=3 * 1024 * 1024))
+    refused = next(u for u in small.urls if u.url.endswith(".xml.gz"))
+    assert refused.status == "failed" and "unpacks to more than 1 MB" in refused.reason
+    read = next(u for u in large.urls if u.url.endswith(".xml.gz"))
+    assert (read.status, read.kind) == ("fetched", "sitemap")
+
+
+# ---- issue 9: the address guard decodes embedded IPv4 and knows cloud host addresses ----
+
+
+@pytest.mark.parametrize("address, phrase", [
+    ("fec0::1", "site-local address fec0::1"),
+    ("fec0:1234::5", "site-local address"),
+    ("2002:a00:5::", "6to4 address 2002:a00:5::, which embeds the private address 10.0.0.5"),
+    ("2002:7f00:1::1", "embeds the loopback address 127.0.0.1"),
+    ("2002:a9fe:a9fe::", "embeds the link-local address 169.254.169.254"),
+    ("64:ff9b::a00:5", "NAT64 address 64:ff9b::a00:5, which embeds the private address 10.0.0.5"),
+    ("64:ff9b::a9fe:a9fe", "embeds the link-local address 169.254.169.254"),
+    ("64:ff9b::7f00:1", "embeds the loopback address 127.0.0.1"),
+    ("64:ff9b:1::a00:5", "local-use NAT64 address"),
+    ("64:ff9b:1:ffff::808:808", "local-use NAT64 address"),
+    ("::ffff:10.0.0.5", "private address 10.0.0.5"),
+    ("::ffff:169.254.169.254", "link-local address 169.254.169.254"),
+    ("::10.0.0.5", "IPv4-compatible address ::a00:5, which embeds the private address 10.0.0.5"),
+    ("::ffff:0:10.0.0.5", "IPv4-translated address ::ffff:0:a00:5, which embeds the private address"),
+    # Teredo: the client IPv4 is stored XOR-ed (~10.0.0.5 = f5ff:fffa, ~127.0.0.1 = 80ff:fffe)
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffa", "Teredo address 2001:0:4136:e378:8000:63bf:f5ff:fffa, which embeds "
+                                             "the private address 10.0.0.5"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "embeds the loopback address 127.0.0.1"),
+    ("2600::5efe:a00:5", "ISATAP address 2600::5efe:a00:5, which embeds the private address 10.0.0.5"),
+    ("2600::200:5efe:a9fe:a9fe", "embeds the link-local address 169.254.169.254"),
+    ("3fff::1", "documentation address 3fff::1"),
+    ("168.63.129.16", "cloud host address 168.63.129.16 (Azure WireServer)"),
+    ("169.254.169.254", "link-local address 169.254.169.254 (cloud metadata service"),
+    ("100.100.100.200", "address 100.100.100.200 (Alibaba Cloud metadata)"),
+    ("fd00:ec2::254", "address fd00:ec2::254 (AWS IPv6 metadata service)"),
+    ("::ffff:168.63.129.16", "cloud host address 168.63.129.16 (Azure WireServer)"),
+    ("2002:a83f:8110::", "embeds the cloud host address 168.63.129.16 (Azure WireServer)"),
+    ("64:ff9b::a83f:8110", "embeds the cloud host address 168.63.129.16"),
+])
+def test_embedded_and_cloud_addresses_are_refused_before_connecting(address, phrase):
+    """By name (the resolver's answer) and as a literal in the URL: refused, zero requests."""
+    dns = FakeDNS({"sneaky.test": [address]})
+    literal = f"[{address}]" if ":" in address else address
+    for seed in ("http://sneaky.test/", f"http://{literal}/latest/meta-data/"):
+        report = crawl(CrawlConfig(seeds=(seed,), delay_s=0), resolver=dns)
+        (status,) = report.urls
+        assert status.kind == "private_address" and phrase in status.reason, status.reason
+        assert not report.documents
+    with pytest.raises(AddressRefused, match="private address"):  # and at connect time
+        with httpx.Client(transport=SafeTransport(AddressPolicy(), dns)) as client:
+            client.get("http://sneaky.test/")
+
+
+@pytest.mark.parametrize("address", [
+    "2002:808:808::1",  # 6to4 of 8.8.8.8
+    "64:ff9b::808:808",  # NAT64 (DNS64 on an IPv6-only network) of 8.8.8.8
+    "::ffff:8.8.8.8", "93.184.216.34", "2606:4700::6810:84e5", "2600::5efe:808:808",
+])
+def test_public_and_public_embedding_addresses_are_allowed(address):
+    import ipaddress
+
+    assert forbidden_kind(ipaddress.ip_address(address)) is None
+    assert AddressPolicy().why_refused(address) is None
+
+
+# ---- issue 9: a crawl that fetched nothing names the real cause -------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _offline_dns(host: str, port: int) -> list[str]:
+    import socket
+
+    raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+
+def _raising(exc_type, os_error=None):
+    """An httpx transport (a fake network) whose every request fails the way a socket does."""
+    def handler(request):
+        try:
+            if os_error is not None:
+                raise os_error
+            raise exc_type("timed out", request=request)
+        except OSError as exc:
+            raise exc_type(str(exc), request=request) from exc
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def _offline_case(case: str):
+    """(seed, config overrides, client, resolver) for each way a machine can be offline."""
+    import errno
+
+    public = FakeDNS({"docs.example.com": ["93.184.216.34"]})
+    if case == "dns":
+        return "https://docs.example.com/", {}, None, _offline_dns
+    if case == "unreachable":
+        error = OSError(errno.ENETUNREACH, "Network is unreachable")
+        return "https://docs.example.com/", {}, _raising(httpx.ConnectError, error), public
+    if case == "timeout":
+        return "https://docs.example.com/", {}, _raising(httpx.ConnectTimeout), public
+    return f"http://127.0.0.1:{_closed_port()}/", {"allow_networks": LOOPBACK}, None, None
+
+
+@pytest.mark.parametrize("case, kind, phrase", [
+    ("dns", "network_error", "the host name docs.example.com could not be resolved"),
+    ("unreachable", "network_error", "the network is unreachable"),
+    ("refused", "network_error", "connection refused by 127.0.0.1"),
+    ("timeout", "timeout", "timed out: no complete response from docs.example.com"),
+])
+def test_offline_crawl_names_the_real_cause_not_robots(case, kind, phrase):
+    seed, overrides, client, resolver = _offline_case(case)
+    report = crawl(CrawlConfig(seeds=(seed,), delay_s=0, timeout_s=1, **overrides), client=client, resolver=resolver)
+    by_url = {u.url: u for u in report.urls}
+    robots, page = by_url[seed.rstrip("/") + "/robots.txt"], by_url[seed]
+    assert (robots.status, robots.kind) == (page.status, page.kind) == ("failed", kind)
+    assert phrase in robots.reason and phrase in page.reason
+    assert not any("robots.txt" in u.reason for u in report.urls)
+    assert report.why_empty().startswith(f"nothing was fetched: {seed}: not crawled: ")
+    assert phrase in report.why_empty()
+
+
+def test_why_empty_is_none_when_pages_were_fetched(site):
+    assert crawl(config(site, "/notes.txt", depth=0)).why_empty() is None
+    assert crawl(config(site, "/private/secret", depth=0)).why_empty() == (
+        f"nothing was fetched: {site.url('/private/secret')}: disallowed by robots.txt")
+    assert crawl(config(site, "/missing", depth=0)).why_empty() == (
+        f"no page gave text: {site.url('/missing')}: HTTP 404 Not Found")
+
+
+@given(st.ip_addresses(v=4))
+def test_every_embedding_of_a_refused_ipv4_is_refused(v4):
+    """Whatever IPv4 the guard refuses, it refuses inside every IPv6 form that carries it."""
+    import ipaddress
+
+    n = int(v4)
+    forms = {
+        "mapped": (0xFFFF << 32) | n, "compatible": n, "translated": (0xFFFF << 48) | n,
+        "6to4": (0x2002 << 112) | (n << 80), "nat64": (0x64FF9B << 96) | n,
+        "teredo": (0x20010000 << 96) | (0x41366378 << 64) | (n ^ 0xFFFFFFFF),
+        "isatap": (0x2600 << 112) | (0x5EFE << 32) | n,
+    }
+    if AddressPolicy().why_refused(str(v4)) is None:
+        return
+    for name, value in forms.items():
+        if name == "compatible" and n <= 1:
+            continue  # "::" and "::1" are themselves (unspecified, loopback)
+        assert AddressPolicy().why_refused(str(ipaddress.IPv6Address(value))) is not None, name

@@ -68,3 +68,23 @@ def test_ctrl_c_keeps_what_was_fetched(tmp_path):
     kinds = {u["url"].replace(site.base, ""): u["kind"] for u in out["urls"]}
     assert kinds["/notes.txt"] == "ok" and kinds["/docs/"] == "stopped"
     assert out["added"] >= 1
+
+
+def test_offline_crawl_is_an_error_naming_the_cause(tmp_path):
+    """Nothing fetched because nothing listens there: exit 2 and one `error:` line that says
+    "connection refused", not a generic hint or robots.txt."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    seed = f"http://127.0.0.1:{port}/"
+    result = subprocess.run(crawl_cmd(seed, "--index", str(tmp_path / "i"), "--embedder", "hashing",
+                                      "--allow-private", "--delay", "0", "--timeout", "2", "--quiet"),
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: nothing to index: nothing was fetched: {seed}: not crawled: "
+                           f"connection refused by 127.0.0.1:{port}")
+    assert "robots.txt" not in line and "robots_unavailable" not in result.stdout
+    assert not (tmp_path / "i").exists()

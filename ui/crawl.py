@@ -10,12 +10,20 @@ touches Streamlit. Stopping keeps what was fetched: `Crawler.report()` is the pa
 
 Crawled text and URLs are untrusted: they reach the page only through st.dataframe, or
 through `md_literal` in a markdown line, never as HTML.
+
+Private addresses (loopback, LAN, cloud metadata) are the operator's setting,
+RAG_ALLOW_PRIVATE_URLS in the environment or .streamlit/secrets.toml, never a visitor's
+control: on a shared server the crawl comes from the operator's network. A crawl that
+fetched nothing is a warning that names why (offline, refused, ...), never a success.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -28,10 +36,32 @@ from .widgets import md_literal
 
 JOB = "crawl_job"
 POLL_SECONDS = 0.5
+#: the operator's switch for private addresses (environment, else .streamlit/secrets.toml)
+OPERATOR_SETTING = "RAG_ALLOW_PRIVATE_URLS"
+SECRETS_PATH = Path(".streamlit/secrets.toml")
+_TRUE = ("1", "true", "yes", "on")
 SSRF_WARNING = ("Private addresses are off-limits by default because a crawl request comes from this server: "
                 "a link or redirect could otherwise make it read internal services, admin pages on the local "
                 "network, or the cloud metadata endpoint (169.254.169.254) and put their contents into your "
                 "documents (server-side request forgery). Only allow this for sites you trust.")
+PRIVATE_HINT = (f"the operator of this server can allow private addresses with {OPERATOR_SETTING}=1 "
+                "(environment or .streamlit/secrets.toml)")
+
+
+def operator_allows_private(environ: Mapping[str, str] | None = None, secrets_path: Path | None = None) -> bool:
+    """Whether the server's operator allows crawling private addresses. It is configuration,
+    never a visitor's control: on a shared server a visitor must not be able to point the
+    crawler at the operator's network or the cloud metadata service. The environment wins."""
+    env = os.environ if environ is None else environ
+    value: object = env.get(OPERATOR_SETTING)
+    if value is None:
+        import tomllib
+
+        try:
+            value = tomllib.loads((secrets_path or SECRETS_PATH).read_text()).get(OPERATOR_SETTING)
+        except (OSError, ValueError):  # no secrets file (or not TOML): the safe default
+            value = None
+    return str(value).strip().lower() in _TRUE if value is not None else False
 
 
 @dataclass
@@ -76,7 +106,7 @@ def config_from_state() -> CrawlConfig:
         seeds=lines(state.get("crawl_urls", "")), depth=int(state.get("crawl_depth", 1)),
         max_pages=int(state.get("crawl_max_pages", 50)), sitemap=bool(state.get("crawl_sitemap", False)),
         include=lines(state.get("crawl_include", "")), exclude=lines(state.get("crawl_exclude", "")),
-        allow_private=bool(state.get("crawl_allow_private", False)),
+        allow_private=operator_allows_private(),
         delay_s=float(state.get("crawl_delay", 0.5)), concurrency=int(state.get("crawl_concurrency", 2)),
     )
 
@@ -117,10 +147,9 @@ def form() -> bool:
         p1.number_input("Seconds between requests to one site", 0.0, 10.0, step=0.1,
                         key=state.default("crawl_delay", 0.5), help="robots.txt may ask for more (capped at 10 s).")
         p2.number_input("Requests in flight", 1, 8, key=state.default("crawl_concurrency", 2))
-    allow = st.checkbox("Allow private addresses (localhost, LAN, link-local)",
-                        key=state.default("crawl_allow_private", False), help=SSRF_WARNING)
-    if allow:
-        st.warning(SSRF_WARNING, icon=":material/shield:")
+    if operator_allows_private():
+        st.warning(f"This server's operator allows crawling private addresses ({OPERATOR_SETTING}). "
+                   + SSRF_WARNING, icon=":material/shield:")
     st.caption("robots.txt is obeyed, pages are fetched politely with an honest user agent, and every URL "
                "touched is listed below with what happened to it.")
     return st.button("Start crawl", key="crawl_start", type="primary", icon=":material/travel_explore:",
@@ -145,9 +174,14 @@ def progress_panel() -> None:
               disabled=job.stop.is_set(), help="Stop now and keep the pages fetched so far.")
 
 
+def wording(reason: str) -> str:
+    """The core's reasons name CLI flags; in the app private addresses are the operator's call."""
+    return app_wording(reason.replace("pass --allow-private to crawl it", PRIVATE_HINT))
+
+
 def url_frame(report: CrawlReport) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"status": u.status, "kind": u.kind, "reason": app_wording(u.reason),
+        [{"status": u.status, "kind": u.kind, "reason": wording(u.reason),
           "http status": u.http_status, "url": u.url, "final url": u.final_url} for u in report.urls],
         columns=["status", "kind", "reason", "http status", "url", "final url"],
     ).astype({"http status": "Int64"})
@@ -173,13 +207,18 @@ def show_report(job: CrawlJob) -> None:
     if job.error:
         st.error(f"The crawl ended with an unexpected error ({md_literal(job.error[:200])}); "
                  "what was fetched before it is kept.", icon=":material/error:")
-    (st.warning if report.stopped else st.success)(summary(report))
+    empty = report.why_empty()
+    if report.stopped or empty is None:
+        (st.warning if report.stopped else st.success)(summary(report))
+    else:  # a crawl that fetched nothing is not a success: name the cause (offline, refused, ...)
+        st.warning(f"{summary(report)} {md_literal(wording(empty[0].upper() + empty[1:]))}.",
+                   icon=":material/warning:")
     st.markdown("**What happened to each URL, by kind**")
     st.dataframe(counts_frame(report), hide_index=True, width="stretch")
     refused = [u for u in report.urls if u.kind == "private_address"]
     if refused and not job.crawler.config.allow_private:
-        st.info(f"{len(refused)} URL(s) were refused because they resolve to a private address. "
-                "Tick “Allow private addresses” above only if you trust the site.", icon=":material/shield:")
+        st.info(f"{len(refused)} URL(s) were refused because they resolve to a private address; "
+                f"{PRIVATE_HINT}.", icon=":material/shield:")
     with st.expander(f"Per-URL report ({len(report.urls)} URLs)", expanded=True):
         st.dataframe(url_frame(report), hide_index=True, width="stretch")
 

@@ -4,8 +4,10 @@
     report.documents          # Document(source=url, section=heading path, text=...)
     report.urls               # UrlStatus(url, status, reason, http_status, n_documents, depth, kind, ...)
 
-Modules: urls.py (normalisation, scope), safety.py (address checks, the guarded transport;
-read its docstring for how DNS-rebinding is closed), sitemap.py, crawler.py (the loop).
+Modules: urls.py (normalisation, scope), safety.py (address checks, the guarded transport
+and the per-request deadline; read its docstring for how DNS-rebinding is closed),
+decoding.py (content encodings under one cap), causes.py (network failures in words),
+sitemap.py, crawler.py (the loop). `CrawlReport.why_empty()` names why nothing was fetched.
 """
 
 from .crawler import (

@@ -11,6 +11,11 @@ machine-readable `kind` and a one-line `reason`. `progress` and `should_stop` ar
 ever called on the caller's thread; Ctrl-C (KeyboardInterrupt) counts as a stop. On a stop
 the pages fetched so far are kept and the rest are listed as "stopped by user".
 `Crawler.report()` gives the partial report at any time (e.g. after the UI was interrupted).
+
+Each request has ONE deadline (`timeout_s`, connect to last byte) and a body cap counted in
+decoded bytes across every content encoding. A robots.txt that cannot be reached because of
+the network fails its site's pages with that cause (host not resolved, network unreachable,
+connection refused, timed out), and `CrawlReport.why_empty()` names it when nothing was fetched.
 """
 
 from __future__ import annotations
@@ -33,7 +38,17 @@ from ..errors import ConfigError
 from ..loaders import LOADERS, load_bytes
 from ..loaders.base import decode_text, one_line
 from ..types import Document
-from .safety import AddressPolicy, AddressRefused, Resolver, SafeTransport, peer_address, resolve_checked
+from .causes import dns_cause, network_cause
+from .decoding import ACCEPT_ENCODING, CappedDecoder, DecodingError, TooLarge
+from .safety import (
+    AddressPolicy,
+    AddressRefused,
+    Resolver,
+    SafeTransport,
+    peer_address,
+    request_deadline,
+    resolve_checked,
+)
 from .sitemap import SitemapError, parse_sitemap
 from .urls import BadUrl, Scope, host_port, normalize_url, origin, url_key
 
@@ -52,6 +67,13 @@ _GENERIC_TYPES = ("", "application/octet-stream", "binary/octet-stream")
 MAX_SITEMAPS = 20
 MAX_ROBOTS_BYTES = 512 * 1024
 MAX_CRAWL_DELAY_S = 10.0
+_NETWORK_KINDS = ("network_error", "timeout")
+#: the kinds that explain an empty crawl, most telling first
+_EMPTY_CAUSES = _NETWORK_KINDS + (
+    "robots_unavailable", "private_address", "http_error", "robots", "too_large", "decoding_error",
+    "unsupported_type", "no_text", "noindex", "redirect_loop", "too_many_redirects", "out_of_scope", "excluded",
+    "unsupported_scheme", "duplicate", "depth_limit", "page_limit",
+)
 
 Progress = Callable[[int, int, str], None]
 ShouldStop = Callable[[], bool]
@@ -59,8 +81,8 @@ ShouldStop = Callable[[], bool]
 
 @dataclass(frozen=True)
 class CrawlConfig:
-    """What to crawl and how politely. `max_bytes` caps each response body; `timeout_s` is
-    the connect/read timeout per request (a whole response must arrive within 3x that)."""
+    """What to crawl and how politely. `max_bytes` caps each response body (decoded, in every
+    content-encoding layer); `timeout_s` is one deadline per request, connect to last byte."""
 
     seeds: tuple[str, ...]
     depth: int = 2
@@ -146,8 +168,9 @@ KINDS = {
     "http_error": "HTTP status 4xx/5xx",
     "redirect_loop": "redirects back to a URL in its own chain",
     "too_many_redirects": "more redirects than --max-redirects",
-    "timeout": "no complete response within the timeout",
-    "network_error": "DNS or connection failure",
+    "timeout": "no complete response within the timeout (one deadline from connect to last byte)",
+    "network_error": "host name not resolved, network unreachable, connection refused or reset, TLS failure",
+    "decoding_error": "a Content-Encoding that cannot be decoded (unknown, more than 3 layers, or corrupt)",
     "stopped": "not fetched because the crawl was stopped",
 }
 
@@ -178,6 +201,21 @@ class CrawlReport:
     def sources(self) -> tuple[str, ...]:
         """Distinct document sources (URLs), in crawl order."""
         return tuple(dict.fromkeys(d.source for d in self.documents))
+
+    def why_empty(self) -> str | None:
+        """None when some page gave documents; else one line naming the main reason none did
+        (a network failure first: offline, the report must not blame robots.txt)."""
+        if self.documents:
+            return None
+        if self.stopped:
+            return "the crawl was stopped before any page gave text"
+        what = "no page gave text" if any(u.http_status for u in self.urls) else "nothing was fetched"
+        for kind in _EMPTY_CAUSES:
+            hits = sorted((u for u in self.urls if u.kind == kind), key=lambda u: u.url.endswith("/robots.txt"))
+            if hits:
+                more = f" (and {len(hits) - 1} more URL(s) like it)" if len(hits) > 1 else ""
+                return f"{what}: {hits[0].url}: {hits[0].reason}{more}"
+        return what
 
     def counts(self) -> dict[tuple[str, str], int]:
         """(status, kind) -> number of URLs: the skip-reasons table."""
@@ -224,7 +262,7 @@ def safe_client(config: CrawlConfig, resolver: Resolver | None = None) -> httpx.
     return httpx.Client(
         transport=SafeTransport(policy, resolver, max_connections=config.concurrency * 2),
         follow_redirects=False, trust_env=False, timeout=httpx.Timeout(config.timeout_s),
-        headers={"User-Agent": config.user_agent},
+        headers={"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
     )
 
 
@@ -262,7 +300,7 @@ class Crawler:
         self._lock = threading.RLock()
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._robots_lock = threading.Lock()
-        self._robots_failed: dict[str, str] = {}
+        self._robots_failed: dict[str, _Outcome] = {}
         self._next_slot: dict[str, float] = {}
         self._seen: dict[str, str] = {}  # url_key -> the URL that has (or will get) a status
         self._refused: set[str] = set()  # keys seen, but refused before fetching (scope, robots, ...)
@@ -324,7 +362,7 @@ class Crawler:
         try:
             self._check_robots(url)
         except _Outcome as outcome:
-            self._refuse(url, outcome.kind, outcome.reason, depth)
+            self._refuse(url, outcome.kind, outcome.reason, depth, outcome.status)
             return
         if depth > self.config.depth:
             self._refuse(url, "depth_limit", f"depth limit: {depth} links from a seed, over --depth "
@@ -441,20 +479,27 @@ class Crawler:
                     parser = None  # no robots.txt (or a refused host, which each page reports): allow all
                 else:  # RFC 9309: an unreachable robots.txt means "crawl nothing"
                     parser.disallow_all = True
-                    self._robots_failed[site] = outcome.reason
-                    self._record(UrlStatus(robots_url, "failed", f"robots.txt unavailable ({outcome.reason}): "
-                                           "the site is treated as disallowed", outcome.http_status,
-                                           kind="robots_unavailable"))
+                    self._robots_failed[site] = outcome
+                    self._record_robots_failure(robots_url, outcome)
             self._robots[site] = parser
             return parser
+
+    def _record_robots_failure(self, robots_url: str, outcome: _Outcome) -> None:
+        if outcome.kind in _NETWORK_KINDS:  # the site is unreachable: say why, robots.txt is not the cause
+            self._record(UrlStatus(robots_url, "failed", outcome.reason, kind=outcome.kind))
+            return
+        self._record(UrlStatus(robots_url, "failed", f"robots.txt unavailable ({outcome.reason}): "
+                               "the site is treated as disallowed", outcome.http_status, kind="robots_unavailable"))
 
     def _check_robots(self, url: str) -> None:
         parser = self._robots_for(url)
         if parser is not None and not parser.can_fetch(self.config.user_agent, url):
             failed = self._robots_failed.get(origin(url))
+            if failed is not None and failed.kind in _NETWORK_KINDS:
+                raise _fail(failed.kind, f"not crawled: {failed.reason}")
             if failed is not None:
                 raise _skip("robots_unavailable", f"not crawled: robots.txt of {origin(url)} could not be read "
-                                                  f"({failed})")
+                                                  f"({failed.reason})")
             raise _skip("robots", "disallowed by robots.txt")
 
     def _delay_for(self, url: str) -> float:
@@ -483,7 +528,7 @@ class Crawler:
                 if self.scope.why_not(sitemap) is not None and origin(sitemap) not in map(origin, self.seeds):
                     raise _skip("out_of_scope", "sitemap on another site")
                 response = self._follow(sitemap, max_bytes=self.config.max_bytes, same_origin=True)
-                kind, locs = parse_sitemap(response.body)
+                kind, locs = parse_sitemap(response.body, limit=self.config.max_bytes)
             except _Outcome as outcome:
                 self._record(UrlStatus(sitemap, outcome.status, f"sitemap: {outcome.reason}",
                                        outcome.http_status, kind=outcome.kind))
@@ -527,14 +572,14 @@ class Crawler:
         except AddressRefused as exc:
             raise _skip("private_address", f"redirects to {target}: {exc}") from None
         except OSError as exc:
-            raise _fail("network_error", f"redirects to {target}: DNS lookup failed: {one_line(exc, 120)}") from None
+            raise _fail("network_error", f"redirects to {target}: {dns_cause(exc, host)}") from None
         why = self.scope.why_not(target)
         if why is not None:
             raise _skip("excluded" if why.startswith("excluded") else "out_of_scope", f"redirects to {target}: {why}")
         try:
             self._check_robots(target)
         except _Outcome as outcome:
-            raise _skip(outcome.kind, f"redirects to {target}: {outcome.reason}") from None
+            raise _Outcome(outcome.status, outcome.kind, f"redirects to {target}: {outcome.reason}") from None
         key = url_key(target)
         if key in {url_key(c) for c in chain}:
             return  # "/docs" -> "/docs/": the same page
@@ -578,54 +623,67 @@ class Crawler:
             time.sleep(slot - now)
 
     def _get_once(self, url: str, max_bytes: int, page: bool) -> _Response:
-        """One GET, no redirects. Address-checked before connecting (and again at connect time by
-        SafeTransport, and on the peer address before the body is read)."""
+        """One GET, no redirects, within ONE deadline of `timeout_s` from connect to last byte.
+        Address-checked before connecting (and again at connect time by SafeTransport, and on
+        the peer address before the body is read)."""
         host, port = host_port(url)
         try:
             resolve_checked(host, port, self.policy, self.resolver)
         except AddressRefused as exc:
             raise _skip("private_address", str(exc)) from None
         except OSError as exc:
-            raise _fail("network_error", f"DNS lookup failed for {host}: {one_line(exc, 120)}") from None
+            raise _fail("network_error", dns_cause(exc, host)) from None
         self._wait_turn(url)
-        started = time.monotonic()
-        deadline = started + 3 * self.config.timeout_s
+        timeout = self.config.timeout_s
         try:
-            with self.client.stream("GET", url, follow_redirects=False, timeout=self.config.timeout_s,
-                                    headers={"User-Agent": self.config.user_agent}) as response:
-                peer = peer_address(response)
-                refused = self.policy.why_refused(peer) if peer else None
-                if refused:
-                    raise _skip("private_address", f"connected peer {refused}")
-                code = response.status_code
-                if code in _REDIRECTS and response.headers.get("location"):
-                    return _Response(url, code, response.headers["location"], b"")
-                if code >= 400 or code in _REDIRECTS:
-                    raise _fail("http_error", f"HTTP {code} {response.reason_phrase}".rstrip(), code)
-                content_type = response.headers.get("content-type", "")
-                if page and _content_suffix(content_type, url) is None:
-                    shown = content_type.split(";")[0].strip() or "no Content-Type"
-                    raise _skip("unsupported_type", f"unsupported type: {shown}", code)
-                length = response.headers.get("content-length", "")
-                if length.isdigit() and int(length) > max_bytes:
-                    raise _skip("too_large", f"too large: {int(length) / _MB:.1f} MB declared, over the "
-                                             f"{max_bytes / _MB:g} MB cap", code)
-                body = bytearray()
-                for piece in response.iter_bytes():
-                    body.extend(piece)
-                    if len(body) > max_bytes:
-                        raise _skip("too_large", f"too large: over the {max_bytes / _MB:g} MB cap "
-                                                 "(stopped reading)", code)
-                    if time.monotonic() > deadline:
-                        raise _fail("timeout", f"timed out: body not complete after {3 * self.config.timeout_s:g} s",
-                                    code)
-                return _Response(url, code, content_type, bytes(body))
-        except httpx.TimeoutException:
-            raise _fail("timeout", f"timed out after {self.config.timeout_s:g} s") from None
+            with request_deadline(timeout) as deadline:
+                with self.client.stream("GET", url, follow_redirects=False, timeout=timeout,
+                                        headers={"User-Agent": self.config.user_agent,
+                                                 "Accept-Encoding": ACCEPT_ENCODING}) as response:
+                    return self._read(url, response, max_bytes, page, deadline)
         except AddressRefused as exc:  # raised by SafeTransport at connect time (DNS changed)
             raise _skip("private_address", f"{exc} (refused at connect time)") from None
-        except httpx.HTTPError as exc:
-            raise _fail("network_error", f"{type(exc).__name__}: {one_line(exc, 120)}") from None
+        except (httpx.HTTPError, OSError) as exc:
+            raise _fail(*network_cause(exc, host, port, timeout)) from None
+
+    def _read(self, url: str, response: httpx.Response, max_bytes: int, page: bool, deadline: float) -> _Response:
+        """Status, headers and a body capped at `max_bytes` DECODED bytes across every content
+        encoding (decoding.py), all before `deadline` (a server may drip bytes forever)."""
+        peer = peer_address(response)
+        refused = self.policy.why_refused(peer) if peer else None
+        if refused:
+            raise _skip("private_address", f"connected peer {refused}")
+        code = response.status_code
+        if code in _REDIRECTS and response.headers.get("location"):
+            return _Response(url, code, response.headers["location"], b"")
+        if code >= 400 or code in _REDIRECTS:
+            raise _fail("http_error", f"HTTP {code} {response.reason_phrase}".rstrip(), code)
+        content_type = response.headers.get("content-type", "")
+        if page and _content_suffix(content_type, url) is None:
+            shown = content_type.split(";")[0].strip() or "no Content-Type"
+            raise _skip("unsupported_type", f"unsupported type: {shown}", code)
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            raise _skip("too_large", f"too large: {int(length) / _MB:.1f} MB declared, over the "
+                                     f"{max_bytes / _MB:g} MB cap", code)
+        try:
+            decoder = CappedDecoder(response.headers.get("content-encoding", ""), max_bytes)
+            body, raw = bytearray(), 0
+            for piece in response.iter_raw():
+                if time.monotonic() > deadline:  # the transport's deadline, for injected clients too
+                    raise httpx.ReadTimeout("the request deadline passed")
+                raw += len(piece)  # compressed bytes that decode to nothing still count
+                if raw > max_bytes:
+                    raise TooLarge("raw")
+                body.extend(decoder.feed(piece))
+            body.extend(decoder.flush())
+        except TooLarge:
+            raise _skip("too_large", f"too large: over the {max_bytes / _MB:g} MB cap (stopped reading"
+                                     + (f"; decoded {', '.join(decoder.encodings)}" if decoder.encodings else "")
+                                     + ")", code) from None
+        except DecodingError as exc:
+            raise _fail("decoding_error", f"cannot decode the body: {exc}", code) from None
+        return _Response(url, code, content_type, bytes(body))
 
     def _to_documents(self, url: str, depth: int, response: _Response) -> _PageResult:
         source = response.url

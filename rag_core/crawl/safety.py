@@ -6,12 +6,20 @@ leaves a gap (DNS rebinding: public the first time, 169.254.169.254 the second).
 check lives inside the connection itself: `SafeTransport` is an `httpx.HTTPTransport`
 whose httpcore network backend (`GuardedBackend.connect_tcp`) resolves the host ONCE with
 the injected resolver, refuses if ANY resolved address is loopback, private, link-local,
-multicast, reserved, unspecified or otherwise not globally routable (IPv4-mapped IPv6
-unwrapped first), and then opens the TCP connection to that checked IP literal. TLS SNI
+multicast, reserved, unspecified, site-local (fec0::/10), a well-known cloud host service
+(CLOUD_HOSTS: 168.63.129.16 is public, yet Azure's WireServer) or otherwise not globally
+routable, and then opens the TCP connection to that checked IP literal. An IPv6 address
+that carries an IPv4 one (mapped, compatible, SIIT, 6to4, Teredo with its XOR-ed client,
+NAT64 64:ff9b::/96, ISATAP) is decoded and refused when the IPv4 would be (`describe_forbidden`). TLS SNI
 and certificate checks still use the host name (httpcore passes the origin host to
 start_tls, not the address), and the Host header comes from the URL, so pinning changes
 nothing else. There is no second lookup, hence no check-to-connect gap. Environment
 proxies are disabled (trust_env=False): a proxy would be the thing connected to.
+
+Every connection is a `DeadlineStream`: inside `request_deadline(seconds)` each connect,
+TLS handshake, read and write gets only what is left of ONE deadline for the request, so
+a server dripping its status line or headers a byte at a time cannot hold a crawl forever
+(per-operation timeouts alone never fire on such a server).
 
 As a second, independent line, the crawler also checks the peer address of every response
 (`server_addr` of the network stream) before reading its body; that covers an injected
@@ -25,11 +33,14 @@ redirect hop) before fetching so the report gives a clear reason without any con
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import httpcore
 import httpx
@@ -50,21 +61,89 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
 
 
+#: well-known cloud host services; some are public addresses (Azure's), all must never be crawled
+CLOUD_HOSTS = {
+    "169.254.169.254": "cloud metadata service of AWS, GCP, Azure and others",
+    "169.254.170.2": "AWS ECS task metadata",
+    "169.254.169.123": "AWS time sync",
+    "169.254.169.253": "AWS DNS resolver",
+    "169.254.0.23": "Tencent Cloud metadata",
+    "168.63.129.16": "Azure WireServer",
+    "100.100.100.200": "Alibaba Cloud metadata",
+    "192.0.0.192": "Oracle Cloud metadata",
+    "fd00:ec2::254": "AWS IPv6 metadata service",
+    "fd00:ec2::23": "AWS IPv6 DNS resolver",
+    "fd00:ec2::123": "AWS IPv6 time sync",
+}
+_CLOUD = {ipaddress.ip_address(a): what for a, what in CLOUD_HOSTS.items()}
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the IPv4 decides
+#: IPv6 ranges that are never public whatever the Python version says (RFC 3879, 8215, 4380)
+_NOT_PUBLIC_V6 = (
+    (ipaddress.ip_network("fec0::/10"), "site-local"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "local-use NAT64"),
+    (ipaddress.ip_network("2001::/32"), "Teredo"),
+    (ipaddress.ip_network("3fff::/20"), "documentation"),  # RFC 9637
+    (ipaddress.ip_network("5f00::/16"), "SRv6 SID"),  # RFC 9602
+)
+
+
 def _unwrap(ip: IPAddress) -> IPAddress:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     return ip
 
 
-def forbidden_kind(ip: IPAddress) -> str | None:
-    """What makes `ip` off-limits ("loopback", "private", ...), or None for a public address."""
-    ip = _unwrap(ip)
+def embedded_ipv4(ip: IPAddress) -> tuple[str, ipaddress.IPv4Address] | None:
+    """(scheme, IPv4) carried inside an IPv6 address by 6to4, Teredo, NAT64, SIIT, ISATAP or
+    the deprecated IPv4-compatible form; None for other addresses. (IPv4-mapped is unwrapped.)"""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return "6to4", ip.sixtofour
+    if ip.teredo is not None:
+        return "Teredo", ip.teredo[1]  # the client address, XOR-decoded by ipaddress
+    if ip in _NAT64:
+        return "NAT64", low32
+    if ip in ipaddress.ip_network("::ffff:0:0:0/96"):
+        return "IPv4-translated", low32
+    if ip in ipaddress.ip_network("::/96") and int(ip) > 1:
+        return "IPv4-compatible", low32
+    if (int(ip) >> 32) & 0xFDFFFFFF == 0x5EFE:  # ISATAP interface id ::0:5efe:a.b.c.d / ::200:5efe:...
+        return "ISATAP", low32
+    return None
+
+
+def _std_kind(ip: IPAddress) -> str | None:
     for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
-    if not ip.is_global:
-        return "non-public"
     return None
+
+
+def describe_forbidden(ip: IPAddress) -> str | None:
+    """Why `ip` is off-limits, as "<kind> address <ip>[ ...]", or None for a public address."""
+    ip = _unwrap(ip)
+    if ip in _CLOUD:
+        return f"{_std_kind(ip) or 'cloud host'} address {ip} ({_CLOUD[ip]})"
+    inner = embedded_ipv4(ip)
+    if inner is not None:
+        scheme, v4 = inner
+        why = describe_forbidden(v4)
+        if why is not None:
+            return f"{scheme} address {ip}, which embeds the {why}"
+        if scheme == "NAT64":  # DNS64 on IPv6-only networks: a public IPv4 behind the gateway
+            return None
+    kind = next((k for net, k in _NOT_PUBLIC_V6 if ip in net), None) or _std_kind(ip)
+    if kind is None and not ip.is_global:
+        kind = "non-public"
+    return None if kind is None else f"{kind} address {ip}"
+
+
+def forbidden_kind(ip: IPAddress) -> str | None:
+    """What makes `ip` off-limits ("loopback", "private", "6to4", ...), or None for a public address."""
+    why = describe_forbidden(ip)
+    return None if why is None else why.split(" address ", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -82,10 +161,10 @@ class AddressPolicy:
             return None
         if any(ip in ipaddress.ip_network(net, strict=False) for net in self.allow_networks):
             return None
-        kind = forbidden_kind(ip)
-        if kind is None:
+        why = describe_forbidden(ip)
+        if why is None:
             return None
-        return f"private address: resolves to {kind} address {ip}; pass --allow-private to crawl it"
+        return f"private address: resolves to {why}; pass --allow-private to crawl it"
 
     def check_all(self, host: str, addresses: Iterable[str]) -> list[str]:
         """Raise AddressRefused if any address is refused (one bad record spoils the name)."""
@@ -114,8 +193,59 @@ def resolve_checked(host: str, port: int, policy: AddressPolicy, resolver: Resol
     return policy.check_all(host, (resolver or system_resolver)(host, port))
 
 
+_DEADLINE = threading.local()
+
+
+@contextlib.contextmanager
+def request_deadline(seconds: float) -> Iterator[float]:
+    """Every socket operation of this thread's requests inside the block (connect, TLS, each
+    read and write) must end by one deadline: a server that drips its status line or headers
+    a byte at a time would otherwise pass every per-operation timeout and hang the crawl."""
+    previous = getattr(_DEADLINE, "at", None)
+    _DEADLINE.at = time.monotonic() + seconds
+    try:
+        yield _DEADLINE.at
+    finally:
+        _DEADLINE.at = previous
+
+
+def _budget(timeout: float | None, error: type[Exception]) -> float | None:
+    """The per-operation timeout shortened to what is left of this thread's request deadline."""
+    at = getattr(_DEADLINE, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the request deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose every operation is cut to the request deadline (see above)."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, _budget(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, _budget(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        budget = _budget(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, budget))
+
+    def get_extra_info(self, info: str):
+        return self.inner.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
-    """httpcore backend that resolves once, checks every address, and connects to the checked IP."""
+    """httpcore backend that resolves once, checks every address, connects to the checked IP,
+    and holds every connection to the request deadline (DeadlineStream)."""
 
     def __init__(self, policy: AddressPolicy, resolver: Resolver | None = None) -> None:
         self.policy, self.resolver = policy, resolver
@@ -125,7 +255,9 @@ class GuardedBackend(httpcore.SyncBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                budget = _budget(timeout, httpcore.ConnectTimeout)
+                stream = super().connect_tcp(address, port, budget, local_address, socket_options)
+                return DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None

@@ -1,9 +1,9 @@
 """sitemap.xml and sitemap-index parsing, hardened against XML bombs.
 
 `parse_sitemap(data)` returns ("urlset" | "sitemapindex", [loc, ...]); gzipped sitemaps
-(sitemap.xml.gz) are unpacked first, up to the 50 MB the protocol allows. defusedxml is used
-when installed (it refuses entity expansion and external entities); otherwise the stdlib
-parser is used on documents that declare no DTD at all. The caller caps the byte size
+(sitemap.xml.gz) are unpacked first, up to the caller's size cap (at most the 50 MB the
+protocol allows). defusedxml is used when installed (it refuses entity expansion and
+external entities); otherwise the stdlib parser is used on documents that declare no DTD. The caller caps the byte size
 and the recursion depth of sitemap indexes.
 """
 
@@ -46,13 +46,18 @@ def gunzip_capped(data: bytes, limit: int = MAX_SITEMAP_BYTES) -> bytes:
     except zlib.error as exc:
         raise SitemapError(f"not a valid gzipped sitemap ({exc})") from exc
     if len(out) > limit:
-        raise SitemapError(f"gzipped sitemap unpacks to more than {limit // (1024 * 1024)} MB; refused")
+        raise SitemapError(f"gzipped sitemap unpacks to more than {limit / (1024 * 1024):g} MB "
+                           "(the size cap); refused")
+    if out[:2] == GZIP_MAGIC:
+        raise SitemapError("gzipped sitemap holds another gzip layer; refused")
     return out
 
 
-def parse_sitemap(data: bytes) -> tuple[str, list[str]]:
+def parse_sitemap(data: bytes, limit: int = MAX_SITEMAP_BYTES) -> tuple[str, list[str]]:
+    """`limit` caps the unpacked size of a .gz sitemap: the crawler passes its page size cap,
+    so a sitemap decoded by HTTP and then unpacked is capped at every layer."""
     if data[:2] == GZIP_MAGIC:
-        data = gunzip_capped(data)
+        data = gunzip_capped(data, min(limit, MAX_SITEMAP_BYTES))
     try:
         root = _fromstring(data)
     except ET.ParseError as exc:
