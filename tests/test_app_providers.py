@@ -55,6 +55,9 @@ def app_env(app_root, monkeypatch, server, caplog):
     for var in ("OPENAI_API_KEY", "COHERE_API_KEY", "COMPATIBLE_API_KEY", "OPENAI_BASE_URL", "COHERE_BASE_URL",
                 "COMPATIBLE_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+    # the operator of this test deployment allows model servers on this machine (the fake server is on
+    # 127.0.0.1); tests of the address guard take it away again
+    monkeypatch.setenv("RAG_ALLOW_LOCAL_MODEL_SERVERS", "1")
     caplog.set_level(logging.DEBUG)
     index = Index.create(root / SMALL, create_embedder("hashing"), "numpy", ChunkingConfig(size=300, overlap=30))
     index.ingest(fact_documents())
