@@ -13,7 +13,6 @@ from rag_core.errors import ConfigError
 from rag_core.llm import create_llm
 from rag_core.providers import Credentials, load_credentials
 from rag_core.providers.connection import test_connection as check_connection
-from rag_core.providers.credentials import session_view
 from rag_core.providers.retry import ProviderCallError
 from rag_core.rerank import create_reranker
 from rag_core.types import Chunk, GenerationRequest, Hit
@@ -59,6 +58,8 @@ def every_call(creds: Credentials, policy):
 
 
 def test_session_view_keeps_operator_keys_to_their_configured_urls():
+    from rag_core.providers.credentials import session_view
+
     op = Credentials(openai_api_key="sk-OPERATOR-0123456789", cohere_api_key="co-OPERATOR-0123456789",
                      compatible_api_key=OPERATOR_COMPATIBLE_KEY, compatible_base_url="http://10.1.2.3:8000/v1")
     # a typed base URL without a typed key: no key at all (never the operator's)

@@ -267,7 +267,7 @@ def test_cli_eval_uses_the_keys_for_a_hosted_index_and_reranker(server, tmp_path
 
 # ---- issue 9, hostile item 8: every configured secret is redacted wherever text leaves ----------
 
-FILE_KEY = "sk-from-SECRETS-toml-0123456789abcd"
+FILE_KEY = "Cohere0FromSecretsToml0123456789abcdWXYZ"  # not shaped like sk-...: only knowing it masks it
 
 
 def _secrets_toml(tmp_path, body: str) -> None:
