@@ -234,6 +234,8 @@ _TOML_SECRET = re.compile(r"""^[ \t]*["']?([A-Za-z_]{1,64})["']?[ \t]*=[ \t]*["'
 def _file_secrets(path: Path) -> list[str]:
     """Secrets in a secrets.toml even when it is not valid TOML (read line by line, bounded)."""
     try:
+        if not path.is_file():  # a regular file only: a FIFO would block this error path
+            return []
         with path.open("rb") as handle:
             text = handle.read(1_000_000).decode("utf-8", "replace")
     except OSError:
