@@ -12,7 +12,8 @@ page_setup()
 st.title(":material/settings: Settings")
 st.info("Keys typed here are kept in this browser session's memory only: never written to disk, logs "
         "or an index, never shown again, and not visible to other sessions. Otherwise keys come from the "
-        "environment (OPENAI_API_KEY, COHERE_API_KEY, COMPATIBLE_API_KEY) or .streamlit/secrets.toml.",
+        "environment (OPENAI_API_KEY, COHERE_API_KEY, COMPATIBLE_API_KEY) or .streamlit/secrets.toml, and go "
+        "only to the base URLs configured with them: a base URL typed here is used only with a key typed here.",
         icon=":material/lock:")
 
 st.subheader("API keys, base URLs and Test connection")

@@ -9,7 +9,16 @@ Cohere side (base URL `server.cohere_url`): POST /v2/embed, POST /v2/rerank, GET
 
 Scripted failures: `server.fail(path, status, times=1, headers=..., body=..., delay=...)` queues
 responses served before normal handling. Every request is recorded in `server.requests`
-(headers included, so tests can see what was sent — never print them).
+(headers included, so tests can see what was sent — never print them; `server.authorizations()`
+lists every Authorization header received).
+
+Misbehaving servers, in the real wire format: `embedding_fault` ("nan", "inf", "wrong_dim",
+"missing", "ragged", "zero", "repeated_index") spoils the vectors of /v1/embeddings and
+/v2/embed; `chat_mode` ("json": a plain chat.completion even when a stream was asked for,
+"garbage": text that is neither, "garbage_sse": an event stream of non-JSON, "empty_sse": an
+event stream with no chunks, "error_json": a 200 with an error object); `rerank_fault`
+("not_a_list", "missing_score", "string_index", "out_of_range", "nan_score", "repeated");
+`chunk_chars` streams the answer in pieces of that many characters (a key split across chunks).
 """
 
 from __future__ import annotations
@@ -52,6 +61,10 @@ class Recorded:
     headers: dict
     body: object
 
+    def header(self, name: str) -> str | None:
+        """A request header, whatever its case on the wire."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
 
 @dataclass
 class Scripted:
@@ -74,6 +87,10 @@ class FakeProviderServer:
         self.max_cohere_inputs = 96
         self.echo_key_in_errors = False  # a misbehaving proxy that echoes the key it got
         self.answer = ANSWER
+        self.embedding_fault: str | None = None
+        self.chat_mode = "stream"
+        self.rerank_fault: str | None = None
+        self.chunk_chars: int | None = None
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -111,6 +128,10 @@ class FakeProviderServer:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
+    def authorizations(self) -> list[str]:
+        with self._lock:
+            return [r.header("Authorization") or "" for r in self.requests]
+
     # ---- handling -------------------------------------------------------------------
 
     def _handler(self):
@@ -122,10 +143,11 @@ class FakeProviderServer:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
-            def _send(self, status: int, body: object, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
+            def _send(self, status: int, body: object, headers: dict | None = None,
+                      content_type: str = "application/json") -> None:
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()  # NaN/Infinity allowed
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, str(v))
@@ -219,14 +241,14 @@ class FakeProviderServer:
         if any(not isinstance(t, str) or not t for t in inputs):
             return self._openai_error(handler, 400, "'$.input' is invalid: empty string", "invalid_request")
         dim = body.get("dimensions") or OPENAI_EMBED_DIMS[model]
-        data = []
-        for i, text in enumerate(inputs):
-            vec = fake_vector(text, dim)
-            if body.get("encoding_format") == "base64":
-                emb: object = base64.b64encode(np.asarray(vec, dtype=np.float32).tobytes()).decode()
-            else:
-                emb = vec
-            data.append({"object": "embedding", "index": i, "embedding": emb})
+        data = [{"object": "embedding", "index": i, "embedding": fake_vector(text, dim)}
+                for i, text in enumerate(inputs)]
+        spoil(data, self.embedding_fault, lambda row: row["embedding"], lambda row, v: row.__setitem__("embedding", v))
+        if body.get("encoding_format") == "base64":
+            for row in data:
+                row["embedding"] = base64.b64encode(np.asarray(row["embedding"], dtype=np.float32).tobytes()).decode()
+        if self.embedding_fault == "repeated_index" and len(data) > 1:
+            data[1]["index"] = data[0]["index"]
         data.reverse()  # the API does not promise order; the client must sort by index
         tokens = sum(server_tokens(t) for t in inputs)
         out: dict = {"object": "list", "data": data, "model": model}
@@ -245,7 +267,16 @@ class FakeProviderServer:
         usage = {"prompt_tokens": server_tokens(prompt), "completion_tokens": len(pieces),
                  "total_tokens": server_tokens(prompt) + len(pieces)}
         base = {"id": "chatcmpl-fake", "created": 1700000000, "model": model, "system_fingerprint": "fp_fake"}
-        if not body.get("stream"):
+        if self.chunk_chars:
+            pieces = [self.answer[i:i + self.chunk_chars] for i in range(0, len(self.answer), self.chunk_chars)]
+        if self.chat_mode == "garbage":
+            return handler._send(200, b"<html>Welcome to nginx!</html>", content_type="text/html")
+        if self.chat_mode == "error_json":
+            return handler._send(200, {"error": {"message": "model is loading", "type": "server_error"}})
+        if self.chat_mode in ("garbage_sse", "empty_sse"):
+            lines = [b"data: {not json at all\n\n"] if self.chat_mode == "garbage_sse" else []
+            return self._sse(handler, lines + [b"data: [DONE]\n\n"])
+        if not body.get("stream") or self.chat_mode == "json":
             out = {**base, "object": "chat.completion", "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": "".join(pieces)}, "finish_reason": "stop",
                  "logprobs": None}]}
@@ -263,16 +294,17 @@ class FakeProviderServer:
             for e in events:
                 e["usage"] = None
             events.append({**chunk, "choices": [], "usage": usage})
+        self._sse(handler, [f"data: {json.dumps(e)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"])
+
+    def _sse(self, handler, lines: list[bytes]) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
         handler.send_header("Cache-Control", "no-cache")
         handler.send_header("Connection", "close")
         handler.end_headers()
-        for e in events:
-            handler.wfile.write(f"data: {json.dumps(e)}\n\n".encode())
+        for line in lines:
+            handler.wfile.write(line)
             handler.wfile.flush()
-        handler.wfile.write(b"data: [DONE]\n\n")
-        handler.wfile.flush()
         handler.close_connection = True
 
     # ---- Cohere ---------------------------------------------------------------------
@@ -290,6 +322,9 @@ class FakeProviderServer:
         dim = body.get("output_dimension") or COHERE_EMBED_DIMS[model]
         # the input type changes the vector, as on the real service
         floats = [fake_vector(body["input_type"] + "|" + t, dim) for t in texts]
+        rows = [{"v": f} for f in floats]
+        spoil(rows, self.embedding_fault, lambda row: row["v"], lambda row, v: row.__setitem__("v", v))
+        floats = [r["v"] for r in rows]
         tokens = sum(server_tokens(t) for t in texts)
         handler._send(200, {"id": "emb-fake", "response_type": "embeddings_by_type", "embeddings": {"float": floats},
                             "texts": texts, "meta": {"api_version": {"version": "2"},
@@ -309,9 +344,45 @@ class FakeProviderServer:
         scored.sort(key=lambda s: (-s[0], s[1]))
         top = scored[: body.get("top_n") or len(docs)]
         units = max(1, -(-len(docs) // 100))
-        handler._send(200, {"id": "rr-fake", "results": [{"index": i, "relevance_score": round(0.05 + 0.9 * s, 6)}
-                                                         for s, i in top],
+        results: object = [{"index": i, "relevance_score": round(0.05 + 0.9 * s, 6)} for s, i in top]
+        fault = self.rerank_fault
+        if fault == "not_a_list":
+            results = {"index": 0, "relevance_score": 0.9}
+        elif fault == "missing_score":
+            results = [{"index": r["index"]} for r in results]
+        elif fault == "string_index":
+            results = [{**r, "index": f"doc-{r['index']}"} for r in results]
+        elif fault == "out_of_range":
+            results = [{**r, "index": len(docs) + 5} for r in results]
+        elif fault == "nan_score":
+            results = [{**r, "relevance_score": float("nan")} for r in results]
+        elif fault == "repeated":
+            results = [results[0], results[0]] if results else results
+        handler._send(200, {"id": "rr-fake", "results": results,
                             "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": units}}})
+
+
+def spoil(rows: list, fault: str | None, get, put) -> None:
+    """Damage the vectors of `rows` the way a broken embedding server does (see the module doc)."""
+    if not fault or not rows:
+        return
+    if fault == "missing":
+        rows.pop()
+        return
+    vec = list(get(rows[0]))
+    if fault == "nan":
+        vec[len(vec) // 2] = float("nan")
+    elif fault == "inf":
+        vec[0] = float("inf")
+    elif fault == "wrong_dim":
+        vec = vec[:-1]
+        for row in rows[1:]:
+            put(row, list(get(row))[:-1])
+    elif fault == "ragged":
+        vec = vec[:-3]
+    elif fault == "zero":
+        vec = [0.0] * len(vec)
+    put(rows[0], vec)
 
 
 # ---- pytest fixtures (import them into a test module to use them) -----------------------

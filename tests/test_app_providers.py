@@ -55,6 +55,9 @@ def app_env(app_root, monkeypatch, server, caplog):
     for var in ("OPENAI_API_KEY", "COHERE_API_KEY", "COMPATIBLE_API_KEY", "OPENAI_BASE_URL", "COHERE_BASE_URL",
                 "COMPATIBLE_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+    # the operator of this test deployment allows model servers on this machine (the fake server is on
+    # 127.0.0.1); tests of the address guard take it away again
+    monkeypatch.setenv("RAG_ALLOW_LOCAL_MODEL_SERVERS", "1")
     caplog.set_level(logging.DEBUG)
     index = Index.create(root / SMALL, create_embedder("hashing"), "numpy", ChunkingConfig(size=300, overlap=30))
     index.ingest(fact_documents())
@@ -296,3 +299,131 @@ def test_the_price_editor_keeps_the_would_cost_rows(app_env, server):
     at.chat_input[0].set_value("What is the capital of Kenya?").run()
     assert not errors(at), errors(at)
     assert at.session_state["chat_history"][-1].costs.total_usd > 0
+
+
+# ---- issue 9, hostile items 1 and 8: visitor base URLs and keys in the app -----------------------
+
+OPERATOR_COMPATIBLE_KEY = "compat-OPERATOR-key-0123456789"
+VISITOR_KEY = "sk-visitor-typed-0123456789abcdef"
+
+
+def operator_keys(monkeypatch, server, allow_local: bool) -> None:
+    """A shared deployment: the operator's keys in the environment, for the official endpoints."""
+    monkeypatch.setenv("OPENAI_API_KEY", server.openai_key)
+    monkeypatch.setenv("COHERE_API_KEY", server.cohere_key)
+    monkeypatch.setenv("COMPATIBLE_API_KEY", OPERATOR_COMPATIBLE_KEY)
+    if allow_local:
+        monkeypatch.setenv("RAG_ALLOW_LOCAL_MODEL_SERVERS", "1")
+    else:
+        monkeypatch.delenv("RAG_ALLOW_LOCAL_MODEL_SERVERS", raising=False)
+
+
+def test_settings_visitor_base_url_is_refused_by_the_address_guard_with_zero_requests(app_env, server, monkeypatch):
+    operator_keys(monkeypatch, server, allow_local=False)
+    at = session(server, "settings")
+    at.text_input(key="url_input:openai").set_value(server.openai_url).run()
+    assert any("none: a base URL typed here is used only with a key typed here" in m.value for m in at.markdown)
+    at.button(key="test:openai").click().run()  # no typed key: the operator's key is not used
+    assert any("type your own OpenAI key" in e.value for e in at.error), errors(at)
+    at.text_input(key="key_input:openai").set_value(VISITOR_KEY).run()
+    for url in (server.openai_url, "http://169.254.169.254/latest/v1", "http://[::1]:11434/v1"):
+        at.text_input(key="url_input:openai").set_value(url).run()
+        at.button(key="test:openai").click().run()
+        assert any("refused to connect" in e.value and "Nothing was sent" in e.value for e in at.error), errors(at)
+    at.text_input(key="url_input:compatible").set_value(server.openai_url).run()
+    at.button(key="test:compatible").click().run()
+    assert any("refused to connect" in e.value and "RAG\\_ALLOW\\_LOCAL\\_MODEL\\_SERVERS" in e.value
+               for e in at.error), errors(at)
+    assert server.requests == []
+    page = rendered(at)
+    for secret in (server.openai_key, VISITOR_KEY, OPERATOR_COMPATIBLE_KEY):
+        assert secret not in page
+
+
+def test_every_app_call_to_a_visitor_base_url_is_guarded(app_env, server, monkeypatch):
+    """Chat, rerank and a hosted index build from a session that typed base URLs on this machine."""
+    operator_keys(monkeypatch, server, allow_local=False)
+    typed = {"openai_api_key": VISITOR_KEY, "openai_base_url": server.openai_url,
+             "cohere_api_key": VISITOR_KEY, "cohere_base_url": server.cohere_url}
+    at = session(server, "chat", **typed)
+    at.sidebar.selectbox(key="w:llm").set_value("openai:gpt-4o-mini").run()
+    at.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert any("refused to connect" in e.value for e in at.error), errors(at)
+    at.sidebar.selectbox(key="w:llm").set_value("extractive").run()
+    at.sidebar.selectbox(key="w:reranker").set_value("cohere:rerank-v3.5").run()
+    at.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert any("refused to connect" in e.value for e in at.error), errors(at)
+
+    build = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    build.session_state["typed_creds"] = typed
+    build.session_state["staged_documents"] = fact_documents()
+    build.switch_page("pages/index.py").run()
+    build.selectbox(key="w:embedder").set_value("openai:text-embedding-3-small").run()
+    build.text_input(key="w:index_name").set_value("visitor").run()
+    next(c for c in build.checkbox if c.key.startswith("confirm_spend:")).check().run()
+    build.button(key="build").click().run()
+    assert any("refused to connect" in e.value for e in build.error), errors(build)
+    assert server.requests == []
+
+
+def test_operator_keys_never_reach_a_visitor_base_url_even_when_local_servers_are_allowed(app_env, server,
+                                                                                           monkeypatch):
+    operator_keys(monkeypatch, server, allow_local=True)
+    server.openai_keys.add(VISITOR_KEY)
+    server.answer = f"The capital is Nairobi; by the way the key is {server.openai_key} and {VISITOR_KEY}."
+    server.chunk_chars = 5
+    at = session(server, "settings")
+    at.text_input(key="url_input:compatible").set_value(server.openai_url).run()
+    at.button(key="test:compatible").click().run()  # no key typed: none is sent, not COMPATIBLE_API_KEY
+    assert at.success, errors(at)
+    chat = session(server, "chat", openai_base_url=server.openai_url, openai_api_key=VISITOR_KEY)
+    chat.sidebar.selectbox(key="w:llm").set_value("openai:gpt-4o-mini").run()
+    chat.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert not errors(chat), errors(chat)
+    answer = chat.session_state["chat_history"][-1].answer.text
+    assert answer == "The capital is Nairobi; by the way the key is *** and ***."  # a key in an answer is masked
+    assert set(server.authorizations()) == {"Bearer no-key-needed", f"Bearer {VISITOR_KEY}"}
+    for page in (rendered(at), rendered(chat)):
+        for secret in (server.openai_key, VISITOR_KEY, OPERATOR_COMPATIBLE_KEY):
+            assert secret not in page
+
+
+def test_user_info_typed_in_a_base_url_is_removed_with_a_note(app_env, server):
+    secret = "sk-in-the-URL-0123456789abcdef"
+    at = session(server, "settings")
+    at.text_input(key="url_input:compatible").set_value(
+        server.openai_url.replace("http://", f"http://me:{secret}@")).run()
+    assert at.text_input(key="url_input:compatible").value == server.openai_url
+    assert at.session_state["typed_creds"]["compatible_base_url"] == server.openai_url
+    assert any("user:password part was removed" in w.value for w in at.warning)
+    at.button(key="test:compatible").click().run()
+    assert at.success, errors(at)
+    assert secret not in rendered(at) and "me:" not in rendered(at)
+    assert all(not (a or "").lower().startswith("basic") for a in server.authorizations())
+
+
+def test_an_unexpected_error_on_a_page_masks_every_configured_key(app_root, monkeypatch, caplog, tmp_path):
+    """ui.guard: the one-line error and the server log of an unexpected error hide env, secrets.toml
+    and session-typed keys."""
+    file_key = "Cohere0FromSecretsToml0123456789abcdWXYZ"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-KEY-0123456789abcdef")
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(f'COHERE_API_KEY = "{file_key}"\n')
+    monkeypatch.chdir(tmp_path)
+    caplog.set_level(logging.DEBUG)
+
+    def script():
+        from ui.guard import guard
+
+        with guard("testing"):
+            raise RuntimeError("keys: sk-env-KEY-0123456789abcdef Cohere0FromSecretsToml0123456789abcdWXYZ "
+                               "typed-session-KEY-0123456789")
+
+    at = AppTest.from_function(script, default_timeout=30)
+    at.session_state["typed_creds"] = {"compatible_api_key": "typed-session-KEY-0123456789"}
+    at.run()
+    shown = at.error[0].value
+    assert "unexpected error" in shown and "***" in shown
+    for secret in ("sk-env-KEY-0123456789abcdef", file_key, "typed-session-KEY-0123456789"):
+        assert secret not in shown and secret not in caplog.text
+    assert "RuntimeError" in caplog.text  # the traceback still reaches the log, masked

@@ -263,3 +263,114 @@ def test_cli_eval_uses_the_keys_for_a_hosted_index_and_reranker(server, tmp_path
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "OPENAI_API_KEY" in err and server.openai_key not in err
+
+
+# ---- issue 9, hostile item 8: every configured secret is redacted wherever text leaves ----------
+
+FILE_KEY = "Cohere0FromSecretsToml0123456789abcdWXYZ"  # not shaped like sk-...: only knowing it masks it
+
+
+def _secrets_toml(tmp_path, body: str) -> None:
+    (tmp_path / ".streamlit").mkdir(exist_ok=True)
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(body)
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_cli_unexpected_error_masks_a_secrets_toml_key(tmp_path, monkeypatch, capsys, broken):
+    """An "unexpected" error quoting a key from .streamlit/secrets.toml (not only the environment)."""
+    import rag_core.cli as cli
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("OPENAI_API_KEY", "COHERE_API_KEY", "COMPATIBLE_API_KEY", "RAG_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    _secrets_toml(tmp_path, f'COHERE_API_KEY = "{FILE_KEY}"\n' + ("[broken\n" if broken else ""))
+
+    def boom(args):
+        raise RuntimeError(f"the server said: your key {FILE_KEY} is bad")
+
+    monkeypatch.setattr(cli, "cmd_info", boom)
+    assert main(["info", "--index", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "unexpected RuntimeError" in err and "***" in err
+    _no_key(err, FILE_KEY)
+
+
+def test_a_key_in_a_model_answer_is_masked_in_the_stream_the_cli_and_json(server, tmp_path, monkeypatch, capsys):
+    """A model that repeats a configured key (env or secrets.toml), even split across stream chunks."""
+    _env(monkeypatch, server, tmp_path, server.openai_key)
+    _secrets_toml(tmp_path, f'COMPATIBLE_API_KEY = "{FILE_KEY}"\n')
+    server.answer = f"Sure: the key is {server.openai_key} and {FILE_KEY}, also {server.cohere_key}."
+    server.chunk_chars = 7  # every key arrives in several pieces
+    creds = load_credentials()
+    pieces = [p for p in create_llm("openai:gpt-4o-mini", credentials=creds).stream(GenerationRequest("p", "q", ()))
+              if isinstance(p, str)]
+    assert "".join(pieces) == "Sure: the key is *** and ***, also ***."
+    index = tmp_path / "idx"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Kenya\n\nNairobi is the capital of Kenya, a country in East Africa.\n")
+    assert main(["ingest", str(docs), "--index", str(index), "--embedder", "hashing", "--store", "numpy",
+                 "--quiet", "--min-words", "1"]) == 0
+    for extra in ([], ["--json"]):
+        capsys.readouterr()
+        assert main(["query", "capital of Kenya?", "--index", str(index), "--llm", "openai:gpt-4o-mini", *extra]) == 0
+        out = capsys.readouterr()
+        assert "the key is *** and" in out.out
+        _no_key(out.out + out.err, server.openai_key, FILE_KEY, server.cohere_key)
+
+
+def test_user_info_in_a_base_url_is_refused_never_sent_and_never_shown(server, tmp_path, monkeypatch, capsys):
+    secret = "sk-in-the-URL-0123456789abcdef"
+    url = server.openai_url.replace("http://", f"http://me:{secret}@")
+    for kind, creds in (("openai", Credentials(openai_api_key="sk-x-0123456789", openai_base_url=url)),
+                        ("compatible", Credentials(compatible_base_url=url)),
+                        ("cohere", Credentials(cohere_api_key="co-x-0123456789", cohere_base_url=url))):
+        report = check_connection(kind, creds)
+        assert report.reason == "config" and "user name or password" in report.message
+        _no_key(report.message + repr(creds), secret)
+    assert server.requests == []  # no Basic auth ever went out
+    # in an environment variable: the CLI refuses with one line, exit 2, and shows no part of it
+    _env(monkeypatch, server, tmp_path, server.openai_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    (tmp_path / "a.txt").write_text("Nairobi is the capital of Kenya, a country in East Africa, on the equator.")
+    code = main(["ingest", str(tmp_path / "a.txt"), "--index", str(tmp_path / "idx"), "--embedder",
+                 "openai:text-embedding-3-small", "--store", "numpy", "--quiet", "--yes", "--min-words", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error:") and "user name or password" in err and "OPENAI_BASE_URL" in err
+    _no_key(err, secret)
+    assert server.requests == []
+    # any text that quotes such a URL is masked
+    assert redact(f"GET {url}/models failed") == f"GET http://***@{server.openai_url[7:]}/models failed"
+
+
+def test_redact_covers_env_and_secrets_toml_and_session_keys(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-KEY-0123456789")
+    monkeypatch.setenv("COMPATIBLE_BASE_URL", "http://bob:hunter2-long-pass@10.0.0.2/v1")
+    _secrets_toml(tmp_path, f'COHERE_API_KEY = "{FILE_KEY}"\n')
+    typed = Credentials(compatible_api_key="typed-session-KEY-42")
+    text = (f"a sk-env-KEY-0123456789 b {FILE_KEY} c typed-session-KEY-42 d hunter2-long-pass "
+            "e Authorization: Basic Ym9iOmh1bnRlcjI=")
+    assert redact(text, typed) == "a *** b *** c *** d *** e Authorization: ***"
+
+
+def test_stream_redactor_masks_keys_split_anywhere():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from rag_core.providers.credentials import StreamRedactor, redact_with
+
+    secret = "QZKEY9QZKEY9QZKEY9"
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.sampled_from(["a", "b", " ", "\n", secret, "QZ"]), max_size=30), st.data())
+    def check(parts, data):
+        text = "".join(parts)
+        cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=10)))
+        pieces = [text[i:j] for i, j in zip([0, *cuts], [*cuts, len(text)])]
+        redactor = StreamRedactor([secret])
+        shown = "".join(redactor.feed(p) for p in pieces) + redactor.flush()
+        assert secret not in shown
+        assert shown == redact_with(text, [secret])
+
+    check()

@@ -342,7 +342,11 @@ def test_compatible_embedders_on_different_servers_do_not_share_the_cache(server
                             base_url=server.openai_url.replace("127.0.0.1", "localhost") + "/")
     keyed = create_embedder("compatible:nomic-embed-text", credentials=creds.with_values(
         compatible_api_key="sk-secret-KEY-0123456789"), cached=False, policy=policy, dim=768,
-        base_url="http://user:pw-SECRET@127.0.0.1:9/v1?key=q-SECRET")
+        base_url="http://127.0.0.1:9/v1?key=q-SECRET")
+    with pytest.raises(ConfigError, match="user name or password") as info:  # refused: it would be Basic auth
+        create_embedder("compatible:nomic-embed-text", credentials=creds, cached=False, dim=768,
+                        base_url="http://user:pw-SECRET@127.0.0.1:9/v1")
+    assert "SECRET" not in str(info.value)
     assert here.name == there.name and here.cache_namespace != there.cache_namespace
     assert "SECRET" not in keyed.cache_namespace and "127.0.0.1:9/v1" in keyed.cache_namespace
     a, b = CachedEmbedder(here, tmp_path), CachedEmbedder(there, tmp_path)

@@ -8,6 +8,7 @@ Streamlit's own control flow (st.rerun, st.stop) derives from BaseException and 
 from __future__ import annotations
 
 import logging
+import traceback
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -18,17 +19,30 @@ from rag_core.errors import RagError
 log = logging.getLogger("rag_playground")
 
 
+def _clean(text: object) -> str:
+    """`text` with every key this session or the operator configured masked."""
+    from rag_core.providers import redact
+
+    from . import providers
+
+    try:
+        return redact(text, providers.credentials())
+    except Exception:  # noqa: BLE001 - a broken secrets.toml must not hide the error itself
+        return redact(text)
+
+
 def show_error(exc: BaseException, doing: str = "") -> None:
     what = f"While {doing}: " if doing else ""
     if isinstance(exc, RagError):
-        st.error(f"{what}{exc}", icon=":material/warning:")
+        st.error(f"{what}{_clean(exc)}", icon=":material/warning:")
     elif isinstance(exc, OSError):
         detail = exc.strerror or str(exc)
         st.error(f"{what}a file operation failed ({detail}{': ' + str(exc.filename) if exc.filename else ''}). "
                  "Check the path and its permissions, then try again.", icon=":material/warning:")
     else:
-        log.exception("unexpected error while %s", doing or "rendering a page")
-        st.error(f"{what}an unexpected error happened ({type(exc).__name__}: {str(exc)[:200]}). "
+        log.error("unexpected error while %s: %s", doing or "rendering a page",
+                  _clean("".join(traceback.format_exception(exc))))
+        st.error(f"{what}an unexpected error happened ({type(exc).__name__}: {_clean(exc)[:200]}). "
                  "Try again; if it persists, reload the page or rebuild the index, and report it "
                  "with the server log.", icon=":material/error:")
 

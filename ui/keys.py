@@ -3,7 +3,8 @@ the key in use comes from, and "Test connection".
 
 A typed key is moved out of its password field into st.session_state (ui/providers.py) as
 soon as it is entered, and the field is cleared: the key is never sent back to the browser,
-never shown (only `set (…abcd)`), never written to disk or a log.
+never shown (only `set (…abcd)`), never written to disk or a log. A base URL typed with a
+user:password part loses it at once (with a note): a key belongs in the key field.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rag_core.providers.credentials import SECRET_FIELDS
+from rag_core.providers.credentials import SECRET_FIELDS, has_userinfo, strip_userinfo
 
 from . import providers, widgets
 
@@ -22,7 +23,12 @@ URL_HINTS = {"openai": "https://api.openai.com/v1 (default)", "cohere": "https:/
 
 def _take(widget_key: str, field: str) -> None:
     """on_change: keep what was typed in the session's credentials, then clear the widget."""
-    providers.set_typed(field, st.session_state.get(widget_key))
+    value = st.session_state.get(widget_key)
+    if field not in SECRET_FIELDS and value and has_userinfo(value):
+        value = strip_userinfo(value)
+        st.session_state[widget_key] = value
+        st.session_state[f"userinfo_note:{field}"] = True
+    providers.set_typed(field, value)
     if field in SECRET_FIELDS:
         st.session_state[widget_key] = ""
 
@@ -46,6 +52,10 @@ def provider_row(provider: str) -> None:
     c2.text_input(f"{TITLES[provider]} base URL", key=url_widget, on_change=_take, args=(url_widget, url_field),
                   placeholder=URL_HINTS[provider])
     c3.markdown(f"**Key in use:** {widgets.md_escape(providers.key_origin(key_field))}")
+    c3.caption(f"Base URL in use: {widgets.md_escape(providers.url_note(provider))}")
+    if st.session_state.pop(f"userinfo_note:{url_field}", False):
+        c2.warning("The user:password part was removed from the base URL and not kept: type the key in the "
+                   "API key field instead.", icon=":material/key_off:")
     if key_field in providers.typed_values():
         c3.button("Forget the typed key", key=f"forget:{provider}", on_click=_forget, args=(key_field,))
     t1, t2 = st.columns([2, 4])

@@ -1,8 +1,10 @@
 """Hosted providers for this browser session: its credentials, and the embedders, answerers
 and rerankers built from them.
 
-`credentials()` is `load_credentials(typed=...)`: what this session typed in Settings beats
-the environment, which beats `.streamlit/secrets.toml`. Typed keys live only in
+`credentials()` is `load_credentials(typed=...)`: the operator's keys (environment, then
+`.streamlit/secrets.toml`) go only to the base URLs configured beside them; a base URL this
+session typed in Settings is used only with a key it typed too, and its connections go
+through the address guard (rag_core/providers/clients.py). Typed keys live only in
 st.session_state (`typed_creds`), never in a widget's value after they are entered, on disk
 or in a log. Hosted objects are per session (keys differ per session, and their usage meters
 must not mix sessions): they are kept in st.session_state keyed by (kind, name, options,
@@ -20,7 +22,7 @@ import streamlit as st
 
 from rag_core.providers import Credentials, is_hosted, load_credentials
 from rag_core.providers.connection import ConnectionReport
-from rag_core.providers.credentials import ENV_VARS, mask
+from rag_core.providers.credentials import ENV_VARS, PROVIDER_FIELDS, mask
 from rag_core.types import LLM, Embedder, Reranker
 
 from . import cache
@@ -86,8 +88,12 @@ def fingerprint(creds: Credentials) -> str:
 
 def key_origin(field: str) -> str:
     """Where this session's value of a key field comes from, and a masked hint; never the key."""
+    provider = next(p for p, (key_field, _) in PROVIDER_FIELDS.items() if key_field == field)
     if field in typed_values():
         origin = "typed in for this session"
+    elif provider in credentials().visitor_urls:
+        return ("none: a base URL typed here is used only with a key typed here (the server's own key "
+                "goes only to its configured base URL)")
     elif getattr(Credentials.from_env(), field):
         origin = f"environment ({ENV_VARS[field]})"
     elif getattr(load_credentials(environ={}), field):
@@ -95,6 +101,20 @@ def key_origin(field: str) -> str:
     else:
         return "not set"
     return f"{origin} · {mask(getattr(credentials(), field))}"
+
+
+def url_note(provider: str) -> str:
+    """What happens to this session's base URL for `provider`: the operator's, or typed here
+    (address-guarded: public servers only, unless the operator allows local model servers)."""
+    creds = credentials()
+    if provider not in creds.visitor_urls:
+        return "the server's configured base URL" if getattr(creds, PROVIDER_FIELDS[provider][1]) else \
+            ("the official endpoint" if provider != "compatible" else "none")
+    if creds.allow_local_servers:
+        return ("typed here; the operator allows model servers on this machine and private networks "
+                "(never link-local or cloud metadata addresses)")
+    return ("typed here; it must be a public server (the operator can allow local model servers such as "
+            "Ollama with RAG_ALLOW_LOCAL_MODEL_SERVERS=1)")
 
 
 

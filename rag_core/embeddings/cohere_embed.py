@@ -19,7 +19,7 @@ from ..providers.clients import HostedProvider, cohere_client, cohere_endpoint
 from ..providers.credentials import Credentials
 from ..providers.metering import batches
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy
-from .openai_embed import normalise, split_dimensions
+from .openai_embed import checked_vectors, split_dimensions
 
 #: model -> (dimension, max tokens per input, allowed output dimensions)
 COHERE_EMBEDDING_MODELS: dict[str, tuple[int, int, tuple[int, ...]]] = {
@@ -77,15 +77,14 @@ class CohereEmbedder(HostedProvider):
             provider="cohere", model=self.model, where=self.endpoint.base_url,
             key_hint=self.endpoint.key_hint, credentials=self.credentials,
         )
-        floats = getattr(response.embeddings, "float_", None) or []
-        if len(floats) != len(texts):
-            raise ProviderError(f"cohere: asked for {len(texts)} embeddings, got {len(floats)}")
-        vectors = normalise(np.array(floats, dtype=np.float32))
-        if vectors.shape[1] != self.dim:
-            raise ProviderError(f"{self.name}: Cohere returned {vectors.shape[1]} dimensions, expected {self.dim}")
+        floats = getattr(getattr(response, "embeddings", None), "float_", None)
+        if floats is None:
+            raise ProviderError(f"{self.name}: the server's answer has no float embeddings; is "
+                                f"{self.endpoint.base_url} Cohere's v2 API?")
+        vectors = checked_vectors(floats, len(texts), self.dim, self.name)
         billed = getattr(getattr(response, "meta", None), "billed_units", None)
         tokens = getattr(billed, "input_tokens", None) if billed else None
-        self.meter.add(tokens=int(tokens) if tokens is not None else None)
+        self.meter.add(tokens=int(tokens) if isinstance(tokens, (int, float)) and tokens == tokens else None)
         return vectors
 
     def _embed(self, texts: Sequence[str], input_type: str) -> np.ndarray:

@@ -52,6 +52,35 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+def checked_vectors(rows: object, count: int, dim: int | None, who: str) -> np.ndarray:
+    """A server's embeddings as unit float32 rows, `count` of them, each of `dim` (if known)
+    finite numbers, or a ProviderError saying what was wrong: a NaN, infinite, all-zero,
+    ragged or missing vector would otherwise be saved and silently break every search."""
+    fix = "nothing was saved; check the model and the server (a compatible server may need another model)"
+    try:
+        n = len(rows)  # type: ignore[arg-type]
+        values = np.array(rows, dtype=np.float64) if n else np.empty((0, dim or 0))
+    except (TypeError, ValueError, OverflowError):
+        raise ProviderError(f"{who}: the server's embeddings are not lists of numbers of one length; {fix}") from None
+    if n != count:
+        raise ProviderError(f"{who}: asked for {count} embeddings, got {n}; {fix}")
+    if values.ndim != 2 or (n and values.shape[1] == 0):
+        raise ProviderError(f"{who}: the server's embeddings are not lists of numbers of one length; {fix}")
+    if dim is not None and n and values.shape[1] != dim:
+        raise ProviderError(f"{who}: the server returned {values.shape[1]}-dimensional vectors, expected {dim}; "
+                            "is it the same model the index was built with?")
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if bad.size:
+        raise ProviderError(f"{who}: the server returned {bad.size} vector(s) with NaN or infinite values "
+                            f"(first: input {bad[0] + 1}); {fix}")
+    norms = np.linalg.norm(values, axis=1, keepdims=True)
+    zero = np.flatnonzero(norms[:, 0] == 0) if n else np.array([], dtype=int)
+    if zero.size:
+        raise ProviderError(f"{who}: the server returned {zero.size} all-zero vector(s) (first: input {zero[0] + 1}), "
+                            f"which match nothing; {fix}")
+    return (values / norms).astype(np.float32)
+
+
 def _public_url(url: str) -> str:
     """`url` without user:password, query or fragment (a key must never reach the cache)."""
     from urllib.parse import urlsplit, urlunsplit
@@ -159,19 +188,27 @@ class OpenAIEmbedder(HostedProvider):
             provider=self.provider, model=self.model, where=self.endpoint.base_url,
             key_hint=self.endpoint.key_hint, credentials=self.credentials,
         )
-        rows = sorted(response.data, key=lambda d: d.index)
-        if len(rows) != len(texts):
-            raise ProviderError(f"{self.provider}: asked for {len(texts)} embeddings, got {len(rows)}")
-        vectors = normalise(np.array([r.embedding for r in rows], dtype=np.float32))
+        vectors = checked_vectors(self._rows(response, len(texts)), len(texts), self._dim, self.name)
         usage = getattr(response, "usage", None)
-        self.meter.add(tokens=getattr(usage, "prompt_tokens", None) if usage else None)
-        got = vectors.shape[1]
+        tokens = getattr(usage, "prompt_tokens", None) if usage else None
+        self.meter.add(tokens=tokens if isinstance(tokens, int) else None)
         if self._dim is None:
-            self._dim = got
-        elif got != self._dim:
-            raise ProviderError(f"{self.name}: the server returned {got}-dimensional vectors, expected {self._dim}; "
-                                "is it the same model the index was built with?")
+            self._dim = vectors.shape[1]
         return vectors
+
+    def _rows(self, response: object, count: int) -> list:
+        """The embeddings in input order; a ProviderError for a response of another shape."""
+        data = getattr(response, "data", None)
+        try:
+            indexed = [(d.index, d.embedding) for d in data]  # type: ignore[union-attr]
+        except (TypeError, AttributeError):
+            raise ProviderError(f"{self.name}: the server's answer is not an embeddings response "
+                                f"(no data[].embedding); is {self.endpoint.base_url} an OpenAI-compatible "
+                                "/v1 URL?") from None
+        if sorted(i for i, _ in indexed if isinstance(i, int)) != list(range(len(indexed))):
+            raise ProviderError(f"{self.name}: the server's embeddings carry missing or repeated indexes; asked for "
+                                f"{count}, got {len(indexed)}; nothing was saved")
+        return [e for _, e in sorted(indexed, key=lambda pair: pair[0])]
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)

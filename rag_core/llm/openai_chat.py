@@ -4,15 +4,19 @@
 sends when asked (`stream_options={"include_usage": True}`). A compatible server that reports
 no usage yields none, and the pipeline falls back to its tiktoken estimate. Only opening the
 stream is retried (RetryPolicy): once text has been shown, a failure is reported, not replayed.
+A server that answers with one JSON completion instead of a stream is accepted; garbage, or
+an empty answer, is a ProviderError. Every configured key is masked in the answer's text.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Iterator
 
 from ..errors import ConfigError, ProviderError
 from ..providers.clients import HostedProvider, openai_client, openai_endpoint
-from ..providers.credentials import Credentials
+from ..providers.credentials import Credentials, StreamRedactor, configured_secrets, redact
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy, classify, describe
 from ..types import GenerationRequest, TokenUsage
 
@@ -75,29 +79,127 @@ class OpenAIChat(HostedProvider):
         return kwargs
 
     def stream(self, request: GenerationRequest) -> Iterator[str | TokenUsage]:
+        """Text deltas (redacted: a key in the model's answer is masked), then the usage if reported.
+        A server that answers a stream request with one JSON completion is accepted; anything else
+        that is not a chat completion, or an empty answer, is a ProviderError."""
         kwargs = self._request(request)
         where = dict(provider=self.provider, model=self.model, where=self.endpoint.base_url,
                      key_hint=self.endpoint.key_hint, credentials=self.credentials)
-        chunks = self.policy.call(lambda: self.client().chat.completions.create(**kwargs), **where)
-        usage: TokenUsage | None = None
+        raw = self.policy.call(lambda: self.client().chat.completions.with_raw_response.create(**kwargs), **where)
+        redactor = StreamRedactor([*(self.credentials.secrets() if self.credentials else ()), *configured_secrets()])
+        state = _Answer()
         try:
-            for chunk in chunks:
-                if getattr(chunk, "usage", None):
-                    usage = TokenUsage(prompt_tokens=chunk.usage.prompt_tokens or 0,
-                                       completion_tokens=chunk.usage.completion_tokens or 0)
-                for choice in chunk.choices or ():
-                    text = getattr(choice.delta, "content", None) if choice.delta else None
-                    if text:
-                        yield text
+            content_type = str(raw.headers.get("content-type") or "").lower()
+            pieces = self._events(raw, state) if "event-stream" in content_type else self._whole(raw, state)
+            for piece in pieces:
+                if shown := redactor.feed(piece):
+                    yield shown
         except ProviderError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failure mid-stream: say so, redacted
-            raise describe(classify(exc), attempts=1, timeout=self.policy.timeout, **where) from None
+            failure = classify(exc)
+            if failure.reason == "bad_response":
+                raise ProviderError(redact(f"{self.provider}: {self._not_chat()} ({type(exc).__name__})",
+                                           self.credentials)) from None
+            raise describe(failure, attempts=1, timeout=self.policy.timeout, **where) from None
         finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+            _close(raw)
+        if tail := redactor.flush():
+            yield tail
+        self._check_answer(state)
+        usage = state.usage
         self.meter.add(tokens=usage.prompt_tokens if usage else None,
                        completion_tokens=usage.completion_tokens if usage else None)
         if usage is not None:
             yield usage
+
+    def _not_chat(self) -> str:
+        return (f"the server's answer is not a chat completion; is {self.endpoint.base_url} an OpenAI-compatible "
+                f"/v1 URL serving the chat model {self.model!r}?")
+
+    def _events(self, raw, state: "_Answer") -> Iterator[str]:
+        """The text of an SSE chat completion stream (chunks with choices[].delta.content)."""
+        for chunk in raw.parse():
+            state.events += 1
+            usage = getattr(chunk, "usage", None)
+            if usage:
+                state.usage = TokenUsage(prompt_tokens=_count(getattr(usage, "prompt_tokens", 0)),
+                                         completion_tokens=_count(getattr(usage, "completion_tokens", 0)))
+            for choice in chunk.choices or ():
+                state.finish = getattr(choice, "finish_reason", None) or state.finish
+                text = getattr(choice.delta, "content", None) if choice.delta else None
+                if isinstance(text, str) and text:
+                    state.text = True
+                    yield text
+
+    def _whole(self, raw, state: "_Answer") -> Iterator[str]:
+        """One JSON chat completion (a server that does not stream), read within MAX_JSON_BYTES."""
+        body = bytearray()
+        for part in raw.http_response.iter_bytes():
+            body += part
+            if len(body) > MAX_JSON_BYTES:
+                raise ProviderError(f"{self.provider}: the server's answer is over {MAX_JSON_BYTES // 1_000_000} MB "
+                                    f"and not a stream; {self._not_chat()}")
+        try:
+            data = json.loads(bytes(body))
+        except ValueError:
+            raise ProviderError(f"{self.provider}: {self._not_chat()} (it sent neither a stream nor JSON)") from None
+        completion = _completion(data)
+        if completion is None:
+            error = data.get("error") if isinstance(data, dict) else None
+            said = error.get("message", error) if isinstance(error, dict) else error
+            raise ProviderError(redact(f"{self.provider}: {self._not_chat()}"
+                                       + (f" — server said: {str(said)[:500]}" if said else ""), self.credentials))
+        text, state.finish, usage = completion
+        state.events = 1
+        if isinstance(usage, dict):
+            state.usage = TokenUsage(prompt_tokens=_count(usage.get("prompt_tokens")),
+                                     completion_tokens=_count(usage.get("completion_tokens")))
+        if text:
+            state.text = True
+            yield text
+
+    def _check_answer(self, state: "_Answer") -> None:
+        if state.text:
+            return
+        if not state.events:
+            raise ProviderError(f"{self.provider}: the server sent no chat completion events; {self._not_chat()}")
+        why = {"length": f"it ran out of tokens (max {self.max_answer_tokens}) before writing any text",
+               "content_filter": "the server's content filter removed it"}.get(str(state.finish), "")
+        raise ProviderError(f"{self.provider}: {self.model} returned an empty answer"
+                            + (f": {why}" if why else f" (finish_reason {state.finish!r})") + "; ask again or try "
+                            "another model")
+
+
+MAX_JSON_BYTES = 8_000_000
+
+
+@dataclass
+class _Answer:
+    """What one answer's stream showed: events seen, any text, the finish reason, the usage."""
+
+    events: int = 0
+    text: bool = False
+    finish: str | None = None
+    usage: TokenUsage | None = None
+
+
+def _completion(data: object) -> tuple[str | None, str | None, object] | None:
+    """(content, finish_reason, usage) of a chat.completion JSON object, or None if it is not one."""
+    choices = data.get("choices") if isinstance(data, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("content"), (str, type(None))):
+        return None
+    finish = first.get("finish_reason")
+    return message.get("content"), finish if isinstance(finish, str) else None, data.get("usage")
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _close(raw) -> None:
+    close = getattr(getattr(raw, "http_response", None), "close", None)
+    if close:
+        close()

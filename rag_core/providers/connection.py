@@ -3,8 +3,9 @@
 `test_connection("openai" | "cohere" | "compatible", credentials, model=None, base_url=None)`
 returns a ConnectionReport and never raises for a provider failure: `ok`, a one-line
 `message` (unreachable / 401 bad key / 404 unknown model / timeout...; keys redacted), the
-`models` the server lists, and `reason` (a ProviderCallError reason, "missing_model",
-"config", or "" when ok). One attempt with a short timeout: a button should answer fast.
+`models` the server lists, and `reason` (a ProviderCallError reason such as "refused" for a
+base URL typed in the browser that the address guard refused, "missing_model", "config",
+or "" when ok). One attempt with a short timeout: a button should answer fast.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def _bare(model: str | None) -> str | None:
     return model.partition("@")[0] or None
 
 
+def _names(page: object, items: str, attr: str) -> tuple[str, ...]:
+    """The model names in a list-models answer; a ProviderError for an answer of another shape."""
+    try:
+        return tuple(sorted(str(getattr(m, attr)) for m in (getattr(page, items) or ()) if getattr(m, attr, None)))
+    except (AttributeError, TypeError):
+        raise ProviderError("the server's answer is not a list of models: is the base URL right (OpenAI-compatible "
+                            "URLs usually end in /v1)?") from None
+
+
 def test_connection(kind: str, credentials: Credentials | None, model: str | None = None, *,
                     base_url: str | None = None, policy: RetryPolicy = CONNECTION_POLICY) -> ConnectionReport:
     model = _bare(model)
@@ -46,13 +56,13 @@ def test_connection(kind: str, credentials: Credentials | None, model: str | Non
             client = openai_client(endpoint, policy)
             page = policy.call(lambda: client.models.list(), provider=kind, model=model, where=endpoint.base_url,
                                key_hint=endpoint.key_hint, credentials=credentials)
-            models = tuple(sorted(m.id for m in page.data))
+            models = _names(page, "data", "id")
         elif kind == "cohere":
             endpoint = cohere_endpoint(credentials, base_url)
             client = cohere_client(endpoint, policy)
             listed = policy.call(lambda: client.models.list(page_size=1000), provider=kind, model=model,
                                  where=endpoint.base_url, key_hint=endpoint.key_hint, credentials=credentials)
-            models = tuple(sorted(m.name for m in (listed.models or ()) if m.name))
+            models = _names(listed, "models", "name")
         else:
             raise ConfigError(f"unknown provider {kind!r}; test openai, cohere or compatible")
     except ProviderCallError as exc:

@@ -32,7 +32,9 @@ _TIMEOUT_NAMES = frozenset({"APITimeoutError", "TimeoutException", "ReadTimeout"
 
 class ProviderCallError(ProviderError):
     """A hosted call failed. `reason` is one of: unreachable, timeout, auth, forbidden,
-    not_found, bad_request, rate_limited, server. The message is already redacted."""
+    not_found, bad_request, rate_limited, server, bad_response (an answer of the wrong shape),
+    refused (the address guard refused a base URL
+    typed in the browser; nothing was sent). The message is already redacted."""
 
     def __init__(self, message: str, *, reason: str, status: int | None = None, attempts: int = 1) -> None:
         super().__init__(message)
@@ -104,7 +106,20 @@ def _body_message(exc: BaseException) -> str:
     return str(message) if message else ""
 
 
+def _refusal(exc: BaseException) -> BaseException | None:
+    """The address guard's AddressRefused, raised as is or wrapped by an SDK (read by name: no import)."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if any(cls.__name__ == "AddressRefused" for cls in type(exc).__mro__):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def classify(exc: BaseException) -> Failure:
+    refused = _refusal(exc)
+    if refused is not None:
+        return Failure(None, False, None, "refused", str(refused).partition(";")[0])
     names = {cls.__name__ for cls in type(exc).__mro__}
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
@@ -114,7 +129,7 @@ def classify(exc: BaseException) -> Failure:
             return Failure(None, True, None, "timeout", "the request timed out")
         if names & _CONNECTION_ERROR_NAMES or isinstance(exc, (ConnectionError, OSError)):
             return Failure(None, True, None, "unreachable", "could not connect")
-        return Failure(None, False, None, "server", f"{type(exc).__name__}: {exc}")
+        return Failure(None, False, None, "bad_response", f"{type(exc).__name__}: {str(exc)[:300]}")
     retry_after = parse_retry_after(_headers_of(exc))
     reason = {401: "auth", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(status)
     if reason is None:
@@ -129,9 +144,15 @@ _ADVICE = {
     "bad_request": "the server refused the request ({status})",
     "rate_limited": "rate limited (429) after {tries}: wait a minute, or lower the batch size",
     "server": "the server failed ({status}) after {tries}: try again later",
+    "bad_response": "the server's answer could not be read: is {where} the right kind of server (OpenAI-compatible "
+                    "URLs usually end in /v1)?",
     "timeout": "timed out after {tries} ({timeout:g} s each): the server is slow or overloaded",
     "unreachable": "could not reach {where} after {tries}: is the server running and the base URL "
                    "right (OpenAI-compatible URLs usually end in /v1)?",
+    "refused": "refused to connect to {where} ({detail}): a base URL typed in Settings must be a public server. "
+               "Nothing was sent. To use a model server on this machine or a private network (e.g. Ollama), "
+               "the operator sets RAG_ALLOW_LOCAL_MODEL_SERVERS=1 (environment or .streamlit/secrets.toml) or "
+               "configures the base URL (OPENAI_BASE_URL, COHERE_BASE_URL, COMPATIBLE_BASE_URL)",
 }
 
 
@@ -139,8 +160,10 @@ def describe(failure: Failure, *, provider: str, model: str | None, where: str, 
              attempts: int, timeout: float, credentials: Credentials | None) -> ProviderCallError:
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     advice = _ADVICE[failure.reason].format(status=failure.status, model=model, tries=tries,
-                                            where=where, key_hint=key_hint, timeout=timeout)
-    detail = f" — server said: {failure.detail}" if failure.detail and failure.reason not in ("unreachable", "timeout") else ""
+                                            where=where, key_hint=key_hint, timeout=timeout,
+                                            detail=failure.detail)
+    quiet = ("unreachable", "timeout", "refused")  # no server spoke (refused: its reason is in the advice)
+    detail = f" — server said: {failure.detail}" if failure.detail and failure.reason not in quiet else ""
     message = redact(f"{provider}: {advice}{detail}", credentials)
     return ProviderCallError(message, reason=failure.reason, status=failure.status, attempts=attempts)
 

@@ -59,10 +59,30 @@ class CohereReranker(HostedProvider):
         )
         billed = getattr(getattr(response, "meta", None), "billed_units", None)
         units = getattr(billed, "search_units", None) if billed else None
-        self.meter.add(search_units=int(units) if units else math.ceil(len(hits) / DOCS_PER_SEARCH_UNIT))
-        out = []
-        for rank, result in enumerate(response.results, 1):
-            if not 0 <= result.index < len(hits):
-                raise ProviderError(f"cohere rerank returned document index {result.index} of {len(hits)}")
-            out.append(hits[result.index].reranked(float(result.relevance_score), SCORE_KIND, rank))
+        units = int(units) if isinstance(units, (int, float)) and math.isfinite(units) and units > 0 else None
+        self.meter.add(search_units=units or math.ceil(len(hits) / DOCS_PER_SEARCH_UNIT))
+        return [hits[index].reranked(score, SCORE_KIND, rank)
+                for rank, (index, score) in enumerate(self._results(response, len(hits), kwargs["top_n"]), 1)]
+
+    def _results(self, response: object, n_docs: int, top_n: int) -> list[tuple[int, float]]:
+        """(document index, relevance score) pairs, checked: a response of another shape is a
+        clear ProviderError, never a TypeError or a NaN score."""
+        what = (f"{self.name}: the server's rerank answer is not a list of results with a document index "
+                f"and a relevance score; is {self.endpoint.base_url} Cohere's v2 API?")
+        results = getattr(response, "results", None)
+        if not isinstance(results, (list, tuple)) or len(results) > top_n:
+            raise ProviderError(what)
+        out: list[tuple[int, float]] = []
+        for result in results:
+            index = getattr(result, "index", None)
+            score = getattr(result, "relevance_score", None)
+            if isinstance(result, dict):
+                index, score = result.get("index"), result.get("relevance_score")
+            if not isinstance(index, int) or isinstance(index, bool) or not isinstance(score, (int, float)) \
+                    or isinstance(score, bool) or not math.isfinite(score):
+                raise ProviderError(what)
+            if not 0 <= index < n_docs or any(index == seen for seen, _ in out):
+                raise ProviderError(f"{self.name}: the server returned document index {index} for {n_docs} "
+                                    "documents (out of range or repeated)")
+            out.append((index, float(score)))
         return out
