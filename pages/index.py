@@ -11,6 +11,7 @@ from rag_core.types import ChunkingConfig
 from ui import indexing, paths, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
+from ui.progress import BuildProgress
 
 page_setup()
 
@@ -76,10 +77,8 @@ ready = bool(docs) and config is not None and embedder is not None and confirmed
 if st.button("Build index", type="primary", disabled=not ready, key="build",
              help=None if confirmed else "Accept the estimated cost first."):
     with guard("building the index"):
-        bar = st.progress(0.0, text="Embedding…")
-        report = indexing.build(name, docs, embedder, store, config,
-                                lambda done, total, label: bar.progress(done / total if total else 1.0,
-                                                                        text=f"Embedded {done} of {total} chunks"))
+        bar = st.progress(0.0, text="Chunking…")
+        report = indexing.build(name, docs, embedder, store, config, BuildProgress(bar))
         bar.empty()
         state.set_active_index(paths.check_name(name))
         indexing.show_build(name, report)
