@@ -2,8 +2,9 @@
 
 Start the server on a free loopback port, load the demo corpus (the first build embeds ~450
 chunks with the local ONNX model), ask a question in Chat, and check that the answer, a
-retrieved chunk with its labelled score, and the cost line are visible. Saves
-tests/artifacts/chat.png (git-ignored).
+retrieved chunk with its labelled score, and the cost line are visible, and that no request
+the pages make leaves localhost (favicon, fonts, charts). Saves tests/artifacts/chat.png
+(git-ignored).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -48,6 +50,20 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise TimeoutError(f"streamlit did not become healthy at {url} in {timeout} s")
 
 
+def leaves_localhost(url: str) -> bool:
+    """A request the page makes to anything but this machine (data: and blob: URLs are local)."""
+    parsed = urlparse(url)
+    return parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in ("127.0.0.1", "localhost", "::1")
+
+
+def stay_local(context, outside: list[str]):
+    """Record every request a page of `context` makes beyond localhost, and abort it (a test
+    never touches the network)."""
+    context.on("request", lambda request: outside.append(request.url) if leaves_localhost(request.url) else None)
+    context.route(leaves_localhost, lambda route: route.abort())
+    return context
+
+
 @pytest.fixture
 def server(tmp_path):
     port = free_port()
@@ -78,9 +94,10 @@ def test_demo_chat_in_a_real_browser(server):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page = stay_local(browser.new_context(viewport={"width": 1920, "height": 1080}), outside).new_page()
         try:
             # The very first request of a fresh server is a deep link: it must still get the
             # app's own navigation (not Streamlit's automatic pages/ menu) and its page.
@@ -115,12 +132,20 @@ def test_demo_chat_in_a_real_browser(server):
 
             # A second browser session at the same time has its own chat: it sees the shared
             # demo index, but not the first session's question.
-            other = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+            other = stay_local(browser.new_context(viewport={"width": 1280, "height": 720}), outside).new_page()
             other.goto(server + "/chat")
             expect(other.get_by_placeholder("Ask a question about the documents in this index")).to_be_visible(
                 timeout=30_000)
             expect(other.get_by_text("What is the capital of Kenya?")).to_have_count(0)
             expect(page.get_by_text("What is the capital of Kenya?").first).to_be_visible()
+
+            # Offline means offline: the favicon, fonts and icons all come from this server.
+            page.goto(server + "/index")
+            expect(page.get_by_text("Chunk lengths in tokens").first).to_be_visible(timeout=60_000)  # plotly
+            page.wait_for_timeout(1000)
+            favicons = page.evaluate("[...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+            assert favicons and not any(leaves_localhost(f) for f in favicons), favicons
+            assert outside == [], f"requests left localhost: {outside}"
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "chat-failure.png"), full_page=True)
             raise
