@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import streamlit as st
 
 from rag_core.costs import format_usd
+from rag_core.registry import Registry
 from rag_core.stage_costs import TurnCosts
 from rag_core.types import Chunk, Hit, Usage
 
@@ -135,6 +136,25 @@ def cost_frame(turn_costs: TurnCosts):
 def cost_table(turn_costs: TurnCosts | None, key: str | None = None) -> None:
     if turn_costs is not None and turn_costs.stages:
         st.dataframe(cost_frame(turn_costs), hide_index=True, width="stretch", key=key)
+
+
+def described_choice(where, label: str, registry: Registry, key: str) -> str:
+    """A selectbox of a registry's names whose help says what each is for, and a caption under it
+    for the chosen one (the descriptions are declared where each one registers)."""
+    names = registry.names()
+    described = "  \n".join(f"**{n}**: {registry.describe(n)}" for n in names)
+    choice = where.selectbox(label, names, key=key, help=described)
+    where.caption(registry.describe(choice))
+    return choice
+
+
+ROW_PX = 35  # st.dataframe's default row (and header) height
+
+
+def table_height(n_rows: int, max_rows: int = 11) -> int:
+    """Pixels for a dataframe showing its rows, at most `max_rows` before it scrolls: a fixed
+    height draws blank filler rows under a short table."""
+    return ROW_PX * (min(max(n_rows, 1), max_rows) + 1) + 3  # + the header row and the border
 
 
 def prompt_expander(prompt: str) -> None:
