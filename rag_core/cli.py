@@ -27,7 +27,8 @@ class _Progress:
     speed and the time left in words (`12.3 chunks/s, 00:25 left`): the first demo build
     takes tens of seconds on a busy 2-core machine. `unit` is plural (chunks, files, pages)."""
 
-    FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} [{elapsed} elapsed, {rate_fmt}, {remaining} left]"
+    FORMAT = ("{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} "
+              "[{elapsed} elapsed, {rate_fmt}, {remaining} left]")
 
     def __init__(self, desc: str, unit: str, quiet: bool = False) -> None:
         self.bar: tqdm | None = None

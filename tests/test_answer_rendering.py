@@ -26,8 +26,8 @@ HOSTILE = ("The capital of Kenya is Nairobi ![pixel](http://198.51.100.7/p.png?l
            "[click me](https://evil.example/x) <https://evil.example/auto> https://evil.example/bare "
            "www.evil.example <img src=\"http://198.51.100.7/i.png\"> :material/home: :smile: $x^2$ "
            "&lt;b&gt; \\[escaped\\] **bold** `code`.\n# heading\n- item")
-MARKDOWN_BITS = ["![a](http://h/p.png)", "[l](https://h/)", "<https://h>", "https://h.example/x", "www.h.example",
-                 "<img src=x>", "</div>", "\n\n", "\r\n", "\\", "$", ":smile:", ":material/home:", "&amp;",
+MARKDOWN_BITS = ["![a](http://h/p.png)", "[l](https://h/)", "<https://h>", "https://h.example/x",
+                 "www.h.example", "<img src=x>", "</div>", "\n\n", "\r\n", "\\", "$", ":smile:", ":material/home:", "&amp;",
                  "# ", "- ", "> ", "    ", "```", "[1]", "|a|b|", "<!--", "<script>"]
 TAG = re.compile(r"<[^>]*>")
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,4 +87,5 @@ def test_chat_answer_quoting_a_hostile_line_shows_it_as_text(app_root):
 
     at.switch_page("pages/index.py").run()  # the answer drawn again from the history
     at.switch_page("pages/chat.py").run()
-    assert any(m.value.startswith('<div class="rag-answer">') and "198.51.100.7" in m.value for m in at.markdown)
+    assert any(m.value.startswith('<div class="rag-answer">') and "198.51.100.7" in m.value
+               for m in at.markdown)

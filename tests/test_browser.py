@@ -58,13 +58,14 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 def leaves_localhost(url: str) -> bool:
     """A request the page makes to anything but this machine (data: and blob: URLs are local)."""
     parsed = urlparse(url)
-    return parsed.scheme not in ("data", "blob", "about") and parsed.hostname not in ("127.0.0.1", "localhost", "::1")
+    local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    return parsed.scheme not in ("data", "blob", "about") and not local
 
 
 def stay_local(context, outside: list[str]):
     """Record every request a page of `context` makes beyond localhost, and abort it (a test
     never touches the network)."""
-    context.on("request", lambda request: outside.append(request.url) if leaves_localhost(request.url) else None)
+    context.on("request", lambda req: outside.append(req.url) if leaves_localhost(req.url) else None)
     context.route(leaves_localhost, lambda route: route.abort())
     return context
 
@@ -137,7 +138,8 @@ def test_demo_chat_in_a_real_browser(server):
 
             # A second browser session at the same time has its own chat: it sees the shared
             # demo index, but not the first session's question.
-            other = stay_local(browser.new_context(viewport={"width": 1280, "height": 720}), outside).new_page()
+            second = browser.new_context(viewport={"width": 1280, "height": 720})
+            other = stay_local(second, outside).new_page()
             other.goto(server + "/chat")
             expect(other.get_by_placeholder("Ask a question about the documents in this index")).to_be_visible(
                 timeout=30_000)

@@ -3,7 +3,8 @@
 `pip install -r requirements.txt` installs the project itself (its last line), so
 `python -m rag_core` and the `rag-playground` console script run anywhere. The first test
 repeats that install in a throwaway venv (offline: no index, no build isolation, no
-dependencies; the venv sees the system's packages, setuptools and wheel among them) and runs both from an unrelated folder.
+dependencies; the venv sees the system's packages, setuptools and wheel among them) and
+runs both from an unrelated folder.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def test_readme_install_makes_the_cli_work_from_any_directory(tmp_path):
     assert installed.returncode == 0, installed.stderr[-2000:]
     elsewhere = tmp_path / "somewhere-else"
     elsewhere.mkdir()
-    for argv in ([str(python), "-m", "rag_core", "--help"], [str(env_dir / "bin" / "rag-playground"), "--help"]):
+    script = env_dir / "bin" / "rag-playground"
+    for argv in ([str(python), "-m", "rag_core", "--help"], [str(script), "--help"]):
         result = run(argv, cwd=elsewhere)
         assert result.returncode == 0, result.stderr[-2000:]
         assert "demo" in result.stdout and "ingest" in result.stdout and "query" in result.stdout
@@ -77,4 +79,4 @@ def test_installed_cli_runs_this_checkout_from_outside_it(tmp_path):
     result = run([sys.executable, "-m", "rag_core", "--help"], cwd=tmp_path)
     assert result.returncode == 0 and "usage:" in result.stdout, result.stderr[-2000:]
     where = run([sys.executable, "-c", "import rag_core; print(rag_core.__file__)"], cwd=tmp_path)
-    assert Path(where.stdout.strip()).resolve().parent == ROOT / "rag_core", "a stale install of another checkout"
+    assert Path(where.stdout.strip()).resolve().parent == ROOT / "rag_core", "a stale install elsewhere"
