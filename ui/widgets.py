@@ -34,7 +34,7 @@ def answer_html(text: str) -> str:
     `![x](https://any.host/pixel.png)`, a raw link or an autolink in a document (or in a model's
     answer, a prompt-injection exfiltration channel) shows as the characters it is, and never
     makes the browser fetch anything. Line breaks stay; [n] citations read as they are."""
-    return f'<div class="rag-answer">{esc(text)}</div>'
+    return f'<div class="rag-answer" style="margin-bottom:0.6rem">{esc(text)}</div>'
 
 
 def md_escape(text: str) -> str:
