@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from rag_core import index as rindex
 from rag_core.demo import ATTRIBUTION, SAMPLE_QUESTIONS
 from ui import cache, paths, state
 from ui.guard import guard
 from ui.layout import page_setup
+from ui.progress import DEMO_BUILD_TIME, BuildProgress
 
 page_setup()
 
@@ -18,16 +20,15 @@ st.markdown(
 )
 
 with guard("loading the demo corpus"):
+    first_build = not rindex.exists(paths.index_dir(paths.DEMO_NAME))
     if st.button("Load the demo corpus", icon=":material/library_books:", type="primary", key="load_demo"):
         bar = st.progress(0.0, text="Embedding the demo corpus…")
-
-        def progress(done: int, total: int, label: str) -> None:
-            bar.progress(done / total if total else 1.0, text=f"Embedding chunk {done} of {total}")
-
-        index = cache.ensure_demo_index(progress)
+        index = cache.ensure_demo_index(BuildProgress(bar))
         bar.empty()
         state.set_active_index(paths.DEMO_NAME)
         st.session_state["demo_loaded"] = index.manifest.n_chunks
+    elif first_build:
+        st.caption(DEMO_BUILD_TIME)
 
 if st.session_state.get("demo_loaded"):
     st.success(f"The demo index is ready ({st.session_state['demo_loaded']} chunks). Go ahead and ask a question.")

@@ -5,12 +5,14 @@ import streamlit as st
 from rag_core import costs
 from rag_core.chunking import STRATEGIES
 from rag_core.demo import demo_documents
+from rag_core.embeddings import EMBEDDERS
 from rag_core.providers import is_hosted
 from rag_core.stores import STORES
 from rag_core.types import ChunkingConfig
 from ui import indexing, paths, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
+from ui.progress import BuildProgress
 
 page_setup()
 
@@ -50,7 +52,8 @@ c1, c2, c3 = st.columns(3)
 embedder = None
 with guard("choosing the embedder"):
     embedder = indexing.embedder_choice(c1)
-store = c2.selectbox("Vector store", STORES.names(), key=state.default("store", "faiss"))
+    c1.caption(EMBEDDERS.describe(embedder))
+store = widgets.described_choice(c2, "Vector store", STORES, state.default("store", "faiss"))
 hosted = embedder is not None and is_hosted(embedder)
 if not hosted:
     priced_on = c3.selectbox("Price it on (hosted)", indexing.embedding_models(),
@@ -76,10 +79,8 @@ ready = bool(docs) and config is not None and embedder is not None and confirmed
 if st.button("Build index", type="primary", disabled=not ready, key="build",
              help=None if confirmed else "Accept the estimated cost first."):
     with guard("building the index"):
-        bar = st.progress(0.0, text="Embedding…")
-        report = indexing.build(name, docs, embedder, store, config,
-                                lambda done, total, label: bar.progress(done / total if total else 1.0,
-                                                                        text=f"Embedded {done} of {total} chunks"))
+        bar = st.progress(0.0, text="Chunking…")
+        report = indexing.build(name, docs, embedder, store, config, BuildProgress(bar))
         bar.empty()
         state.set_active_index(paths.check_name(name))
         indexing.show_build(name, report)

