@@ -258,7 +258,7 @@ def test_cli_ingest_with_a_full_cache_disk_succeeds_with_a_warning(tmp_path, mon
 def test_nan_vectors_are_never_cached(tmp_path):
     import numpy as np
 
-    from rag_core.embeddings import create_embedder
+    from rag_core.embeddings.cache import CachedEmbedder
 
     class Broken:
         name, dim = "broken", 8
@@ -272,10 +272,7 @@ def test_nan_vectors_are_never_cached(tmp_path):
         def count_tokens(self, texts):
             return 0
 
-    from rag_core.embeddings.cache import CachedEmbedder
-
     cached = CachedEmbedder(Broken(), cache_dir=tmp_path)
     cached.embed_documents(["a", "b"])
     cached.embed_documents(["a", "b"])
     assert cached.stats.hits == 0 and cached.stats.misses == 4
-    unused = create_embedder  # noqa: F841 - imported for the registry side effects
