@@ -19,6 +19,9 @@ class Parser(argparse.ArgumentParser):
     """Bad arguments are one line, `error: ...`, exit 2 (argparse prints the usage block)."""
 
     def error(self, message: str) -> NoReturn:
+        option, _, rest = message.partition(": ")
+        if option.startswith("argument ") and rest.startswith("must be"):
+            message = f"{option.removeprefix('argument ')} {rest}"  # "--top-k must be ..."
         print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
 
@@ -45,7 +48,8 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str], 
         try:
             value = int(text.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number {_bounds(low, high, False)}, not {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number {_bounds(low, high, False)}, not {text!r}") from None
         _check(value, text, low, high, False, "a whole number")
         return value
 
@@ -53,14 +57,16 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str], 
     return parse
 
 
-def real(low: float | None = None, high: float | None = None, low_open: bool = False) -> Callable[[str], float]:
+def real(low: float | None = None, high: float | None = None,
+         low_open: bool = False) -> Callable[[str], float]:
     """A finite number in [low, high] (or (low, high] with `low_open`)."""
 
     def parse(text: str) -> float:
         try:
             value = float(text.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number {_bounds(low, high, low_open)}, not {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"must be a number {_bounds(low, high, low_open)}, not {text!r}") from None
         _check(value, text, low, high, low_open, "a finite number")
         return value
 

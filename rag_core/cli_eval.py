@@ -172,7 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars")
     add_eval_parser(parser.add_subparsers(dest="command", required=True), common)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # bad arguments: the one error line is printed, the code returned
+        return int(exc.code or 0)
     try:
         return args.func(args)
     except RagError as exc:

@@ -94,7 +94,8 @@ def manifest_from_json(text: str | bytes) -> IndexManifest:
     sources = raw["sources"]
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
         raise ValueError("sources must map text to text")
-    if not (0 < raw["dim"] <= 65536 and raw["n_chunks"] >= 0 and chunking["size"] > 0 and chunking["overlap"] >= 0):
+    if not (0 < raw["dim"] <= 65536 and raw["n_chunks"] >= 0
+            and chunking["size"] > 0 and chunking["overlap"] >= 0):
         raise ValueError("dim, n_chunks or chunking out of range")
     return IndexManifest(**{**raw, "chunking": ChunkingConfig(**chunking)})
 
@@ -107,7 +108,8 @@ _CHUNKING_TYPES = {"strategy": str, "size": int, "overlap": int, "encoding": str
 def _fields_ok(raw: dict, cls) -> bool:
     """Every field without a default present, and no key the dataclass does not know."""
     fields = dataclasses.fields(cls)
-    required = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    required = {f.name for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     return required <= set(raw) <= {f.name for f in fields}
 
 
@@ -272,8 +274,8 @@ class Index:
         except (OSError, ValueError, RuntimeError, RecursionError) as exc:
             raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it") from exc
         if store.count() != manifest.n_chunks:
-            raise StoreError(f"index at {directory} is damaged: its manifest counts {manifest.n_chunks} chunks, "
-                             f"its store holds {store.count()}; rebuild it")
+            raise StoreError(f"index at {directory} is damaged: its manifest counts {manifest.n_chunks} "
+                             f"chunks, its store holds {store.count()}; rebuild it")
         return cls(directory, manifest, store, embedder, base_generation=generation.name)
 
     # ---- writing ---------------------------------------------------------------------
@@ -347,7 +349,8 @@ class Index:
             raise write_error(exc, self.directory) from exc
         try:
             self.store.save(str(staging))
-            write_file(staging / MANIFEST, lambda handle: handle.write(manifest_to_json(self.manifest).encode()))
+            manifest = manifest_to_json(self.manifest).encode()
+            write_file(staging / MANIFEST, lambda handle: handle.write(manifest))
             _fsync_tree(staging)
             return self._flip(staging)
         except OSError as exc:
@@ -397,7 +400,10 @@ def _new_staging(directory: Path) -> tuple[Path, int]:
         staging = directory / f"{STAGING}{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         held = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # a file system without flock on directories: _held falls back to the age
     return staging, held
 
 
@@ -424,6 +430,8 @@ def _held(staging: Path) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
+    except OSError:  # no flock here: only a leftover older than an hour counts as dead
+        return staging.stat().st_mtime > time.time() - 3600
     finally:
         os.close(fd)
     return False
@@ -432,7 +440,8 @@ def _held(staging: Path) -> bool:
 def _remove_stale(directory: Path, keep: set[str]) -> None:
     """Generations other than the live one and the one before (kept for readers loading it)."""
     for child in directory.iterdir():
-        if child.name.startswith("gen-") and child.name not in keep and child.is_dir() and not child.is_symlink():
+        stale = child.name.startswith("gen-") and child.name not in keep
+        if stale and child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)
 
 

@@ -65,7 +65,7 @@ def test_non_finite_and_out_of_range_values_are_refused(capsys, command, option)
         bad.remove("")  # an empty item means "none" in an eval threshold list
     for value in bad:
         err = _parse_error(capsys, [command, *POSITIONALS[command], f"{option}={value}"])
-        assert len(err) == 1 and err[0].startswith(f"error: argument {option}: must be"), (value, err)
+        assert len(err) == 1 and err[0].startswith(f"error: {option} must be"), (value, err)
         assert "--help" in err[0]
 
 
@@ -82,7 +82,7 @@ def test_eval_lists_are_checked_item_by_item(capsys):
     for option, value in (("--top-k", "1,0"), ("--top-k", "5,nan"), ("--threshold", "none,nan"),
                           ("--threshold", "0.2,inf")):
         err = _parse_error(capsys, ["eval", "--index", "i", option, value])
-        assert len(err) == 1 and err[0].startswith(f"error: argument {option}")
+        assert len(err) == 1 and err[0].startswith(f"error: {option} must be")
     args = build_parser().parse_args(["eval", "--index", "i", "--top-k", "1,5", "--threshold", "none,0.25"])
     assert (args.top_k, args.threshold) == ("1,5", "none,0.25")  # cli_eval.parse_grid splits them
 

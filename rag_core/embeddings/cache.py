@@ -81,7 +81,8 @@ class CachedEmbedder:
         reason = str(exc) or type(exc).__name__
         full = "full" in reason.lower() or getattr(exc, "errno", None) == 28
         place = where or getattr(self, "path", "the cache directory")
-        self.on_warning(f"embedding cache at {place} is {'on a full disk' if full else 'unusable'} ({reason}): "
+        state = "on a full disk" if full else "unusable"
+        self.on_warning(f"embedding cache at {place} is {state} ({reason}): "
                         "continuing without it (text is embedded again next time); free space or set "
                         "RAG_PLAYGROUND_HOME to a writable disk")
         if self._conn is not None:

@@ -58,7 +58,8 @@ class _Reader:
             raise self.bad(f"not a faiss {fourcc.decode()} index")
         d, n, _, _, _, metric = _HEADER.unpack(self.take(_HEADER.size))
         if (d, n, metric) != (dim, ntotal, _METRIC_INNER_PRODUCT):
-            raise self.bad(f"holds {n} {d}-d vectors (metric {metric}), expected {ntotal} {dim}-d (inner product)")
+            raise self.bad(f"holds {n} {d}-d vectors (metric {metric}), "
+                           f"expected {ntotal} {dim}-d (inner product)")
 
 
 def _flat(reader: _Reader, dim: int, ntotal: int) -> None:
@@ -80,7 +81,8 @@ def _graph(reader: _Reader, ntotal: int) -> None:
         raise reader.bad("inconsistent graph levels")
     if np.any(levels < 1) or np.any(levels >= len(cum)) or len(offsets) != ntotal + 1:
         raise reader.bad("inconsistent graph levels")
-    if offsets[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) != cum[levels]) or offsets[-1] != len(neighbors):
+    sizes_ok = np.array_equal(np.diff(offsets.astype(np.int64)), cum[levels])
+    if offsets[0] != 0 or not sizes_ok or offsets[-1] != len(neighbors):
         raise reader.bad("inconsistent graph offsets")
     if len(neighbors) and (neighbors.min() < -1 or neighbors.max() >= ntotal):
         raise reader.bad("a graph edge points past the vectors")

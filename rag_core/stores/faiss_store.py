@@ -162,7 +162,8 @@ class FaissStore:
         path.mkdir(parents=True, exist_ok=True)
         write_chunks(path / CHUNKS_FILE, self._chunks)
         faiss = self._faiss
-        write_file(path / INDEX_FILE, lambda handle: faiss.write_index(self._index, faiss.PyCallbackIOWriter(handle.write)))
+        index = self._index
+        write_file(path / INDEX_FILE, lambda handle: faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write)))
 
     def load(self, directory: str) -> None:
         path = Path(directory)
@@ -175,7 +176,8 @@ class FaissStore:
             try:
                 index = self._faiss.read_index(self._faiss.PyCallbackIOReader(handle.read))
             except RuntimeError as exc:
-                raise tampered(path / INDEX_FILE, f"faiss could not read it: {str(exc).splitlines()[0]}") from None
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise tampered(path / INDEX_FILE, f"faiss could not read it: {reason}") from None
         if index.d != self.dim or index.ntotal != len(chunks):
             raise StoreError(f"{path} holds {index.ntotal} {index.d}-d vectors for {len(chunks)} chunks, "
                              f"expected {self.dim}-d; rebuild the index")
