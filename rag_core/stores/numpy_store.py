@@ -7,6 +7,7 @@ first. The JSONL chunk (de)serialisation below is shared with the FAISS store.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -44,28 +45,36 @@ def read_chunks(path: str | Path, limit: int = CHUNKS_MAX_BYTES) -> list[Chunk]:
     """Every chunk, each row checked field by field: a tampered row is a StoreError, never a
     Chunk holding a number where text belongs."""
     chunks, total = [], 0
-    with open_regular(path, limit) as handle:
-        for number, line in enumerate(handle, start=1):
-            total += len(line)
-            if total > limit:
-                raise tampered(path, f"more than {limit} bytes")
-            if line.strip():
-                chunks.append(_chunk_from_line(path, number, line))
+    with open_regular(path, limit) as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                total += len(line)
+                if total > limit:
+                    raise tampered(path, f"more than {limit} bytes")
+                if line.strip():
+                    chunks.append(_chunk_from_line(path, number, line))
+        except UnicodeDecodeError:
+            raise tampered(path, "not UTF-8 text") from None
     return chunks
 
 
-def _chunk_from_line(path: str | Path, number: int, line: bytes) -> Chunk:
+def _chunk_from_line(path: str | Path, number: int, line: str) -> Chunk:
+    """Explicit checks, no generators: this runs once per chunk on every load."""
     try:
         row = json.loads(line)
     except (ValueError, RecursionError):
         raise tampered(path, f"line {number} is not JSON") from None
-    if not isinstance(row, dict) or any(k not in row for k in _FIELDS):
-        raise tampered(path, f"line {number} lacks the fields {', '.join(_FIELDS)}")
-    texts_ok = all(isinstance(row[k], str) for k in ("source", "section", "text", "doc_id"))
-    ints_ok = all(isinstance(row[k], int) and not isinstance(row[k], bool) for k in ("start", "end"))
-    if not (texts_ok and ints_ok and 0 <= row["start"] <= row["end"]):
+    if type(row) is not dict:
+        raise tampered(path, f"line {number} is not a JSON object")
+    try:
+        source, section, text, doc_id = row["source"], row["section"], row["text"], row["doc_id"]
+        start, end = row["start"], row["end"]
+    except KeyError:
+        raise tampered(path, f"line {number} lacks one of the fields {', '.join(_FIELDS)}") from None
+    if not (type(source) is str and type(section) is str and type(text) is str and type(doc_id) is str
+            and type(start) is int and type(end) is int and 0 <= start <= end):
         raise tampered(path, f"line {number} has a field of the wrong type or range")
-    return Chunk(**{k: row[k] for k in _FIELDS})
+    return Chunk(source, section, text, start, end, doc_id)
 
 
 def check_finite(matrix: np.ndarray) -> None:
