@@ -276,3 +276,20 @@ def test_nan_vectors_are_never_cached(tmp_path):
     cached.embed_documents(["a", "b"])
     cached.embed_documents(["a", "b"])
     assert cached.stats.hits == 0 and cached.stats.misses == 4
+
+
+def test_any_faiss_write_failure_is_a_store_error_and_cleaned(tmp_path, monkeypatch):
+    """Not only a full disk: whatever faiss raises while writing ends as a StoreError, staging removed."""
+    import faiss
+
+    directory = tmp_path / "idx"
+    index = hashing_index(directory, store="faiss-hnsw")
+    before = (directory / "CURRENT").read_text()
+
+    def broken(*args):
+        raise RuntimeError("Error in faiss::write_index: something inside faiss failed")
+
+    monkeypatch.setattr(faiss, "write_index", broken)
+    with pytest.raises(StoreError, match="faiss could not write"):
+        index.save()
+    assert _staging(directory) == [] and (directory / "CURRENT").read_text() == before

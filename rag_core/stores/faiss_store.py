@@ -163,7 +163,11 @@ class FaissStore:
         write_chunks(path / CHUNKS_FILE, self._chunks)
         faiss = self._faiss
         index = self._index
-        write_file(path / INDEX_FILE, lambda handle: faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write)))
+        try:
+            write_file(path / INDEX_FILE, lambda handle: faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write)))
+        except RuntimeError as exc:  # faiss's own failure (a disk error arrives as OSError, mapped above)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreError(f"faiss could not write the index to {path} ({reason}); nothing on disk was changed") from None
 
     def load(self, directory: str) -> None:
         path = Path(directory)
