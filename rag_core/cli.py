@@ -16,6 +16,7 @@ from typing import Sequence
 
 from tqdm import tqdm
 
+from . import cli_args as args_t
 from . import costs
 from .cli_eval import add_eval_parser
 from .errors import RagError
@@ -376,8 +377,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _add_chunking(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=["chars", "tokens", "recursive"], help="chunking strategy (default recursive)")
-    p.add_argument("--chunk-size", type=int, help="chunk size in the strategy's unit (default 1000)")
-    p.add_argument("--chunk-overlap", type=int, help="overlap in the strategy's unit (default 100)")
+    p.add_argument("--chunk-size", type=args_t.chunk_size, help="chunk size in the strategy's unit (default 1000)")
+    p.add_argument("--chunk-overlap", type=args_t.chunk_overlap, help="overlap in the strategy's unit (default 100)")
 
 
 def _add_index_target(p: argparse.ArgumentParser) -> None:
@@ -398,7 +399,7 @@ def _add_hosted(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rag_core", description="RAG Playground core, headless.")
+    parser = args_t.Parser(prog="python -m rag_core", description="RAG Playground core, headless.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -411,20 +412,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", parents=[common], help="load files/folders and add them to an index")
     p.add_argument("paths", nargs="+", help="files, folders or zip archives (pdf, docx, txt, md, html, csv)")
     _add_index_target(p)
-    p.add_argument("--max-file-mb", type=float, default=50.0, help="skip files larger than this (default 50)")
-    p.add_argument("--max-total-mb", type=float, default=500.0,
+    p.add_argument("--max-file-mb", type=args_t.megabytes, default=50.0, help="skip files larger than this (default 50)")
+    p.add_argument("--max-total-mb", type=args_t.megabytes, default=500.0,
                    help="skip the remaining files once this much has been loaded (default 500)")
     p.add_argument("--csv-column", help="text column of csv files (default: the longest text column)")
-    p.add_argument("--min-words", type=int, default=15, help="drop rows with this many words or fewer (default 15)")
-    p.add_argument("--min-chars", type=int, default=50, help="drop rows with this many characters or fewer (default 50)")
+    p.add_argument("--min-words", type=args_t.count, default=15, help="drop rows with this many words or fewer (default 15)")
+    p.add_argument("--min-chars", type=args_t.count, default=50, help="drop rows with this many characters or fewer (default 50)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("crawl", parents=[common], help="crawl web pages (politely, same site) and add them to an index")
     p.add_argument("urls", nargs="+", help="http(s) start URLs")
     _add_index_target(p)
-    p.add_argument("--depth", type=int, default=2, help="links to follow from a start URL (default 2)")
-    p.add_argument("--max-pages", type=int, default=200, help="stop after fetching this many pages (default 200)")
+    p.add_argument("--depth", type=args_t.integer(0, 100), default=2, help="links to follow from a start URL (default 2)")
+    p.add_argument("--max-pages", type=args_t.integer(1, 10**6), default=200, help="stop after fetching this many pages (default 200)")
     p.add_argument("--sitemap", action="store_true", help="also start from the site's sitemap.xml (and indexes)")
     p.add_argument("--include", action="append", metavar="PREFIX",
                    help="only crawl URLs under this prefix (repeatable; default: the start URLs' sites)")
@@ -432,21 +433,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip URLs containing this text, or matching this glob with * (repeatable)")
     p.add_argument("--allow-private", action="store_true",
                    help="allow loopback/private/link-local addresses (off by default: SSRF protection)")
-    p.add_argument("--delay", type=float, default=0.5, help="seconds between requests to one host (default 0.5)")
-    p.add_argument("--concurrency", type=int, default=2, help="requests in flight (default 2, max 8)")
-    p.add_argument("--timeout", type=float, default=10.0,
+    p.add_argument("--delay", type=args_t.delay_seconds, default=0.5, help="seconds between requests to one host (default 0.5)")
+    p.add_argument("--concurrency", type=args_t.integer(1, 8), default=2, help="requests in flight (default 2, max 8)")
+    p.add_argument("--timeout", type=args_t.seconds, default=10.0, 
                    help="seconds per request, connect to last byte (default 10)")
-    p.add_argument("--max-page-mb", type=float, default=5.0, help="skip responses larger than this (default 5)")
-    p.add_argument("--min-words", type=int, default=15, help="drop rows with this many words or fewer (default 15)")
-    p.add_argument("--min-chars", type=int, default=50, help="drop rows with this many characters or fewer (default 50)")
+    p.add_argument("--max-page-mb", type=args_t.megabytes, default=5.0, help="skip responses larger than this (default 5)")
+    p.add_argument("--min-words", type=args_t.count, default=15, help="drop rows with this many words or fewer (default 15)")
+    p.add_argument("--min-chars", type=args_t.count, default=50, help="drop rows with this many characters or fewer (default 50)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the per-URL report")
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("query", parents=[common], help="ask a question against an index")
     p.add_argument("question")
     p.add_argument("--index", required=True)
-    p.add_argument("--top-k", type=int, default=5)
-    p.add_argument("--threshold", type=float, default=None, help="minimum first-stage score (cosine)")
+    p.add_argument("--top-k", type=args_t.top_k, default=5)
+    p.add_argument("--threshold", type=args_t.threshold, default=None, help="minimum first-stage score (cosine)")
     p.add_argument("--reranker", default=None, help="none, bm25, rrf or cohere:rerank-v3.5")
     p.add_argument("--llm", default="extractive",
                    help="answerer: extractive (default, offline), openai:gpt-4o-mini, compatible:<model>")

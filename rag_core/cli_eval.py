@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from . import cli_args as args_t
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -149,9 +150,9 @@ def add_eval_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentPa
                    help="index directory; repeat to compare indexes (e.g. chunking or embedder variants)")
     p.add_argument("--questions", help="question set: .jsonl, .json or .csv with question and relevant_sources "
                                        "(sources separated by '|' in csv); default: the demo question set")
-    p.add_argument("--top-k", default="1,3,5,10", help="comma-separated top-k values (default 1,3,5,10)")
+    p.add_argument("--top-k", default="1,3,5,10", type=args_t.listing(args_t.top_k), help="comma-separated top-k values (default 1,3,5,10)")
     p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,bm25,rrf (default none)")
-    p.add_argument("--threshold", default="none",
+    p.add_argument("--threshold", default="none", type=args_t.listing(args_t.threshold, NONE_WORDS),
                    help="comma-separated first-stage score thresholds, e.g. none,0.3 (default none)")
     p.add_argument("--base-url", help="base URL of an OpenAI-compatible server for compatible:<model> embedders, "
                    "e.g. http://localhost:11434/v1 (keys: OPENAI_API_KEY, COHERE_API_KEY, COMPATIBLE_API_KEY "
@@ -167,11 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry (until cli.py wires `eval` in): same error handling as cli.main."""
     from .errors import RagError
 
-    parser = argparse.ArgumentParser(prog="python -m rag_core")
+    parser = args_t.Parser(prog="python -m rag_core")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars")
     add_eval_parser(parser.add_subparsers(dest="command", required=True), common)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # bad arguments: the one error line is printed, the code returned
+        return int(exc.code or 0)
     try:
         return args.func(args)
     except RagError as exc:

@@ -26,3 +26,7 @@ class IndexMismatchError(RagError):
 
 class StoreError(RagError):
     """An index on disk is missing, unreadable, or could not be written."""
+
+
+class DiskFullError(StoreError):
+    """A write failed because the disk (or the user's quota) is full; nothing was changed."""

@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -32,13 +33,16 @@ import numpy as np
 
 from . import __version__
 from .chunking import chunk_documents
-from .errors import IndexMismatchError, StoreError
+from .errors import IndexMismatchError, ProviderError, StoreError
 from .types import ChunkingConfig, Document, Embedder, IndexManifest, VectorStore, sha256_text
 
 ProgressFn = Callable[[int, int, str], None]
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 LOCK = ".lock"
+STAGING = ".tmp-"
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024  # ~1M sources; the rest of a manifest is a few hundred bytes
+_GENERATION = re.compile(r"gen-[0-9]{1,20}-[0-9a-f]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,41 @@ def manifest_to_json(manifest: IndexManifest) -> str:
     return json.dumps(dataclasses.asdict(manifest), indent=2, sort_keys=True)
 
 
-def manifest_from_json(text: str) -> IndexManifest:
-    raw = json.loads(text)
-    raw["chunking"] = ChunkingConfig(**raw["chunking"])
-    return IndexManifest(**raw)
+def manifest_from_json(text: str | bytes) -> IndexManifest:
+    """A manifest, every field checked for its type: a tampered one is a ValueError here."""
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(raw, dict) or not _fields_ok(raw, IndexManifest):
+        raise ValueError("not a manifest object with the expected fields")
+    chunking = raw["chunking"]
+    if not isinstance(chunking, dict) or not _fields_ok(chunking, ChunkingConfig):
+        raise ValueError("chunking is not an object with the expected fields")
+    for name, kind in (*_MANIFEST_TYPES.items(), *_CHUNKING_TYPES.items()):
+        value = raw[name] if name in _MANIFEST_TYPES else chunking[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"{name} is {type(value).__name__}, not {kind.__name__}")
+    sources = raw["sources"]
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        raise ValueError("sources must map text to text")
+    if not (0 < raw["dim"] <= 65536 and raw["n_chunks"] >= 0
+            and chunking["size"] > 0 and chunking["overlap"] >= 0):
+        raise ValueError("dim, n_chunks or chunking out of range")
+    return IndexManifest(**{**raw, "chunking": ChunkingConfig(**chunking)})
+
+
+_MANIFEST_TYPES = {"embedder": str, "dim": int, "metric": str, "store": str, "fingerprint": str,
+                   "n_chunks": int, "version": str, "created_at": str, "updated_at": str, "sources": dict}
+_CHUNKING_TYPES = {"strategy": str, "size": int, "overlap": int, "encoding": str}
+
+
+def _fields_ok(raw: dict, cls) -> bool:
+    """Every field without a default present, and no key the dataclass does not know."""
+    fields = dataclasses.fields(cls)
+    required = {f.name for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    return required <= set(raw) <= {f.name for f in fields}
 
 
 def _fsync_tree(path: Path) -> None:
@@ -96,17 +131,19 @@ def _fsync_dir(path: Path) -> None:
 
 def live_generation(directory: str | Path) -> Path:
     directory = Path(directory)
-    pointer = directory / CURRENT
-    if not pointer.exists():
+    name = _current_name(directory)
+    if name is None:
         raise StoreError(f"no index at {directory}: build one first (python -m rag_core ingest ... --index {directory})")
-    generation = directory / pointer.read_text().strip()
+    generation = directory / name
+    if generation.is_symlink() or not generation.is_dir():
+        raise StoreError(f"index at {directory} is damaged: {name} is not a generation directory; rebuild it")
     if not (generation / MANIFEST).exists():
         raise StoreError(f"index at {directory} is damaged: {generation.name} has no manifest; rebuild it")
     return generation
 
 
 def exists(directory: str | Path) -> bool:
-    return (Path(directory) / CURRENT).exists()
+    return os.path.lexists(Path(directory) / CURRENT)
 
 
 def read_manifest(directory: str | Path) -> IndexManifest:
@@ -114,8 +151,11 @@ def read_manifest(directory: str | Path) -> IndexManifest:
 
 
 def _manifest_in(generation: Path, directory: str | Path) -> IndexManifest:
+    from .stores.files import read_bounded
+
+    data = read_bounded(generation / MANIFEST, MANIFEST_MAX_BYTES)
     try:
-        return manifest_from_json((generation / MANIFEST).read_text())
+        return manifest_from_json(data)
     except (ValueError, TypeError, KeyError) as exc:
         raise StoreError(f"index manifest in {directory} is unreadable ({exc}); rebuild the index") from exc
 
@@ -132,8 +172,33 @@ def _write_lock(directory: Path) -> Iterator[None]:
 
 
 def _current_name(directory: Path) -> str | None:
-    pointer = directory / CURRENT
-    return pointer.read_text().strip() if pointer.exists() else None
+    """The live generation's name from CURRENT, or None when there is no index; a CURRENT that
+    is not one short `gen-...` line (binary, a path, a symlink) is a damaged index."""
+    from .stores.files import read_bounded
+
+    if not os.path.lexists(directory / CURRENT):
+        return None
+    data = read_bounded(directory / CURRENT, 256)
+    try:
+        name = data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        name = ""
+    if not _GENERATION.fullmatch(name):
+        raise StoreError(f"index at {directory} is damaged: its CURRENT file does not name a generation; "
+                         "rebuild the index")
+    return name
+
+
+def _check_vectors(embedder: Embedder, chunks: Sequence, vectors: np.ndarray) -> None:
+    """An embedder's NaN or infinite vectors would be saved and match nothing ever after."""
+    if vectors.ndim != 2 or np.isfinite(vectors).all():
+        return  # a wrong shape is the store's error to report
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    first = chunks[int(bad[0])] if int(bad[0]) < len(chunks) else chunks[0]
+    raise ProviderError(
+        f"{embedder.name} returned {len(bad)} vector(s) with NaN or infinite values (e.g. for a chunk of "
+        f"{first.source}); nothing was saved: check the embedding model or server"
+    )
 
 
 def check_embedder(manifest: IndexManifest, embedder: Embedder, directory: str | Path = "") -> None:
@@ -206,8 +271,11 @@ class Index:
         store = create_store(manifest.store, manifest.dim)
         try:
             store.load(str(generation))
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, RuntimeError, RecursionError) as exc:
             raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it") from exc
+        if store.count() != manifest.n_chunks:
+            raise StoreError(f"index at {directory} is damaged: its manifest counts {manifest.n_chunks} "
+                             f"chunks, its store holds {store.count()}; rebuild it")
         return cls(directory, manifest, store, embedder, base_generation=generation.name)
 
     # ---- writing ---------------------------------------------------------------------
@@ -239,8 +307,9 @@ class Index:
         batch = 64
         for begin in range(0, total, batch):
             part = chunks[begin : begin + batch]
-            vectors = self.embedder.embed_documents([c.text for c in part])
-            self.store.add(part, np.asarray(vectors, dtype=np.float32))
+            vectors = np.asarray(self.embedder.embed_documents([c.text for c in part]), dtype=np.float32)
+            _check_vectors(self.embedder, part, vectors)
+            self.store.add(part, vectors)
             if progress:
                 progress(min(begin + batch, total), total, part[-1].source)
         if chunks and hasattr(self.embedder, "count_tokens"):
@@ -269,50 +338,111 @@ class Index:
 
         If another writer saved since this index was opened, nothing is overwritten: its work
         would be lost silently otherwise. The previous generation is kept for readers that are
-        loading it right now; older ones are removed."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        staging = self.directory / f".tmp-{uuid.uuid4().hex[:8]}"
-        staging.mkdir()
+        loading it right now; older ones are removed. Whatever fails (a full disk included),
+        the staging directory is removed and CURRENT still names a complete generation."""
+        from .stores.files import write_error, write_file
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            staging, held = _new_staging(self.directory)
+        except OSError as exc:
+            raise write_error(exc, self.directory) from exc
         try:
             self.store.save(str(staging))
-            (staging / MANIFEST).write_text(manifest_to_json(self.manifest))
+            manifest = manifest_to_json(self.manifest).encode()
+            write_file(staging / MANIFEST, lambda handle: handle.write(manifest))
             _fsync_tree(staging)
+            return self._flip(staging)
+        except OSError as exc:
+            raise write_error(exc, self.directory) from exc
+        finally:
+            os.close(held)
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _flip(self, staging: Path) -> Path:
+        """Under the lock: rename the staging directory to a generation and point CURRENT at it.
+        Stale generations go under the same lock, so a generation renamed by another writer
+        but not flipped yet is never among them."""
+        with _write_lock(self.directory):
+            previous = _current_name(self.directory)
+            if previous != self.base_generation:
+                raise StoreError(
+                    f"the index at {self.directory} was saved by another writer while this one was "
+                    "adding to it; nothing was overwritten: run the ingest again"
+                )
             final = self.directory / f"gen-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
             os.rename(staging, final)
-            with _write_lock(self.directory):
-                previous = _current_name(self.directory)
-                if previous != self.base_generation:
-                    shutil.rmtree(final, ignore_errors=True)
-                    raise StoreError(
-                        f"the index at {self.directory} was saved by another writer while this one was "
-                        "adding to it; nothing was overwritten: run the ingest again"
-                    )
-                pointer_tmp = self.directory / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
+            pointer_tmp = self.directory / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
+            try:
                 with open(pointer_tmp, "w") as handle:
                     handle.write(final.name + "\n")
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(pointer_tmp, self.directory / CURRENT)
-                _fsync_dir(self.directory)
-                self.base_generation = final.name
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise StoreError(f"could not write the index to {self.directory}: {exc}") from exc
-        self._remove_stale(keep={final.name, previous or ""})
+            except BaseException:
+                pointer_tmp.unlink(missing_ok=True)
+                shutil.rmtree(final, ignore_errors=True)
+                raise
+            _fsync_dir(self.directory)
+            self.base_generation = final.name
+            _remove_stale(self.directory, keep={final.name, previous or ""})
         return final
 
-    def _remove_stale(self, keep: set[str]) -> None:
-        """Old generations, and leftovers of writers killed mid-save (older than an hour, so a
-        concurrent writer's staging directory is never touched)."""
-        hour_ago = time.time() - 3600
-        for child in self.directory.iterdir():
-            if child.name.startswith("gen-") and child.is_dir() and child.name not in keep:
+
+def _new_staging(directory: Path) -> tuple[Path, int]:
+    """A staging directory held by this writer: a flock on it lives exactly as long as the
+    writer's process (the kernel drops it at kill -9), which is how a later writer tells a
+    dead writer's leftovers from a live one's work. Created under the index lock, so no
+    cleaner ever sees it unheld."""
+    with _write_lock(directory):
+        _remove_dead_staging(directory)
+        staging = directory / f"{STAGING}{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        held = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # a file system without flock on directories: _held falls back to the age
+    return staging, held
+
+
+def _remove_dead_staging(directory: Path) -> None:
+    """Called under the index lock: leftovers of writers that died mid-save (their staging
+    flock is free) and pointer files (only ever written under this lock) are removed."""
+    for child in directory.iterdir():
+        if child.name.startswith(f".{CURRENT}."):
+            child.unlink(missing_ok=True)
+        elif child.name.startswith(STAGING) and not _held(child):
+            if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child, ignore_errors=True)
-            elif child.name.startswith((".tmp-", f".{CURRENT}.")) and child.stat().st_mtime < hour_ago:
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+def _held(staging: Path) -> bool:
+    """True while some live writer holds `staging` (this process's own included)."""
+    try:
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # no flock here: only a leftover older than an hour counts as dead
+        return staging.stat().st_mtime > time.time() - 3600
+    finally:
+        os.close(fd)
+    return False
+
+
+def _remove_stale(directory: Path, keep: set[str]) -> None:
+    """Generations other than the live one and the one before (kept for readers loading it)."""
+    for child in directory.iterdir():
+        stale = child.name.startswith("gen-") and child.name not in keep
+        if stale and child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def open_for_ingest(

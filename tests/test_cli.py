@@ -113,3 +113,37 @@ def test_ingest_same_folder_by_two_spellings_is_unchanged(tmp_path, docs):
     assert again["chunks_total"] == first["chunks_total"] and again["chunks_added"] == 0
     info = json.loads(run("info", "--index", str(index), "--json").stdout)
     assert info["n_chunks"] == first["chunks_total"]
+
+
+def test_non_finite_numeric_options_exit_2_with_one_line(tmp_path, docs):
+    """issue 9: `--max-file-mb nan`, `--threshold nan`, `--timeout inf`, `--top-k 0` were accepted or crashed."""
+    index = str(tmp_path / "idx")
+    cases = [
+        ("ingest", str(docs), "--index", index, "--embedder", "hashing", "--max-file-mb", "nan"),
+        ("ingest", str(docs), "--index", index, "--embedder", "hashing", "--max-total-mb", "inf"),
+        ("query", "capital of Kenya", "--index", index, "--threshold", "nan"),
+        ("query", "capital of Kenya", "--index", index, "--top-k", "0"),
+        ("crawl", "http://127.0.0.1:9/", "--index", index, "--timeout", "inf"),
+        ("crawl", "http://127.0.0.1:9/", "--index", index, "--delay", "-1"),
+        ("eval", "--index", index, "--threshold", "none,nan"),
+        ("estimate", str(docs), "--chunk-size", "0"),
+    ]
+    for args in cases:
+        result = run(*args, "--quiet", check=False)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("error: --") and " must be " in lines[0], (args, result.stderr)
+
+
+def test_a_tampered_index_is_exit_2_not_exit_1(tmp_path, docs):
+    """issue 9: a deeply nested manifest and a binary CURRENT were exit 1 ("unexpected ...")."""
+    index = tmp_path / "idx"
+    run("ingest", str(docs), "--index", str(index), "--embedder", "hashing", "--quiet")
+    generation = index / (index / "CURRENT").read_text().strip()
+    (generation / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    for tamper in ("manifest", "current"):
+        if tamper == "current":
+            (index / "CURRENT").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff" * 10)
+        result = run("query", "capital of Kenya", "--index", str(index), check=False)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1 and "unexpected" not in lines[0], result.stderr

@@ -224,3 +224,28 @@ def test_delete_many_sources_in_one_pass_matches_the_oracle(name):
     assert {c.source for c in store.chunks()} == {"s0", "s2", "s3", "s5"}
     query = vectors[7]
     assert [h.chunk.chunk_id for h in store.search(query, 5)] == [h.chunk.chunk_id for h in oracle.search(query, 5)]
+
+
+@pytest.mark.parametrize("name", STORE_NAMES)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_no_store_accepts_nan_or_infinite_vectors(name, bad):
+    """issue 9: NaN rows from a compatible server were saved, and every query then matched nothing."""
+    from rag_core.errors import StoreError
+
+    store = create_store(name, DIM)
+    store.add(make_chunks(3), clustered(3))
+    vectors = clustered(4, seed=5)
+    vectors[2, 7] = bad
+    with pytest.raises(StoreError, match="NaN or infinite"):
+        store.add(make_chunks(4, offset=3), vectors)
+    assert store.count() == 3
+
+
+@pytest.mark.parametrize("name", STORE_NAMES)
+def test_a_saved_store_loads_back_bit_for_bit(tmp_path, name):
+    store, _, vecs = filled(name, n=300)
+    store.save(str(tmp_path))
+    loaded = create_store(name, DIM)
+    loaded.load(str(tmp_path))
+    assert loaded.chunks() == store.chunks()
+    assert np.array_equal(loaded.vectors(), store.vectors())

@@ -6,17 +6,23 @@ the vector that was computed. The namespace is the inner embedder's `cache_names
 has one (a compatible server's embedder adds its base URL, so two servers exposing the same model
 name never share vectors; it never holds a key), else its name. Lookups and writes go in chunks of `_CHUNK` keys, one
 transaction per call, so a cache write costs milliseconds per few hundred vectors.
+
+A cache that cannot be used (disk full, unwritable, a corrupt file) is switched off with one
+warning and the embedder keeps going without it: the cache only saves time, while the vectors
+at hand may have been paid for, and the index itself is saved (or refused clearly) elsewhere.
+Only finite vectors are written, and a cached NaN row counts as a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -26,6 +32,8 @@ from ..types import Embedder
 _CHUNK = 500  # below sqlite's default host-parameter limit, big enough to amortise a query
 _QUERY_LRU = 256
 DB_NAME = "embeddings.sqlite3"
+_FAILURES = (sqlite3.Error, OSError)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,13 +58,39 @@ class CachedEmbedder:
         self.dim = inner.dim
         #: the `model` column of the cache: which vectors are interchangeable with this embedder's
         self.namespace = getattr(inner, "cache_namespace", None) or inner.name
-        directory = Path(cache_dir) if cache_dir is not None else default_cache_dir("embeddings")
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / DB_NAME
         self.stats = CacheStats()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        #: called once with a one-line message when the cache is switched off (default: the log)
+        self.on_warning: Callable[[str], None] = log.warning
+        self.disabled = False
+        try:
+            directory = Path(cache_dir) if cache_dir is not None else default_cache_dir("embeddings")
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            directory = Path(cache_dir or ".")
+            self._disable(exc, directory)
+        self.path = directory / DB_NAME
+
+    def _disable(self, exc: BaseException, where: Path | None = None) -> None:
+        """Switch the cache off for this embedder's lifetime, warning once."""
+        if self.disabled:
+            return
+        self.disabled = True
+        reason = str(exc) or type(exc).__name__
+        full = "full" in reason.lower() or getattr(exc, "errno", None) == 28
+        place = where or getattr(self, "path", "the cache directory")
+        state = "on a full disk" if full else "unusable"
+        self.on_warning(f"embedding cache at {place} is {state} ({reason}): "
+                        "continuing without it (text is embedded again next time); free space or set "
+                        "RAG_PLAYGROUND_HOME to a writable disk")
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except _FAILURES:
+                pass
+            self._conn = None
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -86,12 +120,15 @@ class CachedEmbedder:
             rows = db.execute(f"SELECT key, vec FROM vectors WHERE model = ? AND key IN ({marks})", [self.namespace, *part])
             for key, blob in rows:
                 if len(blob) == nbytes:  # a different dim under the same name is a miss
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
+                    vector = np.frombuffer(blob, dtype=np.float32)
+                    if np.isfinite(vector).all():
+                        found[key] = vector
         return found
 
     def _store(self, keys: list[bytes], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        rows = [(self.namespace, key, vectors[i].tobytes()) for i, key in enumerate(keys)]
+        finite = np.isfinite(vectors).all(axis=1)
+        rows = [(self.namespace, key, vectors[i].tobytes()) for i, key in enumerate(keys) if finite[i]]
         db = self._db()
         db.execute("BEGIN")
         try:
@@ -99,8 +136,28 @@ class CachedEmbedder:
                 db.executemany("INSERT OR REPLACE INTO vectors (model, key, vec) VALUES (?, ?, ?)", rows[i : i + _CHUNK])
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
+
+    def _cached(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        with self._lock:
+            if self.disabled:
+                return {}
+            try:
+                return self._lookup(keys)
+            except _FAILURES as exc:
+                self._disable(exc)
+                return {}
+
+    def _remember(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        with self._lock:
+            if self.disabled:
+                return
+            try:
+                self._store(keys, vectors)
+            except _FAILURES as exc:
+                self._disable(exc)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -109,16 +166,14 @@ class CachedEmbedder:
             return out
         keys = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
         unique = list(dict.fromkeys(keys))
-        with self._lock:
-            found = self._lookup(unique)
+        found = self._cached(unique)
         missing = [k for k in unique if k not in found]
         if missing:
             first_text = {}
             for key, text in zip(keys, texts):
                 first_text.setdefault(key, text)
             fresh = np.asarray(self.inner.embed_documents([first_text[k] for k in missing]), dtype=np.float32)
-            with self._lock:
-                self._store(missing, fresh)
+            self._remember(missing, fresh)
             found.update(zip(missing, fresh))
         for i, key in enumerate(keys):
             out[i] = found[key]

@@ -17,9 +17,12 @@ import numpy as np
 
 from ..errors import ConfigError, ProviderError, StoreError
 from ..types import Chunk, Hit
+from .faiss_file import check_faiss_file
+from .files import MB, open_regular, tampered, write_file
 from .numpy_store import (
     CHUNKS_FILE,
     as_matrix,
+    check_finite,
     check_lengths,
     make_hits,
     read_chunks,
@@ -79,6 +82,7 @@ class FaissStore:
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         matrix = as_matrix(vectors, self.dim)
         check_lengths(chunks, matrix)
+        check_finite(matrix)
         if len(chunks):
             self._index.add(matrix)
             self._chunks.extend(chunks)
@@ -152,32 +156,38 @@ class FaissStore:
         return self._index.reconstruct_n(0, self._index.ntotal)
 
     def save(self, directory: str) -> None:
+        """Written through Python's file object: faiss's own writer reports a full disk only as
+        a warning on close (measured: a silently truncated file), Python raises ENOSPC."""
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         write_chunks(path / CHUNKS_FILE, self._chunks)
-        self._faiss.write_index(self._index, str(path / INDEX_FILE))
-        fd = os.open(path / INDEX_FILE, os.O_RDONLY)
+        faiss = self._faiss
+        index = self._index
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            write_file(path / INDEX_FILE, lambda handle: faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write)))
+        except RuntimeError as exc:  # faiss's own failure (a disk error arrives as OSError, mapped above)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreError(f"faiss could not write the index to {path} ({reason}); nothing on disk was changed") from None
 
     def load(self, directory: str) -> None:
         path = Path(directory)
         chunks = read_chunks(path / CHUNKS_FILE)
-        if not (path / INDEX_FILE).is_file():
-            raise StoreError(f"no faiss index in {path}; the index is incomplete, rebuild it")
-        try:
-            index = self._faiss.read_index(str(path / INDEX_FILE))
-        except RuntimeError as exc:
-            raise StoreError(f"unreadable faiss index in {path} ({exc}); rebuild the index") from exc
-        is_hnsw = isinstance(index, self._faiss.IndexHNSW)
-        if is_hnsw != (self.kind == "hnsw"):
-            raise StoreError(f"{path} holds a {'hnsw' if is_hnsw else 'flat'} faiss index, not {self.kind}")
-        if index.d != self.dim:
-            raise StoreError(f"{path} holds {index.d}-d vectors, expected {self.dim}; rebuild the index")
-        if index.ntotal != len(chunks):
-            raise StoreError(f"{path} holds {len(chunks)} chunks but {index.ntotal} vectors; rebuild the index")
-        if is_hnsw:
+        # the file's size bound: the vectors, plus a graph of at most a few KB per vector for hnsw
+        limit = MB + len(chunks) * (self.dim * 4 + (4096 if self.kind == "hnsw" else 0))
+        with open_regular(path / INDEX_FILE, limit) as handle:
+            check_faiss_file(handle, path / INDEX_FILE, self.kind, self.dim, len(chunks))
+            handle.seek(0)
+            try:
+                index = self._faiss.read_index(self._faiss.PyCallbackIOReader(handle.read))
+            except RuntimeError as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise tampered(path / INDEX_FILE, f"faiss could not read it: {reason}") from None
+        if index.d != self.dim or index.ntotal != len(chunks):
+            raise StoreError(f"{path} holds {index.ntotal} {index.d}-d vectors for {len(chunks)} chunks, "
+                             f"expected {self.dim}-d; rebuild the index")
+        for begin in range(0, index.ntotal, 8192):  # bounded memory: 8192 rows at a time
+            if not np.isfinite(index.reconstruct_n(begin, min(8192, index.ntotal - begin))).all():
+                raise tampered(path / INDEX_FILE, "it holds NaN or infinite vectors")
+        if self.kind == "hnsw":
             index.hnsw.efSearch = self.ef_search
         self._chunks, self._index, self._by_source = chunks, index, None

@@ -7,8 +7,8 @@ first. The JSONL chunk (de)serialisation below is shared with the FAISS store.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -16,9 +16,14 @@ import numpy as np
 
 from ..errors import IndexMismatchError, StoreError
 from ..types import Chunk, Hit
+from .files import MB, file_size, open_regular, tampered, write_file
 
 CHUNKS_FILE = "chunks.jsonl"
 VECTORS_FILE = "vectors.npy"
+#: bounds on what a load reads: the chunks' text, a .npy header, a vector's width
+CHUNKS_MAX_BYTES = 2048 * MB
+_MAX_HEADER = 10_000
+_MAX_DIM = 65_536
 _FIELDS = ("source", "section", "text", "start", "end", "doc_id")
 
 
@@ -27,22 +32,89 @@ _FIELDS = ("source", "section", "text", "start", "end", "doc_id")
 
 def write_chunks(path: str | Path, chunks: Iterable[Chunk]) -> None:
     """One JSON object per line; fsynced because the index module renames the directory next."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
+
+    def write(handle) -> None:
         for c in chunks:
-            f.write(json.dumps({k: getattr(c, k) for k in _FIELDS}, ensure_ascii=False))
-            f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
+            handle.write(json.dumps({k: getattr(c, k) for k in _FIELDS}, ensure_ascii=False).encode("utf-8"))
+            handle.write(b"\n")
+
+    write_file(path, write)
 
 
-def read_chunks(path: str | Path) -> list[Chunk]:
+def read_chunks(path: str | Path, limit: int = CHUNKS_MAX_BYTES) -> list[Chunk]:
+    """Every chunk, each row checked field by field: a tampered row is a StoreError, never a
+    Chunk holding a number where text belongs."""
+    chunks, total = [], 0
+    with open_regular(path, limit) as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                total += len(line)
+                if total > limit:
+                    raise tampered(path, f"more than {limit} bytes")
+                if line.strip():
+                    chunks.append(_chunk_from_line(path, number, line))
+        except UnicodeDecodeError:
+            raise tampered(path, "not UTF-8 text") from None
+    return chunks
+
+
+def _chunk_from_line(path: str | Path, number: int, line: str) -> Chunk:
+    """Explicit checks, no generators: this runs once per chunk on every load."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return [Chunk(**{k: row[k] for k in _FIELDS}) for row in map(json.loads, f) if row]
-    except FileNotFoundError:
-        raise StoreError(f"no chunks file at {path}; the index is incomplete, rebuild it") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"unreadable chunks file {path} ({exc}); rebuild the index") from exc
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        raise tampered(path, f"line {number} is not JSON") from None
+    if type(row) is not dict:
+        raise tampered(path, f"line {number} is not a JSON object")
+    try:
+        source, section, text, doc_id = row["source"], row["section"], row["text"], row["doc_id"]
+        start, end = row["start"], row["end"]
+    except KeyError:
+        raise tampered(path, f"line {number} lacks one of the fields {', '.join(_FIELDS)}") from None
+    if not (type(source) is str and type(section) is str and type(text) is str and type(doc_id) is str
+            and type(start) is int and type(end) is int and 0 <= start <= end):
+        raise tampered(path, f"line {number} has a field of the wrong type or range")
+    return Chunk(source, section, text, start, end, doc_id)
+
+
+def check_finite(matrix: np.ndarray) -> None:
+    """A NaN or infinite vector matches nothing and poisons nothing visibly: refuse to store it."""
+    if matrix.size and not np.isfinite(matrix).all():
+        bad = int((~np.isfinite(matrix).all(axis=1)).sum())
+        raise StoreError(f"refusing to store {bad} vector(s) with NaN or infinite values: the embedder "
+                         "returned broken vectors; check the embedding model or server")
+
+
+def write_matrix(path: str | Path, matrix: np.ndarray) -> None:
+    write_file(path, lambda handle: np.save(handle, np.ascontiguousarray(matrix, dtype="<f4")))
+
+
+def read_matrix(path: str | Path, rows: int, dim: int | None) -> np.ndarray:
+    """A (rows, dim) float32 .npy file; the header is checked against the file size before a
+    byte is allocated for the data, so a header claiming terabytes is refused, not obeyed."""
+    from numpy.lib import format as npy
+
+    width = dim if dim is not None else _MAX_DIM
+    with open_regular(path, _MAX_HEADER + rows * width * 4) as handle:
+        try:
+            version = npy.read_magic(handle)
+            readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f"format version {version}")
+            shape, fortran, dtype = readers[version](handle, max_header_size=_MAX_HEADER)
+        except (ValueError, SyntaxError, TypeError, EOFError) as exc:
+            raise tampered(path, f"bad .npy header: {exc}") from None
+        cols = shape[1] if len(shape) == 2 else -1
+        if dtype != np.dtype("<f4") or fortran or len(shape) != 2 or shape[0] != rows:
+            raise tampered(path, f"holds {dtype} {shape}, expected float32 ({rows}, {dim})")
+        if dim is not None and cols != dim and not (rows == 0 and cols == 0):
+            raise tampered(path, f"holds {cols}-d vectors, expected {dim}")
+        if handle.tell() + rows * cols * 4 != file_size(handle):
+            raise tampered(path, "its header does not match its size")
+        matrix = np.fromfile(handle, dtype="<f4", count=rows * cols).reshape(rows, cols)
+    if not np.isfinite(matrix).all():
+        raise tampered(path, "it holds NaN or infinite vectors")
+    return matrix.astype(np.float32, copy=False)
 
 
 def as_matrix(vectors: np.ndarray, dim: int | None) -> np.ndarray:
@@ -108,6 +180,7 @@ class NumpyStore:
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         matrix = as_matrix(vectors, self.dim)
         check_lengths(chunks, matrix)
+        check_finite(matrix)
         if self.dim is None:
             self.dim = matrix.shape[1]
             self._matrix = self._matrix.reshape(0, self.dim)
@@ -149,23 +222,12 @@ class NumpyStore:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         write_chunks(path / CHUNKS_FILE, self._chunks)
-        with open(path / VECTORS_FILE, "wb") as f:
-            np.save(f, self._matrix)
-            f.flush()
-            os.fsync(f.fileno())
+        write_matrix(path / VECTORS_FILE, self._matrix)
 
     def load(self, directory: str) -> None:
         path = Path(directory)
         chunks = read_chunks(path / CHUNKS_FILE)
-        try:
-            matrix = np.load(path / VECTORS_FILE)
-        except FileNotFoundError:
-            raise StoreError(f"no vectors file in {path}; the index is incomplete, rebuild it") from None
-        except ValueError as exc:
-            raise StoreError(f"unreadable vectors file in {path} ({exc}); rebuild the index") from exc
-        matrix = as_matrix(matrix, self.dim) if len(chunks) else matrix.astype(np.float32)
-        if matrix.shape[0] != len(chunks):
-            raise StoreError(f"{path} holds {len(chunks)} chunks but {matrix.shape[0]} vectors; rebuild the index")
+        matrix = read_matrix(path / VECTORS_FILE, len(chunks), self.dim)
         self._chunks, self._matrix = chunks, matrix
         if self.dim is None and matrix.shape[1]:
             self.dim = matrix.shape[1]
