@@ -435,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow loopback/private/link-local addresses (off by default: SSRF protection)")
     p.add_argument("--delay", type=args_t.delay_seconds, default=0.5, help="seconds between requests to one host (default 0.5)")
     p.add_argument("--concurrency", type=args_t.integer(1, 8), default=2, help="requests in flight (default 2, max 8)")
-    p.add_argument("--timeout", type=args_t.seconds, default=10.0, 
+    p.add_argument("--timeout", type=args_t.seconds, default=10.0,
                    help="seconds per request, connect to last byte (default 10)")
     p.add_argument("--max-page-mb", type=args_t.megabytes, default=5.0, help="skip responses larger than this (default 5)")
     p.add_argument("--min-words", type=args_t.count, default=15, help="drop rows with this many words or fewer (default 15)")
