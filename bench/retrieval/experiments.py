@@ -1,0 +1,189 @@
+"""Offline retrieval experiments that choose the defaults: dense, BM25, hybrid (RRF / weighted),
+MMR and contextual headers, on the demo corpus and on a held-out corpus, with the same metrics as
+`python -m rag_core eval` (sources deduplicated, k = 10: hit@1, hit@5, MRR@10).
+
+    python bench/retrieval/experiments.py demo                      # hard demo set
+    python bench/retrieval/experiments.py heldout /tmp/heldout.jsonl  # see heldout.py
+    python bench/retrieval/experiments.py timing /tmp/heldout.jsonl   # BM25 build/query at 100k
+
+It works on the building blocks directly (rag_core.retrieval.bm25 / fusion / mmr, a numpy dot
+product for dense search = the flat store), because the Retriever that will own these settings
+is being written in parallel; the integration step re-runs the winners through the real CLI.
+Query embeddings are computed once per question and reused by every setting.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from rag_core.chunking import chunk_documents  # noqa: E402
+from rag_core.embeddings import create_embedder  # noqa: E402
+from rag_core.evaluate import hit_at_k, load_question_set, reciprocal_rank  # noqa: E402
+from rag_core.retrieval.bm25 import BM25Index  # noqa: E402
+from rag_core.retrieval.fusion import hybrid_weighted, rrf  # noqa: E402
+from rag_core.retrieval.mmr import mmr  # noqa: E402
+from rag_core.types import Chunk, ChunkingConfig, Document  # noqa: E402
+
+K = 10
+DEPTH = 100  # candidates per list before fusion
+DEMO_CORPUS = ROOT / "rag_core" / "data" / "demo" / "wikipedia_summaries.jsonl"
+HARD = ROOT / "rag_core" / "data" / "demo" / "questions_hard.jsonl"
+HELDOUT_QUERIES = ROOT / "bench" / "retrieval" / "heldout_queries.jsonl"
+
+
+def documents(path: Path) -> list[Document]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Document(source=r["url"], section=r["title"], text=r["text"]) for r in rows]
+
+
+def header(chunk: Chunk) -> str:
+    """The contextual header variant: the document title/section prepended (indexed text only)."""
+    return f"{chunk.section}\n\n{chunk.text}"
+
+
+@dataclass
+class Corpus:
+    chunks: list[Chunk]
+    ids: list[str]
+    vectors: np.ndarray
+    bm25: BM25Index
+
+    def dense(self, qvec: np.ndarray, depth: int = DEPTH) -> list[tuple[str, float]]:
+        scores = self.vectors @ qvec
+        top = np.argsort(-scores, kind="stable")[:depth]
+        return [(self.ids[i], float(scores[i])) for i in top]
+
+    def sparse(self, query: str, depth: int = DEPTH) -> list[tuple[str, float]]:
+        ids, scores = self.bm25.search(query, depth)
+        return list(zip(ids, map(float, scores)))
+
+
+def build(docs: list[Document], embedder, headers: bool) -> Corpus:
+    chunks = chunk_documents(docs, ChunkingConfig())
+    texts = [header(c) if headers else c.text for c in chunks]
+    ids = [c.chunk_id for c in chunks]
+    vectors = embedder.embed_documents(texts)
+    return Corpus(chunks, ids, np.asarray(vectors, dtype=np.float32), BM25Index.build(ids, texts))
+
+
+def with_mmr(corpus: Corpus, ranked: list[tuple[str, float]], lam: float, pool: int = 30) -> list[str]:
+    pos = {cid: i for i, cid in enumerate(corpus.ids)}
+    cands = ranked[:pool]
+    if not cands:
+        return []
+    scores = np.array([s for _, s in cands])
+    span = scores.max() - scores.min()
+    relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
+    vectors = corpus.vectors[[pos[c] for c, _ in cands]]
+    return [cands[p.index][0] for p in mmr(vectors, K, lam, relevance=relevance)]
+
+
+Method = Callable[[Corpus, np.ndarray, str], list[str]]
+
+
+def methods() -> dict[str, Method]:
+    def fused(f):
+        return [x.chunk_id for x in f]
+
+    out: dict[str, Method] = {
+        "dense": lambda c, v, q: [i for i, _ in c.dense(v, K)],
+        "bm25": lambda c, v, q: [i for i, _ in c.sparse(q, K)],
+    }
+    for rk in (60, 20, 10, 5):
+        out[f"hybrid rrf k={rk}"] = lambda c, v, q, rk=rk: fused(rrf([c.dense(v), c.sparse(q)], K, rrf_k=rk))
+    for norm in ("minmax", "zscore"):
+        for alpha in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+            out[f"hybrid {norm} a={alpha}"] = (
+                lambda c, v, q, a=alpha, n=norm: fused(hybrid_weighted(c.dense(v), c.sparse(q), K, a, n)))
+    for lam in (0.9, 0.7, 0.5):
+        out[f"rrf k=10 + mmr {lam}"] = (
+            lambda c, v, q, lam=lam: with_mmr(c, [(x.chunk_id, x.score) for x in rrf([c.dense(v), c.sparse(q)], 30, rrf_k=10)], lam))
+        out[f"dense + mmr {lam}"] = lambda c, v, q, lam=lam: with_mmr(c, c.dense(v, 30), lam)
+    return out
+
+
+def score(corpus: Corpus, ids: list[str], relevant: tuple[str, ...]) -> tuple[float, float, float]:
+    source = {c.chunk_id: c.source for c in corpus.chunks}
+    sources = [source[i] for i in ids]
+    return hit_at_k(sources, relevant, 1), hit_at_k(sources, relevant, 5), reciprocal_rank(sources, relevant, K)
+
+
+def run(docs: list[Document], questions_path: Path, label: str) -> list[dict]:
+    embedder = create_embedder()
+    qs = [q for q in load_question_set(questions_path).questions if q.relevant_sources]
+    qvecs = [np.asarray(embedder.embed_query(q.question), dtype=np.float32) for q in qs]
+    rows = []
+    for headers in (False, True):
+        corpus = build(docs, embedder, headers)
+        for name, method in methods().items():
+            started = time.perf_counter()
+            metrics = [score(corpus, method(corpus, v, q.question), q.relevant_sources) for q, v in zip(qs, qvecs)]
+            ms = (time.perf_counter() - started) * 1000 / len(qs)
+            h1, h5, mrr = (statistics.mean(m[i] for m in metrics) for i in range(3))
+            rows.append({"corpus": label, "method": name + (" + headers" if headers else ""),
+                         "hit@1": round(h1, 3), "hit@5": round(h5, 3), "MRR@10": round(mrr, 3),
+                         "ms/query": round(ms, 2), "questions": len(qs)})
+            print(f"{label:8} {rows[-1]['method']:34} hit@1 {h1:.3f}  hit@5 {h5:.3f}  MRR@10 {mrr:.3f}  "
+                  f"{ms:6.2f} ms", flush=True)
+    return rows
+
+
+def timing(heldout: Path, n: int = 100_000) -> None:
+    """BM25 build and query at `n` chunks (held-out texts repeated with a distinct suffix each), and
+    the build on the demo corpus, whose ingest time is compared in the report."""
+    demo_chunks = chunk_documents(documents(DEMO_CORPUS), ChunkingConfig())
+    t0 = time.perf_counter()
+    BM25Index.build([c.chunk_id for c in demo_chunks], [c.text for c in demo_chunks])
+    print(f"demo: BM25 build of {len(demo_chunks)} chunks {time.perf_counter() - t0:.3f} s")
+    base = [d.text for d in documents(heldout)]
+    texts = [f"{base[i % len(base)]} variant{i // len(base)}" for i in range(n)]
+    t0 = time.perf_counter()
+    index = BM25Index.build([str(i) for i in range(n)], texts)
+    print(f"{n} chunks: BM25 build {time.perf_counter() - t0:.1f} s")
+    queries = [q.question for q in load_question_set(HELDOUT_QUERIES).questions]
+    times = []
+    for q in queries * 3:
+        t0 = time.perf_counter()
+        index.search(q, DEPTH)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"{n} chunks: BM25 search top-{DEPTH} p50 {statistics.median(times):.2f} ms, "
+          f"p95 {sorted(times)[int(len(times) * 0.95)]:.2f} ms")
+    vectors = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
+    times = []
+    for _ in range(len(queries)):
+        t0 = time.perf_counter()
+        np.argpartition(-(vectors @ vectors[0]), DEPTH)[:DEPTH]
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"{n} chunks: numpy flat dense top-{DEPTH} p50 {statistics.median(times):.2f} ms (for scale)")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "heldout", "timing"):
+        print(__doc__)
+        return 2
+    if argv[0] == "timing":
+        timing(Path(argv[1]))
+        return 0
+    if argv[0] == "demo":
+        rows = run(documents(DEMO_CORPUS), HARD, "demo")
+    else:
+        rows = run(documents(Path(argv[1])), HELDOUT_QUERIES, "heldout")
+    out = Path(argv[2] if len(argv) > 2 and argv[0] == "heldout" else "/tmp") / f"retrieval-{argv[0]}.json"
+    out.write_text(json.dumps(rows, indent=1))
+    print(f"rows -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
