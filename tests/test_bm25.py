@@ -136,3 +136,29 @@ def test_build_rejects_misaligned_or_duplicate_ids():
         BM25Index.build(["a"], ["x", "y"])
     with pytest.raises(ConfigError, match="unique"):
         BM25Index.build(["a", "a"], ["x", "y"])
+
+
+# ---- scale: BM25 search is matrix work, not a Python loop over chunks ---------------------------
+
+def test_search_is_faster_than_one_python_step_per_chunk():
+    """A per-chunk Python loop (even one dict lookup per chunk) is the floor for rank-bm25-style
+    scoring; whole-index search must beat it at 5k chunks (best of 5 each, same run)."""
+    import time
+
+    n = 5_000
+    vocab = [f"w{i}" for i in range(2000)]
+    texts = [" ".join(vocab[(i * 7 + j * 13) % 2000] for j in range(30)) for i in range(n)]
+    index = BM25Index.build([str(i) for i in range(n)], texts)
+    term_counts = [dict.fromkeys(t.split(), 1) for t in texts]
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    search = best(lambda: index.search("w1 w2 w3", 100))
+    loop = best(lambda: [tc.get("w1", 0) + tc.get("w2", 0) + tc.get("w3", 0) for tc in term_counts])
+    assert search < loop, (search, loop)
