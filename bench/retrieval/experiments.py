@@ -31,6 +31,7 @@ from rag_core.chunking import chunk_documents  # noqa: E402
 from rag_core.embeddings import create_embedder  # noqa: E402
 from rag_core.evaluate import hit_at_k, load_question_set, reciprocal_rank  # noqa: E402
 from rag_core.retrieval.bm25 import BM25Index  # noqa: E402
+from rag_core.retrieval.headers import indexed_text  # noqa: E402
 from rag_core.retrieval.fusion import hybrid_weighted, rrf  # noqa: E402
 from rag_core.retrieval.mmr import mmr  # noqa: E402
 from rag_core.types import Chunk, ChunkingConfig, Document  # noqa: E402
@@ -45,11 +46,6 @@ HELDOUT_QUERIES = ROOT / "bench" / "retrieval" / "heldout_queries.jsonl"
 def documents(path: Path) -> list[Document]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [Document(source=r["url"], section=r["title"], text=r["text"]) for r in rows]
-
-
-def header(chunk: Chunk) -> str:
-    """The contextual header variant: the document title/section prepended (indexed text only)."""
-    return f"{chunk.section}\n\n{chunk.text}"
 
 
 @dataclass
@@ -71,7 +67,7 @@ class Corpus:
 
 def build(docs: list[Document], embedder, headers: bool) -> Corpus:
     chunks = chunk_documents(docs, ChunkingConfig())
-    texts = [header(c) if headers else c.text for c in chunks]
+    texts = [indexed_text(c, headers) for c in chunks]
     ids = [c.chunk_id for c in chunks]
     vectors = embedder.embed_documents(texts)
     return Corpus(chunks, ids, np.asarray(vectors, dtype=np.float32), BM25Index.build(ids, texts))
