@@ -5,6 +5,8 @@ MMR and contextual headers, on the demo corpus and on a held-out corpus, with th
     python bench/retrieval/experiments.py demo                      # hard demo set
     python bench/retrieval/experiments.py heldout /tmp/heldout.jsonl  # see heldout.py
     python bench/retrieval/experiments.py timing /tmp/heldout.jsonl   # BM25 build/query at 100k
+    python bench/retrieval/experiments.py bm25params /tmp/heldout.jsonl # k1, b
+    (add --no-headers to skip the contextual-header pass)
 
 It works on the building blocks directly (rag_core.retrieval.bm25 / fusion / mmr, a numpy dot
 product for dense search = the flat store), because the Retriever that will own these settings
@@ -30,13 +32,15 @@ sys.path.insert(0, str(ROOT))
 from rag_core.chunking import chunk_documents  # noqa: E402
 from rag_core.embeddings import create_embedder  # noqa: E402
 from rag_core.evaluate import hit_at_k, load_question_set, reciprocal_rank  # noqa: E402
-from rag_core.retrieval.bm25 import BM25Index  # noqa: E402
+from rag_core.retrieval.bm25 import BM25Index, BM25Params  # noqa: E402
 from rag_core.retrieval.headers import indexed_text  # noqa: E402
 from rag_core.retrieval.fusion import hybrid_weighted, rrf  # noqa: E402
 from rag_core.retrieval.mmr import mmr  # noqa: E402
-from rag_core.types import Chunk, ChunkingConfig, Document  # noqa: E402
+from rag_core.rerank.lexical import BM25Reranker, RRFReranker  # noqa: E402
+from rag_core.types import Chunk, ChunkingConfig, Document, Hit  # noqa: E402
 
 K = 10
+HEADERS = (False, True)
 DEPTH = 100  # candidates per list before fusion
 DEMO_CORPUS = ROOT / "rag_core" / "data" / "demo" / "wikipedia_summaries.jsonl"
 HARD = ROOT / "rag_core" / "data" / "demo" / "questions_hard.jsonl"
@@ -85,6 +89,13 @@ def with_mmr(corpus: Corpus, ranked: list[tuple[str, float]], lam: float, pool: 
     return [cands[p.index][0] for p in mmr(vectors, K, lam, relevance=relevance)]
 
 
+def pool_rerank(corpus: Corpus, qvec: np.ndarray, query: str, reranker) -> list[str]:
+    """Today's pool-only rerankers: BM25 statistics over the top-20 dense candidates only."""
+    chunk = dict(zip(corpus.ids, corpus.chunks))
+    hits = [Hit(chunk[cid], s, "cosine", r) for r, (cid, s) in enumerate(corpus.dense(qvec, 20), start=1)]
+    return [h.chunk.chunk_id for h in reranker.rerank(query, hits, K)]
+
+
 Method = Callable[[Corpus, np.ndarray, str], list[str]]
 
 
@@ -102,6 +113,11 @@ def methods() -> dict[str, Method]:
         for alpha in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
             out[f"hybrid {norm} a={alpha}"] = (
                 lambda c, v, q, a=alpha, n=norm: fused(hybrid_weighted(c.dense(v), c.sparse(q), K, a, n)))
+    for depth in (20, 50, 200):
+        out[f"hybrid zscore a=0.6 depth {depth}"] = (
+            lambda c, v, q, d=depth: fused(hybrid_weighted(c.dense(v, d), c.sparse(q, d), K, 0.6, "zscore")))
+    out["pool rrf k=60 (today's reranker)"] = lambda c, v, q: pool_rerank(c, v, q, RRFReranker())
+    out["pool bm25 (today's reranker)"] = lambda c, v, q: pool_rerank(c, v, q, BM25Reranker())
     for lam in (0.9, 0.7, 0.5):
         out[f"rrf k=10 + mmr {lam}"] = (
             lambda c, v, q, lam=lam: with_mmr(c, [(x.chunk_id, x.score) for x in rrf([c.dense(v), c.sparse(q)], 30, rrf_k=10)], lam))
@@ -120,7 +136,7 @@ def run(docs: list[Document], questions_path: Path, label: str) -> list[dict]:
     qs = [q for q in load_question_set(questions_path).questions if q.relevant_sources]
     qvecs = [np.asarray(embedder.embed_query(q.question), dtype=np.float32) for q in qs]
     rows = []
-    for headers in (False, True):
+    for headers in HEADERS:
         corpus = build(docs, embedder, headers)
         for name, method in methods().items():
             started = time.perf_counter()
@@ -133,6 +149,23 @@ def run(docs: list[Document], questions_path: Path, label: str) -> list[dict]:
             print(f"{label:8} {rows[-1]['method']:34} hit@1 {h1:.3f}  hit@5 {h5:.3f}  MRR@10 {mrr:.3f}  "
                   f"{ms:6.2f} ms", flush=True)
     return rows
+
+
+def sweep_bm25(docs: list[Document], questions_path: Path, label: str) -> None:
+    """BM25 parameters (k1, b) alone and inside the z-score hybrid (alpha 0.6)."""
+    embedder = create_embedder()
+    qs = [q for q in load_question_set(questions_path).questions if q.relevant_sources]
+    qvecs = [np.asarray(embedder.embed_query(q.question), dtype=np.float32) for q in qs]
+    corpus = build(docs, embedder, False)
+    texts = [c.text for c in corpus.chunks]
+    for k1, b in ((1.5, 0.75), (1.2, 0.75), (0.9, 0.4), (1.2, 0.3), (2.0, 0.75), (1.2, 1.0)):
+        corpus.bm25 = BM25Index.build(corpus.ids, texts, BM25Params(k1=k1, b=b))
+        for name, method in (("bm25", lambda c, v, q: [i for i, _ in c.sparse(q, K)]),
+                             ("zscore a=0.6", lambda c, v, q: [x.chunk_id for x in hybrid_weighted(
+                                 c.dense(v), c.sparse(q), K, 0.6, "zscore")])):
+            metrics = [score(corpus, method(corpus, v, q.question), q.relevant_sources) for q, v in zip(qs, qvecs)]
+            h1, h5, mrr = (statistics.mean(m[i] for m in metrics) for i in range(3))
+            print(f"{label:8} k1={k1} b={b} {name:14} hit@1 {h1:.3f}  hit@5 {h5:.3f}  MRR@10 {mrr:.3f}", flush=True)
 
 
 def timing(heldout: Path, n: int = 100_000) -> None:
@@ -165,12 +198,20 @@ def timing(heldout: Path, n: int = 100_000) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "heldout", "timing"):
+    if not argv or argv[0] not in ("demo", "heldout", "timing", "bm25params"):
         print(__doc__)
         return 2
+    if argv[0] == "bm25params":
+        sweep_bm25(documents(DEMO_CORPUS), HARD, "demo")
+        sweep_bm25(documents(Path(argv[1])), HELDOUT_QUERIES, "heldout")
+        return 0
     if argv[0] == "timing":
         timing(Path(argv[1]))
         return 0
+    global HEADERS
+    if "--no-headers" in argv:
+        argv = [a for a in argv if a != "--no-headers"]
+        HEADERS = (False,)
     if argv[0] == "demo":
         rows = run(documents(DEMO_CORPUS), HARD, "demo")
     else:
