@@ -162,3 +162,16 @@ def test_search_is_faster_than_one_python_step_per_chunk():
     search = best(lambda: index.search("w1 w2 w3", 100))
     loop = best(lambda: [tc.get("w1", 0) + tc.get("w2", 0) + tc.get("w3", 0) for tc in term_counts])
     assert search < loop, (search, loop)
+
+
+def test_from_chunks_uses_chunk_ids_and_optional_headers():
+    from rag_core.types import Chunk
+
+    chunks = [Chunk(f"https://en.wikipedia.org/wiki/{t}", t, text, 0, len(text), f"d{i}-0")
+              for i, (t, text) in enumerate([("Eiffel_Tower", "It was finished in 1889."),
+                                             ("Nile", "It flows north into the sea.")])]
+    plain = BM25Index.from_chunks(chunks)
+    assert plain.ids == tuple(c.chunk_id for c in chunks)
+    assert plain.search("eiffel", 2)[0] == []
+    with_headers = BM25Index.from_chunks(chunks, headers=True)
+    assert with_headers.search("eiffel tower", 2)[0] == [chunks[0].chunk_id]

@@ -22,6 +22,7 @@ def test_header_names_title_and_a_distinct_section():
     assert header(_chunk("guide.md", "Installing")) == "guide › Installing"
     assert header(_chunk("https://en.wikipedia.org/wiki/Paris", "Paris")) == "Paris"
     assert header(_chunk("notes.txt", "")) == "notes"
+    assert header(_chunk("https://en.wikipedia.org/wiki/Al_Capone", "Al_Capone")) == "Al Capone"
     assert header(_chunk("a.md", "a: setup")) == "a: setup"
     assert len(header(_chunk("a.md", "x" * 1000))) == MAX_HEADER_CHARS
 

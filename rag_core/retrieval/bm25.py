@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ConfigError, StoreError
 from ..text import STOPWORDS
+from ..types import Chunk
 
 #: a query longer than this is cut (bounded work per query; BM25 gains nothing from an essay)
 MAX_QUERY_CHARS = 2000
@@ -90,6 +91,16 @@ class BM25Index:
             model = _model(params)
             model.index(tokenizer.many(texts), show_progress=False)
         return cls(ids, model, params, tokenizer)
+
+    @classmethod
+    def from_chunks(cls, chunks: Sequence[Chunk], headers: bool = False,
+                    params: BM25Params = BM25Params()) -> "BM25Index":
+        """The index over a store's chunks, in store order, searched by `chunk.chunk_id`. Call it
+        again after an ingest or delete (a full rebuild keeps IDF and lengths exact). `headers`:
+        index the contextual-header text (see headers.py), as the embedder saw it."""
+        from .headers import indexed_text
+
+        return cls.build([c.chunk_id for c in chunks], [indexed_text(c, headers) for c in chunks], params)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -35,9 +35,10 @@ def header(chunk: Chunk) -> str:
     """"Title › section" (or just the title, or just the section), at most MAX_HEADER_CHARS."""
     title = title_of(chunk.source)
     section = " ".join(chunk.section.split())
-    if not title or section.lower() in ("", title.lower()):
+    same = section.replace("_", " ").lower()
+    if not title or same in ("", title.lower()):
         text = title or section
-    elif title.lower() in section.lower():
+    elif title.lower() in same:
         text = section
     else:
         text = f"{title}{SEPARATOR}{section}"
