@@ -4,7 +4,8 @@ Read it in four parts:
 
 1. A `QuestionSet` is questions, each with the sources (file paths or URLs) whose chunks answer
    it. `load_question_set` reads .jsonl, .json or .csv; `demo_question_set()` is the bundled set
-   for the demo corpus.
+   for the demo corpus, `demo_hard_question_set()` the paraphrased one. A question with no answer
+   in the corpus has no sources and `"answerable": false`: it is run, but left out of the metrics.
 2. Metrics on one ranked list of hits, with binary relevance: a hit is relevant when its chunk's
    source is one of the question's relevant sources. Hits are deduplicated by source, so a
    relevant source counts once (a second chunk of it earns nothing, but still takes its slot).
