@@ -84,7 +84,7 @@ def format_table(results, best_row) -> str:
         mark = "*" if r is best_row else " "
         rows.append(([r.index] if multi else []) + [
             f"{mark} {r.label}", f"{r.hit_rate:.3f}", f"{r.recall:.3f}", f"{r.mrr:.3f}", f"{r.ndcg:.3f}",
-            f"{r.latency_ms:.2f}", f"{len(r.misses)}/{len(r.questions)}",
+            f"{r.latency_ms:.2f}", f"{len(r.misses)}/{len(r.questions) - r.no_answer}",
         ])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     numeric_from = 2 if multi else 1
@@ -125,7 +125,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
-    print(f"question set: {question_set.name} ({len(question_set)} questions); k = top-k; "
+    no_answer = sum(1 for q in question_set.questions if not q.relevant_sources)
+    scored = f", {no_answer} with no answer in the corpus, not scored" if no_answer else ""
+    print(f"question set: {question_set.name} ({len(question_set)} questions{scored}); k = top-k; "
           "latency = search + rerank per question")
     for r in results:
         if r.missing_sources:

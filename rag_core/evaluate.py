@@ -4,7 +4,8 @@ Read it in four parts:
 
 1. A `QuestionSet` is questions, each with the sources (file paths or URLs) whose chunks answer
    it. `load_question_set` reads .jsonl, .json or .csv; `demo_question_set()` is the bundled set
-   for the demo corpus.
+   for the demo corpus, `demo_hard_question_set()` the paraphrased one. A question with no answer
+   in the corpus has no sources and `"answerable": false`: it is run, but left out of the metrics.
 2. Metrics on one ranked list of hits, with binary relevance: a hit is relevant when its chunk's
    source is one of the question's relevant sources. Hits are deduplicated by source, so a
    relevant source counts once (a second chunk of it earns nothing, but still takes its slot).
@@ -41,6 +42,8 @@ from .types import GenerationRequest, Hit, Reranker, RetrievalSettings
 
 ProgressFn = Callable[[int, int, str], None]
 DEMO_QUESTIONS = DATA_DIR / "demo" / "questions.jsonl"
+#: paraphrased questions (no title words) incl. some the corpus cannot answer: settings differ on it
+DEMO_HARD_QUESTIONS = DATA_DIR / "demo" / "questions_hard.jsonl"
 SUFFIXES = (".jsonl", ".json", ".csv")
 SOURCE_SEPARATOR = "|"
 #: the metrics every result carries, in table order, with a short label for tables and charts
@@ -56,10 +59,16 @@ _FORMAT_HELP = (
 
 @dataclass(frozen=True)
 class EvalQuestion:
-    """A question, and the sources (Document.source) whose chunks count as a correct hit."""
+    """A question, and the sources (Document.source) whose chunks count as a correct hit.
+    No sources: the corpus has no answer (retrieval metrics skip it; an answerer should say
+    "I don't know")."""
 
     question: str
     relevant_sources: tuple[str, ...]
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.relevant_sources)
 
 
 @dataclass(frozen=True)
@@ -92,9 +101,12 @@ def _question(raw: Any, where: str) -> EvalQuestion:
         raise ConfigError(f"{where}: relevant_sources must be a list of strings (or one string "
                           f'separated by "|"), not {sources!r}')
     cleaned = tuple(dict.fromkeys(s.strip() for s in sources if s.strip()))
+    if not cleaned and raw.get("answerable") is False:
+        return EvalQuestion(text.strip(), ())  # no answer in the corpus: kept for "I don't know"
     if not cleaned:
         raise ConfigError(f"{where}: no relevant_sources for {text.strip()[:60]!r}; list the source "
-                          "path(s) or URL(s) whose chunks answer it (as shown in the hits on Chat)")
+                          "path(s) or URL(s) whose chunks answer it (as shown in the hits on Chat), "
+                          'or mark a question the corpus cannot answer with "answerable": false')
     return EvalQuestion(text.strip(), cleaned)
 
 
@@ -175,6 +187,12 @@ def load_question_set(path: str | Path, name: str | None = None) -> QuestionSet:
 def demo_question_set() -> QuestionSet:
     """48 questions about the bundled demo corpus, each answered by named Wikipedia summaries."""
     return load_question_set(DEMO_QUESTIONS, name="demo questions")
+
+
+def demo_hard_question_set() -> QuestionSet:
+    """The harder demo set: worded without the articles' titles or rare words, plus questions the
+    demo corpus cannot answer (for the answerer's "I don't know")."""
+    return load_question_set(DEMO_HARD_QUESTIONS, name="demo questions (hard)")
 
 
 # ---- metrics -----------------------------------------------------------------------------------
@@ -272,7 +290,12 @@ class EvalResult:
 
     @property
     def misses(self) -> tuple[QuestionResult, ...]:
-        return tuple(q for q in self.questions if not q.hit)
+        return tuple(q for q in self.questions if q.relevant_sources and not q.hit)
+
+    @property
+    def no_answer(self) -> int:
+        """Questions with no answer in the corpus: run, but not in the retrieval metrics."""
+        return sum(1 for q in self.questions if not q.relevant_sources)
 
     def row(self) -> dict[str, Any]:
         s = self.settings
@@ -290,6 +313,7 @@ class EvalResult:
             "embed_ms": round(self.embed_ms, 2),
             "questions": len(self.questions),
             "misses": len(self.misses),
+            **({"no_answer": self.no_answer} if self.no_answer else {}),
         }
 
 
@@ -384,15 +408,16 @@ def evaluate(
         ))
         if progress:
             progress(done, total, q.question)
+    scored = [r for r in rows if r.relevant_sources]
     return EvalResult(
         index=index_name or _index_name(index),
         question_set=question_set.name,
         settings=settings,
         questions=tuple(rows),
-        hit_rate=_mean(r.hit for r in rows),
-        recall=_mean(r.recall for r in rows),
-        mrr=_mean(r.reciprocal_rank for r in rows),
-        ndcg=_mean(r.ndcg for r in rows),
+        hit_rate=_mean(r.hit for r in scored),
+        recall=_mean(r.recall for r in scored),
+        mrr=_mean(r.reciprocal_rank for r in scored),
+        ndcg=_mean(r.ndcg for r in scored),
         latency_ms=_mean(r.latency_ms for r in rows),
         embed_ms=_mean(r.embed_ms for r in rows) if embed_ms is None else embed_ms,
         missing_sources=missing,
@@ -534,6 +559,7 @@ __all__ = [
     "best",
     "check_coverage",
     "compare_indexes",
+    "demo_hard_question_set",
     "demo_question_set",
     "evaluate",
     "hit_at_k",
