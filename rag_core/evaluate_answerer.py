@@ -1,0 +1,263 @@
+"""Measure when the offline (extractive) answerer should say "I don't know".
+
+The answerer quotes sentences only when the best one's combined score (cosine + share of
+question words) reaches a threshold. This module measures that threshold on questions with an
+answer in the corpus and questions without one, so the number in extractive.MIN_SCORES is
+measured, not guessed:
+
+1. `load_answerer_questions` reads .jsonl rows `{"question", "relevant_sources", "answerable"}`
+   (`answerable` defaults to true; unanswerable rows may have no sources).
+2. `observe` retrieves top-k for each question once (`Pipeline.retrieve`) and records the best
+   sentence score, and whether a relevant source was retrieved.
+3. `threshold_rows` sweeps thresholds over those scores: precision and recall of "I don't know"
+   (positive = the corpus has no answer), and how often an answerable question still gets a
+   cited answer. `choose_threshold` takes the best balanced accuracy.
+4. `cited_rate` answers at one threshold and checks that the citations point at relevant hits.
+
+Run it: `python -m rag_core.evaluate_answerer --index DIR --questions FILE [--questions FILE ...]
+[--embedder local|hashing|none] [--top-k 5] [--json]` (build the index first, e.g.
+`python -m rag_core demo --index /tmp/demo`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, RagError
+from .index import Index
+from .llm.extractive import NOT_RELEVANT, ExtractiveAnswerer
+from .paths import DATA_DIR
+from .pipeline import Pipeline
+from .types import Embedder, Hit, RetrievalSettings
+
+OFF_CORPUS_QUESTIONS = DATA_DIR / "demo" / "questions_offcorpus.jsonl"
+MAX_FILE_BYTES = 16 * 1024 * 1024
+THRESHOLDS = tuple(round(0.025 * i, 3) for i in range(4, 33))  # 0.100 .. 0.800
+_CITATION = re.compile(r"\[(\d{1,4})\]")
+
+
+@dataclass(frozen=True)
+class AnswererQuestion:
+    question: str
+    relevant_sources: tuple[str, ...]
+    answerable: bool
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One question's retrieval and the answerer's best sentence score on it."""
+
+    question: AnswererQuestion
+    hits: tuple[Hit, ...]
+    best_score: float
+
+    @property
+    def retrieved_relevant(self) -> bool:
+        return any(h.chunk.source in self.question.relevant_sources for h in self.hits)
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    """At `threshold`: "I don't know" precision/recall (positive = no answer in the corpus),
+    answered = share of answerable questions that still get a cited answer (and of those whose
+    relevant source was retrieved)."""
+
+    threshold: float
+    idk_precision: float
+    idk_recall: float
+    answered: float
+    answered_when_retrieved: float
+
+    @property
+    def balanced(self) -> float:
+        return (self.idk_recall + self.answered) / 2
+
+
+def load_answerer_questions(path: str | Path) -> tuple[AnswererQuestion, ...]:
+    """Rows of a .jsonl question set, keeping `answerable` (missing: true)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no question set at {path}: check the path")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path} is over {MAX_FILE_BYTES // 2**20} MB; split it")
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text, sources = row["question"], row.get("relevant_sources") or []
+            answerable = bool(row.get("answerable", True))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise ConfigError(f"{path} line {number}: expected an object with \"question\" (text), "
+                              "\"relevant_sources\" (a list) and optionally \"answerable\"") from None
+        if not isinstance(text, str) or not text.strip() or (answerable and not sources):
+            raise ConfigError(f"{path} line {number}: an answerable question needs its text and "
+                              "relevant_sources; mark it \"answerable\": false otherwise")
+        out.append(AnswererQuestion(text.strip(), tuple(sources), answerable))
+    return tuple(out)
+
+
+class MemoEmbedder:
+    """Remembers vectors in memory: a sweep embeds each sentence once, however often it is scored."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self._memo: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            for text, vec in zip(missing, self.inner.embed_documents(missing)):
+                self._memo[text] = vec
+        return np.stack([self._memo[t] for t in texts]) if texts else np.empty((0, self.dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = self.inner.embed_query(text)
+        return self._queries[text]
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        return self.inner.count_tokens(texts)
+
+
+def observe(index: Index, questions: Iterable[AnswererQuestion], answerer: ExtractiveAnswerer,
+            top_k: int = 5) -> list[Observation]:
+    """Retrieve once per question (dense top-k, as the chat does) and score its sentences."""
+    pipeline = Pipeline(index, answerer)
+    settings = RetrievalSettings(top_k=top_k)
+    out = []
+    for q in questions:
+        hits = pipeline.retrieve(q.question, settings).hits
+        out.append(Observation(q, hits, answerer.best_score(q.question, hits)))
+    return out
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def threshold_rows(observations: Sequence[Observation], thresholds: Iterable[float] = THRESHOLDS) -> list[ThresholdRow]:
+    rows = []
+    answerable = [o for o in observations if o.question.answerable]
+    retrieved = [o for o in answerable if o.retrieved_relevant]
+    missing = [o for o in observations if not o.question.answerable]
+    for t in thresholds:
+        idk = [o for o in observations if o.best_score < t]
+        true_idk = sum(not o.question.answerable for o in idk)
+        rows.append(ThresholdRow(
+            threshold=t,
+            idk_precision=_share(true_idk, len(idk)) if idk else 1.0,
+            idk_recall=_share(true_idk, len(missing)),
+            answered=_share(sum(o.best_score >= t for o in answerable), len(answerable)),
+            answered_when_retrieved=_share(sum(o.best_score >= t for o in retrieved), len(retrieved)),
+        ))
+    return rows
+
+
+def choose_threshold(rows: Sequence[ThresholdRow]) -> ThresholdRow:
+    """Best balanced accuracy (mean of "I don't know" recall and answered share); ties: lower."""
+    return max(rows, key=lambda r: (round(r.balanced, 6), -r.threshold))
+
+
+def cited_rate(observations: Sequence[Observation], answerer: ExtractiveAnswerer) -> tuple[float, float]:
+    """(answered share, share of answers whose every citation is a relevant hit) over answerable
+    questions whose relevant source was retrieved, answering at the answerer's threshold."""
+    pool = [o for o in observations if o.question.answerable and o.retrieved_relevant]
+    answered = cited_ok = 0
+    for o in pool:
+        text = answerer.answer(o.question.question, o.hits)
+        if text.startswith(NOT_RELEVANT):
+            continue
+        answered += 1
+        cited = {int(n) for n in _CITATION.findall(text)}
+        cited_ok += bool(cited) and all(o.hits[n - 1].chunk.source in o.question.relevant_sources for n in cited)
+    return _share(answered, len(pool)), _share(cited_ok, answered)
+
+
+def answer_embedder(kind: str, index: Index) -> Embedder | None:
+    """The answerer's embedder for a sweep: the index's own when it is the local one."""
+    from .embeddings import DEFAULT_EMBEDDER, HashingEmbedder, create_embedder
+
+    if kind == "none":
+        return None
+    if kind == "hashing":
+        return HashingEmbedder()
+    if kind != "local":
+        raise ConfigError(f"--embedder must be local, hashing or none, not {kind!r}")
+    return index.embedder if index.embedder.name == DEFAULT_EMBEDDER else create_embedder(DEFAULT_EMBEDDER)
+
+
+def report(index: Index, questions: Sequence[AnswererQuestion], embedder: Embedder | None,
+           top_k: int = 5) -> dict:
+    """The whole measurement: threshold table, the chosen threshold, and cited answers at it."""
+    answerer = ExtractiveAnswerer(embedder=MemoEmbedder(embedder) if embedder is not None else None)
+    observations = observe(index, questions, answerer, top_k)
+    rows = threshold_rows(observations)
+    chosen = choose_threshold(rows)
+    answered, cited_ok = cited_rate(observations, replace(answerer, min_score=chosen.threshold))
+    default_answered, default_cited = cited_rate(observations, answerer)
+    return {
+        "embedder": embedder.name if embedder is not None else "none (words only)",
+        "questions": len(questions),
+        "answerable": sum(q.answerable for q in questions),
+        "top_k": top_k,
+        "rows": [dict(asdict(r), balanced=r.balanced) for r in rows],
+        "chosen": dict(asdict(chosen), balanced=chosen.balanced),
+        "answered_when_retrieved_at_chosen": answered,
+        "citations_relevant_at_chosen": cited_ok,
+        "default_threshold": answerer.threshold,
+        "answered_when_retrieved_at_default": default_answered,
+        "citations_relevant_at_default": default_cited,
+    }
+
+
+def _table(out: dict) -> str:
+    lines = [f"answerer embedder: {out['embedder']}; {out['questions']} questions "
+             f"({out['answerable']} answerable), top-k {out['top_k']}",
+             "threshold  idk_precision  idk_recall  answered  answered|retrieved  balanced"]
+    for r in out["rows"]:
+        mark = "  <- chosen" if r["threshold"] == out["chosen"]["threshold"] else ""
+        lines.append(f"{r['threshold']:>9.2f}  {r['idk_precision']:>13.3f}  {r['idk_recall']:>10.3f}  "
+                     f"{r['answered']:>8.3f}  {r['answered_when_retrieved']:>18.3f}  {r['balanced']:>8.3f}{mark}")
+    lines.append(f"at chosen {out['chosen']['threshold']:.2f}: answered|retrieved "
+                 f"{out['answered_when_retrieved_at_chosen']:.3f}, answers citing only relevant hits "
+                 f"{out['citations_relevant_at_chosen']:.3f}")
+    lines.append(f"at default {out['default_threshold']:.2f}: answered|retrieved "
+                 f"{out['answered_when_retrieved_at_default']:.3f}, answers citing only relevant hits "
+                 f"{out['citations_relevant_at_default']:.3f}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag_core.evaluate_answerer", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", required=True, help="index directory (e.g. built by `python -m rag_core demo`)")
+    parser.add_argument("--questions", action="append", help=".jsonl question set(s); repeatable "
+                        f"(default: the bundled off-corpus set {OFF_CORPUS_QUESTIONS.name} only)")
+    parser.add_argument("--embedder", default="local", help="the answerer's embedder: local, hashing or none")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        questions = tuple(q for path in (args.questions or [OFF_CORPUS_QUESTIONS])
+                          for q in load_answerer_questions(path))
+        index = Index.open(args.index)
+        out = report(index, questions, answer_embedder(args.embedder, index), args.top_k)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(out, indent=2) if args.json else _table(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
