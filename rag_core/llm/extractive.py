@@ -48,7 +48,7 @@ MIN_SCORES: dict[str | None, float] = {
 #: weight of the cosine in the combined score (the rest is the share of question words)
 SEMANTIC_WEIGHT = 0.6
 #: anchors after the best one must score at least this share of it: the rest is usually noise
-RELATIVE_FLOOR = 0.8
+RELATIVE_FLOOR = 0.9
 #: candidate sentences embedded per answer (best-ranked hits first): bounds the work
 MAX_CANDIDATES = 96
 #: a first word that refers back or continues ("It costs ...", "However, ...")
@@ -134,7 +134,7 @@ class ExtractiveAnswerer:
         if not scored or scored[0].score < self.threshold:
             closest = f' The closest passage says: "{scored[0].text}" [{scored[0].hit_number}]' if scored else ""
             return f"{NOT_RELEVANT} {DONT_KNOW}{closest}"
-        quoted = self._spans(question, hits, self._anchors(scored))
+        quoted = self._spans(hits, self._anchors(scored))
         return self._fit(" ".join(f"{s.text} [{s.hit_number}]" for s in quoted))
 
     def pick(self, question: str, hits: tuple[Hit, ...]) -> list[Scored]:
@@ -204,19 +204,19 @@ class ExtractiveAnswerer:
         vectors = np.asarray(self.embedder.embed_documents(texts), dtype=np.float32)
         return [float(v) for v in np.clip(vectors @ q, 0.0, 1.0)]
 
-    def _spans(self, question: str, hits: tuple[Hit, ...], anchors: list[Scored]) -> list[Scored]:
+    def _spans(self, hits: tuple[Hit, ...], anchors: list[Scored]) -> list[Scored]:
         """Each anchor with at most one neighbour per side that completes it; touching sentences of
         one chunk read in text order, spans in the order of their best anchor; at most
         `max_quoted` sentences, anchors first."""
-        wanted = terms(question)
         chosen: dict[tuple[int, int], Scored] = {(a.hit_number, a.position): a for a in anchors}
         for anchor in anchors:
-            sents = sentences(hits[anchor.hit_number - 1].chunk.text)
+            chunk = hits[anchor.hit_number - 1].chunk
+            sents = sentences(chunk.text)
             around = []
             if anchor.position > 0 and continues(anchor.text):
                 around.append(anchor.position - 1)
             nxt = anchor.position + 1
-            if nxt < len(sents) and self._completes(anchor.text, sents[nxt], wanted):
+            if nxt < len(sents) and self._completes(anchor.text, sents[nxt], chunk.section):
                 around.append(nxt)
             for pos in around:
                 if len(chosen) < self.max_quoted:
@@ -232,13 +232,14 @@ class ExtractiveAnswerer:
         return [chosen[k] for run in runs for k in run]
 
     @staticmethod
-    def _completes(anchor: str, nxt: str, wanted: set[str]) -> bool:
+    def _completes(anchor: str, nxt: str, heading: str) -> bool:
         """The next sentence continues the anchor's subject: it refers back, qualifies it (a
-        discount after a price), or shares its key terms."""
+        discount after a price), or shares a key term with it (not a number, not the heading's
+        words: every sentence of an article shares its title)."""
         if continues(nxt) or _qualifies(nxt):
             return True
-        shared = terms(anchor) & terms(nxt)
-        return bool(shared - {w for w in shared if w.isdigit()}) or bool(wanted & terms(nxt))
+        shared = (terms(anchor) & terms(nxt)) - terms(heading)
+        return any(not w.isdigit() for w in shared)
 
     def _fit(self, answer: str) -> str:
         """Keep the answer within max_answer_tokens (cut at a word) like a real model would."""
