@@ -8,7 +8,8 @@ measured, not guessed:
 1. `load_answerer_questions` reads .jsonl rows `{"question", "relevant_sources", "answerable"}`
    (`answerable` defaults to true; unanswerable rows may have no sources).
 2. `observe` retrieves top-k for each question once (`Pipeline.retrieve`) and records the best
-   sentence score, and whether a relevant source was retrieved.
+   sentence score, whether the question names something the hits never mention (then the answer
+   is "I don't know" at any threshold), and whether a relevant source was retrieved.
 3. `threshold_rows` sweeps thresholds over those scores: precision and recall of "I don't know"
    (positive = the corpus has no answer), and how often an answerable question still gets a
    cited answer. `choose_threshold` takes the best balanced accuracy.
@@ -33,7 +34,7 @@ import numpy as np
 
 from .errors import ConfigError, RagError
 from .index import Index
-from .llm.extractive import NOT_RELEVANT, ExtractiveAnswerer
+from .llm.extractive import NOT_RELEVANT, ExtractiveAnswerer, unknown_names
 from .paths import DATA_DIR
 from .pipeline import Pipeline
 from .types import Embedder, Hit, RetrievalSettings
@@ -58,10 +59,15 @@ class Observation:
     question: AnswererQuestion
     hits: tuple[Hit, ...]
     best_score: float
+    #: the question names something the hits never mention: "I don't know" at any threshold
+    unknown_names: bool = False
 
     @property
     def retrieved_relevant(self) -> bool:
         return any(h.chunk.source in self.question.relevant_sources for h in self.hits)
+
+    def says_idk(self, threshold: float) -> bool:
+        return self.unknown_names or self.best_score < threshold
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ def observe(index: Index, questions: Iterable[AnswererQuestion], answerer: Extra
     out = []
     for q in questions:
         hits = pipeline.retrieve(q.question, settings).hits
-        out.append(Observation(q, hits, answerer.best_score(q.question, hits)))
+        out.append(Observation(q, hits, answerer.best_score(q.question, hits), bool(unknown_names(q.question, hits))))
     return out
 
 
@@ -152,14 +158,14 @@ def threshold_rows(observations: Sequence[Observation], thresholds: Iterable[flo
     retrieved = [o for o in answerable if o.retrieved_relevant]
     missing = [o for o in observations if not o.question.answerable]
     for t in thresholds:
-        idk = [o for o in observations if o.best_score < t]
+        idk = [o for o in observations if o.says_idk(t)]
         true_idk = sum(not o.question.answerable for o in idk)
         rows.append(ThresholdRow(
             threshold=t,
             idk_precision=_share(true_idk, len(idk)) if idk else 1.0,
             idk_recall=_share(true_idk, len(missing)),
-            answered=_share(sum(o.best_score >= t for o in answerable), len(answerable)),
-            answered_when_retrieved=_share(sum(o.best_score >= t for o in retrieved), len(retrieved)),
+            answered=_share(sum(not o.says_idk(t) for o in answerable), len(answerable)),
+            answered_when_retrieved=_share(sum(not o.says_idk(t) for o in retrieved), len(retrieved)),
         ))
     return rows
 
