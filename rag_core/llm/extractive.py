@@ -91,9 +91,10 @@ def _qualifies(text: str) -> bool:
 
 
 def names(question: str) -> set[str]:
-    """Capitalised words after the first ("Zentrova", "CEO", "Jupiter"): what the question is about."""
+    """Capitalised words after the first ("Zentrova", "Jupiter"): what the question is about.
+    All-capital words ("CEO", "FC") are titles and abbreviations more often than names: left out."""
     tokens = _TOKEN.findall(question)
-    return {t for t in tokens[1:] if t[0].isupper() and t.lower() not in STOPWORDS}
+    return {t for t in tokens[1:] if t[0].isupper() and not t.isupper() and t.lower() not in STOPWORDS}
 
 
 def unknown_names(question: str, hits: tuple[Hit, ...]) -> tuple[str, ...]:
