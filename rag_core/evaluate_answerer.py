@@ -43,6 +43,7 @@ OFF_CORPUS_QUESTIONS = DATA_DIR / "demo" / "questions_offcorpus.jsonl"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 THRESHOLDS = tuple(round(0.025 * i, 3) for i in range(4, 33))  # 0.100 .. 0.800
 _CITATION = re.compile(r"\[(\d{1,4})\]")
+_CITED_KEYS = ("answered_when_retrieved", "first_citation_relevant", "all_citations_relevant")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class AnswererQuestion:
     question: str
     relevant_sources: tuple[str, ...]
     answerable: bool
+    #: which question set it came from (the file's stem), so each set is reported on its own
+    set_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def load_answerer_questions(path: str | Path) -> tuple[AnswererQuestion, ...]:
         if not isinstance(text, str) or not text.strip() or (answerable and not sources):
             raise ConfigError(f"{path} line {number}: an answerable question needs its text and "
                               "relevant_sources; mark it \"answerable\": false otherwise")
-        out.append(AnswererQuestion(text.strip(), tuple(sources), answerable))
+        out.append(AnswererQuestion(text.strip(), tuple(sources), answerable, path.stem))
     return tuple(out)
 
 
@@ -175,19 +178,36 @@ def choose_threshold(rows: Sequence[ThresholdRow]) -> ThresholdRow:
     return max(rows, key=lambda r: (round(r.balanced, 6), -r.threshold))
 
 
-def cited_rate(observations: Sequence[Observation], answerer: ExtractiveAnswerer) -> tuple[float, float]:
-    """(answered share, share of answers whose every citation is a relevant hit) over answerable
-    questions whose relevant source was retrieved, answering at the answerer's threshold."""
+def cited_rate(observations: Sequence[Observation], answerer: ExtractiveAnswerer) -> tuple[float, float, float]:
+    """Over answerable questions whose relevant source was retrieved, answering at the answerer's
+    threshold: (answered share, share of answers whose first citation is a relevant hit, share
+    whose every citation is)."""
     pool = [o for o in observations if o.question.answerable and o.retrieved_relevant]
-    answered = cited_ok = 0
+    answered = first_ok = all_ok = 0
     for o in pool:
         text = answerer.answer(o.question.question, o.hits)
         if text.startswith(NOT_RELEVANT):
             continue
         answered += 1
-        cited = {int(n) for n in _CITATION.findall(text)}
-        cited_ok += bool(cited) and all(o.hits[n - 1].chunk.source in o.question.relevant_sources for n in cited)
-    return _share(answered, len(pool)), _share(cited_ok, answered)
+        cited = [int(n) for n in _CITATION.findall(text)]
+        relevant = [o.hits[n - 1].chunk.source in o.question.relevant_sources for n in cited]
+        first_ok += bool(relevant) and relevant[0]
+        all_ok += bool(relevant) and all(relevant)
+    return _share(answered, len(pool)), _share(first_ok, answered), _share(all_ok, answered)
+
+
+def by_set(observations: Sequence[Observation], threshold: float) -> dict[str, dict[str, float]]:
+    """Per question set at `threshold`: "I don't know" recall on its unanswerable questions and the
+    answered share of its answerable ones (one set must not carry the other)."""
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(o.question.set_name for o in observations):
+        mine = [o for o in observations if o.question.set_name == name]
+        missing = [o for o in mine if not o.question.answerable]
+        answerable = [o for o in mine if o.question.answerable]
+        out[name] = {"unanswerable": len(missing), "idk_recall": _share(sum(o.says_idk(threshold) for o in missing), len(missing)),
+                     "answerable": len(answerable),
+                     "answered": _share(sum(not o.says_idk(threshold) for o in answerable), len(answerable))}
+    return out
 
 
 def answer_embedder(kind: str, index: Index) -> Embedder | None:
@@ -210,8 +230,8 @@ def report(index: Index, questions: Sequence[AnswererQuestion], embedder: Embedd
     observations = observe(index, questions, answerer, top_k)
     rows = threshold_rows(observations)
     chosen = choose_threshold(rows)
-    answered, cited_ok = cited_rate(observations, replace(answerer, min_score=chosen.threshold))
-    default_answered, default_cited = cited_rate(observations, answerer)
+    at_chosen = cited_rate(observations, replace(answerer, min_score=chosen.threshold))
+    at_default = cited_rate(observations, answerer)
     return {
         "embedder": embedder.name if embedder is not None else "none (words only)",
         "questions": len(questions),
@@ -219,11 +239,10 @@ def report(index: Index, questions: Sequence[AnswererQuestion], embedder: Embedd
         "top_k": top_k,
         "rows": [dict(asdict(r), balanced=r.balanced) for r in rows],
         "chosen": dict(asdict(chosen), balanced=chosen.balanced),
-        "answered_when_retrieved_at_chosen": answered,
-        "citations_relevant_at_chosen": cited_ok,
+        "at_chosen": dict(zip(_CITED_KEYS, at_chosen)),
         "default_threshold": answerer.threshold,
-        "answered_when_retrieved_at_default": default_answered,
-        "citations_relevant_at_default": default_cited,
+        "at_default": dict(zip(_CITED_KEYS, at_default)),
+        "by_set_at_default": by_set(observations, answerer.threshold),
     }
 
 
@@ -233,14 +252,17 @@ def _table(out: dict) -> str:
              "threshold  idk_precision  idk_recall  answered  answered|retrieved  balanced"]
     for r in out["rows"]:
         mark = "  <- chosen" if r["threshold"] == out["chosen"]["threshold"] else ""
-        lines.append(f"{r['threshold']:>9.2f}  {r['idk_precision']:>13.3f}  {r['idk_recall']:>10.3f}  "
+        lines.append(f"{r['threshold']:>9.3f}  {r['idk_precision']:>13.3f}  {r['idk_recall']:>10.3f}  "
                      f"{r['answered']:>8.3f}  {r['answered_when_retrieved']:>18.3f}  {r['balanced']:>8.3f}{mark}")
-    lines.append(f"at chosen {out['chosen']['threshold']:.2f}: answered|retrieved "
-                 f"{out['answered_when_retrieved_at_chosen']:.3f}, answers citing only relevant hits "
-                 f"{out['citations_relevant_at_chosen']:.3f}")
-    lines.append(f"at default {out['default_threshold']:.2f}: answered|retrieved "
-                 f"{out['answered_when_retrieved_at_default']:.3f}, answers citing only relevant hits "
-                 f"{out['citations_relevant_at_default']:.3f}")
+    for label, key, t in (("chosen", "at_chosen", out["chosen"]["threshold"]),
+                          ("default", "at_default", out["default_threshold"])):
+        c = out[key]
+        lines.append(f"at {label} {t:.3f}: answered|retrieved {c['answered_when_retrieved']:.3f}; of those answers, "
+                     f"first citation relevant {c['first_citation_relevant']:.3f}, all citations relevant "
+                     f"{c['all_citations_relevant']:.3f}")
+    for name, row in out["by_set_at_default"].items():
+        lines.append(f"  {name}: idk recall {row['idk_recall']:.3f} of {row['unanswerable']} unanswerable, "
+                     f"answered {row['answered']:.3f} of {row['answerable']} answerable")
     return "\n".join(lines)
 
 
