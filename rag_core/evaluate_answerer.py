@@ -204,7 +204,8 @@ def by_set(observations: Sequence[Observation], threshold: float) -> dict[str, d
         mine = [o for o in observations if o.question.set_name == name]
         missing = [o for o in mine if not o.question.answerable]
         answerable = [o for o in mine if o.question.answerable]
-        out[name] = {"unanswerable": len(missing), "idk_recall": _share(sum(o.says_idk(threshold) for o in missing), len(missing)),
+        out[name] = {"unanswerable": len(missing),
+                     "idk_recall": _share(sum(o.says_idk(threshold) for o in missing), len(missing)),
                      "answerable": len(answerable),
                      "answered": _share(sum(not o.says_idk(threshold) for o in answerable), len(answerable))}
     return out

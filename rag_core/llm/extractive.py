@@ -4,11 +4,12 @@ the question, each cited as [n] like the prompt numbers them, and says "I don't 
 Read it in four steps. `score` gives every candidate sentence a combined score: the cosine of its
 embedding with the question's (meaning; only when an Embedder is injected) mixed with the share of
 the question's words it contains (the chunk's heading counts half). `answer` says the template's
-"Context not relevant. I don't know." when the best score is below `min_score` (measured per
-embedder in rag_core/evaluate_answerer.py) or when the question names something (capitalised words:
-"Zentrova", "Jupiter") the context never mentions (`unknown_names`), else `pick` takes the best sentences as anchors and
-`_spans` adds at most one neighbour each side when it completes the anchor ("It ...", "However
-...", a sentence that shares its key terms, or a qualifier such as a discount after a price).
+"Context not relevant. I don't know." when the best score is below the threshold (measured per
+embedder with rag_core/evaluate_answerer.py) or when the question names something the context
+never mentions (`unknown_names`: "Zentrova", "Jupiter"). Otherwise `_anchors` keeps the best
+sentences, and `_spans` adds at most one neighbour each side when it completes an anchor (the
+anchor starts "It ..."/"However ..." -> the sentence before; the next one refers back, shares a key
+term, or qualifies it, like a discount after a price).
 
 It follows the default template's rules, so the offline path behaves like a well-behaved
 model: no hits -> "No context."; nothing close enough -> "Context not relevant. I don't know."
