@@ -1,5 +1,12 @@
+import re
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
 from rag_core.costs import count_tokens
+from rag_core.embeddings import HashingEmbedder
 from rag_core.llm import LLMS, ExtractiveAnswerer
+from rag_core.llm.extractive import MIN_SCORES, sentences
 from rag_core.prompts import build_prompt
 from rag_core.types import LLM, Chunk, GenerationRequest, Hit, TokenUsage
 
@@ -91,15 +98,6 @@ def test_word_forms_and_headings_count_as_relevant():
 
 
 # ---- the honest answerer: meaning + words, neighbours, "I don't know" ------------------------------
-
-import re  # noqa: E402
-
-import pytest  # noqa: E402
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from rag_core.embeddings import HashingEmbedder  # noqa: E402
-from rag_core.llm.extractive import MIN_SCORES, sentences  # noqa: E402
-
 
 def section_hit(text, rank, section):
     return Hit(Chunk(f"s{rank}.txt", section, text, 0, len(text), f"d-{rank}"), 1 / rank, "cosine", rank)
