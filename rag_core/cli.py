@@ -262,6 +262,17 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                              "check the URL, --include/--exclude, --depth, or --allow-private for a local site")
 
 
+def _answer_embedder(llm: str, index_embedder):
+    """The offline answerer's sentence embedder: the index's own when local (no second model),
+    the local MiniLM when the index's is hosted (sentences are never sent to a paid API)."""
+    from .embeddings import DEFAULT_EMBEDDER, create_embedder
+    from .providers import is_hosted
+
+    if is_hosted(llm):
+        return None
+    return create_embedder(DEFAULT_EMBEDDER) if is_hosted(index_embedder.name) else index_embedder
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from .index import Index
     from .llm import create_llm
@@ -271,7 +282,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     template = Path(args.template).read_text() if args.template else None
     credentials = _credentials(args)
     index = Index.open(args.index, credentials=credentials, on_warning=_warn)
-    llm = create_llm(args.llm, credentials=credentials)
+    llm = create_llm(args.llm, credentials=credentials, embedder=_answer_embedder(args.llm, index.embedder))
     reranker = create_reranker(args.reranker, credentials=credentials)
     pipeline = Pipeline(index, llm, reranker, cost_models=cost_models_for(llm, index.embedder, reranker),
                         **({"template": template} if template else {}))

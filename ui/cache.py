@@ -30,9 +30,11 @@ def embedder(name: str) -> Embedder:
 
 @st.cache_resource(show_spinner=False)
 def answerer(name: str) -> LLM:
-    from rag_core.llm import LLMS
+    """The offline answerer weighs sentences by meaning with the shared local embedder."""
+    from rag_core.embeddings import DEFAULT_EMBEDDER
+    from rag_core.llm import create_llm
 
-    return LLMS.create(name)
+    return create_llm(name, embedder=embedder(DEFAULT_EMBEDDER))
 
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=8)

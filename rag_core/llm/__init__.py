@@ -1,19 +1,20 @@
 """Answerers found by name: `extractive` (offline, no model) and, added by their modules,
 hosted or OpenAI-compatible chat models: `openai:<model>`, `compatible:<model>` (SDK loaded on
-use). `create_llm(name, credentials=...)` builds one, passing credentials to hosted ones only."""
+use). `create_llm(name, credentials=..., embedder=...)` builds one, passing credentials to hosted
+ones only and the embedder (the process's local one, for sentence meaning) to `extractive` only."""
 
 from __future__ import annotations
 
 from ..registry import Registry
-from ..types import LLM
+from ..types import LLM, Embedder
 from .extractive import ExtractiveAnswerer
 
 LLMS = Registry[LLM]("llm")
 
 
 @LLMS.register("extractive")
-def _extractive(model: str | None = None, **options) -> LLM:
-    return ExtractiveAnswerer(**options)
+def _extractive(model: str | None = None, embedder: Embedder | None = None, **options) -> LLM:
+    return ExtractiveAnswerer(embedder=embedder, **options)
 
 
 @LLMS.register("openai", example="openai:gpt-4o-mini")
@@ -33,10 +34,13 @@ def _compatible(model: str | None = None, **options) -> LLM:
 HOSTED_LLMS = ("openai", "compatible")
 
 
-def create_llm(name: str = "extractive", credentials=None, **options) -> LLM:
-    """`LLMS.create`, with `credentials` (and hosted options such as base_url) for hosted names."""
+def create_llm(name: str = "extractive", credentials=None, embedder: Embedder | None = None, **options) -> LLM:
+    """`LLMS.create`, with `credentials` (and hosted options such as base_url) for hosted names, and
+    `embedder` for the offline answerer (never a hosted embedder: pass a local one or None)."""
     if name.partition(":")[0] in HOSTED_LLMS:
         options["credentials"] = credentials
+    elif embedder is not None:
+        options["embedder"] = embedder
     return LLMS.create(name, **options)
 
 
