@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from rag_core.errors import IngestError
+from rag_core.loaders.csv_loader import sniff_dialect
 from rag_core.loaders import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_TOTAL_BYTES,
@@ -83,15 +84,8 @@ def csv_columns(name: str, data: bytes) -> list[str]:
         text = decode_text(data[:256 * 1024])
     except IngestError:
         return []
-    if PurePath(name).suffix.lower() == ".tsv":
-        dialect: type[csv.Dialect] | csv.Dialect = csv.excel_tab
-    else:
-        try:
-            dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
     try:
-        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+        for row in csv.reader(io.StringIO(text, newline=""), sniff_dialect(text, name)):
             if any(cell.strip() for cell in row):
                 return list(dict.fromkeys(c.strip() for c in row if c.strip()))
     except csv.Error:
