@@ -22,6 +22,7 @@ import streamlit as st
 
 from rag_core.errors import IngestError
 from rag_core.loaders.csv_loader import sniff_dialect
+from rag_core.loaders.sources import distinct, name_source
 from rag_core.loaders import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_TOTAL_BYTES,
@@ -94,28 +95,14 @@ def csv_columns(name: str, data: bytes) -> list[str]:
 
 
 def distinct_names(names: Sequence[str]) -> list[str]:
-    """Upload names made distinct: a repeated name becomes "notes (2).txt", "notes (3).txt", …
-    (suffix kept, so the same loader reads it), never clashing with another upload's name.
-    The name is the source, and the source the doc id: two files under one name would collide."""
-    taken = set(names)
-    seen: set[str] = set()
-    out: list[str] = []
-    for name in names:
-        if name in seen:
-            suffix = PurePath(name).suffix
-            stem = name[:len(name) - len(suffix)]
-            n = 2
-            while f"{stem} ({n}){suffix}" in taken:
-                n += 1
-            name = f"{stem} ({n}){suffix}"
-            taken.add(name)
-        seen.add(name)
-        out.append(name)
-    return out
+    """Upload names as sources (`name_source`: control characters escaped, "!/" kept for zip
+    members) made distinct: a repeated name becomes "notes (2).txt", "notes (3).txt", … The
+    name is the source, as a folder's relative path is in the CLI, so question sets travel."""
+    return distinct([name_source(n) for n in names])
 
 
 def _renamed_note(original: str, reason: str) -> str:
-    note = f"renamed from {original}: another uploaded file has that name"
+    note = f"renamed from {name_source(original)}: another uploaded file has that name"
     return f"{note}; {reason}" if reason else note
 
 
@@ -138,7 +125,7 @@ def read_uploads(uploads: Sequence[Upload], csv_text_columns: dict[str, str | No
             loaded = load_bytes(name, upload.data, csv_text_column=columns.get(upload.name) or None,
                                 max_bytes=max_bytes, max_unpacked_bytes=max(max_total - used, 1))
             used += size if loaded.ingested else 0
-        if name != upload.name:  # say so on every status it gave (a zip gives one per member)
+        if name != name_source(upload.name):  # say so on every status it gave (a zip gives one per member)
             loaded = LoadReport(loaded.documents, tuple(
                 FileStatus(f.source, f.status, _renamed_note(upload.name, f.reason), f.n_documents, f.n_bytes)
                 for f in loaded.files))
