@@ -113,3 +113,27 @@ def test_ingest_same_folder_by_two_spellings_is_unchanged(tmp_path, docs):
     assert again["chunks_total"] == first["chunks_total"] and again["chunks_added"] == 0
     info = json.loads(run("info", "--index", str(index), "--json").stdout)
     assert info["n_chunks"] == first["chunks_total"]
+
+
+def test_estimate_counts_what_ingest_embeds(tmp_path, docs):
+    """Same loaders, limits, content filter and chunking: estimate's chunks are ingest's chunks."""
+    (docs / "short.md").write_text("# Short\n\nToo few words.\n")  # dropped by the content filter
+    (docs / "table.csv").write_text("title,body\nRow,"
+                                    + "a long enough cell of text for the filter to keep it as a row " * 3 + "\n")
+    (docs / "big.txt").write_text("word " * 3000)  # over --max-file-mb below
+    flags = ["--chunk-size", "300", "--chunk-overlap", "30", "--max-file-mb", "0.01", "--json", "--quiet"]
+    estimate = json.loads(run("estimate", str(docs), "--model", "openai:text-embedding-3-small", *flags).stdout)
+    index = tmp_path / "idx"
+    ingest = json.loads(run("ingest", str(docs), "--index", str(index), "--embedder", "hashing", *flags).stdout)
+    assert estimate["n_texts"] == estimate["chunks"] == ingest["chunks_added"]
+    assert estimate["rows_loaded"] == ingest["rows_loaded"] and estimate["rows_dropped_by_filter"] == \
+        ingest["rows_dropped_by_filter"]
+    assert estimate["files_skipped"] == ingest["files_skipped"] and any("big.txt" in s for s in ingest["files_skipped"])
+    from rag_core import costs
+    from rag_core.index import Index
+
+    texts = [c.text for c in Index.open(index).store.chunks()]
+    assert estimate["tokens"] == costs.estimate_ingest_cost(texts, "openai:text-embedding-3-small").tokens
+    again = json.loads(run("estimate", str(docs), "--index", str(index), "--max-file-mb", "0.01", "--json",
+                           "--quiet").stdout)
+    assert again["chunks"] == 0  # nothing new for that index: nothing to pay
