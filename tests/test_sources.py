@@ -13,6 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from helpers import hashing_index
 
 from rag_core.errors import ConfigError
@@ -170,3 +172,15 @@ def test_zip_upload_members_are_named_inside_the_upload():
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("docs/faq.md", TEXT["faq.md"])
     assert [d.source for d in load_bytes("site.zip", out.getvalue()).documents] == ["site.zip!/docs/faq.md"]
+
+
+_PART = st.text(alphabet="ab!.z\x1b/", min_size=1, max_size=6).filter(lambda p: "/" not in p and p not in (".", ".."))
+
+
+@settings(max_examples=300, deadline=None)
+@given(real=st.lists(_PART, min_size=1, max_size=4), archive=st.lists(_PART, min_size=1, max_size=3),
+       member=st.lists(_PART, min_size=1, max_size=3))
+def test_no_real_path_source_equals_a_zip_member_source(real, archive, member):
+    zip_source = path_source([*archive[:-1], archive[-1] + ".zip"])
+    assert path_source(real) != member_source(zip_source, "/".join(member))
+    assert printable(path_source(real)) == path_source(real)  # always safe to print

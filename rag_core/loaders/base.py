@@ -16,6 +16,7 @@ from typing import Callable
 import charset_normalizer
 
 from ..errors import IngestError
+from .sources import printable
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def normalize_text(text: str) -> str:
 
 
 def one_line(message: object, limit: int = 200) -> str:
-    """Exception text squeezed into one short line for a FileStatus reason."""
-    flat = " ".join(str(message).split())
+    """Exception text squeezed into one short line for a FileStatus reason, control characters
+    escaped (a member name in a zipfile error must not reach the terminal raw)."""
+    flat = printable(" ".join(str(message).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
