@@ -184,3 +184,8 @@ def test_no_real_path_source_equals_a_zip_member_source(real, archive, member):
     zip_source = path_source([*archive[:-1], archive[-1] + ".zip"])
     assert path_source(real) != member_source(zip_source, "/".join(member))
     assert printable(path_source(real)) == path_source(real)  # always safe to print
+
+
+def test_section_labels_carry_no_control_characters():
+    (doc,) = load_bytes("a.md", b"# Head\x1b[31ming\tone\n\nbody text").documents
+    assert doc.section == "Head[31ming one"

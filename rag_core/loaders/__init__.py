@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 from ..errors import IngestError
 from ..types import Document, sha256_text
 from .archive import ARCHIVE_SUFFIXES, DEFAULT_MAX_UNPACKED_BYTES, load_zip
-from .base import Loader, LoadOptions, Section, decode_text, normalize_text, one_line
+from .base import Loader, LoadOptions, Section, clean_label, decode_text, normalize_text, one_line
 from .csv_loader import load_csv
 from .docx import load_docx
 from .files import NotReadable, expand, read_regular
@@ -110,7 +110,7 @@ def _documents(source: str, sections: list[Section]) -> tuple[list[Document], st
     for section in sections:
         text = normalize_text(section.text)
         if text:
-            documents.append(Document(source, section.label, text, len(documents)))
+            documents.append(Document(source, clean_label(section.label), text, len(documents)))
         else:
             empty.append(section.label)
     note = ""

@@ -192,3 +192,9 @@ def one_line(message: object, limit: int = 200) -> str:
     escaped (a member name in a zipfile error must not reach the terminal raw)."""
     flat = printable(" ".join(str(message).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def clean_label(label: str) -> str:
+    """A section label (heading, title cell) on one line without control characters: labels are
+    printed in query output, so a heading cannot carry a terminal escape sequence."""
+    return " ".join(_CONTROL.sub("", label).split())
