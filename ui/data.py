@@ -21,8 +21,6 @@ import pandas as pd
 import streamlit as st
 
 from rag_core.errors import IngestError
-from rag_core.loaders.csv_loader import sniff_dialect
-from rag_core.loaders.sources import distinct, name_source
 from rag_core.loaders import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_TOTAL_BYTES,
@@ -32,6 +30,8 @@ from rag_core.loaders import (
     dedupe,
     load_bytes,
 )
+from rag_core.loaders.csv_loader import sniff_dialect
+from rag_core.loaders.sources import distinct, name_source
 from rag_core.table import content_filter, documents_frame, frame_to_documents
 from rag_core.types import Document
 
@@ -95,8 +95,8 @@ def csv_columns(name: str, data: bytes) -> list[str]:
 
 
 def distinct_names(names: Sequence[str]) -> list[str]:
-    """Upload names as sources (`name_source`: control characters escaped, "!/" kept for zip
-    members) made distinct: a repeated name becomes "notes (2).txt", "notes (3).txt", … The
+    """Upload names as sources (`name_source`: control characters escaped, a "!" ending a folder
+    name doubled so no upload passes for a zip member) made distinct: a repeated name becomes "notes (2).txt", "notes (3).txt", … The
     name is the source, as a folder's relative path is in the CLI, so question sets travel."""
     return distinct([name_source(n) for n in names])
 
