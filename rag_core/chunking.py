@@ -95,9 +95,11 @@ def _tokens(text: str, config: ChunkingConfig) -> Iterator[Span]:
 # ---- recursive ---------------------------------------------------------------------------
 
 #: coarse to fine; each regex matches a separator, which stays with the piece before it.
+#: Each is linear on any text: a match may only start where its run starts (the lookbehinds),
+#: so `finditer` never rescans a long run of dots or blank lines from every position in it.
 _SEPARATORS = (
-    re.compile(r"\n[ \t\r\f\v]*\n\s*"),  # paragraph break
-    re.compile(r"[.!?…]+[\"'”’)\]]*\s+|[。！？]+\s*"),  # sentence end
+    re.compile(r"(?<!\n)\n[ \t\r\f\v]*\n\s*"),  # paragraph break
+    re.compile(r"(?<![.!?…])[.!?…]+[\"'”’)\]]*\s+|(?<![。！？])[。！？]+\s*"),  # sentence end
     re.compile(r"\s+"),  # whitespace
 )
 
@@ -113,6 +115,8 @@ def _hard_cut(text: str, start: int, end: int, size: int, overlap: int) -> Itera
         cut = start + size
         while cut > start + 1 and _is_glue(text[cut]):
             cut -= 1
+        if cut == start + 1 and _is_glue(text[cut]):  # a window of nothing but marks: cut through
+            cut = start + size  # them, else each window would advance one character (quadratic)
         yield start, cut
         nxt = max(cut - overlap, start + 1)
         while nxt < cut and _is_glue(text[nxt]):

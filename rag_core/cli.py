@@ -190,10 +190,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _load_files(args: argparse.Namespace) -> tuple[list[Document], dict]:
+    """Files -> the documents ingest would index, and the report so far: the loaders with the
+    size limits and csv column given, then the content filter. `estimate` calls this too, so
+    it prices exactly the documents `ingest` would chunk and embed."""
     from .loaders import load_paths
 
-    missing = [p for p in args.paths if not Path(p).exists()]
+    missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
         raise RagError(f"no such file or folder: {', '.join(missing)}")
     progress = _Progress("loading", "files", args.quiet)
@@ -207,23 +210,39 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         "files_ingested": len(report.ingested),
         "files_skipped": [f"{f.source}: {f.reason}" for f in report.skipped],
     }
-    return _filter_and_index(args, report.documents, out, "every file was skipped or filtered out (see above); "
-                             "lower --min-words/--min-chars or check the files")
+    notes = [f"{f.source}: {f.reason}" for f in report.ingested if f.reason]
+    if notes:
+        out["files_with_notes"] = notes
+    return _filtered(args, report.documents, out), out
 
 
-def _filter_and_index(args: argparse.Namespace, loaded: Sequence[Document], out: dict, why_empty: str) -> int:
-    """The content filter (rows dropped per rule are reported), then indexing of what is left."""
+def cmd_ingest(args: argparse.Namespace) -> int:
+    documents, out = _load_files(args)
+    return _index_filtered(args, documents, out, "every file was skipped or filtered out (see above); "
+                           "lower --min-words/--min-chars or check the files")
+
+
+def _filtered(args: argparse.Namespace, loaded: Sequence[Document], out: dict) -> list[Document]:
+    """The content filter; the rows it dropped per rule go into `out`."""
     from .table import content_filter, documents_frame, frame_to_documents
 
     filtered = content_filter(documents_frame(loaded), min_words=args.min_words, min_chars=args.min_chars)
-    documents = frame_to_documents(filtered.kept)
     out.update(rows_loaded=len(loaded), rows_dropped_by_filter=filtered.dropped)
+    return frame_to_documents(filtered.kept)
+
+
+def _index_filtered(args: argparse.Namespace, documents: Sequence[Document], out: dict, why_empty: str) -> int:
     if not documents:
         _print(out, args.json)
         raise RagError(f"nothing to index: {why_empty}")
     _index_documents(args, documents, out)
     _print(out, args.json)
     return 0
+
+
+def _filter_and_index(args: argparse.Namespace, loaded: Sequence[Document], out: dict, why_empty: str) -> int:
+    """The content filter (rows dropped per rule are reported), then indexing of what is left."""
+    return _index_filtered(args, _filtered(args, loaded, out), out, why_empty)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -361,19 +380,33 @@ def cmd_info(args: argparse.Namespace) -> int:
     out["n_sources"] = len(manifest.sources)
     if not args.json:
         out.pop("sources")
+        if args.sources:  # what question sets' relevant_sources can name
+            out["sources"] = sorted(manifest.sources)
     _print(out, args.json)
     return 0
 
 
-def cmd_estimate(args: argparse.Namespace) -> int:
+def _chunks_to_embed(args: argparse.Namespace, documents: Sequence[Document]) -> list:
+    """The chunks ingest would embed: with --index, only new or changed sources, chunked the
+    way that index chunks (as Index.pending_chunks); else all of them, as a new index would."""
     from .chunking import chunk_documents
-    from .loaders import load_paths
+    from .index import read_manifest, source_hashes
 
-    report = load_paths(args.paths)
-    chunks = chunk_documents(report.documents, _chunking(args) or ChunkingConfig())
+    config, known = _chunking(args) or ChunkingConfig(), {}
+    if getattr(args, "index", None) and Path(args.index).exists():
+        manifest = read_manifest(args.index)
+        config, known = manifest.chunking, manifest.sources
+    todo = {s for s, h in source_hashes(documents).items() if known.get(s) != h}
+    return chunk_documents([d for d in documents if d.source in todo], config)
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    documents, loaded = _load_files(args)  # the same loading and filter as ingest
+    chunks = _chunks_to_embed(args, documents)
     estimate = costs.estimate_ingest_cost([c.text for c in chunks], args.model)
     out = dataclasses.asdict(estimate)
-    out["files_skipped"] = [f"{f.source}: {f.reason}" for f in report.skipped]
+    out["chunks"] = len(chunks)
+    out.update(loaded)
     _print(out, args.json)
     return 0
 
@@ -390,6 +423,16 @@ def _add_chunking(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=["chars", "tokens", "recursive"], help="chunking strategy (default recursive)")
     p.add_argument("--chunk-size", type=args_t.chunk_size, help="chunk size in the strategy's unit (default 1000)")
     p.add_argument("--chunk-overlap", type=args_t.chunk_overlap, help="overlap in the strategy's unit (default 100)")
+
+
+def _add_loading(p: argparse.ArgumentParser) -> None:
+    """Loading and filter options: ingest and estimate share them, so they count the same."""
+    p.add_argument("--max-file-mb", type=args_t.megabytes, default=50.0, help="skip files larger than this (default 50)")
+    p.add_argument("--max-total-mb", type=args_t.megabytes, default=500.0,
+                   help="skip the remaining files once this much has been loaded (default 500)")
+    p.add_argument("--csv-column", help="text column of csv files (default: the longest text column)")
+    p.add_argument("--min-words", type=args_t.count, default=15, help="drop rows with this many words or fewer (default 15)")
+    p.add_argument("--min-chars", type=args_t.count, default=50, help="drop rows with this many characters or fewer (default 50)")
 
 
 def _add_index_target(p: argparse.ArgumentParser) -> None:
@@ -421,14 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ingest", parents=[common], help="load files/folders and add them to an index")
-    p.add_argument("paths", nargs="+", help="files, folders or zip archives (pdf, docx, txt, md, html, csv)")
+    p.add_argument("paths", nargs="+", help="files, folders or zip archives (pdf, docx, txt, md, html, csv); "
+                   "sources are named relative to a folder given, or by a file's name")
     _add_index_target(p)
-    p.add_argument("--max-file-mb", type=args_t.megabytes, default=50.0, help="skip files larger than this (default 50)")
-    p.add_argument("--max-total-mb", type=args_t.megabytes, default=500.0,
-                   help="skip the remaining files once this much has been loaded (default 500)")
-    p.add_argument("--csv-column", help="text column of csv files (default: the longest text column)")
-    p.add_argument("--min-words", type=args_t.count, default=15, help="drop rows with this many words or fewer (default 15)")
-    p.add_argument("--min-chars", type=args_t.count, default=50, help="drop rows with this many characters or fewer (default 50)")
+    _add_loading(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
@@ -470,12 +509,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", parents=[common], help="show an index's manifest")
     p.add_argument("--index", required=True)
+    p.add_argument("--sources", action="store_true", help="list the index's sources (what relevant_sources name)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("estimate", parents=[common], help="tokens and dollars to embed files with a hosted model, before spending")
+    p = sub.add_parser("estimate", parents=[common], help="tokens and dollars to embed files with a hosted model, "
+                       "before spending (the same loading, filter and chunking as ingest)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--model", default=costs.DEFAULT_EMBED_COST_MODEL)
+    p.add_argument("--index", help="count only what ingest into this index would embed, chunked its way")
+    _add_loading(p)
     _add_chunking(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_estimate)

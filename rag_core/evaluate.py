@@ -36,6 +36,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .index import Index
+from .loaders.sources import match_sources
 from .paths import DATA_DIR
 from .pipeline import Pipeline
 from .types import GenerationRequest, Hit, Reranker, RetrievalSettings
@@ -344,17 +345,35 @@ def _index_name(index: Index) -> str:
 
 def check_coverage(index: Index, question_set: QuestionSet) -> tuple[str, ...]:
     """The question set's sources missing from the index; an error if none of them is there
-    (every question would miss: the set was written for another corpus)."""
+    (every question would miss: the set was written for another corpus). Sources match as
+    `match_sources` says ("faq.md" names "docs/faq.md" when nothing else fits)."""
     known = set(index.manifest.sources) or {c.source for c in index.store.chunks()}
-    missing = tuple(sorted(question_set.sources - known))
+    matched = match_sources(question_set.sources, known)
+    missing = matched.missing(question_set.sources)
     if missing and len(missing) == len(question_set.sources):
         sample = ", ".join(missing[:3])
+        have = ", ".join(sorted(known)[:5]) + (", …" if len(known) > 5 else "")
+        unclear = next(iter(matched.ambiguous.items()), None)
+        hint = (f"; {unclear[0]!r} fits {len(unclear[1])} sources ({', '.join(unclear[1][:3])}): write more of "
+                "its path" if unclear else "")
         raise ConfigError(
             f"none of the {len(missing)} relevant sources of question set {question_set.name!r} is in index "
-            f"{_index_name(index)!r} (e.g. {sample}): the questions were written for another corpus. "
-            "Choose the index they were written for, or name this index's sources in relevant_sources"
+            f"{_index_name(index)!r} (e.g. {sample}): the questions were written for another corpus? "
+            f"The index has {len(known)} sources, e.g. {have}{hint}. "
+            "Choose the index they were written for, or name this index's sources in relevant_sources "
+            "(python -m rag_core info --sources lists them)"
         )
     return missing
+
+
+def resolve_sources(index: Index, question_set: QuestionSet) -> QuestionSet:
+    """The set with each relevant source renamed to the index source it names (`match_sources`),
+    so one question set scores an index built from uploads, a folder or an older absolute path."""
+    known = set(index.manifest.sources) or {c.source for c in index.store.chunks()}
+    found = match_sources(question_set.sources, known).found
+    return QuestionSet(question_set.name, tuple(
+        EvalQuestion(q.question, tuple(dict.fromkeys(found.get(s, s) for s in q.relevant_sources)))
+        for q in question_set.questions))
 
 
 def _resolve_reranker(settings: RetrievalSettings, reranker: Reranker | None, credentials: object) -> Reranker | None:
@@ -384,6 +403,7 @@ def evaluate(
     if not question_set.questions:
         raise ConfigError(f"question set {question_set.name!r} has no questions")
     missing = check_coverage(index, question_set)
+    question_set = resolve_sources(index, question_set)
     pipeline = Pipeline(index, _RetrievalOnly(), _resolve_reranker(settings, reranker, credentials))
     k = settings.top_k
     rows = []

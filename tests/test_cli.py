@@ -147,3 +147,27 @@ def test_a_tampered_index_is_exit_2_not_exit_1(tmp_path, docs):
         result = run("query", "capital of Kenya", "--index", str(index), check=False)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2 and len(lines) == 1 and "unexpected" not in lines[0], result.stderr
+
+
+def test_estimate_counts_what_ingest_embeds(tmp_path, docs):
+    """Same loaders, limits, content filter and chunking: estimate's chunks are ingest's chunks."""
+    (docs / "short.md").write_text("# Short\n\nToo few words.\n")  # dropped by the content filter
+    (docs / "table.csv").write_text("title,body\nRow,"
+                                    + "a long enough cell of text for the filter to keep it as a row " * 3 + "\n")
+    (docs / "big.txt").write_text("word " * 3000)  # over --max-file-mb below
+    flags = ["--chunk-size", "300", "--chunk-overlap", "30", "--max-file-mb", "0.01", "--json", "--quiet"]
+    estimate = json.loads(run("estimate", str(docs), "--model", "openai:text-embedding-3-small", *flags).stdout)
+    index = tmp_path / "idx"
+    ingest = json.loads(run("ingest", str(docs), "--index", str(index), "--embedder", "hashing", *flags).stdout)
+    assert estimate["n_texts"] == estimate["chunks"] == ingest["chunks_added"]
+    assert estimate["rows_loaded"] == ingest["rows_loaded"] and estimate["rows_dropped_by_filter"] == \
+        ingest["rows_dropped_by_filter"]
+    assert estimate["files_skipped"] == ingest["files_skipped"] and any("big.txt" in s for s in ingest["files_skipped"])
+    from rag_core import costs
+    from rag_core.index import Index
+
+    texts = [c.text for c in Index.open(index).store.chunks()]
+    assert estimate["tokens"] == costs.estimate_ingest_cost(texts, "openai:text-embedding-3-small").tokens
+    again = json.loads(run("estimate", str(docs), "--index", str(index), "--max-file-mb", "0.01", "--json",
+                           "--quiet").stdout)
+    assert again["chunks"] == 0  # nothing new for that index: nothing to pay

@@ -30,6 +30,8 @@ from rag_core.loaders import (
     dedupe,
     load_bytes,
 )
+from rag_core.loaders.csv_loader import sniff_dialect
+from rag_core.loaders.sources import distinct, name_source
 from rag_core.table import content_filter, documents_frame, frame_to_documents
 from rag_core.types import Document
 
@@ -83,15 +85,8 @@ def csv_columns(name: str, data: bytes) -> list[str]:
         text = decode_text(data[:256 * 1024])
     except IngestError:
         return []
-    if PurePath(name).suffix.lower() == ".tsv":
-        dialect: type[csv.Dialect] | csv.Dialect = csv.excel_tab
-    else:
-        try:
-            dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
     try:
-        for row in csv.reader(io.StringIO(text, newline=""), dialect):
+        for row in csv.reader(io.StringIO(text, newline=""), sniff_dialect(text, name)):
             if any(cell.strip() for cell in row):
                 return list(dict.fromkeys(c.strip() for c in row if c.strip()))
     except csv.Error:
@@ -100,28 +95,14 @@ def csv_columns(name: str, data: bytes) -> list[str]:
 
 
 def distinct_names(names: Sequence[str]) -> list[str]:
-    """Upload names made distinct: a repeated name becomes "notes (2).txt", "notes (3).txt", …
-    (suffix kept, so the same loader reads it), never clashing with another upload's name.
-    The name is the source, and the source the doc id: two files under one name would collide."""
-    taken = set(names)
-    seen: set[str] = set()
-    out: list[str] = []
-    for name in names:
-        if name in seen:
-            suffix = PurePath(name).suffix
-            stem = name[:len(name) - len(suffix)]
-            n = 2
-            while f"{stem} ({n}){suffix}" in taken:
-                n += 1
-            name = f"{stem} ({n}){suffix}"
-            taken.add(name)
-        seen.add(name)
-        out.append(name)
-    return out
+    """Upload names as sources (`name_source`: control characters escaped, a "!" ending a folder
+    name doubled so no upload passes for a zip member) made distinct: a repeated name becomes "notes (2).txt", "notes (3).txt", … The
+    name is the source, as a folder's relative path is in the CLI, so question sets travel."""
+    return distinct([name_source(n) for n in names])
 
 
 def _renamed_note(original: str, reason: str) -> str:
-    note = f"renamed from {original}: another uploaded file has that name"
+    note = f"renamed from {name_source(original)}: another uploaded file has that name"
     return f"{note}; {reason}" if reason else note
 
 
@@ -144,7 +125,7 @@ def read_uploads(uploads: Sequence[Upload], csv_text_columns: dict[str, str | No
             loaded = load_bytes(name, upload.data, csv_text_column=columns.get(upload.name) or None,
                                 max_bytes=max_bytes, max_unpacked_bytes=max(max_total - used, 1))
             used += size if loaded.ingested else 0
-        if name != upload.name:  # say so on every status it gave (a zip gives one per member)
+        if name != name_source(upload.name):  # say so on every status it gave (a zip gives one per member)
             loaded = LoadReport(loaded.documents, tuple(
                 FileStatus(f.source, f.status, _renamed_note(upload.name, f.reason), f.n_documents, f.n_bytes)
                 for f in loaded.files))

@@ -22,12 +22,15 @@ from typing import Callable, Sequence
 from ..errors import IngestError
 from ..types import Document, sha256_text
 from .archive import ARCHIVE_SUFFIXES, DEFAULT_MAX_UNPACKED_BYTES, load_zip
-from .base import Loader, LoadOptions, Section, decode_text, normalize_text, one_line
+from .base import Loader, LoadOptions, Section, clean_label, decode_text, normalize_text, one_line
 from .csv_loader import load_csv
 from .docx import load_docx
+from .files import NotReadable, expand, read_regular
 from .html import load_html
 from .markdown import load_markdown
+from .noise import capture
 from .pdf import load_pdf
+from .sources import distinct, printable
 from .text import load_text
 
 __all__ = [
@@ -107,7 +110,7 @@ def _documents(source: str, sections: list[Section]) -> tuple[list[Document], st
     for section in sections:
         text = normalize_text(section.text)
         if text:
-            documents.append(Document(source, section.label, text, len(documents)))
+            documents.append(Document(source, clean_label(section.label), text, len(documents)))
         else:
             empty.append(section.label)
     note = ""
@@ -125,7 +128,8 @@ def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
     `suffix` (e.g. ".html") chooses the loader when the name has no telling extension, as
     for a crawled URL whose format comes from its Content-Type. A .zip is opened in memory
     (see archive.py; `max_unpacked_bytes` caps what it may unpack) and each member becomes
-    a source "name.zip!/member"; identical members are deduplicated (see `dedupe`)."""
+    a source "name.zip!/member" (sources.py); identical members are deduplicated (`dedupe`).
+    What the parsing libraries warn about goes into the file's reason (noise.py), not stderr."""
     n_bytes = len(data)
     suffix = (suffix or PurePath(name).suffix).lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -140,74 +144,59 @@ def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
 
         return dedupe(load_zip(name, data, member, max_bytes=max_bytes,
                                max_unpacked_bytes=max_unpacked_bytes or DEFAULT_MAX_UNPACKED_BYTES))
-    try:
-        sections = LOADERS[suffix](name, data, LoadOptions(csv_text_column=csv_text_column))
-    except IngestError as exc:
-        return _skip(name, one_line(exc), n_bytes)
-    except Exception as exc:  # noqa: BLE001 - a parser bug on odd input must not stop a batch
-        return _skip(name, f"could not read it ({type(exc).__name__}: {one_line(exc, 120)}); "
-                           "re-export the file and try again", n_bytes)
-    documents, note = _documents(name, sections)
-    if not documents:
-        return _skip(name, "no extractable text: the file holds no words; check it has content", n_bytes)
-    return LoadReport(tuple(documents), (FileStatus(name, "ingested", note, len(documents), n_bytes),))
-
-
-def _is_hidden(name: str) -> bool:
-    return name.startswith(".")
-
-
-def _expand(paths: Sequence[str | Path], recursive: bool) -> tuple[list[str], list[FileStatus]]:
-    """Files to read, in a stable order, plus statuses for paths that do not exist.
-
-    Every path comes back canonical (`os.path.realpath`), since it becomes the source the
-    index keys chunks by: `docs`, `./docs` and `/abs/docs` must name a file the same way, or
-    the same file would be indexed once per spelling."""
-    files: list[str] = []
-    missing: list[FileStatus] = []
-    seen: set[str] = set()
-
-    def add(path: str) -> None:
-        key = os.path.realpath(path)
-        if key not in seen:
-            seen.add(key)
-            files.append(key)
-
-    for given in paths:
-        path = str(given)
-        if os.path.isdir(path):
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not _is_hidden(d)) if recursive else []
-                for file_name in sorted(names):
-                    if not _is_hidden(file_name):
-                        add(os.path.join(root, file_name))
-        elif os.path.isfile(path):
-            add(path)
+    with capture() as said:
+        try:
+            sections = LOADERS[suffix](name, data, LoadOptions(csv_text_column=csv_text_column))
+        except IngestError as exc:
+            sections, reason = [], one_line(exc)
+        except Exception as exc:  # noqa: BLE001 - a parser bug on odd input must not stop a batch
+            sections, reason = [], (f"could not read it ({type(exc).__name__}: {one_line(exc, 120)}); "
+                                    "re-export the file and try again")
         else:
-            missing.append(FileStatus(os.path.realpath(path), "skipped", "not found: check the path and try again", 0, 0))
-    return files, missing
+            reason = "no extractable text: the file holds no words; check it has content"
+    documents, note = _documents(name, sections)
+    extra = said.summary()
+    if not documents:
+        return _skip(name, one_line(f"{reason} ({extra})" if extra else reason, 400), n_bytes)
+    note = one_line("; ".join(n for n in (note, extra) if n), 400)
+    return LoadReport(tuple(documents), (FileStatus(name, "ingested", note, len(documents), n_bytes),))
 
 
 def load_paths(paths: Sequence[str | Path], *, recursive: bool = True, csv_text_column: str | None = None,
                max_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: Progress | None = None,
                max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES) -> LoadReport:
-    """Files, folders and zip archives -> one LoadReport. Each file's source (in its Documents
-    and its FileStatus) is its canonical path, `os.path.realpath`, however it was spelled; a zip
-    member's is "<canonical archive path>!/member". Folders are walked (hidden entries
-    skipped); unsupported files are listed as skipped. Once `max_total_bytes` have been
-    ingested, the remaining files are skipped with a reason. A file whose text is identical
-    to an earlier one is skipped as "duplicate of <first source>". `progress(done, total,
-    source)` is called after each file. Only a failing `progress` callback can raise."""
-    files, missing = _expand(paths, recursive)
-    report = LoadReport((), tuple(missing))
+    """Files, folders and zip archives -> one LoadReport.
+
+    Sources say what was given, not where it lives (sources.py): a folder's files are named
+    by their path relative to that folder, a file given alone by its name, a zip member
+    "<archive>!/member". Names that would collide get "name (2).ext", noted in the report.
+    Only regular files are read; symlinks leaving a folder, special files and unreadable
+    folders are reported (files.py). Folders are walked (hidden entries skipped); unsupported
+    files are listed as skipped. Once `max_total_bytes` have been ingested, the remaining
+    files are skipped with a reason. A file whose text is identical to an earlier one is
+    skipped as "duplicate of <first source>". `progress(done, total, source)` is called after
+    each file. Only a failing `progress` callback can raise."""
+    found, refused = expand(list(paths), recursive)
+    documents: list[Document] = []
+    files = [FileStatus(r.name, "skipped", r.reason, 0, 0) for r in refused]
+    names = distinct([f.name for f in found])
     used = 0
-    for done, path in enumerate(files, start=1):
-        loaded = _load_file(path, csv_text_column, max_bytes, max_total_bytes - used)
+    for done, (item, source) in enumerate(zip(found, names), start=1):
+        loaded = _load_file(item.path, source, csv_text_column, max_bytes, max_total_bytes - used)
+        if source != item.name:
+            loaded = _with_note(loaded, f"named {source}: another file given is also {item.name}")
         used += sum(f.n_bytes for f in loaded.ingested)
-        report = report + loaded
+        documents.extend(loaded.documents)  # lists, not report + report: linear in the number of files
+        files.extend(loaded.files)
         if progress is not None:
-            progress(done, len(files), path)
-    return dedupe(report)
+            progress(done, len(found), source)
+    return dedupe(LoadReport(tuple(documents), tuple(files)))
+
+
+def _with_note(report: LoadReport, note: str) -> LoadReport:
+    return LoadReport(report.documents, tuple(
+        FileStatus(f.source, f.status, f"{note}; {f.reason}" if f.reason else note, f.n_documents, f.n_bytes)
+        for f in report.files))
 
 
 def dedupe(report: LoadReport) -> LoadReport:
@@ -238,19 +227,20 @@ def dedupe(report: LoadReport) -> LoadReport:
     return LoadReport(tuple(d for d in report.documents if d.source not in duplicates), files)
 
 
-def _load_file(path: str, csv_text_column: str | None, max_bytes: int, budget: int) -> LoadReport:
-    suffix = PurePath(path).suffix.lower()
+def _load_file(path: str, source: str, csv_text_column: str | None, max_bytes: int, budget: int) -> LoadReport:
+    suffix = PurePath(source).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        try:
+            n_bytes = os.stat(path).st_size
+        except OSError:
+            n_bytes = 0
+        return _skip(source, _unsupported(suffix), n_bytes)
     try:
-        n_bytes = os.path.getsize(path)
-        if suffix not in SUPPORTED_SUFFIXES:
-            return _skip(path, _unsupported(suffix), n_bytes)
-        if n_bytes > max_bytes:  # checked before reading, so a huge file is never loaded
-            return _skip(path, _too_big(n_bytes, max_bytes), n_bytes)
-        if n_bytes > budget:
-            return _skip(path, f"total size limit reached: {max(budget, 0) / _MB:.1f} MB left of the total allowed "
-                               "in one load; load fewer files or raise --max-total-mb", n_bytes)
-        data = Path(path).read_bytes()
+        data = read_regular(path, max_bytes, budget, lambda size: _too_big(size, max_bytes))
+    except NotReadable as exc:
+        return _skip(source, str(exc), 0)
     except OSError as exc:
-        return _skip(path, f"could not read it ({one_line(exc, 120)}); check its permissions", 0)
-    return load_bytes(path, data, csv_text_column=csv_text_column, max_bytes=max_bytes,
+        return _skip(source, f"could not read it ({printable(one_line(exc.strerror or exc, 120))}); "
+                             "check its permissions", 0)
+    return load_bytes(source, data, csv_text_column=csv_text_column, max_bytes=max_bytes,
                       max_unpacked_bytes=max(budget, 0))

@@ -1,7 +1,7 @@
 """Zip archives, read in memory (never extracted to disk) and guarded against zip bombs.
 
 `load_zip` opens each member with the regular loaders; a member's source is
-"archive.zip!/folder/file.md". Refused with a reason, before anything is decompressed:
+"archive.zip!/folder/file.md" (sources.py: never the source of a real file, escapes shown). Refused with a reason, before anything is decompressed:
 more than MAX_MEMBERS members, a declared unpacked total over the limit, a member over the
 per-file limit, a compression ratio over MAX_RATIO (on members over 1 MB), absolute paths
 and ".." components, encrypted members, and nested archives (not followed: unzip them
@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
 from .base import one_line
+from .sources import MEMBER_SEPARATOR, member_source, printable
 
 if TYPE_CHECKING:
     from . import LoadReport
@@ -68,8 +69,9 @@ def load_zip(name: str, data: bytes, load_member: MemberLoader, *, max_bytes: in
     with archive:
         for info in infos:
             member = info.filename
-            source = f"{name}!/{member}"
             reason = _unsafe(member)  # before the hidden check: ".." must be reported, not ignored
+            # a refused member is shown as it is named in the archive (escaped), a read one by its source
+            source = f"{name}{MEMBER_SEPARATOR}{printable(member)}" if reason else member_source(name, member)
             if reason is None and _hidden(member):
                 continue
             if reason is None and PurePosixPath(member).suffix.lower() in ARCHIVE_SUFFIXES:

@@ -16,6 +16,7 @@ from typing import Callable
 import charset_normalizer
 
 from ..errors import IngestError
+from .sources import printable
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,42 @@ def _guess_decode(data: bytes) -> str:
     return str(best)
 
 
+def _decode_mixed_lines(data: bytes) -> str | None:
+    """A file of UTF-8 lines with some lines in a legacy code page (two files pasted together):
+    each line that is valid UTF-8 decodes as UTF-8, the others with the best guess for them.
+    None when no line with non-ASCII bytes is valid UTF-8: then the whole file is one encoding."""
+    lines = data.split(b"\n")
+    decoded: list[str | None] = []
+    bad: list[bytes] = []
+    utf8_seen = False
+    for line in lines:
+        try:
+            decoded.append(line.decode("utf-8"))
+            utf8_seen = utf8_seen or not line.isascii()
+        except UnicodeDecodeError:
+            decoded.append(None)
+            bad.append(line)
+    if not utf8_seen:
+        return None
+    try:
+        guessed = _guess_decode(b"\n".join(bad)).split("\n")
+    except IngestError:
+        guessed = []
+    if len(guessed) != len(bad):  # the guess changed the line structure: a fixed Western code page
+        guessed = [line.decode("cp1252", errors="strict") if _cp1252_ok(line) else line.decode("latin-1")
+                   for line in bad]
+    fill = iter(guessed)
+    return "\n".join(line if line is not None else next(fill) for line in decoded)
+
+
+def _cp1252_ok(line: bytes) -> bool:
+    try:
+        line.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def decode_text(data: bytes) -> str:
     """Bytes -> str: BOMs first, then strict UTF-8, then charset-normalizer's best guess.
 
@@ -108,7 +145,9 @@ def decode_text(data: bytes) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = _guess_decode(data)
+            text = _decode_mixed_lines(data)
+            if text is None:
+                text = _guess_decode(data)
     if _control_ratio(text) > 0.05:
         raise IngestError(f"binary content, not text: too many control characters; {_BINARY_HINT}")
     return text
@@ -149,6 +188,13 @@ def normalize_text(text: str) -> str:
 
 
 def one_line(message: object, limit: int = 200) -> str:
-    """Exception text squeezed into one short line for a FileStatus reason."""
-    flat = " ".join(str(message).split())
+    """Exception text squeezed into one short line for a FileStatus reason, control characters
+    escaped (a member name in a zipfile error must not reach the terminal raw)."""
+    flat = printable(" ".join(str(message).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def clean_label(label: str) -> str:
+    """A section label (heading, title cell) on one line without control characters: labels are
+    printed in query output, so a heading cannot carry a terminal escape sequence."""
+    return " ".join(_CONTROL.sub("", label).split())

@@ -14,17 +14,24 @@ import re
 from .base import LoadOptions, Section, decode_text
 from .text import file_label
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
-_CLOSING = re.compile(r"(?:^|[ \t]+)#+$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")  # anchored, no nested repeats: linear
 
 
 def _heading(line: str) -> tuple[int, str] | None:
-    match = _ATX.match(line)
-    if not match:
+    """(level, title) of an ATX heading line, else None. Plain string scans, not a regex:
+    the obvious pattern backtracks quadratically on a heading with a long run of spaces."""
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3:
         return None
-    title = _CLOSING.sub("", match.group(2) or "").strip()
-    return len(match.group(1)), title
+    level = len(stripped) - len(stripped.lstrip("#"))
+    rest = stripped[level:]
+    if not 1 <= level <= 6 or (rest and rest[0] not in " \t"):
+        return None
+    title = rest.strip(" \t")
+    body = title.rstrip("#")  # an optional closing sequence: "## Title ##"
+    if body != title and (not body or body[-1] in " \t"):
+        title = body
+    return level, title.strip()
 
 
 def split_markdown(text: str, preamble_label: str) -> list[Section]:

@@ -14,10 +14,43 @@ from .base import LoadOptions, Section, normalize_text, one_line
 
 ENCRYPTED_REASON = "encrypted PDF: remove the password and upload again"
 NO_TEXT_REASON = "no extractable text (scanned PDF? run OCR first)"
+BOMB_REASON = ("decompressed size exceeds limit: a stream inflates past pypdf's limit (a flate bomb?); "
+               "file not read")
+
+
+def _over_limit(page) -> bool:
+    """True when the page's content stream inflates past pypdf's cap. extract_text swallows that
+    error and returns "", which would be misreported as a scan."""
+    from pypdf.errors import LimitReachedError
+
+    try:
+        contents = page.get_contents()
+        if contents is not None:
+            contents.get_data()
+    except LimitReachedError:
+        return True
+    except Exception:  # noqa: BLE001 - anything else: the page is just unreadable
+        return False
+    return False
+
+
+def _page_text(page) -> str:
+    from pypdf.errors import LimitReachedError
+
+    try:
+        text = page.extract_text() or ""
+    except LimitReachedError as exc:
+        raise IngestError(BOMB_REASON) from exc
+    except Exception:  # noqa: BLE001 - one broken page must not lose the others
+        text = ""
+    if not text.strip() and _over_limit(page):
+        raise IngestError(BOMB_REASON)
+    return text
 
 
 def load_pdf(name: str, data: bytes, options: LoadOptions) -> list[Section]:
     import pypdf
+    import pypdf.errors
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
@@ -31,16 +64,14 @@ def load_pdf(name: str, data: bytes, options: LoadOptions) -> list[Section]:
         pages = list(reader.pages)
     except IngestError:
         raise
+    except pypdf.errors.LimitReachedError as exc:
+        raise IngestError(BOMB_REASON) from exc
     except Exception as exc:  # noqa: BLE001 - pypdf raises PdfReadError, ValueError, ... on corrupt input
         reason = f"corrupt PDF ({one_line(exc, 120)}): re-export or repair it, then upload again"
         raise IngestError(reason) from exc
     sections = []
     for number, page in enumerate(pages, start=1):
-        try:
-            text = page.extract_text() or ""
-        except Exception:  # noqa: BLE001 - one broken page must not lose the others
-            text = ""
-        sections.append(Section(f"page {number}", text))
+        sections.append(Section(f"page {number}", _page_text(page)))
     if not any(normalize_text(s.text) for s in sections):
         raise IngestError(NO_TEXT_REASON)
     return sections
