@@ -57,6 +57,4 @@ if question:
         chat.run_turn(question, state.chat_settings())
 
 with totals_slot.container():
-    turns = len(state.history())
-    widgets.cost_line(state.totals(), label=f"{turns} turn{'s' if turns != 1 else ''}")
-    widgets.cost_table(state.stage_totals())
+    widgets.session_totals(state.session_costs(), len(state.history()))

@@ -2,6 +2,9 @@
 
 import streamlit as st
 
+from rag_core.retrieval import Retriever
+from rag_core.types import RetrievalSettings
+
 from ui import cache, explore, paths, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
@@ -25,11 +28,10 @@ with guard("drawing the map"):
     if not proj.chunks:
         st.info("This index has no chunks yet.")
         st.stop()
-    vector, hits = None, []
+    vector, hits = None, ()
     if query.strip():
-        index = cache.load_index(name)
-        vector = index.embedder.embed_query(query)
-        hits = index.store.search(vector, int(top_k))
+        found = Retriever(cache.load_index(name)).retrieve(query, RetrievalSettings(top_k=int(top_k)))
+        vector, hits = found.query_vector, found.hits
     st.caption(f"{len(proj.chunks):,} chunks from {len({c.source for c in proj.chunks}):,} sources, "
                "projected with PCA; colour = source; hover a point for its text.")
     st.plotly_chart(explore.scatter(proj, vector, hits, query), width="stretch", key="map")

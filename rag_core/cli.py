@@ -271,7 +271,6 @@ def cmd_query(args: argparse.Namespace) -> int:
         score_threshold=args.threshold,
         sources=tuple(args.source) if args.source else None,
         reranker=args.reranker,
-        llm=args.llm,
     )
     turn = pipeline.ask(args.question, settings)
     for delta in turn:

@@ -72,10 +72,21 @@ class ChunkingConfig:
 
 
 @dataclass(frozen=True)
+class Score:
+    """One score a hit got: what it means (`cosine`, `l2`, `bm25`, `rrf`, `rerank relevance`),
+    its value, and the hit's rank (from 1) under it."""
+
+    kind: str
+    value: float
+    rank: int
+
+
+@dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk. `score_kind` says what `score` means (`cosine`, `l2`, `bm25`,
-    `rrf`, `rerank relevance`); `retrieval_rank`/`retrieval_score` keep the first-stage
-    values when a reranker reorders hits. Ranks start at 1."""
+    """A retrieved chunk. `score_kind` says what `score` (the primary score, the one it is ranked
+    by) means; `retrieval_rank`/`retrieval_score` keep the first-stage values when a reranker
+    reorders hits. `scores` keeps every score it got, in the order they were given (the
+    Retriever fills it; a store's raw hit may leave it empty). Ranks start at 1."""
 
     chunk: Chunk
     score: float
@@ -84,6 +95,16 @@ class Hit:
     retrieval_rank: int | None = None
     retrieval_score: float | None = None
     retrieval_score_kind: str | None = None
+    scores: tuple[Score, ...] = ()
+
+    @property
+    def all_scores(self) -> tuple[Score, ...]:
+        """Every score, or the primary one alone when nothing recorded more."""
+        return self.scores or (Score(self.score_kind, self.score, self.rank),)
+
+    def with_score(self, score: Score) -> "Hit":
+        """This hit with one more score recorded (the primary score is unchanged)."""
+        return replace(self, scores=self.scores + (score,))
 
     def reranked(self, score: float, score_kind: str, rank: int) -> "Hit":
         return replace(
@@ -94,6 +115,7 @@ class Hit:
             retrieval_rank=self.rank if self.retrieval_rank is None else self.retrieval_rank,
             retrieval_score=self.score if self.retrieval_score is None else self.retrieval_score,
             retrieval_score_kind=self.score_kind if self.retrieval_score_kind is None else self.retrieval_score_kind,
+            scores=self.all_scores + (Score(score_kind, score, rank),),
         )
 
 
@@ -141,13 +163,14 @@ class Usage:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """What the person chose for one turn; recorded on the Answer."""
+    """How to retrieve for one question (recorded on the Answer): `mode` chooses the first
+    stage (only "dense" today), then the score threshold, then an optional reranker."""
 
     top_k: int = 5
     score_threshold: float | None = None
     sources: tuple[str, ...] | None = None
     reranker: str | None = None
-    llm: str = "extractive"
+    mode: str = "dense"
 
 
 @dataclass(frozen=True)

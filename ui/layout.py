@@ -47,8 +47,12 @@ def navigation():
 
 
 @contextlib.contextmanager
-def app_run() -> Iterator[None]:
-    """Marks this script run as app.py's, so pages know they were reached through its navigation."""
+def app_run(entry_globals: dict) -> Iterator[None]:
+    """Marks this script run as app.py's, so pages know they were reached through its navigation.
+    `entry_globals` is app.py's globals(): when they are not the __main__ module's, Streamlit's
+    pages-folder mode is running app.py as one of its pages, so reroute (once) as well."""
+    if entry_globals is not vars(sys.modules["__main__"]):
+        _reroute_once()
     token = _in_app.set(True)
     try:
         yield
@@ -65,10 +69,15 @@ def _runs_without_app() -> bool:
     return main is not None and Path(main).resolve() == ENTRY
 
 
-def page_setup() -> None:
-    if _runs_without_app() and not st.session_state.get(_REROUTED):
+def _reroute_once() -> None:
+    if not st.session_state.get(_REROUTED):
         st.session_state[_REROUTED] = True  # at most once per session, whatever happens
         navigation()
         st.rerun()
+
+
+def page_setup() -> None:
+    if _runs_without_app():
+        _reroute_once()
     st.set_page_config(page_title="RAG Playground", page_icon=":material/search:", layout="wide")
     state.preserve_widgets()

@@ -12,8 +12,7 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from rag_core.costs import format_usd
-from rag_core.stage_costs import TurnCosts
+from rag_core.costs import TurnCosts, format_usd
 from rag_core.types import Chunk, Hit, Usage
 
 PALETTE = ("#dbeafe", "#dcfce7", "#fef3c7", "#fce7f3", "#e0e7ff", "#ccfbf1")
@@ -125,6 +124,25 @@ def cost_frame(turn_costs: TurnCosts):
 def cost_table(turn_costs: TurnCosts | None, key: str | None = None) -> None:
     if turn_costs is not None and turn_costs.stages:
         st.dataframe(cost_frame(turn_costs), hide_index=True, width="stretch", key=key)
+
+
+def compact_cost_frame(record: TurnCosts):
+    """Three narrow columns (stage, tokens, $) that fit the sidebar; tokens are the API's
+    report where there is one, else the tiktoken estimate (rerank: search units)."""
+    import pandas as pd
+
+    rows = [{"stage": s.stage, "tokens": f"{s.searches} search(es)" if s.stage == "rerank" else f"{s.tokens:,}",
+             "$": format_usd(s.cost_usd)} for s in record.stages]
+    rows.append({"stage": "total", "tokens": f"{record.usage().total_tokens:,}", "$": format_usd(record.total_usd)})
+    return pd.DataFrame(rows)
+
+
+def session_totals(record: TurnCosts, turns: int) -> None:
+    """The sidebar's session totals, drawn once from the session's one cost record: the usage
+    line derived from it, then the compact per-stage table (fits the sidebar's width)."""
+    cost_line(record.usage(), label=f"{turns} turn{'s' if turns != 1 else ''}")
+    if record.stages:
+        st.dataframe(compact_cost_frame(record), hide_index=True, width="stretch")
 
 
 def prompt_expander(prompt: str) -> None:
