@@ -3,7 +3,8 @@
 import streamlit as st
 
 from rag_core.demo import ATTRIBUTION, SAMPLE_QUESTIONS
-from ui import cache, paths, state
+from rag_core import index_catalog as catalog
+from ui import indexes, state
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -24,9 +25,9 @@ with guard("loading the demo corpus"):
         def progress(done: int, total: int, label: str) -> None:
             bar.progress(done / total if total else 1.0, text=f"Embedding chunk {done} of {total}")
 
-        index = cache.ensure_demo_index(progress)
+        index = indexes.ensure_demo_index(progress)
         bar.empty()
-        state.set_active_index(paths.DEMO_NAME)
+        state.set_active_index(catalog.DEMO_NAME)
         st.session_state["demo_loaded"] = index.manifest.n_chunks
 
 if st.session_state.get("demo_loaded"):

@@ -8,7 +8,8 @@ from rag_core.demo import demo_documents
 from rag_core.providers import is_hosted
 from rag_core.stores import STORES
 from rag_core.types import ChunkingConfig
-from ui import indexing, paths, providers, state, widgets
+from rag_core import index_catalog as catalog
+from ui import indexing, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -81,7 +82,7 @@ if st.button("Build index", type="primary", disabled=not ready, key="build",
                                 lambda done, total, label: bar.progress(done / total if total else 1.0,
                                                                         text=f"Embedded {done} of {total} chunks"))
         bar.empty()
-        state.set_active_index(paths.check_name(name))
+        state.set_active_index(catalog.check_name(name))
         indexing.show_build(name, report)
     for message in providers.drain_warnings():  # e.g. truncation warnings from a failed build
         st.warning(message, icon=":material/content_cut:")
@@ -91,7 +92,7 @@ if indexing.hosted_builds():
 
 st.subheader("Saved indexes")
 with guard("listing the saved indexes"):
-    saved = paths.list_indexes()
+    saved = catalog.list_indexes()
     if saved:
         st.dataframe(indexing.saved_frame(saved), hide_index=True, width="stretch")
         indexing.manage(saved, state.set_active_index)

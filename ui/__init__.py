@@ -1,6 +1,6 @@
 """The app's shared layer: pages call into ui/, ui/ calls into rag_core (never back).
 
-- paths.py    where indexes live, listing/renaming/deleting them
+- (where indexes live, listing/renaming/deleting them: rag_core/index_catalog.py, shared with the CLI)
 - cache.py    the only st.cache_resource wrappers (embedders, opened indexes, PCA maps)
 - state.py    typed helpers over st.session_state (what this person chose, their chat)
 - widgets.py  hits, prompt, cost line, chunk-boundary preview (escaped HTML)

@@ -12,12 +12,12 @@ from rag_core.pipeline import Pipeline
 from rag_core.prompts import DEFAULT_TEMPLATE
 from rag_core.providers import redact
 
-from . import cache, providers, state, widgets
+from . import indexes, providers, state, widgets
 
 
 def make_pipeline(settings: state.ChatSettings) -> Pipeline:
     """Cheap: the index, model and answerer come from a cache; only the wiring is new."""
-    index = cache.load_index(settings.index)
+    index = indexes.load_index(settings.index)
     llm = providers.llm(settings.llm)
     reranker = providers.reranker(settings.retrieval.reranker)
     return Pipeline(index, llm, reranker, template=settings.template,

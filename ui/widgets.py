@@ -63,6 +63,13 @@ def score_text(hit: Hit) -> str:
     return text
 
 
+def hover_text(source: str, section: str, text: str, width: int = 60, limit: int = 240) -> str:
+    body = text[:limit] + ("…" if len(text) > limit else "")
+    lines = [body[i : i + width] for i in range(0, len(body), width)]
+    label = section or source.rsplit("/", 1)[-1]
+    return f"<b>{html.escape(label)}</b><br>" + "<br>".join(html.escape(line) for line in lines)
+
+
 def hit_card(hit: Hit, dimmed: bool = False) -> str:
     style = "opacity:0.6;" if dimmed else ""
     return (
