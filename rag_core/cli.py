@@ -358,9 +358,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench
+    from .bench import micro_figures, run_bench
 
-    results = run_bench(quick=args.quick, progress=not args.quiet)
+    results = micro_figures() if args.micro else run_bench(quick=args.quick, progress=not args.quiet)
     _print(results, args.json)
     return 0
 
@@ -461,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", parents=[common], help="benchmarks as ratios to raw baselines measured in the same run")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
+    p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")
     p.set_defaults(func=cmd_bench)
     add_eval_parser(sub, common)
     return parser

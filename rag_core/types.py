@@ -132,7 +132,8 @@ class Usage:
     """Tokens, dollars and per-stage latency of one turn (or, summed, of a session).
 
     `cost_usd` is what the turn costs, or would cost, on `cost_model` with the dated price
-    table in costs.py. Usages add up with `+`.
+    table in rag_core/costs; a turn's Usage is derived from its cost record (costs.TurnCosts).
+    Usages add up with `+`.
     """
 
     embedding_tokens: int = 0
