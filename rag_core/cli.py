@@ -432,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object with the per-URL report")
     p.set_defaults(func=cmd_crawl)
 
+    _add_query_and_tool_parsers(sub, common)
+    add_eval_parser(sub, common)
+    return parser
+
+
+def _add_query_and_tool_parsers(sub, common: argparse.ArgumentParser) -> None:
+    """query, info, estimate and bench (build_parser stays under 60 lines)."""
     p = sub.add_parser("query", parents=[common], help="ask a question against an index")
     p.add_argument("question")
     p.add_argument("--index", required=True)
@@ -463,8 +470,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
     p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")
     p.set_defaults(func=cmd_bench)
-    add_eval_parser(sub, common)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
