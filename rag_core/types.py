@@ -132,8 +132,8 @@ class Usage:
     """Tokens, dollars and per-stage latency of one turn (or, summed, of a session).
 
     `cost_usd` is what the turn costs, or would cost, on `cost_model` with the dated price
-    table in rag_core/costs; a turn's Usage is derived from its cost record (costs.TurnCosts).
-    Usages add up with `+`.
+    table in rag_core/costs; a turn's Usage is derived from its cost record (costs.TurnCosts),
+    and a session's from the records added up.
     """
 
     embedding_tokens: int = 0
@@ -142,20 +142,6 @@ class Usage:
     cost_usd: float = 0.0
     cost_model: str = ""
     latency_ms: Mapping[str, float] = field(default_factory=dict)
-
-    def __add__(self, other: "Usage") -> "Usage":
-        latency = dict(self.latency_ms)
-        for stage, ms in other.latency_ms.items():
-            latency[stage] = latency.get(stage, 0.0) + ms
-        models = [m for m in (self.cost_model, other.cost_model) if m]
-        return Usage(
-            embedding_tokens=self.embedding_tokens + other.embedding_tokens,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            cost_usd=self.cost_usd + other.cost_usd,
-            cost_model=" + ".join(dict.fromkeys(models)),
-            latency_ms=latency,
-        )
 
     @property
     def total_tokens(self) -> int:

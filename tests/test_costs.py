@@ -82,9 +82,12 @@ def test_price_table_lookup_override_and_errors():
 
 def test_cost_functions():
     assert costs.embedding_cost("openai:text-embedding-3-small", 1_000_000) == pytest.approx(0.02)
-    assert costs.chat_cost("openai:gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
-    assert costs.rerank_cost("cohere:rerank-v3.5", 1000) == pytest.approx(2.0)
-    assert costs.chat_cost("extractive", 10**6, 10**6) == 0.0
+    priced = costs.StageCost.priced
+    table = costs.DEFAULT_PRICES
+    assert priced("prompt", "openai:gpt-4o-mini", table, 10**6).cost_usd == pytest.approx(0.15)
+    assert priced("completion", "openai:gpt-4o-mini", table, 10**6).cost_usd == pytest.approx(0.60)
+    assert priced("rerank", "cohere:rerank-v3.5", table, 0, searches=1000).cost_usd == pytest.approx(2.0)
+    assert priced("prompt", "extractive", table, 10**6).cost_usd == 0.0
     est = costs.estimate_ingest_cost(["hello world"] * 10, "openai:text-embedding-3-large")
     assert (est.n_texts, est.tokens, est.prices_as_of) == (10, 20, costs.PRICES_AS_OF)
     assert est.cost_usd == pytest.approx(20 * 0.13 / 1e6)

@@ -125,20 +125,11 @@ def is_unpriced(label: str) -> bool:
     return label.endswith(UNPRICED_NOTE)
 
 
-_MTOK = 1_000_000
+MTOK = 1_000_000  # tokens per priced unit (prices are per 1M tokens)
 
 
 def embedding_cost(model: str, tokens: int, table: PriceTable = DEFAULT_PRICES) -> float:
-    return tokens * table.get(model).input_per_mtok / _MTOK
-
-
-def chat_cost(model: str, prompt_tokens: int, completion_tokens: int, table: PriceTable = DEFAULT_PRICES) -> float:
-    price = table.get(model)
-    return (prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok) / _MTOK
-
-
-def rerank_cost(model: str, searches: int, table: PriceTable = DEFAULT_PRICES) -> float:
-    return searches * table.get(model).per_1k_searches / 1000
+    return tokens * table.get(model).input_per_mtok / MTOK
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,10 @@ from typing import Mapping
 from ..providers import is_hosted
 from ..providers.metering import cost_model_of
 from ..types import TokenUsage, Usage
-from .prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, FREE_PROVIDERS, PriceTable,
-                     is_unpriced, unpriced)
+from .prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, FREE_PROVIDERS, MTOK,
+                     PriceTable, is_unpriced, unpriced)
 
 EMBEDDING, RERANK, PROMPT, COMPLETION = "query embedding", "rerank", "prompt", "completion"
-_MTOK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class StageCost:
         if stage == RERANK:
             dollars = searches * price.per_1k_searches / 1000
         else:
-            dollars = tokens * (price.output_per_mtok if stage == COMPLETION else price.input_per_mtok) / _MTOK
+            dollars = tokens * (price.output_per_mtok if stage == COMPLETION else price.input_per_mtok) / MTOK
         return cls(stage, model, estimated, reported, dollars, would_cost, searches)
 
     @property
