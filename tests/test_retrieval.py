@@ -46,3 +46,18 @@ def test_evaluation_needs_no_answerer(index):
     questions = QuestionSet("q", (EvalQuestion("capital of Kenya", ("kenya.md",)),))
     result = evaluate(index, questions, RetrievalSettings(top_k=3))
     assert result.hit_rate == 1.0 and result.questions[0].hits[0].scores
+
+
+def test_a_new_mode_and_a_step_slot_in_without_touching_the_retriever(index, monkeypatch):
+    from rag_core.retrieval import retriever as module
+
+    monkeypatch.setitem(module._MODES, "reversed", lambda r, q: list(reversed(module._dense(r, q))))
+
+    def keep_odd_ranks(query, hits):
+        return [h for h in hits if h.rank % 2]
+
+    result = Retriever(index, steps=(keep_odd_ranks,)).retrieve("capital of Kenya",
+                                                                RetrievalSettings(top_k=2, mode="reversed"))
+    assert len(result.hits) == 2 and all(h.rank % 2 for h in result.hits)
+    with pytest.raises(ConfigError, match="already registered"):
+        module.register_mode("dense", module._dense)

@@ -2,7 +2,7 @@
 `RetrievalResult` (hits with every score, latency per stage, the query embedding's tokens)."""
 
 from .retriever import (MODES, RERANK_POOL_FACTOR, RERANK_POOL_MIN, EmbeddingUsage, RerankStep, RetrievalQuery,
-                        RetrievalResult, Retriever, Step)
+                        RetrievalResult, Retriever, Step, register_mode)
 
 __all__ = ["MODES", "RERANK_POOL_FACTOR", "RERANK_POOL_MIN", "EmbeddingUsage", "RerankStep", "RetrievalQuery",
-           "RetrievalResult", "Retriever", "Step"]
+           "RetrievalResult", "Retriever", "Step", "register_mode"]

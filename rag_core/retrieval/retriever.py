@@ -98,8 +98,16 @@ def _dense(retriever: "Retriever", query: RetrievalQuery) -> list[Hit]:
     return [h.with_score(Score(h.score_kind, h.score, h.rank)) for h in found]
 
 
-#: retrieval mode -> its first stage; the next issue registers bm25 and hybrid here
-MODES: Mapping[str, FirstStage] = MappingProxyType({"dense": _dense})
+_MODES: dict[str, FirstStage] = {"dense": _dense}
+#: retrieval mode -> its first stage (read-only view; add one with `register_mode`)
+MODES: Mapping[str, FirstStage] = MappingProxyType(_MODES)
+
+
+def register_mode(name: str, first_stage: FirstStage) -> None:
+    """Make `RetrievalSettings(mode=name)` start with `first_stage` (bm25 and hybrid go here)."""
+    if name in _MODES:
+        raise ConfigError(f"retrieval mode {name!r} is already registered")
+    _MODES[name] = first_stage
 
 
 class RerankStep:
