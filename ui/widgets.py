@@ -133,23 +133,22 @@ def cost_table(turn_costs: TurnCosts | None, key: str | None = None) -> None:
         st.dataframe(cost_frame(turn_costs), hide_index=True, width="stretch", key=key)
 
 
-def compact_cost_frame(record: TurnCosts):
-    """Three narrow columns (stage, tokens, $) that fit the sidebar; tokens are the API's
-    report where there is one, else the tiktoken estimate (rerank: search units)."""
-    import pandas as pd
-
-    rows = [{"stage": s.stage, "tokens": f"{s.searches} search(es)" if s.stage == "rerank" else f"{s.tokens:,}",
-             "$": format_usd(s.cost_usd)} for s in record.stages]
-    rows.append({"stage": "total", "tokens": f"{record.usage().total_tokens:,}", "$": format_usd(record.total_usd)})
-    return pd.DataFrame(rows)
+def compact_cost_rows(record: TurnCosts) -> list[tuple[str, str, str]]:
+    """(stage, tokens, $) per stage plus a total: tokens are the API's report where there is one,
+    else the tiktoken estimate (rerank: search units)."""
+    rows = [(s.stage, f"{s.searches} search" if s.stage == "rerank" else f"{s.tokens:,}", format_usd(s.cost_usd))
+            for s in record.stages]
+    return rows + [("total", f"{record.usage().total_tokens:,}", format_usd(record.total_usd))]
 
 
 def session_totals(record: TurnCosts, turns: int) -> None:
     """The sidebar's session totals, drawn once from the session's one cost record: the usage
-    line derived from it, then the compact per-stage table (fits the sidebar's width)."""
+    line derived from it, then one short line per stage. Lines wrap inside the narrow sidebar;
+    a table there was cut off (issue 9)."""
     cost_line(record.usage(), label=f"{turns} turn{'s' if turns != 1 else ''}")
     if record.stages:
-        st.dataframe(compact_cost_frame(record), hide_index=True, width="stretch")
+        st.markdown("\n".join(f"- {stage}: {tokens} tokens · {md_escape(usd)}"
+                              for stage, tokens, usd in compact_cost_rows(record)))
 
 
 def prompt_expander(prompt: str) -> None:
