@@ -3,14 +3,15 @@
 import streamlit as st
 
 from rag_core.prompts import validate_template
-from ui import chat, paths, providers, state, widgets
+from rag_core import index_catalog as catalog
+from ui import chat, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
 page_setup()
 
 st.title(":material/chat: Chat")
-names = paths.index_names()
+names = catalog.index_names()
 if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build an index from your files on Index.")
     st.page_link("pages/home.py", label="Home: load the demo corpus", icon=":material/home:")
@@ -57,6 +58,4 @@ if question:
         chat.run_turn(question, state.chat_settings())
 
 with totals_slot.container():
-    turns = len(state.history())
-    widgets.cost_line(state.totals(), label=f"{turns} turn{'s' if turns != 1 else ''}")
-    widgets.cost_table(state.stage_totals())
+    widgets.session_totals(state.session_costs(), len(state.history()))

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui import evaluate, paths
+from rag_core import index_catalog as catalog
+from ui import evaluate
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -12,7 +13,7 @@ st.title(":material/fact_check: Evaluate")
 st.markdown("Score retrieval settings against questions whose answers are known: **hit@k** (a relevant "
             "source in the top k), **recall@k**, **MRR** (1 / rank of the first relevant hit) and **nDCG@k**, "
             "plus search latency. Retrieval only: no answer is generated.")
-names = paths.index_names()
+names = catalog.index_names()
 if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build an index on Index.")
     st.stop()

@@ -2,14 +2,18 @@
 
 import streamlit as st
 
-from ui import cache, explore, paths, state, widgets
+from rag_core.retrieval import Retriever
+from rag_core.types import RetrievalSettings
+
+from rag_core import index_catalog as catalog
+from ui import explore, indexes, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
 page_setup()
 
 st.title(":material/scatter_plot: Explore")
-names = paths.index_names()
+names = catalog.index_names()
 if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build one on Index.")
     st.stop()
@@ -21,15 +25,14 @@ query = c2.text_input("Query", key=state.default("explore_query", ""), placehold
 top_k = c3.slider("Top-k", 1, 20, key=state.default("explore_k", 5))
 
 with guard("drawing the map"):
-    proj = cache.projection(name)
+    proj = indexes.projection(name)
     if not proj.chunks:
         st.info("This index has no chunks yet.")
         st.stop()
-    vector, hits = None, []
+    vector, hits = None, ()
     if query.strip():
-        index = cache.load_index(name)
-        vector = index.embedder.embed_query(query)
-        hits = index.store.search(vector, int(top_k))
+        found = Retriever(indexes.load_index(name)).retrieve(query, RetrievalSettings(top_k=int(top_k)))
+        vector, hits = found.query_vector, found.hits
     st.caption(f"{len(proj.chunks):,} chunks from {len({c.source for c in proj.chunks}):,} sources, "
                "projected with PCA; colour = source; hover a point for its text.")
     st.plotly_chart(explore.scatter(proj, vector, hits, query), width="stretch", key="map")

@@ -4,7 +4,8 @@ import streamlit as st
 
 from rag_core import index as rindex
 from rag_core.demo import ATTRIBUTION, SAMPLE_QUESTIONS
-from ui import cache, paths, state
+from rag_core import index_catalog as catalog
+from ui import indexes, state
 from ui.guard import guard
 from ui.layout import page_setup
 from ui.progress import DEMO_BUILD_TIME, BuildProgress
@@ -20,12 +21,12 @@ st.markdown(
 )
 
 with guard("loading the demo corpus"):
-    first_build = not rindex.exists(paths.index_dir(paths.DEMO_NAME))
+    first_build = not rindex.exists(catalog.index_dir(catalog.DEMO_NAME))
     if st.button("Load the demo corpus", icon=":material/library_books:", type="primary", key="load_demo"):
         bar = st.progress(0.0, text="Embedding the demo corpus…")
-        index = cache.ensure_demo_index(BuildProgress(bar))
+        index = indexes.ensure_demo_index(BuildProgress(bar))
         bar.empty()
-        state.set_active_index(paths.DEMO_NAME)
+        state.set_active_index(catalog.DEMO_NAME)
         st.session_state["demo_loaded"] = index.manifest.n_chunks
     elif first_build:
         st.caption(DEMO_BUILD_TIME)

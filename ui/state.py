@@ -15,10 +15,10 @@ from typing import Any
 import streamlit as st
 
 from rag_core import costs
+from rag_core.costs import TurnCosts
 from rag_core.loaders import LoadReport
 from rag_core.prompts import DEFAULT_TEMPLATE
-from rag_core.stage_costs import TurnCosts
-from rag_core.types import Answer, Document, RetrievalSettings, Usage
+from rag_core.types import Answer, Document, RetrievalSettings
 
 W = "w:"
 P = "p:"
@@ -74,16 +74,12 @@ def set_active_index(name: str | None) -> None:
 
 @dataclass(frozen=True)
 class ChatSettings:
+    """A chat turn's choices: which index, how to retrieve, and what answers with which template."""
+
     index: str
-    top_k: int
-    threshold: float | None
-    reranker: str | None
+    retrieval: RetrievalSettings
     llm: str
     template: str
-
-    def retrieval(self) -> RetrievalSettings:
-        return RetrievalSettings(top_k=self.top_k, score_threshold=self.threshold,
-                                 reranker=self.reranker, llm=self.llm)
 
 
 def chat_defaults(index: str | None) -> None:
@@ -99,11 +95,14 @@ def chat_defaults(index: str | None) -> None:
 
 def chat_settings() -> ChatSettings:
     reranker = get("reranker", NO_RERANKER)
+    retrieval = RetrievalSettings(
+        top_k=int(get("top_k", 5)),
+        score_threshold=float(get("threshold", 0.3)) if get("use_threshold", False) else None,
+        reranker=None if reranker == NO_RERANKER else reranker,
+    )
     return ChatSettings(
         index=get("index"),
-        top_k=int(get("top_k", 5)),
-        threshold=float(get("threshold", 0.3)) if get("use_threshold", False) else None,
-        reranker=None if reranker == NO_RERANKER else reranker,
+        retrieval=retrieval,
         llm=chosen_llm(),
         template=get("template", DEFAULT_TEMPLATE),
     )
@@ -123,14 +122,15 @@ def reset_template() -> None:
 
 @dataclass(frozen=True)
 class ChatEntry:
-    """One turn as it happened: the Answer (with the settings it used), plus the index and
-    whether the prompt template was the default."""
+    """One turn as it happened: the Answer (with the retrieval settings it used), its cost
+    record, the index, the answerer and whether the prompt template was the default."""
 
     answer: Answer
     index: str
     custom_template: bool
-    #: tokens and dollars per stage (reported by the API beside the tiktoken estimate)
-    costs: TurnCosts | None = None
+    #: the turn's cost record: tokens and dollars per stage (API report beside the tiktoken estimate)
+    costs: TurnCosts
+    llm: str = DEFAULT_LLM
 
 
 def history() -> list[ChatEntry]:
@@ -145,19 +145,11 @@ def clear_history() -> None:
     st.session_state["chat_history"] = []
 
 
-def totals() -> Usage:
-    total = Usage()
-    for entry in history():
-        total = total + entry.answer.usage
-    return total
-
-
-def stage_totals() -> TurnCosts:
-    """Session totals per stage (query embedding, rerank, prompt, completion)."""
+def session_costs() -> TurnCosts:
+    """The session's one cost record: every turn's record added up (its Usage line is derived)."""
     total = TurnCosts()
     for entry in history():
-        if entry.costs is not None:
-            total = total + entry.costs
+        total = total + entry.costs
     return total
 
 

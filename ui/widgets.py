@@ -13,9 +13,8 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from rag_core.costs import format_usd
+from rag_core.costs import TurnCosts, format_usd
 from rag_core.registry import Registry
-from rag_core.stage_costs import TurnCosts
 from rag_core.types import Chunk, Hit, Usage
 
 PALETTE = ("#dbeafe", "#dcfce7", "#fef3c7", "#fce7f3", "#e0e7ff", "#ccfbf1")
@@ -73,6 +72,13 @@ def score_text(hit: Hit) -> str:
     if hit.retrieval_rank is not None and hit.retrieval_score is not None:
         text += f" (was #{hit.retrieval_rank}, {hit.retrieval_score_kind} {hit.retrieval_score:.3f})"
     return text
+
+
+def hover_text(source: str, section: str, text: str, width: int = 60, limit: int = 240) -> str:
+    body = text[:limit] + ("…" if len(text) > limit else "")
+    lines = [body[i : i + width] for i in range(0, len(body), width)]
+    label = section or source.rsplit("/", 1)[-1]
+    return f"<b>{html.escape(label)}</b><br>" + "<br>".join(html.escape(line) for line in lines)
 
 
 def hit_card(hit: Hit, dimmed: bool = False) -> str:
@@ -155,6 +161,24 @@ def table_height(n_rows: int, max_rows: int = 11) -> int:
     """Pixels for a dataframe showing its rows, at most `max_rows` before it scrolls: a fixed
     height draws blank filler rows under a short table."""
     return ROW_PX * (min(max(n_rows, 1), max_rows) + 1) + 3  # + the header row and the border
+
+
+def compact_cost_rows(record: TurnCosts) -> list[tuple[str, str, str]]:
+    """(stage, tokens, $) per stage plus a total: tokens are the API's report where there is one,
+    else the tiktoken estimate (rerank: search units)."""
+    rows = [(s.stage, f"{s.searches} search" if s.stage == "rerank" else f"{s.tokens:,}", format_usd(s.cost_usd))
+            for s in record.stages]
+    return rows + [("total", f"{record.usage().total_tokens:,}", format_usd(record.total_usd))]
+
+
+def session_totals(record: TurnCosts, turns: int) -> None:
+    """The sidebar's session totals, drawn once from the session's one cost record: the usage
+    line derived from it, then one short line per stage. Lines wrap inside the narrow sidebar;
+    a table there was cut off (issue 9)."""
+    cost_line(record.usage(), label=f"{turns} turn{'s' if turns != 1 else ''}")
+    if record.stages:
+        st.markdown("\n".join(f"- {stage}: {tokens} tokens · {md_escape(usd)}"
+                              for stage, tokens, usd in compact_cost_rows(record)))
 
 
 def prompt_expander(prompt: str) -> None:

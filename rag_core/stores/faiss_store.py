@@ -21,9 +21,11 @@ from .faiss_file import check_faiss_file
 from .files import MB, open_regular, tampered, write_file
 from .numpy_store import (
     CHUNKS_FILE,
+    ChunkListStore,
     as_matrix,
     check_finite,
     check_lengths,
+    keep_mask,
     make_hits,
     read_chunks,
     top_k,
@@ -52,7 +54,7 @@ def _omp_threads(requested: int | None) -> int | None:
     return value if value > 0 else None
 
 
-class FaissStore:
+class FaissStore(ChunkListStore):
     """`kind="flat"`: IndexFlatIP. `kind="hnsw"`: IndexHNSWFlat with METRIC_INNER_PRODUCT."""
 
     metric = "cosine"
@@ -132,9 +134,7 @@ class FaissStore:
         return make_hits(self._chunks, allowed[best], scores[best])
 
     def delete(self, sources: str | Iterable[str]) -> int:
-        doomed = {sources} if isinstance(sources, str) else set(sources)
-        keep = np.array([c.source not in doomed for c in self._chunks], dtype=bool)
-        removed = int((~keep).sum()) if len(keep) else 0
+        keep, removed = keep_mask(self._chunks, sources)
         if removed:
             kept_vectors = self.vectors()[keep]
             self._chunks = [c for c, kept in zip(self._chunks, keep) if kept]
@@ -143,12 +143,6 @@ class FaissStore:
             if len(self._chunks):
                 self._index.add(kept_vectors)
         return removed
-
-    def count(self) -> int:
-        return len(self._chunks)
-
-    def chunks(self) -> list[Chunk]:
-        return list(self._chunks)
 
     def vectors(self) -> np.ndarray:
         if self._index.ntotal == 0:

@@ -156,6 +156,25 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return candidates[order[:k]]
 
 
+class ChunkListStore:
+    """What every store with its chunks in one list (row i = vector i) shares."""
+
+    _chunks: list[Chunk]
+
+    def count(self) -> int:
+        return len(self._chunks)
+
+    def chunks(self) -> list[Chunk]:
+        return list(self._chunks)
+
+
+def keep_mask(chunks: Sequence[Chunk], sources: str | Iterable[str]) -> tuple[np.ndarray, int]:
+    """For `delete` in every store: which chunks stay (bool mask), and how many go."""
+    doomed = {sources} if isinstance(sources, str) else set(sources)
+    keep = np.array([c.source not in doomed for c in chunks], dtype=bool)
+    return keep, int((~keep).sum()) if len(keep) else 0
+
+
 def make_hits(chunks: Sequence[Chunk], ids: Iterable[int], scores: Iterable[float]) -> list[Hit]:
     return [
         Hit(chunk=chunks[int(i)], score=float(s), score_kind="cosine", rank=r)
@@ -166,7 +185,7 @@ def make_hits(chunks: Sequence[Chunk], ids: Iterable[int], scores: Iterable[floa
 # ---- the store -----------------------------------------------------------------------
 
 
-class NumpyStore:
+class NumpyStore(ChunkListStore):
     """Exact cosine search over an in-memory float32 matrix (vectors must be normalised)."""
 
     name = "numpy"
@@ -201,19 +220,11 @@ class NumpyStore:
         return make_hits(self._chunks, ids[best], scores[best])
 
     def delete(self, sources: str | Iterable[str]) -> int:
-        doomed = {sources} if isinstance(sources, str) else set(sources)
-        keep = np.array([c.source not in doomed for c in self._chunks], dtype=bool)
-        removed = int((~keep).sum()) if len(keep) else 0
+        keep, removed = keep_mask(self._chunks, sources)
         if removed:
             self._chunks = [c for c, kept in zip(self._chunks, keep) if kept]
             self._matrix = self._matrix[keep]
         return removed
-
-    def count(self) -> int:
-        return len(self._chunks)
-
-    def chunks(self) -> list[Chunk]:
-        return list(self._chunks)
 
     def vectors(self) -> np.ndarray:
         return self._matrix.copy()

@@ -1,4 +1,5 @@
-"""Where indexes live: `RAG_PLAYGROUND_INDEXES` (default ./indexes), one directory per index.
+"""The catalog of saved indexes: where they live (`RAG_PLAYGROUND_INDEXES`, default ./indexes,
+one directory per index), listing, renaming and deleting them. Shared by the app and the CLI.
 
 The demo index is `<root>/demo`. Names are restricted to a safe set of characters so a typed
 name can never point outside the root.
@@ -12,9 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag_core import index as rindex
-from rag_core.errors import ConfigError, RagError
-from rag_core.types import IndexManifest
+from . import index as rindex
+from .errors import ConfigError, RagError
+from .types import IndexManifest
 
 DEMO_NAME = "demo"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -1,0 +1,190 @@
+"""The Retriever: an index + RetrievalSettings -> a RetrievalResult, with no answerer in sight.
+
+Read it as a short chain of steps over one `RetrievalQuery` (question, settings, query vector):
+
+1. a first stage chosen by `settings.mode` (`MODES`: name -> function returning candidates,
+   best first; only "dense" today: embed the question, search the store),
+2. the score threshold on the first-stage score,
+3. post-steps in order (`Step`: question, hits, settings -> hits; the reranker is one),
+4. the top k.
+
+Every hit keeps every score it got (`Hit.scores`: kind, value, rank). New modes (bm25, hybrid)
+register a first stage; MMR or neighbour expansion slot in as steps. Chat, Evaluate, Explore
+and the CLI all retrieve through here; the Pipeline adds a prompt and an answerer on top.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from ..costs import count_tokens
+from ..errors import ConfigError
+from ..index import Index
+from ..providers.metering import MeterReading, meter_of, reading
+from ..types import Hit, Reranker, RetrievalSettings, Score
+
+#: How many first-stage candidates a reranker sees per final hit.
+RERANK_POOL_FACTOR = 4
+RERANK_POOL_MIN = 20
+
+
+@dataclass(frozen=True)
+class EmbeddingUsage:
+    """The query embedding's tokens: the tiktoken estimate, and what the API reported (None when
+    it reported nothing trustworthy; 0 when the vector came from the cache, nothing billed)."""
+
+    estimated_tokens: int
+    reported_tokens: int | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.reported_tokens if self.reported_tokens is not None else self.estimated_tokens
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    """What retrieval found for one question, and what it took."""
+
+    question: str
+    settings: RetrievalSettings
+    hits: tuple[Hit, ...]
+    #: hits in the top k that fell under the score threshold (shown to explain "No context.")
+    below_threshold: tuple[Hit, ...]
+    #: milliseconds per stage: embed_query, search, rerank (when one ran)
+    latency_ms: Mapping[str, float]
+    embedding: EmbeddingUsage
+    #: rerank search units billed (reported, else 1); None when no reranker ran
+    rerank_searches: int | None = None
+    query_vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class RetrievalQuery:
+    """One question on its way through the steps; stages add their latency here."""
+
+    question: str
+    settings: RetrievalSettings
+    pool: int
+    vector: np.ndarray | None = None
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    embed_reported: MeterReading | None = None
+    rerank_reported: MeterReading | None = None
+
+
+class Step(Protocol):
+    """A post-step: reorders, filters or extends the candidates (rerank today; MMR, neighbours next)."""
+
+    def __call__(self, query: RetrievalQuery, hits: list[Hit]) -> list[Hit]: ...
+
+
+FirstStage = Callable[["Retriever", RetrievalQuery], list[Hit]]
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
+
+
+def _dense(retriever: "Retriever", query: RetrievalQuery) -> list[Hit]:
+    """Embed the question and search the store; each hit records its dense score and rank."""
+    vector = retriever.embed(query)
+    t0 = time.perf_counter()
+    found = retriever.index.store.search(vector, query.pool, sources=query.settings.sources)
+    query.latency_ms["search"] = _ms(t0)
+    return [h.with_score(Score(h.score_kind, h.score, h.rank)) for h in found]
+
+
+_MODES: dict[str, FirstStage] = {"dense": _dense}
+#: retrieval mode -> its first stage (read-only view; add one with `register_mode`)
+MODES: Mapping[str, FirstStage] = MappingProxyType(_MODES)
+
+
+def register_mode(name: str, first_stage: FirstStage) -> None:
+    """Make `RetrievalSettings(mode=name)` start with `first_stage` (bm25 and hybrid go here)."""
+    if name in _MODES:
+        raise ConfigError(f"retrieval mode {name!r} is already registered")
+    _MODES[name] = first_stage
+
+
+class RerankStep:
+    """The reranker as a step: reorders the pool, timed and metered (Cohere bills search units)."""
+
+    def __init__(self, reranker: Reranker) -> None:
+        self.reranker = reranker
+
+    def __call__(self, query: RetrievalQuery, hits: list[Hit]) -> list[Hit]:
+        if not hits:
+            return hits
+        t0 = time.perf_counter()
+        before = reading(self.reranker)
+        hits = self.reranker.rerank(query.question, hits, query.settings.top_k)
+        query.latency_ms["rerank"] = _ms(t0)
+        query.rerank_reported = reading(self.reranker) - before if meter_of(self.reranker) else None
+        return hits
+
+
+class Retriever:
+    """index + settings -> RetrievalResult. `reranker` (optional) becomes the first post-step;
+    `steps` run after it. `token_encoding` counts the query's tokens for the cost record."""
+
+    def __init__(self, index: Index, reranker: Reranker | None = None, *, steps: Sequence[Step] = (),
+                 token_encoding: str = "cl100k_base") -> None:
+        self.index = index
+        self.reranker = reranker
+        self.steps: tuple[Step, ...] = ((RerankStep(reranker),) if reranker is not None else ()) + tuple(steps)
+        self.token_encoding = token_encoding
+
+    def embed(self, query: RetrievalQuery) -> np.ndarray:
+        """The query vector (once per query), timed and metered."""
+        if query.vector is None:
+            embedder = self.index.embedder
+            t0 = time.perf_counter()
+            before = reading(embedder)
+            query.vector = embedder.embed_query(query.question)
+            query.latency_ms["embed_query"] = _ms(t0)
+            query.embed_reported = reading(embedder) - before if meter_of(embedder) else None
+        return query.vector
+
+    def retrieve(self, question: str, settings: RetrievalSettings) -> RetrievalResult:
+        """First stage by mode, threshold on its score, the steps, then the top k."""
+        query = self._query(question, settings)
+        found = MODES[settings.mode](self, query)
+        threshold = settings.score_threshold
+        kept = [h for h in found if threshold is None or h.score >= threshold]
+        below = tuple(h for h in found[: settings.top_k] if threshold is not None and h.score < threshold)
+        for step in self.steps:
+            kept = step(query, kept)
+        return RetrievalResult(question, settings, tuple(kept[: settings.top_k]), below,
+                               dict(query.latency_ms), self._embedding_usage(query), self._searches(query),
+                               query.vector)
+
+    def _query(self, question: str, settings: RetrievalSettings) -> RetrievalQuery:
+        if not question.strip():
+            raise ConfigError("the question is empty: type a question")
+        if settings.top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, not {settings.top_k}")
+        if settings.mode not in MODES:
+            raise ConfigError(f"unknown retrieval mode {settings.mode!r}; known: {', '.join(MODES)}")
+        pool = max(settings.top_k * RERANK_POOL_FACTOR, RERANK_POOL_MIN) if self.steps else settings.top_k
+        return RetrievalQuery(question, settings, pool)
+
+    def _embedding_usage(self, query: RetrievalQuery) -> EmbeddingUsage:
+        """A hosted embedder's delta counts if it made a call that reported usage, or made no call
+        at all (a cache hit: nothing was billed)."""
+        estimated = count_tokens(query.question, self.token_encoding)
+        delta = query.embed_reported
+        if delta is None:
+            return EmbeddingUsage(estimated)
+        meter = meter_of(self.index.embedder)
+        trusted = delta.requests == 0 or (meter is not None and meter.reported and delta.tokens > 0)
+        return EmbeddingUsage(estimated, delta.tokens if trusted else None)
+
+    def _searches(self, query: RetrievalQuery) -> int | None:
+        if "rerank" not in query.latency_ms:
+            return None
+        rr = query.rerank_reported
+        return rr.search_units if rr is not None and rr.search_units else 1

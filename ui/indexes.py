@@ -1,0 +1,72 @@
+"""Which Index a session opens, and the 2-D map of it: a local embedder's index is the one
+shared from ui/cache.py; a hosted embedder's is this session's own (its credentials, its usage
+meter). Composes ui/cache.py and ui/providers.py, so neither needs the other's session logic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+from rag_core import index_catalog as catalog
+from rag_core.index import Index
+from rag_core.projection import Projection
+
+from . import cache, providers
+
+
+def load_index(name: str) -> Index:
+    """The index `name`, ready to query. Built with a local embedder: one shared, cached Index.
+    Built with a hosted one: this session's own Index, whose embedder uses this session's
+    credentials (a missing key is a ConfigError that says to add it in Settings)."""
+    from rag_core.index import read_manifest
+    from rag_core.providers import is_hosted
+
+    directory = catalog.index_dir(name)
+    generation = catalog.generation(directory)
+    manifest = read_manifest(directory)
+    if not is_hosted(manifest.embedder):
+        return cache.open_index(str(directory), generation)
+    return _session_index(str(directory), generation, manifest)
+
+
+def _session_index(directory: str, generation: str, manifest) -> Index:
+    from rag_core.errors import ConfigError
+
+    options = {"dim": manifest.dim} if manifest.embedder.startswith("compatible:") else {}
+    try:
+        emb = providers.embedder(manifest.embedder, **options)
+    except ConfigError as exc:
+        raise ConfigError(f"the index {Path(directory).name} was built with {manifest.embedder}, which "
+                          f"needs a key or base URL this session does not have ({exc}). Add it on the Settings "
+                          "page, then try again.") from None
+    memo = st.session_state.setdefault("session_indexes", {})
+    key = (directory, generation, id(emb))
+    if key not in memo:
+        for stale in [k for k in memo if k[0] == directory]:
+            memo.pop(stale)
+        memo[key] = Index.open(directory, embedder=emb)
+    return memo[key]
+
+
+def ensure_demo_index(progress: Callable[[int, int, str], None] | None = None) -> Index:
+    """Open the demo index, building it first (default local embedder, faiss) if missing."""
+    from rag_core import index as rindex
+    from rag_core.demo import demo_documents
+    from rag_core.embeddings import DEFAULT_EMBEDDER
+    from rag_core.types import ChunkingConfig
+
+    directory = catalog.index_dir(catalog.DEMO_NAME)
+    with cache.build_lock():
+        if not rindex.exists(directory):
+            index = Index.create(directory, cache.embedder(DEFAULT_EMBEDDER), "faiss", ChunkingConfig())
+            index.ingest(demo_documents(), progress=progress)
+            index.save()
+    return load_index(catalog.DEMO_NAME)
+
+
+def projection(name: str) -> Projection:
+    directory = catalog.index_dir(name)
+    return cache.projection(str(directory), catalog.generation(directory), load_index(name))
