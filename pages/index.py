@@ -5,8 +5,7 @@ import streamlit as st
 from rag_core import costs
 from rag_core.chunking import STRATEGIES
 from rag_core.demo import demo_documents
-from rag_core.providers import is_hosted
-from rag_core.stores import STORES
+from rag_core.catalog import is_hosted
 from rag_core.types import ChunkingConfig
 from ui import indexing, paths, providers, state, widgets
 from ui.guard import guard
@@ -50,7 +49,8 @@ c1, c2, c3 = st.columns(3)
 embedder = None
 with guard("choosing the embedder"):
     embedder = indexing.embedder_choice(c1)
-store = c2.selectbox("Vector store", STORES.names(), key=state.default("store", "faiss"))
+store = c2.selectbox("Vector store", providers.STORE_CHOICES, key=state.default("store", "faiss"),
+                     help=providers.help_text("store"))
 hosted = embedder is not None and is_hosted(embedder)
 if not hosted:
     priced_on = c3.selectbox("Price it on (hosted)", indexing.embedding_models(),

@@ -40,7 +40,7 @@ class CostModels:
 
 
 def _is_free(name: str) -> bool:
-    return name.partition(":")[0] in costs.FREE_PROVIDERS
+    return not is_hosted(name)
 
 
 def cost_models_for(llm: LLM | None, embedder: object | None, reranker: Reranker | None = None,
@@ -206,7 +206,7 @@ class Turn:
         text = "".join(self._parts)
         models = self.pipeline.cost_models
         encoding = costs.encoding_for_model(models.chat)
-        if reported and self.pipeline.llm.name.partition(":")[0] in costs.FREE_PROVIDERS:
+        if reported and _is_free(self.pipeline.llm.name):
             reported = None  # a local answerer counts with its own tokenizer; price the cost model's
         estimated_completion = costs.count_tokens(text, encoding)
         prompt_tokens = reported.prompt_tokens if reported else self.prompt.prompt_tokens

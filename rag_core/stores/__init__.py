@@ -14,17 +14,18 @@ STORES: Registry[VectorStore] = Registry("store")
 DEFAULT_STORE = "faiss"
 
 
-@STORES.register("numpy")
+@STORES.register("numpy", hosted=False, description="Exact search in plain numpy: the reference; fine up to ~100k chunks.")
 def _numpy(_model: str | None, *, dim: int | None = None, **options) -> VectorStore:
     return NumpyStore(dim, **options)
 
 
-@STORES.register("faiss")
+@STORES.register("faiss", hosted=False, description="FAISS flat index: exact search, fast; the default.")
 def _faiss(_model: str | None, *, dim: int, **options) -> VectorStore:
     return FaissStore("flat", dim, **options)
 
 
-@STORES.register("faiss-hnsw")
+@STORES.register("faiss-hnsw", hosted=False,
+                 description="FAISS HNSW graph: approximate, fastest on large indexes (may miss a few neighbours).")
 def _faiss_hnsw(_model: str | None, *, dim: int, **options) -> VectorStore:
     return FaissStore("hnsw", dim, **options)
 
