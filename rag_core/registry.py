@@ -122,7 +122,8 @@ class Registry(Generic[T]):
         found = self.lookup(name)
         _, colon, model = name.partition(":")
         if colon and not found.takes_model:
-            raise ConfigError(f"{self.kind} {found.prefix!r} takes no ':model' suffix; write {found.prefix!r}")
+            raise ConfigError(f"{self.kind} {found.prefix!r} takes no ':model' suffix; "
+                              f"write just {found.prefix!r}")
         if found.credential is not None:
             options["credentials"] = credentials
         return found.factory(model or None, **options)

@@ -28,7 +28,7 @@ def _local(model: str | None, **options) -> Embedder:
 
 
 @EMBEDDERS.register("hashing", hosted=False, takes_model=True, models=("",), example="hashing",
-                    description="Hashed words (`hashing:<dims>`): instant and free, lexical only; for tests and demos.")
+                    description="Hashed words (`hashing:<dims>`): instant, free, lexical only; for tests.")
 def _hashing(model: str | None, **options) -> Embedder:
     if model is None:
         return HashingEmbedder(**options)
@@ -44,7 +44,8 @@ def _hashing(model: str | None, **options) -> Embedder:
 @EMBEDDERS.register("openai", hosted=True, credential="openai", takes_model=True,
                     models=("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"),
                     example="openai:text-embedding-3-small",
-                    description="OpenAI's hosted embeddings (`@<dims>` shortens text-embedding-3 vectors): key in Settings, paid.")
+                    description="OpenAI's hosted embeddings (`@<dims>` shortens text-embedding-3 vectors): "
+                                "key in Settings, paid.")
 def _openai(model: str | None, **options) -> Embedder:
     from .openai_embed import OpenAIEmbedder
 
@@ -61,9 +62,10 @@ def _cohere(model: str | None, **options) -> Embedder:
     return CohereEmbedder(model, **options)
 
 
-@EMBEDDERS.register("compatible", hosted=True, credential="compatible", takes_model=True, dim_from_server=True,
-                    example="compatible:<model>",
-                    description="Any OpenAI-compatible server (Ollama, vLLM, LM Studio): base URL in Settings, model typed here.")
+@EMBEDDERS.register("compatible", hosted=True, credential="compatible", takes_model=True,
+                    dim_from_server=True, example="compatible:<model>",
+                    description="Any OpenAI-compatible server (Ollama, vLLM, LM Studio): "
+                                "base URL in Settings, model typed here.")
 def _compatible(model: str | None, **options) -> Embedder:
     from .openai_embed import OpenAIEmbedder
 

@@ -12,7 +12,7 @@ LLMS = Registry[LLM]("llm")
 
 
 @LLMS.register("extractive", hosted=False,
-               description="Quotes the best-matching sentences of the retrieved chunks: offline, free, no model.")
+               description="Quotes the best-matching sentences of the retrieved chunks: offline, free.")
 def _extractive(model: str | None = None, **options) -> LLM:
     return ExtractiveAnswerer(**options)
 
@@ -26,8 +26,10 @@ def _openai(model: str | None = None, **options) -> LLM:
     return OpenAIChat(model, provider="openai", **options)
 
 
-@LLMS.register("compatible", hosted=True, credential="compatible", takes_model=True, example="compatible:<model>",
-               description="A chat model on any OpenAI-compatible server (Ollama, vLLM, LM Studio): base URL in Settings.")
+@LLMS.register("compatible", hosted=True, credential="compatible", takes_model=True,
+               example="compatible:<model>",
+               description="A chat model on any OpenAI-compatible server (Ollama, vLLM, LM Studio): "
+                           "base URL in Settings.")
 def _compatible(model: str | None = None, **options) -> LLM:
     from .openai_chat import OpenAIChat
 

@@ -11,7 +11,7 @@ RERANKERS: Registry[Reranker] = Registry("reranker")
 
 
 @RERANKERS.register("bm25", hosted=False,
-                    description="Reorders the retrieved chunks by word overlap with the question (BM25): offline, free.")
+                    description="Reorders the retrieved chunks by word overlap (BM25): offline, free.")
 def _bm25(model: str | None = None, **_: object) -> Reranker:
     return BM25Reranker()
 
@@ -23,7 +23,8 @@ def _rrf(model: str | None = None, **_: object) -> Reranker:
 
 
 @RERANKERS.register("cohere", hosted=True, credential="cohere", takes_model=True, models=("rerank-v3.5",),
-                    example="cohere:rerank-v3.5", description="Cohere's hosted reranker: key in Settings, paid per search.")
+                    example="cohere:rerank-v3.5",
+                    description="Cohere's hosted reranker: key in Settings, paid per search.")
 def _cohere(model: str | None = None, **options: object) -> Reranker:
     from .cohere_rerank import CohereReranker
 

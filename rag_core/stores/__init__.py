@@ -14,7 +14,8 @@ STORES: Registry[VectorStore] = Registry("store")
 DEFAULT_STORE = "faiss"
 
 
-@STORES.register("numpy", hosted=False, description="Exact search in plain numpy: the reference; fine up to ~100k chunks.")
+@STORES.register("numpy", hosted=False,
+                 description="Exact search in plain numpy: the reference; fine up to ~100k chunks.")
 def _numpy(_model: str | None, *, dim: int | None = None, **options) -> VectorStore:
     return NumpyStore(dim, **options)
 
@@ -25,7 +26,7 @@ def _faiss(_model: str | None, *, dim: int, **options) -> VectorStore:
 
 
 @STORES.register("faiss-hnsw", hosted=False,
-                 description="FAISS HNSW graph: approximate, fastest on large indexes (may miss a few neighbours).")
+                 description="FAISS HNSW graph: approximate, fastest on big indexes (may miss a neighbour).")
 def _faiss_hnsw(_model: str | None, *, dim: int, **options) -> VectorStore:
     return FaissStore("hnsw", dim, **options)
 
