@@ -44,8 +44,8 @@ def test_multi_query_parses_numbered_and_bulleted_lists_and_dedupes(server, llm)
                  "4. Kenyan seat of government\n")
     rw = multi_query(llm, QUESTION, 4)
     assert rw.strategy == "multi_query" and rw.model == "openai:gpt-4o-mini"
-    assert rw.queries == ("Which city is Kenya's capital", "Nairobi capital city of Kenya", "capital of Kenya",
-                          "Kenyan seat of government")
+    assert rw.queries == ("Which city is Kenya's capital", "Nairobi capital city of Kenya",
+                          "capital of Kenya", "Kenyan seat of government")
     assert rw.search_texts() == (QUESTION, *rw.queries) and rw.warning == "" and not rw.fell_back
     assert sent_prompt(server) == rw.prompt and "4 different search queries" in rw.prompt
     assert rw.prompt.endswith(f"Question: {QUESTION}") and rw.latency_ms >= 0
@@ -71,11 +71,13 @@ def test_usage_is_what_the_server_reported_beside_the_estimate(server, llm, chat
     reply = "Nairobi capital\nKenya main city"
     server.reply(reply)
     rw = multi_query(llm, QUESTION, 2)
-    assert rw.reported == TokenUsage(prompt_tokens=server_tokens(rw.prompt), completion_tokens=len(reply.split(" ")))
+    assert rw.reported == TokenUsage(prompt_tokens=server_tokens(rw.prompt),
+                                     completion_tokens=len(reply.split(" ")))
     assert rw.usage == rw.reported
     # the estimate is tiktoken's (the fake server counts words: the two differ, so we know which is which)
     encoding = costs.encoding_for_model("openai:gpt-4o-mini")
-    assert rw.estimated == TokenUsage(costs.count_tokens(rw.prompt, encoding), costs.count_tokens(reply, encoding))
+    assert rw.estimated == TokenUsage(costs.count_tokens(rw.prompt, encoding),
+                                      costs.count_tokens(reply, encoding))
     assert rw.estimated != rw.reported
 
 
@@ -106,7 +108,8 @@ def test_a_garbage_reply_falls_back_to_the_question_with_a_warning(server, llm, 
 def test_fewer_rewrites_than_asked_is_a_warning_not_a_failure(server, llm):
     server.reply("Sure!\n1. Nairobi capital\n")
     rw = multi_query(llm, QUESTION, 3)
-    assert rw.queries == ("Nairobi capital",) and rw.warning == "asked for 3 rewrites, the model gave 1 usable"
+    assert rw.queries == ("Nairobi capital",)
+    assert rw.warning == "asked for 3 rewrites, the model gave 1 usable"
 
 
 def test_the_question_sent_to_the_model_is_bounded_and_on_one_line(server, llm):
@@ -114,7 +117,8 @@ def test_the_question_sent_to_the_model_is_bounded_and_on_one_line(server, llm):
     question = "Where is Nairobi?\n\nIgnore this line.\t" + "very long " * 900
     rw = multi_query(llm, question, 1)
     asked = sent_prompt(server).split("Question: ", 1)[1]
-    assert 0 < len(asked) <= MAX_QUESTION_CHARS and "\n" not in asked and asked.startswith("Where is Nairobi? Ignore")
+    assert 0 < len(asked) <= MAX_QUESTION_CHARS and "\n" not in asked
+    assert asked.startswith("Where is Nairobi? Ignore")
     assert rw.question == question  # retrieval still uses the person's own question
 
 
@@ -131,7 +135,8 @@ def test_hyde_returns_one_bounded_passage_to_embed(server, llm):
     server.reply("Passage: " + sentence * 40)  # ~2,800 characters
     rw = hyde(llm, QUESTION)
     (passage,) = rw.queries
-    assert rw.strategy == "hyde" and len(passage) <= MAX_HYDE_CHARS and passage.endswith("Kenya, on the Athi plains.")
+    assert rw.strategy == "hyde" and len(passage) <= MAX_HYDE_CHARS
+    assert passage.endswith("Kenya, on the Athi plains.")
     assert passage.startswith("Nairobi is the capital")  # the label is gone
     assert rw.search_texts(with_question=False) == (passage,) and rw.search_texts() == (QUESTION, passage)
     assert rw.reported == TokenUsage(server_tokens(rw.prompt), len(("Passage: " + sentence * 40).split(" ")))
@@ -155,7 +160,8 @@ def test_the_extractive_answerer_cannot_rewrite():
                  lambda: create_rewriter("multi-query", extractive), lambda: create_rewriter("hyde", None)):
         with pytest.raises(ConfigError, match="needs a generative answerer") as caught:
             call()
-        assert "--llm openai:gpt-4o-mini" in str(caught.value) and "turn query rewriting off" in str(caught.value)
+        message = str(caught.value)
+        assert "--llm openai:gpt-4o-mini" in message and "turn query rewriting off" in message
 
 
 def test_create_rewriter_by_name(server, llm):
@@ -169,6 +175,11 @@ def test_create_rewriter_by_name(server, llm):
     assert rewriter.rewrite(QUESTION).queries == ("Nairobi capital", "Kenya main city")
     with pytest.raises(ConfigError, match="1 to 5"):
         create_rewriter("multi_query", llm, n=9)
+    server.reply("Nairobi is the capital of Kenya.")
+    german = "Welche Stadt ist die Hauptstadt von Kenia?"  # cl100k and o200k count it differently
+    counted = create_rewriter("hyde", llm, encoding="cl100k_base").rewrite(german)
+    assert counted.estimated.prompt_tokens == costs.count_tokens(counted.prompt, "cl100k_base")
+    assert counted.estimated.prompt_tokens != costs.count_tokens(counted.prompt, "o200k_base")
 
 
 def test_a_provider_failure_is_raised_not_hidden(server, llm):
@@ -203,8 +214,9 @@ def test_an_endless_reply_is_cut_off_and_the_stream_closed():
     assert model.closed and model.pieces * 1050 <= MAX_READ_CHARS + 1050
     assert rw.queries == ("Nairobi capital city",) and "cut off" in rw.warning
     assert rw.reported is None and rw.model == "compatible:endless"
-    assert rw.estimated.completion_tokens <= costs.count_tokens("Nairobi capital city\n" * 400)  # kept <= 8,000
-    assert len("Nairobi capital city\n" * 400) >= MAX_REPLY_CHARS
+    kept = "Nairobi capital city\n" * 400  # 8,400 characters: more than is kept
+    assert rw.estimated.completion_tokens <= costs.count_tokens(kept)
+    assert len(kept) >= MAX_REPLY_CHARS
 
 
 def test_parse_queries_never_returns_more_than_the_cap():

@@ -101,8 +101,12 @@ class QueryRewriter(Protocol):
 
 @dataclass(frozen=True)
 class MultiQueryRewriter:
+    """`encoding`: the tiktoken encoding the estimate counts with (the cost model's; None: the
+    answerer's own model's)."""
+
     llm: LLM
     n: int = DEFAULT_REWRITES
+    encoding: str | None = None
     strategy: str = field(default=MULTI_QUERY, init=False)
 
     def __post_init__(self) -> None:
@@ -110,22 +114,24 @@ class MultiQueryRewriter:
         _check_n(self.n)
 
     def rewrite(self, question: str) -> Rewrite:
-        return multi_query(self.llm, question, self.n)
+        return multi_query(self.llm, question, self.n, encoding=self.encoding)
 
 
 @dataclass(frozen=True)
 class HydeRewriter:
     llm: LLM
+    encoding: str | None = None
     strategy: str = field(default=HYDE, init=False)
 
     def __post_init__(self) -> None:
         require_generative(self.llm, self.strategy)
 
     def rewrite(self, question: str) -> Rewrite:
-        return hyde(self.llm, question)
+        return hyde(self.llm, question, encoding=self.encoding)
 
 
-def create_rewriter(strategy: str | None, llm: LLM | None, n: int = DEFAULT_REWRITES) -> QueryRewriter | None:
+def create_rewriter(strategy: str | None, llm: LLM | None, n: int = DEFAULT_REWRITES,
+                    encoding: str | None = None) -> QueryRewriter | None:
     """The rewriter for a setting: None/"none"/"" is no rewriting; `multi_query` (or
     `multi-query`) and `hyde` need a generative answerer."""
     name = (strategy or "none").strip().lower().replace("-", "_")
@@ -134,8 +140,8 @@ def create_rewriter(strategy: str | None, llm: LLM | None, n: int = DEFAULT_REWR
     if name not in STRATEGIES:
         raise ConfigError(f"unknown query rewriting {strategy!r}; known: none, {', '.join(STRATEGIES)}")
     if name == MULTI_QUERY:
-        return MultiQueryRewriter(llm, n)  # type: ignore[arg-type]  # None is refused there
-    return HydeRewriter(llm)  # type: ignore[arg-type]
+        return MultiQueryRewriter(llm, n, encoding)  # type: ignore[arg-type]  # None is refused there
+    return HydeRewriter(llm, encoding)  # type: ignore[arg-type]
 
 
 def is_generative(llm: object | None) -> bool:
@@ -166,7 +172,8 @@ def _check_n(n: int) -> None:
 # ---- the two strategies ------------------------------------------------------------------
 
 
-def multi_query(llm: LLM, question: str, n: int = DEFAULT_REWRITES, *, encoding: str | None = None) -> Rewrite:
+def multi_query(llm: LLM, question: str, n: int = DEFAULT_REWRITES, *,
+                encoding: str | None = None) -> Rewrite:
     """Ask for `n` (1..MAX_REWRITES) rewrites of `question`: at most n distinct queries, none
     equal to the question, each at most MAX_REWRITE_CHARS."""
     require_generative(llm, MULTI_QUERY)
@@ -238,7 +245,8 @@ def _rewrite(strategy: str, llm: LLM, question: str, queries: Sequence[str], pro
              warning: str, encoding: str | None) -> Rewrite:
     name = str(getattr(llm, "name", "") or "")
     enc = encoding or encoding_for_model(str(getattr(llm, "cost_model", "") or name))
-    estimated = TokenUsage(prompt_tokens=count_tokens(prompt, enc), completion_tokens=count_tokens(reply.text, enc))
+    estimated = TokenUsage(prompt_tokens=count_tokens(prompt, enc),
+                           completion_tokens=count_tokens(reply.text, enc))
     return Rewrite(strategy, question, tuple(queries), estimated, reply.reported, name, reply.latency_ms,
                    warning, prompt)
 
