@@ -102,6 +102,7 @@ def test_a_garbage_reply_falls_back_to_the_question_with_a_warning(server, llm, 
     assert rw.queries == () and rw.fell_back
     assert rw.search_texts() == (QUESTION,) and rw.search_texts(with_question=False) == (QUESTION,)
     assert "no usable query" in rw.warning and "question alone" in rw.warning
+    assert "![" not in rw.warning and "Kenya" not in rw.warning  # the untrusted reply is never echoed
     assert rw.reported is not None  # the tokens were still billed, and are still shown
 
 
@@ -217,6 +218,19 @@ def test_an_endless_reply_is_cut_off_and_the_stream_closed():
     kept = "Nairobi capital city\n" * 400  # 8,400 characters: more than is kept
     assert rw.estimated.completion_tokens <= costs.count_tokens(kept)
     assert len(kept) >= MAX_REPLY_CHARS
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("## Search queries\nNairobi capital\nKenya main city", ("Nairobi capital", "Kenya main city")),
+    ("**Queries:**\n1. Nairobi capital\n2. Kenya main city\nHope this helps!",
+     ("Nairobi capital", "Kenya main city")),
+    ("Query 1: Nairobi capital\nQ2 - Kenya main city", ("Nairobi capital", "Kenya main city")),
+    ("(1) Nairobi capital\n\n\n(2) 1.5 million people city", ("Nairobi capital", "1.5 million people city")),
+    ("• Nairobi capital\r\n• 'Kenya main city'", ("Nairobi capital", "Kenya main city")),
+    ("Nairobi capital.\nnairobi   CAPITAL\n", ("Nairobi capital.",)),
+])
+def test_parse_queries_reads_the_shapes_models_answer_in(reply, expected):
+    assert parse_queries(reply, 5) == expected
 
 
 def test_parse_queries_never_returns_more_than_the_cap():

@@ -259,9 +259,10 @@ def _join(*warnings: str) -> str:
 
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.S | re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-#: leading list markers: "1.", "2)", "(3)", "- ", "* ", "• ", "#", "Query 1:", "Q2 -" ...
-_MARKER = re.compile(r"^(?:[-*•·>#]+|\(?\d{1,3}[.):\]](?!\d)|\d{1,3}\s+[-–—]|(?:query|rewrite|q)\s*\d{1,3}\s*"
+#: leading list markers: "1.", "2)", "(3)", "- ", "* ", "• ", "Query 1:", "Q2 -" ...
+_MARKER = re.compile(r"^(?:[-*•·>]+|\(?\d{1,3}[.):\]](?!\d)|\d{1,3}\s+[-–—]|(?:query|rewrite|q)\s*\d{1,3}\s*"
                      r"[:.)\-–—]|(?:search\s+)?(?:query|rewrite)\s*:)\s*", re.I)
+_HEADING = re.compile(r"^#{1,6}\s")
 _WRAP = "\"'`*_“”‘’«» "
 _LABEL = re.compile(r"^(?:hypothetical\s+)?(?:passage|answer|paragraph)\s*:\s*", re.I)
 _REFUSALS = ("i don't know", "i do not know", "i cannot", "i can't", "i'm sorry", "i am sorry", "sorry,",
@@ -291,13 +292,16 @@ def _key(text: str) -> str:
 
 
 def _glimpse(text: str) -> str:
-    shown = " ".join(text.split())
-    return f"it began {shown[:60]!r}" if shown else "it was empty"
+    """How long the reply was; never its words (a warning is shown, and the reply is untrusted)."""
+    size = len(text.strip())
+    return f"{size:,} characters" if size else "it was empty"
 
 
 def _query_line(line: str) -> str:
     """One line of a multi-query reply as a query, or "" when it is not one (a preamble, prose)."""
     line = line.strip()
+    if _HEADING.match(line):
+        return ""  # a markdown heading ("## Queries")
     for _ in range(2):
         line = _MARKER.sub("", line).strip()
     line = line.strip(_WRAP)
