@@ -399,6 +399,10 @@ def _index_dir(config: PlaygroundConfig) -> str:
     return str(index_dir(config.index.name))
 
 
+#: the commands that take --config
+CONFIG_COMMANDS = ("query", "eval", "ingest", "demo", "crawl")
+
+
 def _flags_from(config: PlaygroundConfig, command: str) -> list[tuple[str, Any]]:
     """(flag, value) pairs the file supplies to `command`; None values are left to the flag's default."""
     r, c, i = config.retrieval, config.chunking, config.index
@@ -437,8 +441,8 @@ def expand_argv(argv: Sequence[str]) -> tuple[list[str], PlaygroundConfig | None
     for every flag not given explicitly (explicit flags then win whatever their position)."""
     argv = list(argv)
     path, at = _config_path(argv), _command_at(argv)
-    if path is None or at is None:
-        return argv, None
+    if path is None or at is None or argv[at] not in CONFIG_COMMANDS:
+        return argv, None  # (argparse says so if the command takes no --config)
     config = load(path)
     command = argv[at]
     extra = [f"{flag}={value}" for flag, value in _flags_from(config, command) if not _given(argv, flag)]

@@ -152,6 +152,8 @@ def test_keys_never_reach_the_url(indexes, monkeypatch):
     at.run()
     at.text_input(key="w:compatible_model").set_value("llama3.2").run()
     assert at.query_params["answerer"] == "compatible:llama3.2"
+    at.text_input(key="w:compatible_model").set_value(SECRET).run()  # a key pasted in the wrong field
+    assert "answerer" not in at.query_params
     assert SECRET not in json.dumps(dict(at.query_params)) and "base_url" not in json.dumps(dict(at.query_params))
 
 

@@ -76,11 +76,12 @@ def _apply(param: Param | None, raw: str) -> str | None:
 
 
 def publish(params: Sequence[Param]) -> None:
-    """Write the page's current values to the URL (only when they changed: no needless message)."""
+    """Write the page's current values to the URL (only when they changed: no needless message).
+    A value shaped like an API key (typed into a text field by mistake) is left out."""
     wanted = {}
     for p in params:
         value = p.read()
-        if value is not None:
+        if value is not None and len(value) <= MAX_VALUE and redact(value) == value:  # never a key
             wanted[p.key] = value
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
