@@ -59,6 +59,7 @@ def _downloader(fmt: str, settings: state.ChatSettings) -> Callable[[], str]:
 def config_section() -> None:
     """Download the setup as TOML or JSON; import one (applied before the widgets redraw)."""
     settings = state.chat_settings()
+    st.caption("This setup as a file (index, chunking, retrieval, answerer, template; never keys)")
     c1, c2 = st.columns(2)
     with c1:
         st.download_button("TOML", _downloader("toml", settings), file_name=f"{settings.index}-setup.toml",
@@ -67,7 +68,7 @@ def config_section() -> None:
         st.download_button("JSON", _downloader("json", settings), file_name=f"{settings.index}-setup.json",
                            mime="application/json", on_click="ignore", key="config_json", icon=":material/download:")
     st.file_uploader("Import a configuration (.toml or .json)", type=["toml", "json"], key=CONFIG_UPLOAD,
-                     on_change=_on_upload, help="Its settings replace the ones above; the CLI reads the same "
+                     on_change=_on_upload, max_upload_size=1, help="Its settings replace the ones above; the CLI reads the same "
                                                 "file: python -m rag_core query --config FILE \"question\"")
     note = st.session_state.get(_NOTE)
     if st.session_state.get(CONFIG_UPLOAD) is None:
