@@ -136,11 +136,11 @@ def test_url_settings_are_restored_and_published(indexes):
 
 def test_untrusted_url_values_are_ignored_with_a_note(indexes):
     at = chat({"index": "../../etc", "top_k": "999", "threshold": "nan", "reranker": "<script>",
-               "answerer": SECRET, "openai_api_key": "x", "mode": "psychic"})
+               "answerer": SECRET, "openai_api_key": "x", "mode": "[x](http://evil.example)"})
     note = " ".join(w.value for w in at.warning)
     for key in ("index", "top\\_k", "threshold", "reranker", "answerer", "openai\\_api\\_key", "mode"):
         assert key in note, (key, note)
-    assert "<script>" not in note and SECRET not in note
+    assert "<script>" not in note and SECRET not in note and "[x](" not in note  # shown literally, no link
     assert at.slider(key="w:top_k").value == 5 and at.selectbox(key="w:reranker").value == "none"
     assert all(SECRET not in str(v) and "api_key" not in k for k, v in at.query_params.items())
 

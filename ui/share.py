@@ -126,7 +126,7 @@ def _apply_index(config: rconfig.PlaygroundConfig) -> list[str]:
     if embedder.startswith(providers.COMPATIBLE):
         state.put("embedder", providers.COMPATIBLE)
         state.put("embed_compatible_model", embedder[len(providers.COMPATIBLE):])
-    elif base in providers.EMBEDDER_CHOICES and (not dims or dims.isdigit()):
+    elif base in providers.EMBEDDER_CHOICES and (not dims or (dims.isdigit() and int(dims) <= 3072)):
         state.put("embedder", base)
         state.put("embed_dims", int(dims or 0))
     else:

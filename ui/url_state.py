@@ -70,8 +70,8 @@ def _apply(param: Param | None, raw: str) -> str | None:
         return "looks like an API key (keys never go in a link)"
     try:
         param.write(raw)
-    except (ValueError, ConfigError) as exc:
-        return f"{md_literal(raw[:60])} {exc}"
+    except (ValueError, ConfigError) as exc:  # messages may quote the value: shown literally
+        return f"{md_literal(raw[:60])} {md_literal(str(exc)[:300])}"
     return None
 
 
@@ -93,7 +93,7 @@ def publish(params: Sequence[Param]) -> None:
 def choice(raw: str, choices: Sequence[str]) -> str:
     if raw not in choices:
         shown = ", ".join(choices[:8]) + (" …" if len(choices) > 8 else "")
-        raise ValueError(f"is not one of {md_literal(shown)}")
+        raise ValueError(f"is not one of {shown}")
     return raw
 
 
