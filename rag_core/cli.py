@@ -48,8 +48,10 @@ def _chunking(args: argparse.Namespace) -> ChunkingConfig | None:
     given = (args.strategy, args.chunk_size, args.chunk_overlap)
     if all(v is None for v in given):
         return None
-    default = ChunkingConfig()
+    config = getattr(args, "config", None)  # --config FILE: its encoding too (no flag for it)
+    default = config.chunking if config is not None else ChunkingConfig()
     return ChunkingConfig(
+        encoding=default.encoding,
         strategy=args.strategy or default.strategy,
         size=args.chunk_size if args.chunk_size is not None else default.size,
         overlap=args.chunk_overlap if args.chunk_overlap is not None else default.overlap,

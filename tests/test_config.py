@@ -193,14 +193,14 @@ def test_cli_ingest_takes_the_chunking_and_a_flag_overrides_it(tmp_path, capsys)
     (docs / "a.md").write_text("# A\n\n" + "Lions and elephants live on the savannah of Kenya. " * 30)
     path = _write(tmp_path, cfg.PlaygroundConfig(
         index=cfg.IndexConfig(dir=str(tmp_path / "built"), embedder="hashing", store="numpy"),
-        chunking=ChunkingConfig(strategy="chars", size=300, overlap=30)))
+        chunking=ChunkingConfig(strategy="chars", size=300, overlap=30, encoding="o200k_base")))
     assert main(["ingest", str(docs), "--config", str(path), "--chunk-overlap", "0", "--json", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["info", "--index", str(tmp_path / "built"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["embedder"] == "hashing" and info["store"] == "numpy"
     assert info["chunking"]["strategy"] == "chars" and info["chunking"]["size"] == 300
-    assert info["chunking"]["overlap"] == 0
+    assert info["chunking"]["overlap"] == 0 and info["chunking"]["encoding"] == "o200k_base"
 
 
 def test_cli_bad_config_is_one_error_line_exit_2(tmp_path, capsys):
