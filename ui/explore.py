@@ -1,68 +1,146 @@
-"""The Explore map: every chunk embedding in 2-D (PCA), coloured by source, with a query and
-lines to its top-k hits. One WebGL trace for all points, so 10k+ chunks stay fast."""
+"""The Explore map drawn from a rag_core.explore view: one WebGL trace per colour group (at most
+LEGEND_MAX + "other", never a repeating palette), the query, its hits with their true scores
+(in the hover, on the lines from the query, and in a table), and the captions that say what the
+picture keeps and leaves out. The arithmetic lives in rag_core/explore.py; this only draws.
+"""
 
 from __future__ import annotations
 
 import html
-from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
-from rag_core.projection import Projection
-from rag_core.types import Hit
+from rag_core.explore import OTHER, ExploreMap, MapView, short_name
 
-from .widgets import hover_text
+from .widgets import hover_text, score_text
 
-COLOURS = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#db2777", "#65a30d",
-           "#7c3aed", "#ca8a04", "#0f766e", "#be123c")
-LEGEND_MAX = 12
-#: a stepwise colorscale, so integer source codes map to exact palette colours (fast: numeric array)
-DISCRETE = [[edge, colour] for i, colour in enumerate(COLOURS)
-            for edge in (i / len(COLOURS), (i + 1) / len(COLOURS))]
+#: Tableau 10 plus one, all distinct; "other" is grey, so no two groups ever share a colour
+COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+           "#9c755f", "#1f3b57", "#8cd17d")
+OTHER_COLOUR = "#c7c7c7"
+INK = "#111827"
+VIEWS = {"pca": "Whole index (PCA)", "query": "Around the query (true similarity)"}
 
 
-def scatter(proj: Projection, query: np.ndarray | None = None, hits: Sequence[Hit] = (),
-            query_text: str = "") -> go.Figure:
-    sources = [c.source for c in proj.chunks]
-    uniq = list(dict.fromkeys(sources))
-    code = {s: i for i, s in enumerate(uniq)}
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
+def _points(fig: go.Figure, emap: ExploreMap, view: MapView) -> None:
+    """One trace per colour group present, largest first; `meta="colour"` marks them."""
+    chunks = emap.projection.chunks
+    codes = emap.colouring.codes[view.rows]
+    for code, label in enumerate(emap.colouring.labels):
+        at = np.flatnonzero(codes == code)
+        if len(at) == 0:
+            continue
+        hover = [hover_text(chunks[r].source, chunks[r].section, chunks[r].text) for r in view.rows[at]]
+        colour = OTHER_COLOUR if label == OTHER else COLOURS[code % len(COLOURS)]
+        fig.add_trace(go.Scattergl(x=view.coords[at, 0], y=view.coords[at, 1], mode="markers", name=label[:40],
+                                   meta="colour", hovertext=hover, hoverinfo="text",
+                                   marker=dict(size=6, opacity=0.7, color=colour)))
+
+
+def _query_and_hits(fig: go.Figure, view: MapView, query_text: str) -> None:
+    """Lines query -> hit labelled with the hit's true score; hits ringed with their rank."""
+    if view.query_xy is None:
+        return
+    qx, qy = view.query_xy
+    xs, ys = [], []
+    for p in view.hits:
+        xs += [qx, p.xy[0], None]
+        ys += [qy, p.xy[1], None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="query → hit", hoverinfo="skip",
+                             line=dict(color=INK, width=1.2, dash="dot")))
+    if view.hits:
+        fig.add_trace(go.Scatter(x=[(qx + p.xy[0]) / 2 for p in view.hits], y=[(qy + p.xy[1]) / 2 for p in view.hits],
+                                 mode="text", text=[f"{p.hit.score:.2f}" for p in view.hits], showlegend=False,
+                                 hoverinfo="skip", textfont=dict(size=12, color=INK)))
+        fig.add_trace(go.Scatter(
+            x=[p.xy[0] for p in view.hits], y=[p.xy[1] for p in view.hits], mode="markers+text", name="hits",
+            text=[f"#{p.hit.rank}" for p in view.hits], textposition="top center", hoverinfo="text",
+            hovertext=[f"<b>#{p.hit.rank}</b> {html.escape(score_text(p.hit))}<br>drawn as the "
+                       f"{_ordinal(p.map_rank)} nearest point to the query<br>"
+                       f"{html.escape(p.hit.chunk.section or short_name(p.hit.chunk.source))}" for p in view.hits],
+            marker=dict(size=15, color="rgba(0,0,0,0)", line=dict(width=2.5, color=INK))))
+    fig.add_trace(go.Scatter(x=[qx], y=[qy], mode="markers", name="query", hovertext=[html.escape(query_text)],
+                             hoverinfo="text", marker=dict(size=20, symbol="star", color="#f59e0b",
+                                                           line=dict(width=1.5, color=INK))))
+
+
+def axis_titles(view: MapView) -> tuple[str, str]:
+    ex = view.explained
+    if view.kind == "query":
+        return "cosine similarity to the query (exact)", f"main other direction of the neighbours ({ex[1]:.0%})"
+    return f"PC1 ({ex[0]:.1%} of variance)", f"PC2 ({ex[1]:.1%})"
+
+
+def figure(emap: ExploreMap, view: MapView, query_text: str = "") -> go.Figure:
     fig = go.Figure()
-    hover = list(proj.hover) or [hover_text(c.source, c.section, c.text) for c in proj.chunks]
-    if len(uniq) <= LEGEND_MAX:
-        for s in uniq:
-            idx = [i for i, src in enumerate(sources) if src == s]
-            fig.add_trace(go.Scattergl(x=proj.coords[idx, 0], y=proj.coords[idx, 1], mode="markers",
-                                       name=s.rsplit("/", 1)[-1][:40], hovertext=[hover[i] for i in idx],
-                                       hoverinfo="text", marker=dict(size=7, opacity=0.75,
-                                                                     color=COLOURS[code[s] % len(COLOURS)])))
-    else:
-        codes = np.fromiter((code[s] % len(COLOURS) for s in sources), dtype=np.int16, count=len(sources))
-        fig.add_trace(go.Scattergl(x=proj.coords[:, 0], y=proj.coords[:, 1], mode="markers", name="chunks",
-                                   hovertext=hover, hoverinfo="text",
-                                   marker=dict(size=6, opacity=0.7, color=codes, colorscale=DISCRETE,
-                                               cmin=-0.5, cmax=len(COLOURS) - 0.5, showscale=False)))
-    if query is not None:
-        q = proj.project(query)[0]
-        pos = {c.chunk_id: i for i, c in enumerate(proj.chunks)}
-        points = [proj.coords[pos[h.chunk.chunk_id]] for h in hits if h.chunk.chunk_id in pos]
-        xs, ys = [], []
-        for p in points:
-            xs += [q[0], p[0], None]
-            ys += [q[1], p[1], None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="to hits", hoverinfo="skip",
-                                 line=dict(color="#111827", width=1.5, dash="dot")))
-        if points:
-            arr = np.array(points)
-            fig.add_trace(go.Scatter(x=arr[:, 0], y=arr[:, 1], mode="markers+text", name="top-k hits",
-                                     text=[f"#{h.rank}" for h in hits if h.chunk.chunk_id in pos],
-                                     textposition="top center", hoverinfo="skip",
-                                     marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color="#111827"))))
-        fig.add_trace(go.Scatter(x=[q[0]], y=[q[1]], mode="markers", name="query",
-                                 hovertext=[html.escape(query_text)], hoverinfo="text",
-                                 marker=dict(size=20, symbol="star", color="#f59e0b", line=dict(width=1.5, color="#111827"))))
-    ex = proj.explained
-    fig.update_layout(height=640, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=15),
-                      xaxis_title=f"PC1 ({ex[0]:.0%} of variance)", yaxis_title=f"PC2 ({ex[1]:.0%})",
-                      showlegend=True, legend=dict(orientation="h"))
+    _points(fig, emap, view)
+    _query_and_hits(fig, view, query_text)
+    x_title, y_title = axis_titles(view)
+    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14),
+                      xaxis_title=x_title, yaxis_title=y_title, showlegend=True,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0))
     return fig
+
+
+def variance_caption(view: MapView) -> str:
+    ex = view.explained
+    if view.kind == "query":
+        return (f"Around the query: the {view.candidates:,} chunks nearest to it. Across is each chunk's exact cosine "
+                "similarity to the query; up and down spreads them along their main other direction. The two axes "
+                f"keep {sum(ex):.0%} of these chunks' variance.")
+    return (f"This 2-D PCA map keeps {sum(ex):.1%} of the variance (PC1 {ex[0]:.1%}, PC2 {ex[1]:.1%}): points "
+            "close on it may be far apart in the embedding space, and the other way round.")
+
+
+def sample_caption(emap: ExploreMap, view: MapView) -> str:
+    total, shown = emap.n_chunks, len(view.rows)
+    sources = len({c.source for c in emap.projection.chunks})
+    if view.kind == "query" or shown >= total:
+        return f"Showing {shown:,} of {total:,} chunks (from {sources:,} sources)."
+    return (f"Showing {shown:,} of {total:,} chunks (from {sources:,} sources): a sample stratified by colour, "
+            "so small groups stay visible; the query's hits are always drawn.")
+
+
+def colour_caption(emap: ExploreMap) -> str:
+    col = emap.colouring
+    what = {"topic": "topic", "source": "source", "folder": "folder", "site": "site section"}.get(col.kind, col.kind)
+    extra = (f"; the {len(col.labels) - 1} largest of {col.categories:,} named, the rest grey ({OTHER})"
+             if col.labels and col.labels[-1] == OTHER else "")
+    return f"Colour = {what} ({col.categories:,} in all{extra}). Hover a point for its text."
+
+
+def distance_caption(view: MapView) -> str:
+    """How far the picture is from the scores, in one line (top hit's place on the map)."""
+    if not view.hits:
+        return ""
+    first = min(view.hits, key=lambda p: p.hit.rank)
+    return (f"Distances on a 2-D projection are approximate: hit #{first.hit.rank} is drawn as the "
+            f"{_ordinal(first.map_rank)} nearest of {view.candidates:,} points to the query. The lines are "
+            "labelled with each hit's true score; trust the scores in the table.")
+
+
+def hits_frame(view: MapView) -> pd.DataFrame:
+    rows = [{"rank": p.hit.rank, "score": round(float(p.hit.score), 4), "score is": p.hit.score_kind,
+             "all scores": ", ".join(f"{s.kind} {s.value:.3f} (#{s.rank})" for s in p.hit.all_scores),
+             "nearest on map": p.map_rank, "section": p.hit.chunk.section,
+             "source": short_name(p.hit.chunk.source)} for p in sorted(view.hits, key=lambda p: p.hit.rank)]
+    return pd.DataFrame(rows, columns=["rank", "score", "score is", "all scores", "nearest on map", "section", "source"])
+
+
+def hits_table(view: MapView) -> None:
+    """The hits with their true scores; a cosine score drawn as a bar (0 to 1)."""
+    frame = hits_frame(view)
+    cosine = bool(len(frame)) and set(frame["score is"]) == {"cosine"}
+    score = (st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f") if cosine
+             else st.column_config.NumberColumn("score", format="%.3f"))
+    st.dataframe(frame, hide_index=True, width="stretch", key="explore_hits",
+                 column_config={"score": score, "nearest on map": st.column_config.NumberColumn(
+                     "nearest on map", help="1 + how many points the map draws nearer the query than this hit")})
