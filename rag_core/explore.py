@@ -6,8 +6,8 @@ Read it in two steps. `build_map` runs once per index generation (the caller cac
 PCA, a colour group per chunk (topic, source, folder or site; at most LEGEND_MAX + "other"),
 and a sample of at most MAX_POINTS rows stratified by colour group. Then, per query, one view:
 `pca_view` (the whole index, the query placed by the PCA transform) or `query_view` (the
-query's neighbourhood: x is the exact cosine similarity to the query, y the neighbours' main
-remaining direction). Each view says, per hit, how many points the map draws nearer the query
+query's neighbourhood around it: distance from the query is exactly 1 - cosine similarity,
+the direction comes from the neighbours' main other directions). Each view says, per hit, how many points the map draws nearer the query
 than that hit (`map_rank`), so a page can say how far the picture is from the scores.
 """
 
@@ -77,8 +77,9 @@ class MapHit:
 @dataclass(frozen=True)
 class MapView:
     """One drawing. `kind` is "pca" or "query"; `rows` index the map's chunks, `coords` their
-    positions; `explained` is the share of the variance of what is drawn each axis keeps
-    (for "pca" the whole index's); `candidates` is how many points `map_rank` was counted over."""
+    positions; `explained`: the whole index's variance ratio of each PCA axis ("pca"), or what
+    the two directions keep of the neighbours' variance beside the query's ("query");
+    `candidates` is how many points `map_rank` was counted over."""
 
     kind: str
     rows: np.ndarray
@@ -163,7 +164,7 @@ def colour_groups(sources: Sequence[str], topics: Mapping[str, str] = MappingPro
 def stratified_sample(codes: np.ndarray, max_points: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
     """At most `max_points` row numbers (sorted), every row when there are no more: each group
     keeps up to max_points / (2 * groups) rows so small groups stay visible, and the rest of the
-    budget is shared in proportion to group size. Seeded, so the map does not jump on reruns."""
+    budget is shared in proportion to group size, so exactly `max_points` are drawn. Seeded, so the map does not jump on reruns."""
     n = len(codes)
     if n <= max_points:
         return np.arange(n)
@@ -172,6 +173,8 @@ def stratified_sample(codes: np.ndarray, max_points: int = MAX_POINTS, seed: int
     spare = counts - floor
     extra = np.floor((max_points - floor.sum()) * spare / max(1, spare.sum())).astype(np.int64)
     quota = np.minimum(counts, floor + extra)
+    room = counts - quota  # rounding down left fewer than one row per group unused: hand them out
+    quota[np.argsort(-room, kind="stable")[: max_points - int(quota.sum())]] += 1
     rng = np.random.default_rng(seed)
     picks = [rng.choice(np.flatnonzero(codes == g), size=int(q), replace=False) for g, q in zip(groups, quota)]
     return np.sort(np.concatenate(picks))
@@ -233,28 +236,24 @@ def _neighbourhood(explore_map: ExploreMap, store: VectorStore, query_vector: np
 
 def query_view(explore_map: ExploreMap, store: VectorStore, query_vector: np.ndarray, hits: Sequence[Hit] = (),
                neighbours: int = NEIGHBOURS) -> MapView:
-    """The query's neighbourhood, drawn so closeness to the query is true: x is each chunk's
-    cosine similarity to the query (exact), y its position along the neighbours' main direction
-    once the query's own direction is taken out; the query sits at (|q|², 0)."""
+    """The query's neighbourhood drawn around it so that closeness to the query is true: the
+    query at (0, 0); each chunk at distance 1 - cosine similarity (exact), in the direction it
+    leaves the query along the neighbours' two main other directions (the query's own direction
+    taken out). So the map's nearest points are the most similar chunks; between two chunks,
+    distances stay approximate. `explained`: what those two directions keep of the rest."""
     found = _hit_rows(explore_map, hits)
     rows, cosine = _neighbourhood(explore_map, store, query_vector, [r for _, r in found], neighbours)
     q = np.asarray(query_vector, dtype=np.float32).ravel()
+    q = q / max(float(np.linalg.norm(q)), 1e-12)
     vectors = explore_map.vectors[rows].astype(np.float32)
-    residual = vectors - np.outer(vectors @ q, q) / max(float(q @ q), 1e-12)
-    _, axes, _ = top_two(residual)
-    y = (residual - residual.mean(axis=0)) @ axes[0]
-    coords = np.column_stack([cosine, y]).astype(np.float32)
-    query_xy = np.array([float(q @ q), float(-(residual.mean(axis=0) @ axes[0]))], dtype=np.float32)
+    residual = vectors - np.outer(vectors @ q, q)
+    _, axes, explained = top_two(residual) if len(rows) else (None, np.zeros((2, len(q))), (0.0, 0.0))
+    away = residual @ axes.T
+    angle = np.arctan2(away[:, 1], away[:, 0])
+    radius = np.clip(1.0 - cosine, 0.0, None)
+    coords = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]).astype(np.float32)
     position = {int(r): i for i, r in enumerate(rows)}
-    ranks = _map_ranks(coords, query_xy, [position[r] for _, r in found])
+    ranks = _map_ranks(coords, np.zeros(2, np.float32), [position[r] for _, r in found])
     placed = tuple(MapHit(h, r, (float(coords[position[r], 0]), float(coords[position[r], 1])), k)
                    for (h, r), k in zip(found, ranks))
-    return MapView("query", rows, coords, (float(query_xy[0]), float(query_xy[1])), placed,
-                   _shares(vectors, coords), len(rows))
-
-
-def _shares(vectors: np.ndarray, coords: np.ndarray) -> tuple[float, float]:
-    """The share of the drawn vectors' total variance each (orthogonal) axis of `coords` keeps."""
-    total = float(((vectors - vectors.mean(axis=0)) ** 2).sum(axis=1).mean()) or 1.0
-    var = coords.var(axis=0)
-    return float(var[0]) / total, float(var[1]) / total
+    return MapView("query", rows, coords, (0.0, 0.0), placed, explained, len(rows))

@@ -22,6 +22,8 @@ COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
            "#9c755f", "#1f3b57", "#8cd17d")
 OTHER_COLOUR = "#c7c7c7"
 INK = "#111827"
+#: circles of equal cosine similarity drawn around the query in the query view
+RINGS = (0.25, 0.5, 0.75)
 VIEWS = {"pca": "Whole index (PCA)", "query": "Around the query (true similarity)"}
 
 
@@ -75,8 +77,20 @@ def _query_and_hits(fig: go.Figure, view: MapView, query_text: str) -> None:
 def axis_titles(view: MapView) -> tuple[str, str]:
     ex = view.explained
     if view.kind == "query":
-        return "cosine similarity to the query (exact)", f"main other direction of the neighbours ({ex[1]:.0%})"
+        return "", ""
     return f"PC1 ({ex[0]:.1%} of variance)", f"PC2 ({ex[1]:.1%})"
+
+
+def _rings(fig: go.Figure) -> None:
+    """Circles of equal cosine similarity around the query (the query view's distances are exact)."""
+    for cosine in RINGS:
+        r = 1.0 - cosine
+        fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, line=dict(color="#9ca3af", width=1, dash="dash"),
+                      layer="below")
+        fig.add_annotation(x=0, y=r, text=f"cosine {cosine:.2f}", showarrow=False, yshift=8,
+                           font=dict(size=11, color="#6b7280"))
+    fig.update_xaxes(showticklabels=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False, scaleanchor="x", scaleratio=1)
 
 
 def figure(emap: ExploreMap, view: MapView, query_text: str = "") -> go.Figure:
@@ -87,15 +101,18 @@ def figure(emap: ExploreMap, view: MapView, query_text: str = "") -> go.Figure:
     fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14),
                       xaxis_title=x_title, yaxis_title=y_title, showlegend=True,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0))
+    if view.kind == "query":
+        _rings(fig)
     return fig
 
 
 def variance_caption(view: MapView) -> str:
     ex = view.explained
     if view.kind == "query":
-        return (f"Around the query: the {view.candidates:,} chunks nearest to it. Across is each chunk's exact cosine "
-                "similarity to the query; up and down spreads them along their main other direction. The two axes "
-                f"keep {sum(ex):.0%} of these chunks' variance.")
+        return (f"Around the query: its {view.candidates:,} nearest chunks. Distance from the star is exactly "
+                "1 − cosine similarity (the dashed circles), so the nearest points are the most similar chunks; "
+                "the direction only sorts the neighbours among themselves (it keeps "
+                f"{sum(ex):.0%} of how they differ), so distances between two chunks are approximate.")
     return (f"This 2-D PCA map keeps {sum(ex):.1%} of the variance (PC1 {ex[0]:.1%}, PC2 {ex[1]:.1%}): points "
             "close on it may be far apart in the embedding space, and the other way round.")
 
@@ -112,19 +129,23 @@ def sample_caption(emap: ExploreMap, view: MapView) -> str:
 def colour_caption(emap: ExploreMap) -> str:
     col = emap.colouring
     what = {"topic": "topic", "source": "source", "folder": "folder", "site": "site section"}.get(col.kind, col.kind)
-    extra = (f"; the {len(col.labels) - 1} largest of {col.categories:,} named, the rest grey ({OTHER})"
-             if col.labels and col.labels[-1] == OTHER else "")
-    return f"Colour = {what} ({col.categories:,} in all{extra}). Hover a point for its text."
+    if col.labels and col.labels[-1] == OTHER:
+        return (f"Colour = {what}: the {len(col.labels) - 1} largest of {col.categories:,} named, the rest grey "
+                f"(“{OTHER}”). Hover a point for its text.")
+    return f"Colour = {what} ({col.categories:,} in all). Hover a point for its text."
 
 
 def distance_caption(view: MapView) -> str:
-    """How far the picture is from the scores, in one line (top hit's place on the map)."""
+    """How far the picture is from the scores, in one line (the top hit's place on the map)."""
     if not view.hits:
         return ""
     first = min(view.hits, key=lambda p: p.hit.rank)
-    return (f"Distances on a 2-D projection are approximate: hit #{first.hit.rank} is drawn as the "
-            f"{_ordinal(first.map_rank)} nearest of {view.candidates:,} points to the query. The lines are "
-            "labelled with each hit's true score; trust the scores in the table.")
+    where = (f"hit #{first.hit.rank} is drawn as the {_ordinal(first.map_rank)} nearest of {view.candidates:,} "
+             "points to the query")
+    if view.kind == "query":
+        return f"Here distance from the query is exact: {where}. Lines are labelled with each hit's true score."
+    return (f"Distances on a 2-D projection are approximate: {where}. Lines are labelled with each hit's true "
+            "score; trust the scores in the table, or switch to the map around the query.")
 
 
 def hits_frame(view: MapView) -> pd.DataFrame:
