@@ -7,8 +7,9 @@ PCA, a colour group per chunk (topic, source, folder or site; at most LEGEND_MAX
 and a sample of at most MAX_POINTS rows stratified by colour group. Then, per query, one view:
 `pca_view` (the whole index, the query placed by the PCA transform) or `query_view` (the
 query's neighbourhood around it: distance from the query is exactly 1 - cosine similarity,
-the direction comes from the neighbours' main other directions). Each view says, per hit, how many points the map draws nearer the query
-than that hit (`map_rank`), so a page can say how far the picture is from the scores.
+the direction comes from the neighbours' main other directions). Each view says, per hit, how
+many points the map draws nearer the query than that hit (`map_rank`), so a page can say how
+far the picture is from the scores.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class ExploreMap:
     sample: np.ndarray
     vectors: np.ndarray
     rows: Mapping[str, int]
+    n_sources: int
 
     @property
     def n_chunks(self) -> int:
@@ -164,7 +166,8 @@ def colour_groups(sources: Sequence[str], topics: Mapping[str, str] = MappingPro
 def stratified_sample(codes: np.ndarray, max_points: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
     """At most `max_points` row numbers (sorted), every row when there are no more: each group
     keeps up to max_points / (2 * groups) rows so small groups stay visible, and the rest of the
-    budget is shared in proportion to group size, so exactly `max_points` are drawn. Seeded, so the map does not jump on reruns."""
+    budget is shared in proportion to group size, so exactly `max_points` are drawn. Seeded, so
+    the map does not jump on reruns."""
     n = len(codes)
     if n <= max_points:
         return np.arange(n)
@@ -176,7 +179,8 @@ def stratified_sample(codes: np.ndarray, max_points: int = MAX_POINTS, seed: int
     room = counts - quota  # rounding down left fewer than one row per group unused: hand them out
     quota[np.argsort(-room, kind="stable")[: max_points - int(quota.sum())]] += 1
     rng = np.random.default_rng(seed)
-    picks = [rng.choice(np.flatnonzero(codes == g), size=int(q), replace=False) for g, q in zip(groups, quota)]
+    picks = [rng.choice(np.flatnonzero(codes == g), size=int(q), replace=False)
+             for g, q in zip(groups, quota)]
     return np.sort(np.concatenate(picks))
 
 
@@ -188,7 +192,8 @@ def build_map(index: Index, topics: Mapping[str, str] = MappingProxyType({}), ma
     colouring = colour_groups([c.source for c in projection.chunks], topics)
     rows = MappingProxyType({c.chunk_id: i for i, c in enumerate(projection.chunks)})
     sample = stratified_sample(colouring.codes, max_points, seed)
-    return ExploreMap(projection, colouring, sample, vectors.astype(np.float16), rows)
+    n_sources = len({c.source for c in projection.chunks})
+    return ExploreMap(projection, colouring, sample, vectors.astype(np.float16), rows, n_sources)
 
 
 # ---- views ---------------------------------------------------------------------------------
@@ -204,7 +209,8 @@ def _map_ranks(points: np.ndarray, query_xy: np.ndarray, positions: Sequence[int
     return [int((distance < distance[p]).sum()) + 1 for p in positions]
 
 
-def pca_view(explore_map: ExploreMap, query_vector: np.ndarray | None = None, hits: Sequence[Hit] = ()) -> MapView:
+def pca_view(explore_map: ExploreMap, query_vector: np.ndarray | None = None,
+             hits: Sequence[Hit] = ()) -> MapView:
     """The whole index on its two main axes: the stratified sample plus every hit; the query
     placed by the PCA transform; `map_rank` counted over every chunk, drawn or not."""
     proj = explore_map.projection
@@ -220,22 +226,22 @@ def pca_view(explore_map: ExploreMap, query_vector: np.ndarray | None = None, hi
     return MapView("pca", rows, proj.coords[rows], query_xy, placed, proj.explained, len(proj.coords))
 
 
-def _neighbourhood(explore_map: ExploreMap, store: VectorStore, query_vector: np.ndarray, hit_rows: Sequence[int],
-                   neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+def _neighbourhood(explore_map: ExploreMap, store: VectorStore, query_vector: np.ndarray,
+                   hit_rows: Sequence[int], neighbours: int) -> tuple[np.ndarray, np.ndarray]:
     """The rows of the query's `neighbours` nearest chunks (plus any hit outside them), and each
     one's cosine to the query: the store's own score where it is a cosine, else a dot product."""
     near = store.search(query_vector, neighbours)
     exact = {explore_map.rows[h.chunk.chunk_id]: float(h.score) for h in near
              if store.metric == "cosine" and h.chunk.chunk_id in explore_map.rows}
-    rows = np.array(list(dict.fromkeys([explore_map.rows[h.chunk.chunk_id] for h in near
-                                        if h.chunk.chunk_id in explore_map.rows] + list(hit_rows))), dtype=np.int64)
+    near_rows = [explore_map.rows[h.chunk.chunk_id] for h in near if h.chunk.chunk_id in explore_map.rows]
+    rows = np.array(list(dict.fromkeys(near_rows + list(hit_rows))), dtype=np.int64)
     q = np.asarray(query_vector, dtype=np.float32).ravel()
     dots = explore_map.vectors[rows].astype(np.float32) @ q
     return rows, np.array([exact.get(int(r), float(d)) for r, d in zip(rows, dots)], dtype=np.float32)
 
 
-def query_view(explore_map: ExploreMap, store: VectorStore, query_vector: np.ndarray, hits: Sequence[Hit] = (),
-               neighbours: int = NEIGHBOURS) -> MapView:
+def query_view(explore_map: ExploreMap, store: VectorStore, query_vector: np.ndarray,
+               hits: Sequence[Hit] = (), neighbours: int = NEIGHBOURS) -> MapView:
     """The query's neighbourhood drawn around it so that closeness to the query is true: the
     query at (0, 0); each chunk at distance 1 - cosine similarity (exact), in the direction it
     leaves the query along the neighbours' two main other directions (the query's own direction

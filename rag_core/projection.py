@@ -76,4 +76,5 @@ def project_index(index: Index, hover: tuple[str, ...] = (), vectors: np.ndarray
                           np.zeros((2, dim), np.float32), (0.0, 0.0))
     mean, components, explained = top_two(vectors[fit_rows(len(vectors))])
     coords = vectors @ components.T - mean @ components.T
-    return Projection(chunks, coords.astype(np.float32), mean, components.astype(np.float32), explained, hover)
+    return Projection(chunks, coords.astype(np.float32), mean, components.astype(np.float32), explained,
+                      hover)

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from rag_core.explore import OTHER, ExploreMap, MapView, short_name
+from rag_core.explore import OTHER, ExploreMap, MapHit, MapView, short_name
 
 from .widgets import hover_text, score_text
 
@@ -42,36 +42,39 @@ def _points(fig: go.Figure, emap: ExploreMap, view: MapView) -> None:
             continue
         hover = [hover_text(chunks[r].source, chunks[r].section, chunks[r].text) for r in view.rows[at]]
         colour = OTHER_COLOUR if label == OTHER else COLOURS[code % len(COLOURS)]
-        fig.add_trace(go.Scattergl(x=view.coords[at, 0], y=view.coords[at, 1], mode="markers", name=label[:40],
-                                   meta="colour", hovertext=hover, hoverinfo="text",
+        fig.add_trace(go.Scattergl(x=view.coords[at, 0], y=view.coords[at, 1], mode="markers",
+                                   name=label[:40], meta="colour", hovertext=hover, hoverinfo="text",
                                    marker=dict(size=6, opacity=0.7, color=colour)))
 
 
+def _hit_hover(p: MapHit) -> str:
+    label = html.escape(p.hit.chunk.section or short_name(p.hit.chunk.source))
+    return (f"<b>#{p.hit.rank}</b> {html.escape(score_text(p.hit))}<br>"
+            f"drawn as the {_ordinal(p.map_rank)} nearest point to the query<br>{label}")
+
+
 def _query_and_hits(fig: go.Figure, view: MapView, query_text: str) -> None:
-    """Lines query -> hit labelled with the hit's true score; hits ringed with their rank."""
+    """Lines query -> hit labelled (mid-line) with the hit's true score; hits ringed with their rank."""
     if view.query_xy is None:
         return
     qx, qy = view.query_xy
-    xs, ys = [], []
-    for p in view.hits:
-        xs += [qx, p.xy[0], None]
-        ys += [qy, p.xy[1], None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="query → hit", hoverinfo="skip",
+    hx, hy = [p.xy[0] for p in view.hits], [p.xy[1] for p in view.hits]
+    fig.add_trace(go.Scatter(x=[v for x in hx for v in (qx, x, None)], mode="lines", name="query → hit",
+                             y=[v for y in hy for v in (qy, y, None)], hoverinfo="skip",
                              line=dict(color=INK, width=1.2, dash="dot")))
     if view.hits:
-        fig.add_trace(go.Scatter(x=[(qx + p.xy[0]) / 2 for p in view.hits], y=[(qy + p.xy[1]) / 2 for p in view.hits],
-                                 mode="text", text=[f"{p.hit.score:.2f}" for p in view.hits], showlegend=False,
+        fig.add_trace(go.Scatter(x=[(qx + x) / 2 for x in hx], y=[(qy + y) / 2 for y in hy], mode="text",
+                                 text=[f"{p.hit.score:.2f}" for p in view.hits], showlegend=False,
                                  hoverinfo="skip", textfont=dict(size=12, color=INK)))
-        fig.add_trace(go.Scatter(
-            x=[p.xy[0] for p in view.hits], y=[p.xy[1] for p in view.hits], mode="markers+text", name="hits",
-            text=[f"#{p.hit.rank}" for p in view.hits], textposition="top center", hoverinfo="text",
-            hovertext=[f"<b>#{p.hit.rank}</b> {html.escape(score_text(p.hit))}<br>drawn as the "
-                       f"{_ordinal(p.map_rank)} nearest point to the query<br>"
-                       f"{html.escape(p.hit.chunk.section or short_name(p.hit.chunk.source))}" for p in view.hits],
-            marker=dict(size=15, color="rgba(0,0,0,0)", line=dict(width=2.5, color=INK))))
-    fig.add_trace(go.Scatter(x=[qx], y=[qy], mode="markers", name="query", hovertext=[html.escape(query_text)],
-                             hoverinfo="text", marker=dict(size=20, symbol="star", color="#f59e0b",
-                                                           line=dict(width=1.5, color=INK))))
+        fig.add_trace(go.Scatter(x=hx, y=hy, mode="markers+text", name="hits", textposition="top center",
+                                 text=[f"#{p.hit.rank}" for p in view.hits], hoverinfo="text",
+                                 hovertext=[_hit_hover(p) for p in view.hits],
+                                 marker=dict(size=15, color="rgba(0,0,0,0)",
+                                             line=dict(width=2.5, color=INK))))
+    fig.add_trace(go.Scatter(x=[qx], y=[qy], mode="markers", name="query", hoverinfo="text",
+                             hovertext=[html.escape(query_text)],
+                             marker=dict(size=20, symbol="star", color="#f59e0b",
+                                         line=dict(width=1.5, color=INK))))
 
 
 def axis_titles(view: MapView) -> tuple[str, str]:
@@ -85,8 +88,8 @@ def _rings(fig: go.Figure) -> None:
     """Circles of equal cosine similarity around the query (the query view's distances are exact)."""
     for cosine in RINGS:
         r = 1.0 - cosine
-        fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, line=dict(color="#9ca3af", width=1, dash="dash"),
-                      layer="below")
+        fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, layer="below",
+                      line=dict(color="#9ca3af", width=1, dash="dash"))
         fig.add_annotation(x=0, y=r, text=f"cosine {cosine:.2f}", showarrow=False, yshift=8,
                            font=dict(size=11, color="#6b7280"))
     fig.update_xaxes(showticklabels=False, zeroline=False)
@@ -109,29 +112,31 @@ def figure(emap: ExploreMap, view: MapView, query_text: str = "") -> go.Figure:
 def variance_caption(view: MapView) -> str:
     ex = view.explained
     if view.kind == "query":
-        return (f"Around the query: its {view.candidates:,} nearest chunks. Distance from the star is exactly "
-                "1 − cosine similarity (the dashed circles), so the nearest points are the most similar chunks; "
-                "the direction only sorts the neighbours among themselves (it keeps "
+        return (f"Around the query: its {view.candidates:,} nearest chunks. Distance from the star is "
+                "exactly 1 − cosine similarity (the dashed circles), so the nearest points are the most "
+                "similar chunks; the direction only sorts the neighbours among themselves (it keeps "
                 f"{sum(ex):.0%} of how they differ), so distances between two chunks are approximate.")
-    return (f"This 2-D PCA map keeps {sum(ex):.1%} of the variance (PC1 {ex[0]:.1%}, PC2 {ex[1]:.1%}): points "
-            "close on it may be far apart in the embedding space, and the other way round.")
+    return (f"This 2-D PCA map keeps {sum(ex):.1%} of the variance (PC1 {ex[0]:.1%}, PC2 {ex[1]:.1%}): "
+            "points close on it may be far apart in the embedding space, and the other way round.")
 
 
 def sample_caption(emap: ExploreMap, view: MapView) -> str:
-    total, shown = emap.n_chunks, len(view.rows)
-    sources = len({c.source for c in emap.projection.chunks})
+    total, shown, sources = emap.n_chunks, len(view.rows), emap.n_sources
     if view.kind == "query" or shown >= total:
         return f"Showing {shown:,} of {total:,} chunks (from {sources:,} sources)."
-    return (f"Showing {shown:,} of {total:,} chunks (from {sources:,} sources): a sample stratified by colour, "
-            "so small groups stay visible; the query's hits are always drawn.")
+    return (f"Showing {shown:,} of {total:,} chunks (from {sources:,} sources): a sample stratified by "
+            "colour, so small groups stay visible; the query's hits are always drawn.")
+
+
+KIND_NAMES = {"topic": "topic", "source": "source", "folder": "folder", "site": "site section"}
 
 
 def colour_caption(emap: ExploreMap) -> str:
     col = emap.colouring
-    what = {"topic": "topic", "source": "source", "folder": "folder", "site": "site section"}.get(col.kind, col.kind)
+    what = KIND_NAMES.get(col.kind, col.kind)
     if col.labels and col.labels[-1] == OTHER:
-        return (f"Colour = {what}: the {len(col.labels) - 1} largest of {col.categories:,} named, the rest grey "
-                f"(“{OTHER}”). Hover a point for its text.")
+        return (f"Colour = {what}: the {len(col.labels) - 1} largest of {col.categories:,} named, the rest "
+                f"grey (“{OTHER}”). Hover a point for its text.")
     return f"Colour = {what} ({col.categories:,} in all). Hover a point for its text."
 
 
@@ -140,12 +145,16 @@ def distance_caption(view: MapView) -> str:
     if not view.hits:
         return ""
     first = min(view.hits, key=lambda p: p.hit.rank)
-    where = (f"hit #{first.hit.rank} is drawn as the {_ordinal(first.map_rank)} nearest of {view.candidates:,} "
-             "points to the query")
+    where = (f"hit #{first.hit.rank} is drawn as the {_ordinal(first.map_rank)} nearest of "
+             f"{view.candidates:,} points to the query")
     if view.kind == "query":
-        return f"Here distance from the query is exact: {where}. Lines are labelled with each hit's true score."
-    return (f"Distances on a 2-D projection are approximate: {where}. Lines are labelled with each hit's true "
-            "score; trust the scores in the table, or switch to the map around the query.")
+        return (f"Here distance from the query is exact: {where}. Lines are labelled with each hit's "
+                "true score.")
+    return (f"Distances on a 2-D projection are approximate: {where}. Lines are labelled with each hit's "
+            "true score; trust the scores in the table, or switch to the map around the query.")
+
+
+HIT_COLUMNS = ["rank", "score", "score is", "all scores", "nearest on map", "section", "source"]
 
 
 def hits_frame(view: MapView) -> pd.DataFrame:
@@ -153,7 +162,7 @@ def hits_frame(view: MapView) -> pd.DataFrame:
              "all scores": ", ".join(f"{s.kind} {s.value:.3f} (#{s.rank})" for s in p.hit.all_scores),
              "nearest on map": p.map_rank, "section": p.hit.chunk.section,
              "source": short_name(p.hit.chunk.source)} for p in sorted(view.hits, key=lambda p: p.hit.rank)]
-    return pd.DataFrame(rows, columns=["rank", "score", "score is", "all scores", "nearest on map", "section", "source"])
+    return pd.DataFrame(rows, columns=HIT_COLUMNS)
 
 
 def hits_table(view: MapView) -> None:
@@ -162,6 +171,7 @@ def hits_table(view: MapView) -> None:
     cosine = bool(len(frame)) and set(frame["score is"]) == {"cosine"}
     score = (st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f") if cosine
              else st.column_config.NumberColumn("score", format="%.3f"))
+    nearest = st.column_config.NumberColumn(
+        "nearest on map", help="1 + how many points the map draws nearer the query than this hit")
     st.dataframe(frame, hide_index=True, width="stretch", key="explore_hits",
-                 column_config={"score": score, "nearest on map": st.column_config.NumberColumn(
-                     "nearest on map", help="1 + how many points the map draws nearer the query than this hit")})
+                 column_config={"score": score, "nearest on map": nearest})
