@@ -1,6 +1,9 @@
-"""Time the Explore map at scale on synthetic vectors with structure (clusters per folder).
+"""Time the Explore map at scale on synthetic vectors with structure (clusters per folder);
+with --demo-index, measure how often each view draws the top hit among the query's 10 nearest
+points, over the demo question set.
 
     python scripts/bench_explore.py [--chunks 100000] [--dim 384]
+    python -m rag_core demo --index /tmp/demo && python scripts/bench_explore.py --demo-index /tmp/demo
 
 Reports the once-per-generation cost (build_map: PCA, colour groups, sample) and the per-rerun
 cost of each view (view + figure + the figure's JSON, which is what st.plotly_chart sends), next
@@ -51,11 +54,37 @@ def timed(label: str, fn, repeat: int = 3):
     return result
 
 
+def measure_demo(directory: str, top_k: int = 5) -> None:
+    """Top hit among the 10 nearest points to the query on each view, per demo question."""
+    import json
+
+    from rag_core.demo import DEMO_FILE, demo_topics
+    from rag_core.retrieval import Retriever
+    from rag_core.types import RetrievalSettings
+
+    index = Index.open(directory)
+    emap = build_map(index, demo_topics())
+    questions = [json.loads(line)["question"] for line in open(DEMO_FILE.parent / "questions.jsonl")]
+    ranks: dict[str, list[int]] = {"pca": [], "query": []}
+    for question in questions:
+        found = Retriever(index).retrieve(question, RetrievalSettings(top_k=top_k))
+        ranks["pca"].append(pca_view(emap, found.query_vector, found.hits).hits[0].map_rank)
+        ranks["query"].append(query_view(emap, index.store, found.query_vector, found.hits).hits[0].map_rank)
+    print(f"{index.manifest.embedder}, {emap.n_chunks} chunks; PCA keeps {sum(emap.projection.explained):.1%}")
+    for name, found_ranks in ranks.items():
+        values = np.array(found_ranks)
+        print(f"{name:>6}: top hit among the 10 nearest map points for {int((values <= 10).sum())}/{len(values)} "
+              f"questions; median place {np.median(values):g}, worst {values.max()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--demo-index", help="a demo index directory: measure the views' top-hit placement")
     args = parser.parse_args()
+    if args.demo_index:
+        return measure_demo(args.demo_index)
     import plotly.graph_objects as go
 
     from ui import explore
@@ -74,7 +103,7 @@ def main() -> None:
             fig = timed(f"{name}: figure ({len(view.rows):,} points)", lambda: explore.figure(emap, view, "q"))
             payload = timed(f"{name}: figure to JSON", fig.to_json)
             print(f"{'':<48} {len(payload) / 1e6:9.2f} MB JSON; map keeps {sum(view.explained):.1%}; "
-                  f"top hit drawn {view.hits[0].map_rank}th nearest of {view.candidates:,}")
+                  f"top hit drawn as no. {view.hits[0].map_rank} nearest of {view.candidates:,}")
         chunks = emap.projection.chunks
         coords = emap.projection.coords
 

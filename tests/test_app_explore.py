@@ -129,3 +129,16 @@ def test_a_large_index_is_sampled_says_so_and_keeps_a_short_legend(big_index):
     drawn = sum(points(t) for t in traces)
     assert MAX_POINTS <= drawn <= MAX_POINTS + 5  # the sample, plus any hit outside it
     assert len(at.dataframe[0].value) == 5
+
+
+def test_group_names_from_file_names_are_escaped_in_the_legend(tmp_path):
+    from helpers import hashing_index
+
+    from rag_core.explore import build_map, pca_view
+    from rag_core.types import Document
+    from ui import explore as explore_ui
+
+    docs = [Document("<b>bold.md", "", "some words about rivers"), Document("plain.md", "", "other words")]
+    emap = build_map(hashing_index(tmp_path / "idx", documents=docs))
+    names = {t.name for t in explore_ui.figure(emap, pca_view(emap)).data if t.meta == "colour"}
+    assert names == {"&lt;b&gt;bold.md", "plain.md"}

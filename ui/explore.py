@@ -33,7 +33,8 @@ def _ordinal(n: int) -> str:
 
 
 def _points(fig: go.Figure, emap: ExploreMap, view: MapView) -> None:
-    """One trace per colour group present, largest first; `meta="colour"` marks them."""
+    """One trace per colour group present, largest first; `meta="colour"` marks them. Group names
+    come from file names and URLs: escaped, since plotly renders a few tags (and links) in names."""
     chunks = emap.projection.chunks
     codes = emap.colouring.codes[view.rows]
     for code, label in enumerate(emap.colouring.labels):
@@ -43,7 +44,7 @@ def _points(fig: go.Figure, emap: ExploreMap, view: MapView) -> None:
         hover = [hover_text(chunks[r].source, chunks[r].section, chunks[r].text) for r in view.rows[at]]
         colour = OTHER_COLOUR if label == OTHER else COLOURS[code % len(COLOURS)]
         fig.add_trace(go.Scattergl(x=view.coords[at, 0], y=view.coords[at, 1], mode="markers",
-                                   name=label[:40], meta="colour", hovertext=hover, hoverinfo="text",
+                                   name=html.escape(label[:40]), meta="colour", hovertext=hover, hoverinfo="text",
                                    marker=dict(size=6, opacity=0.7, color=colour)))
 
 
