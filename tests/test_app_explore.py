@@ -142,3 +142,23 @@ def test_group_names_from_file_names_are_escaped_in_the_legend(tmp_path):
     emap = build_map(hashing_index(tmp_path / "idx", documents=docs))
     names = {t.name for t in explore_ui.figure(emap, pca_view(emap)).data if t.meta == "colour"}
     assert names == {"&lt;b&gt;bold.md", "plain.md"}
+
+
+def test_hits_frame_lists_every_score_only_when_a_hit_has_more_than_one():
+    from rag_core.explore import MapHit, MapView
+    from rag_core.types import Hit
+    from ui.explore import hits_frame
+
+    chunk = Chunk("a.md", "A", "text", 0, 4, "d")
+    dense = Hit(chunk, 0.61, "cosine", 1)
+    reranked = Hit(chunk, 0.61, "cosine", 2).reranked(0.93, "rerank relevance", 1)
+
+    def view(hit):
+        return MapView("pca", np.array([0]), np.zeros((1, 2)), (0.0, 0.0), (MapHit(hit, 0, (0.0, 0.0), 3),),
+                       (0.1, 0.05), 1)
+
+    plain = hits_frame(view(dense))
+    assert "all scores" not in plain and plain.loc[0, "score"] == 0.61 and plain.loc[0, "nearest on map"] == 3
+    both = hits_frame(view(reranked))
+    assert both.loc[0, "score is"] == "rerank relevance"
+    assert both.loc[0, "all scores"] == "cosine 0.610 (#2), rerank relevance 0.930 (#1)"

@@ -155,7 +155,7 @@ def distance_caption(view: MapView) -> str:
             "true score; trust the scores in the table, or switch to the map around the query.")
 
 
-HIT_COLUMNS = ["rank", "score", "score is", "all scores", "nearest on map", "section", "source"]
+HIT_COLUMNS = ["rank", "score", "score is", "nearest on map", "section", "source", "all scores"]
 
 
 def hits_frame(view: MapView) -> pd.DataFrame:
@@ -163,7 +163,10 @@ def hits_frame(view: MapView) -> pd.DataFrame:
              "all scores": ", ".join(f"{s.kind} {s.value:.3f} (#{s.rank})" for s in p.hit.all_scores),
              "nearest on map": p.map_rank, "section": p.hit.chunk.section,
              "source": short_name(p.hit.chunk.source)} for p in sorted(view.hits, key=lambda p: p.hit.rank)]
-    return pd.DataFrame(rows, columns=HIT_COLUMNS)
+    frame = pd.DataFrame(rows, columns=HIT_COLUMNS)
+    if all(len(p.hit.all_scores) == 1 for p in view.hits):  # nothing beyond the primary score
+        frame = frame.drop(columns="all scores")
+    return frame
 
 
 def hits_table(view: MapView) -> None:
