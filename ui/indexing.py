@@ -119,12 +119,8 @@ def spend_plan(name: str, docs: Sequence[Document], embedder_name: str, store_na
             st.session_state["plan_memo"] = (key, texts)
     else:
         texts = [c.text for c in chunk_all(docs, config)[0]]
-    model = cost_model_of(emb)
-    table = state.price_table()
-    if model in table:
-        estimate = costs.estimate_ingest_cost(texts, model, table)
-        return SpendPlan(embedder_name, model, len(texts), estimate.tokens, estimate.cost_usd, table.as_of)
-    return SpendPlan(embedder_name, model, len(texts), costs.count_tokens(texts), None, table.as_of)
+    e = costs.estimate_spend(texts, cost_model_of(emb), state.price_table())  # the CLI's estimate too
+    return SpendPlan(embedder_name, e.model, e.n_texts, e.tokens, e.cost_usd, e.prices_as_of)
 
 
 def confirm_spend(plan: SpendPlan) -> bool:
