@@ -15,7 +15,7 @@ import sys
 from typing import Sequence
 
 from ..errors import RagError
-from . import bench, data, eval, info, query
+from . import advice, bench, data, eval, info, query
 from .args import Parser
 from .common import common_parent
 
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except RagError as exc:
-        print(f"error: {_redacted(exc)}", file=sys.stderr)
+        print(f"error: {advice.error_text(exc, _redacted(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)

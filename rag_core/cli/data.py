@@ -15,6 +15,7 @@ from typing import Sequence
 from .. import costs
 from ..errors import RagError
 from ..types import ChunkingConfig, Document
+from . import advice
 from . import args as types
 from .common import (Progress, add_chunking, add_filter, add_index_target, add_json, add_loading, chunking,
                      credentials, print_out, warn)
@@ -145,9 +146,9 @@ def _load_files(args: argparse.Namespace) -> tuple[list[Document], dict]:
         progress.close()
     out: dict = {
         "files_ingested": len(report.ingested),
-        "files_skipped": [f"{f.source}: {f.reason}" for f in report.skipped],
+        "files_skipped": [f"{f.source}: {advice.reason(f)}" for f in report.skipped],
     }
-    notes = [f"{f.source}: {f.reason}" for f in report.ingested if f.reason]
+    notes = [f"{f.source}: {advice.reason(f)}" for f in report.ingested if f.reason]
     if notes:
         out["files_with_notes"] = notes
     return _filtered(args, report.documents, out), out
@@ -191,10 +192,12 @@ def _crawl_out(args: argparse.Namespace, report) -> dict:
     }
     if args.json:
         out["counts"] = counts
-        out["urls"] = [dataclasses.asdict(u) for u in report.urls]
+        # the JSON contract's keys; the reason in the CLI's words (its kind is already a key)
+        out["urls"] = [{k: v for k, v in dataclasses.asdict(u).items() if k != "values"} | {"reason": advice.reason(u)}
+                       for u in report.urls]
     else:
         out["urls"] = [f"{u.status:<7} {u.kind:<18} {u.url}" + (f" -> {u.final_url}" if u.final_url else "")
-                       + (f"  ({u.reason})" if u.reason else "") for u in report.urls]
+                       + (f"  ({advice.reason(u)})" if u.reason else "") for u in report.urls]
     return out
 
 
@@ -213,7 +216,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     out = _crawl_out(args, report)
-    why = report.why_empty()  # offline, refused, ...: the real cause, not a generic hint
+    why = report.why_empty(advice.reason)  # offline, refused, ...: the real cause, not a generic hint
     return _index_filtered(args, _filtered(args, report.documents, out), out,
                            f"{why} (see the per-URL report above)" if why else
                            "no page gave text (see the per-URL report above); "
