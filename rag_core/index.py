@@ -276,6 +276,10 @@ class Index:
         store = create_store(manifest.store, manifest.dim)
         try:
             store.load(str(generation))
+        except StoreError as exc:  # a store file's own error: it carries the index's path and name too
+            if not exc.kind:
+                exc.kind, exc.values = "index_file", {**index_values(directory), **exc.values}
+            raise
         except (OSError, ValueError, RuntimeError, RecursionError) as exc:
             raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it",
                              kind="index_damaged", **index_values(directory)) from exc

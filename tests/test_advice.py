@@ -142,3 +142,18 @@ def test_a_full_disk_is_worded_without_the_server_path(tmp_path):
     assert str(tmp_path) in cli_advice.error_text(exc, str(exc))  # the CLI's user owns the path
     app = app_advice.error_text(exc, str(exc))
     assert "disk is full" in app and str(tmp_path) not in app
+
+
+def test_a_store_file_error_in_the_app_names_the_index_not_the_path(app_root):
+    app_root.mkdir(parents=True, exist_ok=True)
+    _build(app_root / "notes")
+    generation = app_root / "notes" / (app_root / "notes" / "CURRENT").read_text().strip()
+    next(p for p in generation.iterdir() if p.suffix == ".npy").unlink()
+    with pytest.raises(StoreError) as caught:
+        Index.open(app_root / "notes")
+    exc = caught.value
+    assert exc.kind == "index_file" and exc.values["name"] == "notes" and str(app_root) in str(exc)
+    app = app_advice.error_text(exc, str(exc))
+    assert "“notes”" in app and str(app_root) not in app
+    other = StoreError(f"the BM25 index in {app_root}/notes/gen-1 is unreadable")  # no kind: still no root
+    assert str(app_root) not in app_advice.error_text(other, str(other))

@@ -8,8 +8,10 @@ A template is `str.format`ted over `{text}` (the core's default wording) and the
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
+from rag_core import index_catalog as catalog
 from rag_core.errors import RagError, worded
 
 #: the operator's switch for private addresses (environment, else .streamlit/secrets.toml)
@@ -54,7 +56,7 @@ def error_text(exc: RagError, text: str) -> str:
     path, name = exc.values.get("path"), exc.values.get("name")
     if path and name and shown == text:
         shown = shown.replace(str(path), f"“{name}”")
-    return shown
+    return shown.replace(f"{catalog.root()}{os.sep}", "")  # any other path under the indexes folder: relative
 
 
 def reason(status) -> str:
