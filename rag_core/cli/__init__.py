@@ -5,7 +5,9 @@ arguments), and shows a progress bar on stderr for long work.
 
 Read in this order: `args` (checked argparse types), `common` (progress bar, printing, option
 groups), then one module per subcommand group, each with `cmd_*` functions and `add_parsers`:
-`data` (demo, ingest, crawl, estimate), `query`, `info`, `eval`, `bench`.
+`data` (demo, ingest, crawl, estimate), `query`, `info`, `eval`, `bench`; `advice` words the
+core's reasons (by kind) with this CLI's flags. An option shared by several subcommands is one
+`add_*` function in `common`, called by each subcommand that takes it.
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ from . import advice, bench, data, eval, info, query
 from .args import Parser
 from .common import common_parent
 
-#: one module per subcommand group, in the order `--help` lists them
-GROUPS = (data, query, info, eval, bench)
+#: each subcommand group's parser declarations, in the order `--help` lists them
+PARSERS = (data.add_parsers, query.add_parsers, info.add_parsers, data.add_estimate_parser, eval.add_parsers,
+           bench.add_parsers)
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="python -m rag_core", description="RAG Playground core, headless.")
     sub = parser.add_subparsers(dest="command", required=True)
     common = common_parent()
-    for group in GROUPS:
-        group.add_parsers(sub, common)
+    for add in PARSERS:
+        add(sub, common)
     return parser
 
 
@@ -64,4 +67,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-__all__ = ["GROUPS", "build_parser", "main"]
+__all__ = ["PARSERS", "build_parser", "main"]
