@@ -4,7 +4,7 @@ import streamlit as st
 
 from rag_core.prompts import validate_template
 from rag_core import index_catalog as catalog
-from ui import chat, providers, state, widgets
+from ui import chat, compare, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -31,9 +31,9 @@ with st.sidebar:
                 help="Chunks whose first-stage score (cosine for these stores) is below it are not sent.")
     st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),
               disabled=not state.get("use_threshold"))
-    st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"),
+    st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"), format_func=chat.choice_labels(),
                  help=providers.help_text("reranker"))
-    st.selectbox("Answerer", providers.LLM_CHOICES, key=state.w("llm"), format_func=providers.choice_label,
+    st.selectbox("Answerer", providers.LLM_CHOICES, key=state.w("llm"), format_func=chat.choice_labels(),
                  help=providers.help_text("llm"))
     if state.get("llm") == providers.COMPATIBLE:
         st.text_input("Model on the compatible server", key=state.w("compatible_model"),
@@ -46,15 +46,22 @@ with st.sidebar:
     st.header("Session totals")
     totals_slot = st.empty()
     st.button("Clear chat", on_click=state.clear_history, key="clear_chat")
+    st.button("Clear comparisons", on_click=compare.clear, key="clear_compare")
 
-for entry in state.history():
-    with guard("showing an earlier turn"):
-        chat.show_entry(entry)
-
-question = st.chat_input("Ask a question about the documents in this index")
-if question:
-    with guard("answering"):
-        chat.run_turn(question, state.chat_settings())
+if compare.switch():
+    both, blind = compare.view(names)
+    question = st.chat_input("Ask both A and B a question")
+    if question:
+        with guard("answering"):
+            compare.run(question, both, blind)
+else:
+    for n, entry in enumerate(state.history()):
+        with guard("showing an earlier turn"):
+            chat.show_entry(entry, f"t{n}")
+    question = st.chat_input("Ask a question about the documents in this index")
+    if question:
+        with guard("answering"):
+            chat.run_turn(question, state.chat_settings())
 
 with totals_slot.container():
-    widgets.session_totals(state.session_costs(), len(state.history()))
+    widgets.session_totals(compare.session_costs(), compare.turns())
