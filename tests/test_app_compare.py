@@ -1,0 +1,164 @@
+"""AppTest of Chat's Compare view (two columns, the diff, blind votes and their tally), hit cards
+that explain each chunk (every labelled score with its rank, the question's words highlighted,
+escaped), citations that link to their cards, failed turns kept in the history, and hosted
+choices without a key marked in the selectboxes."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from helpers import app_errors as errors
+from helpers import fact_documents
+from hypothesis import given
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from rag_core.embeddings import create_embedder
+from rag_core.index import Index
+from rag_core.types import Chunk, ChunkingConfig, Document, Hit, Score
+from ui import hitcards
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = "small"
+QUESTION = "What is the capital of Kenya?"
+EVIL = Document("notes/evil.md", "Evil <b>x</b>", "Kenya <script>alert(1)</script> costs $5 ![p](http://h/p.png) "
+                "and the capital of Kenya is Nairobi. " * 3)
+
+
+@pytest.fixture
+def chat_page(app_root, monkeypatch):
+    for var in ("OPENAI_API_KEY", "COHERE_API_KEY", "COMPATIBLE_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    index = Index.create(app_root / SMALL, create_embedder("hashing"), "numpy", ChunkingConfig(size=300, overlap=30))
+    index.ingest(fact_documents() + [EVIL])
+    index.save()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/chat.py").run()
+    assert not errors(at), errors(at)
+    return at
+
+
+def markdowns(at) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def test_compare_shows_both_columns_and_the_diff(chat_page):
+    at = chat_page
+    at.toggle(key="w:compare").set_value(True).run()
+    assert at.chat_input[0].placeholder == "Ask both A and B a question"
+    at.selectbox(key="w:cmp_B_reranker").set_value("none").run()
+    at.slider(key="w:cmp_B_top_k").set_value(2).run()
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not errors(at), errors(at)
+    entry = at.session_state["compare_history"][0]
+    assert entry.a.answer.settings.top_k == 5 and entry.b.answer.settings.top_k == 2
+    md = markdowns(at)
+    assert "**A**" in md and "**B**" in md
+    answers = [m for m in md if m.startswith('<div class="rag-answer"')]
+    assert len(answers) == 2 and 'href="#hit-c0a-1"' in answers[0] + answers[1]
+    cards = " ".join(m for m in md if "rag-hit" in m)
+    assert 'id="hit-c0a-1"' in cards and 'id="hit-c0b-2"' in cards and 'id="hit-c0b-3"' not in cards
+    diff = next(m for m in md if m.startswith('<div class="rag-diff"'))
+    # B's two chunks are A's top two (same dense ranking): both 2, only A 3, only B 0
+    assert "found by both: <b>2</b> · only by A: <b>3</b> · only by B: <b>0</b>" in diff
+    assert diff.count("only A") == 3 and "same rank" in diff and "<script>" not in diff
+    assert "B − A:" in diff and "tokens" in diff and " ms" in diff
+    assert any(m.startswith(":material/payments: 1 turn:") for m in (s.value for s in at.sidebar.markdown))
+    at.run()  # drawn again from the compare history
+    assert not errors(at), errors(at)
+    assert sum(m.startswith('<div class="rag-diff"') for m in markdowns(at)) == 1
+    at.toggle(key="w:compare").set_value(False).run()  # the plain chat is untouched
+    assert at.chat_input[0].placeholder == "Ask a question about the documents in this index"
+    assert at.session_state["chat_history"] == []
+
+
+def test_blind_mode_hides_which_is_which_and_keeps_a_tally(chat_page):
+    at = chat_page
+    at.toggle(key="w:compare").set_value(True).run()
+    at.toggle(key="w:cmp_blind").set_value(True).run()
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not errors(at), errors(at)
+    md = markdowns(at)
+    assert "**Left**" in md and "**Right**" in md and "**A**" not in md and "**B**" not in md
+    assert not any("Settings used:" in c.value for c in at.caption)  # nothing says which is which
+    entry = at.session_state["compare_history"][0]
+    assert entry.blind and entry.config_a != entry.config_b
+    at.button(key="vote_0_Left").click().run()
+    assert not errors(at), errors(at)
+    at.chat_input[0].set_value("Who developed relativity?").run()
+    at.button(key="vote_1_Right").click().run()
+    at.button(key="vote_1_Left").click().run()  # a second pick replaces the first
+    assert at.session_state["blind_votes"] == {0: "Left", 1: "Left"}
+    reveal = at.toggle(key="w:cmp_reveal")
+    assert reveal.label.startswith("Reveal the tally (2 votes)") and not reveal.value
+    assert not any("configuration" in d.value.columns for d in at.dataframe)
+    reveal.set_value(True).run()
+    table = next(d.value for d in at.dataframe if "configuration" in d.value.columns)
+    history = at.session_state["compare_history"]
+    lefts = [e.config_b if e.swapped else e.config_a for e in history]
+    wins = dict(zip(table["configuration"], table["wins"]))
+    for config in set(lefts):
+        assert wins[config] == lefts.count(config)
+    assert any(c.value.startswith("was A:") for c in at.caption)  # revealed under each column
+
+
+def test_hit_cards_show_every_labelled_score_and_highlight_the_question(chat_page):
+    at = chat_page
+    at.sidebar.selectbox(key="w:reranker").set_value("bm25").run()
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not errors(at), errors(at)
+    cards = next(m for m in markdowns(at) if "rag-hit" in m)
+    first = cards.split('<div class="rag-hit"')[1]
+    labels = re.findall(r'font-weight:600">([^<]+)</span> -?[\d.]+ <span[^>]*>\(rank (\d+)\)', first)
+    assert [kind for kind, _ in labels] == ["cosine", "bm25"], labels
+    assert '<mark class="rag-match"' in cards and ">Kenya</mark>" in cards and ">capital</mark>" in cards
+    assert ">What</mark>" not in cards and ">is</mark>" not in cards  # stopwords stay plain
+    assert "<script>" not in cards and "&lt;script&gt;" in cards and "<img" not in cards
+
+
+def test_citations_link_to_their_cards_in_every_turn(chat_page):
+    at = chat_page
+    at.chat_input[0].set_value(QUESTION).run()
+    at.chat_input[0].set_value("Who developed relativity?").run()
+    assert not errors(at), errors(at)
+    md = markdowns(at)
+    ids = set(re.findall(r'id="(hit-[\w-]+)"', " ".join(md)))
+    links = [re.findall(r'href="#(hit-[\w-]+)"', m) for m in md if m.startswith('<div class="rag-answer"')]
+    assert len(links) == 2 and all(links), links
+    assert all(link in ids for turn in links for link in turn)
+    assert {link.split("-")[1] for turn in links for link in turn} == {"t0", "t1"}  # unique per turn
+
+
+def test_a_failed_turn_stays_in_the_history_and_keyless_choices_are_marked(chat_page):
+    at = chat_page
+    options = at.sidebar.selectbox(key="w:llm").options
+    assert "openai:gpt-4o-mini — needs a key: add it in Settings" in options
+    assert "extractive" in options
+    assert any("needs a server" in o for o in options)  # compatible: no base URL
+    assert "cohere:rerank-v3.5 — needs a key: add it in Settings" in at.sidebar.selectbox(key="w:reranker").options
+    at.sidebar.selectbox(key="w:llm").set_value("openai:gpt-4o-mini").run()
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not at.exception
+    at.sidebar.selectbox(key="w:llm").set_value("extractive").run()
+    at.chat_input[0].set_value(QUESTION).run()
+    failed, answered = at.session_state["chat_history"]
+    assert "no OpenAI API key" in failed.error and failed.llm == "openai:gpt-4o-mini"
+    assert [e.value for e in at.error] == [failed.error]  # still drawn, in its place
+    assert answered.answer.text and not answered.error
+    assert any(m.value.startswith(":material/payments: 2 turns:") for m in at.sidebar.markdown)
+
+
+@given(st.text(max_size=60), st.text(max_size=30))
+def test_a_highlighted_card_shows_the_chunk_text_exactly(text, question):
+    text = text or "x"
+    markup = hitcards.card_html(Hit(Chunk("s.md", "s", text, 0, len(text), "d"), 0.5, "cosine", 1,
+                                    scores=(Score("cosine", 0.5, 1), Score("bm25", 2.0, 3))), 1, "t0", question)
+    assert "\n" not in markup and not re.search(r"<(img|a|script|iframe)\b", markup)
+    body = markup.split('<div style="font-size:0.95rem;margin-top:0.3rem">', 1)[1]
+    shown = html.unescape(re.sub(r"<[^>]*>", "", body.replace("<br>", "\n")))
+    assert shown == text.replace("\r", "")
+    marked = re.findall(r'<mark class="rag-match"[^>]*>([^<]*)</mark>', body)
+    assert [html.unescape(m) for m in marked] == hitcards.matched_words(text, question)
