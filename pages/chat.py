@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from rag_core.prompts import validate_template
 from rag_core import index_catalog as catalog
-from ui import chat, compare, providers, state, widgets
+from ui import chat, compare, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -23,26 +22,7 @@ if state.get("index") not in names:
     state.put("index", names[0])
 
 with st.sidebar:
-    st.header("Retrieval")
-    st.selectbox("Index", names, key=state.w("index"))
-    st.session_state["active_index"] = state.get("index")
-    st.slider("Top-k (chunks retrieved)", 1, 20, key=state.w("top_k"))
-    st.checkbox("Apply a score threshold", key=state.w("use_threshold"),
-                help="Chunks whose first-stage score (cosine for these stores) is below it are not sent.")
-    st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),
-              disabled=not state.get("use_threshold"))
-    st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"), format_func=chat.choice_labels(),
-                 help=providers.help_text("reranker"))
-    st.selectbox("Answerer", providers.LLM_CHOICES, key=state.w("llm"), format_func=chat.choice_labels(),
-                 help=providers.help_text("llm"))
-    if state.get("llm") == providers.COMPATIBLE:
-        st.text_input("Model on the compatible server", key=state.w("compatible_model"),
-                      placeholder="e.g. llama3.2", help="Its base URL is set on the Settings page.")
-    st.header("Prompt template")
-    st.text_area("Template ({context} and {question} are filled in)", key=state.w("template"), height=260)
-    st.button("Reset to default", on_click=state.reset_template, key="reset_template")
-    with guard("checking the template"):
-        validate_template(state.get("template"))
+    chat.sidebar_settings(names)
     st.header("Session totals")
     totals_slot = st.empty()
     st.button("Clear chat", on_click=state.clear_history, key="clear_chat")

@@ -16,12 +16,13 @@ from rag_core import catalog
 from rag_core.costs import TurnCosts, cost_models_for
 from rag_core.errors import ProviderError, RagError
 from rag_core.pipeline import Pipeline
-from rag_core.prompts import DEFAULT_TEMPLATE
+from rag_core.prompts import DEFAULT_TEMPLATE, validate_template
 from rag_core.providers import redact
 from rag_core.providers.credentials import PROVIDER_FIELDS
 from rag_core.types import Answer, Usage
 
 from . import hitcards, indexes, providers, state, widgets
+from .guard import guard
 
 
 def make_pipeline(settings: state.ChatSettings) -> Pipeline:
@@ -166,6 +167,34 @@ def history(entries) -> None:
     """Every earlier turn, each with its own anchors (scope `t<n>`)."""
     for n, entry in enumerate(entries):
         show_entry(entry, f"t{n}")
+
+
+@st.fragment
+def sidebar_settings(names: list[str]) -> None:
+    """The sidebar's settings for the next turn. A fragment: changing one reruns only this
+    function on a live server, not the page with its history; a turn reads them from session
+    state when it is asked. (Buttons that change the page, such as Clear chat, stay outside.)"""
+    labels = choice_labels()
+    st.header("Retrieval")
+    st.selectbox("Index", names, key=state.w("index"))
+    st.session_state["active_index"] = state.get("index")
+    st.slider("Top-k (chunks retrieved)", 1, 20, key=state.w("top_k"))
+    st.checkbox("Apply a score threshold", key=state.w("use_threshold"),
+                help="Chunks whose first-stage score (cosine for these stores) is below it are not sent.")
+    st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),
+              disabled=not state.get("use_threshold"))
+    st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"), format_func=labels,
+                 help=providers.help_text("reranker"))
+    st.selectbox("Answerer", providers.LLM_CHOICES, key=state.w("llm"), format_func=labels,
+                 help=providers.help_text("llm"))
+    if state.get("llm") == providers.COMPATIBLE:
+        st.text_input("Model on the compatible server", key=state.w("compatible_model"),
+                      placeholder="e.g. llama3.2", help="Its base URL is set on the Settings page.")
+    st.header("Prompt template")
+    st.text_area("Template ({context} and {question} are filled in)", key=state.w("template"), height=260)
+    st.button("Reset to default", on_click=state.reset_template, key="reset_template")
+    with guard("checking the template"):
+        validate_template(state.get("template"))
 
 
 # ---- choices that need a key ---------------------------------------------------------------

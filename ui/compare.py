@@ -35,6 +35,7 @@ from . import chat, providers, state, widgets
 SIDES = ("A", "B")
 HISTORY = "compare_history"
 VOTES = "blind_votes"
+SETTINGS = "compare_settings"
 
 
 @dataclass(frozen=True)
@@ -177,13 +178,15 @@ def config_label(settings: state.ChatSettings) -> str:
     return " · ".join(parts + [f"answerer {settings.llm}", f"{template} template"])
 
 
-def controls(names: list[str]) -> dict[str, state.ChatSettings]:
-    """Both columns' settings, in two expanders side by side."""
+@st.fragment
+def controls(names: list[str]) -> None:
+    """Both columns' settings, in two expanders side by side, kept in session state for the next
+    turn. A fragment: changing one redraws only the two forms, not the compare history."""
     out = {}
     for side, col in zip(SIDES, st.columns(2)):
         with col.expander(f"Settings {side}", expanded=False):
             out[side] = retrieval_controls(st, side, names, base_settings(side))
-    return out
+    st.session_state[SETTINGS] = out
 
 
 # ---- one compare turn ------------------------------------------------------------------------
@@ -371,7 +374,8 @@ def view(names: list[str]) -> tuple[dict[str, state.ChatSettings], bool]:
 
     blind = st.toggle("Blind: Left/Right in random order, pick the better answer",
                       key=state.default("cmp_blind", False))
-    settings = controls(names)
+    controls(names)
+    settings = st.session_state[SETTINGS]
     reveal = tally_view()
     for n, entry in enumerate(history()):
         with guard("showing an earlier comparison"):
