@@ -31,7 +31,8 @@ def documents(n: int):
 
     for i in range(n):
         words = [WORDS[(i * 7 + j * 13) % len(WORDS)] for j in range(40)]
-        yield Document(f"gen/doc{i // 50}.md", f"Section {i}", f"Passage {i}: " + " ".join(words) + ".", i % 50)
+        text = f"Passage {i}: " + " ".join(words) + "."
+        yield Document(f"gen/doc{i // 50}.md", f"Section {i}", text, i % 50)
 
 
 def build(directory: Path, n: int):

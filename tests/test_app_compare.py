@@ -24,15 +24,16 @@ from ui import hitcards
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "small"
 QUESTION = "What is the capital of Kenya?"
-EVIL = Document("notes/evil.md", "Evil <b>x</b>", "Kenya <script>alert(1)</script> costs $5 ![p](http://h/p.png) "
-                "and the capital of Kenya is Nairobi. " * 3)
+EVIL = Document("notes/evil.md", "Evil <b>x</b>", "Kenya <script>alert(1)</script> costs $5 "
+                "![p](http://h/p.png) and the capital of Kenya is Nairobi. " * 3)
 
 
 @pytest.fixture
 def chat_page(app_root, monkeypatch):
     for var in ("OPENAI_API_KEY", "COHERE_API_KEY", "COMPATIBLE_BASE_URL", "OPENAI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
-    index = Index.create(app_root / SMALL, create_embedder("hashing"), "numpy", ChunkingConfig(size=300, overlap=30))
+    index = Index.create(app_root / SMALL, create_embedder("hashing"), "numpy",
+                         ChunkingConfig(size=300, overlap=30))
     index.ingest(fact_documents() + [EVIL])
     index.save()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -138,7 +139,8 @@ def test_a_failed_turn_stays_in_the_history_and_keyless_choices_are_marked(chat_
     assert "openai:gpt-4o-mini — needs a key: add it in Settings" in options
     assert "extractive" in options
     assert any("needs a server" in o for o in options)  # compatible: no base URL
-    assert "cohere:rerank-v3.5 — needs a key: add it in Settings" in at.sidebar.selectbox(key="w:reranker").options
+    rerankers = at.sidebar.selectbox(key="w:reranker").options
+    assert "cohere:rerank-v3.5 — needs a key: add it in Settings" in rerankers
     at.sidebar.selectbox(key="w:llm").set_value("openai:gpt-4o-mini").run()
     at.chat_input[0].set_value(QUESTION).run()
     assert not at.exception
@@ -154,8 +156,9 @@ def test_a_failed_turn_stays_in_the_history_and_keyless_choices_are_marked(chat_
 @given(st.text(max_size=60), st.text(max_size=30))
 def test_a_highlighted_card_shows_the_chunk_text_exactly(text, question):
     text = text or "x"
-    markup = hitcards.card_html(Hit(Chunk("s.md", "s", text, 0, len(text), "d"), 0.5, "cosine", 1,
-                                    scores=(Score("cosine", 0.5, 1), Score("bm25", 2.0, 3))), 1, "t0", question)
+    scores = (Score("cosine", 0.5, 1), Score("bm25", 2.0, 3))
+    hit = Hit(Chunk("s.md", "s", text, 0, len(text), "d"), 0.5, "cosine", 1, scores=scores)
+    markup = hitcards.card_html(hit, 1, "t0", question)
     assert "\n" not in markup and not re.search(r"<(img|a|script|iframe)\b", markup)
     body = markup.split('<div style="font-size:0.95rem;margin-top:0.3rem">', 1)[1]
     shown = html.unescape(re.sub(r"<[^>]*>", "", body.replace("<br>", "\n")))

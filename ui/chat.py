@@ -117,9 +117,10 @@ def show_entry(entry: state.ChatEntry, scope: str | None = None) -> None:
 
 def failed(question: str, settings: state.ChatSettings, message: str) -> state.ChatEntry:
     """A turn that got no answer, kept in the history with what went wrong."""
-    answer = Answer(question=question, text="", hits=(), prompt="", usage=Usage(), settings=settings.retrieval)
-    return state.ChatEntry(answer, settings.index, settings.template != DEFAULT_TEMPLATE, TurnCosts(), settings.llm,
-                           error=message)
+    answer = Answer(question=question, text="", hits=(), prompt="", usage=Usage(),
+                    settings=settings.retrieval)
+    return state.ChatEntry(answer, settings.index, settings.template != DEFAULT_TEMPLATE, TurnCosts(),
+                           settings.llm, error=message)
 
 
 def error_text(exc: RagError) -> str:
@@ -145,8 +146,8 @@ def answer_here(question: str, settings: state.ChatSettings, scope: str,
     else:
         if turn.answer is None or turn.costs is None:
             return None
-        entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE, turn.costs,
-                                settings.llm)
+        entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE,
+                                turn.costs, settings.llm)
     show_answer(entry, scope, show_settings)
     return entry
 

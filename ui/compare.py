@@ -73,7 +73,8 @@ def _key(side: str, name: str) -> str:
 
 
 def _threshold(where, side: str, value: Any) -> float | None:
-    on = where.checkbox("Apply a score threshold", key=state.default(_key(side, "use_threshold"), value is not None))
+    on = where.checkbox("Apply a score threshold",
+                        key=state.default(_key(side, "use_threshold"), value is not None))
     level = where.slider("Score threshold", -1.0, 1.0, step=0.01, disabled=not on,
                          key=state.default(_key(side, "threshold"), 0.3 if value is None else float(value)))
     return float(level) if on else None
@@ -152,7 +153,8 @@ def retrieval_controls(where, side: str, names: list[str], base: state.ChatSetti
     if llm == providers.COMPATIBLE:
         model = where.text_input("Model on the compatible server", key=state.default(_key(side, "model"), ""))
         llm += model.strip()
-    template = where.text_area("Prompt template", height=160, key=state.default(_key(side, "template"), base.template))
+    template = where.text_area("Prompt template", height=160,
+                               key=state.default(_key(side, "template"), base.template))
     return state.ChatSettings(index=index, retrieval=retrieval, llm=llm, template=template)
 
 
@@ -161,8 +163,8 @@ def base_settings(side: str) -> state.ChatSettings:
     first comparison already shows a difference."""
     base = state.chat_settings()
     if side == "B" and base.retrieval.reranker is None and len(providers.RERANKER_CHOICES) > 1:
-        return dataclasses.replace(base, retrieval=dataclasses.replace(base.retrieval,
-                                                                        reranker=providers.RERANKER_CHOICES[1]))
+        retrieval = dataclasses.replace(base.retrieval, reranker=providers.RERANKER_CHOICES[1])
+        return dataclasses.replace(base, retrieval=retrieval)
     return base
 
 
@@ -236,10 +238,11 @@ def run(question: str, settings: dict[str, state.ChatSettings], blind: bool) -> 
         for side, col in columns(swapped).items():
             with col:
                 st.markdown(f"**{side_label(side, blind, swapped)}**")
-                entry = chat.answer_here(question, settings[side], f"c{n}{side.lower()}", show_settings=not blind)
-                got[side] = entry or chat.failed(question, settings[side], "No answer: the stream ended early.")
-        entry = CompareEntry(question, got["A"], got["B"], config_label(settings["A"]), config_label(settings["B"]),
-                             blind, swapped)
+                scope = f"c{n}{side.lower()}"
+                entry = chat.answer_here(question, settings[side], scope, show_settings=not blind)
+                got[side] = entry or chat.failed(question, settings[side], "No answer: the stream ended.")
+        entry = CompareEntry(question, got["A"], got["B"], config_label(settings["A"]),
+                             config_label(settings["B"]), blind, swapped)
         diff_view(entry)
         if blind:
             vote_buttons(n, entry)
@@ -257,7 +260,8 @@ def show(n: int, entry: CompareEntry, reveal: bool = False) -> None:
                 st.markdown(f"**{entry.label(side)}**")
                 if entry.blind and reveal:
                     st.caption(f"was {side}: {widgets.md_escape(getattr(entry, f'config_{side.lower()}'))}")
-                chat.show_answer(getattr(entry, side.lower()), f"c{n}{side.lower()}", show_settings=not entry.blind)
+                chat.show_answer(getattr(entry, side.lower()), f"c{n}{side.lower()}",
+                                 show_settings=not entry.blind)
         diff_view(entry)
         if entry.blind:
             vote_buttons(n, entry)
@@ -283,8 +287,9 @@ def diff_rows(entry: CompareEntry) -> list[tuple[str, str, str, str]]:
     for m in sorted(c.both, key=lambda m: m.rank_a):
         change = "same rank" if m.moved == 0 else (f"up {m.moved}" if m.moved > 0 else f"down {-m.moved}")
         rows.append((_chunk_cell(by_id[m.chunk_id]), f"[{m.rank_a}]", f"[{m.rank_b}]", change))
-    rows += [(_chunk_cell(by_id[r.chunk_id]), f"[{r.rank}]", "—", f"only {entry.label('A')}") for r in c.only_a]
-    rows += [(_chunk_cell(by_id[r.chunk_id]), "—", f"[{r.rank}]", f"only {entry.label('B')}") for r in c.only_b]
+    only_a, only_b = f"only {entry.label('A')}", f"only {entry.label('B')}"
+    rows += [(_chunk_cell(by_id[r.chunk_id]), f"[{r.rank}]", "—", only_a) for r in c.only_a]
+    rows += [(_chunk_cell(by_id[r.chunk_id]), "—", f"[{r.rank}]", only_b) for r in c.only_b]
     return rows
 
 
@@ -292,18 +297,22 @@ def diff_html(entry: CompareEntry) -> str:
     """The diff as one inert HTML block (document text escaped): counts, a table, the deltas."""
     c = entry.comparison
     la, lb = entry.label("A"), entry.label("B")
-    counts = (f"<b>Diff</b> · found by both: <b>{len(c.both)}</b> · only by {la}: <b>{len(c.only_a)}</b> · "
-              f"only by {lb}: <b>{len(c.only_b)}</b> · overlap {c.overlap:.0%}")
+    counts = (f"<b>Diff</b> · found by both: <b>{len(c.both)}</b> · only by {la}: <b>{len(c.only_a)}</b>"
+              f" · only by {lb}: <b>{len(c.only_b)}</b> · overlap {c.overlap:.0%}")
     cell = "padding:0.15rem 0.5rem;border-bottom:1px solid #e5e7eb;text-align:left"
-    head = "".join(f'<th style="{cell}">{h}</th>' for h in ("chunk", f"rank {la}", f"rank {lb}", f"{lb} vs {la}"))
+    titles = ("chunk", f"rank {la}", f"rank {lb}", f"{lb} vs {la}")
+    head = "".join(f'<th style="{cell}">{h}</th>' for h in titles)
     body = "".join("<tr>" + "".join(f'<td style="{cell}">{v}</td>' for v in row) + "</tr>"
                    for row in diff_rows(entry))
+    def totals(name: str, s) -> str:
+        return f"{name}: {s.tokens:,} tokens, {widgets.esc(format_usd(s.usd))}, {s.ms:,.0f} ms"
+
     deltas = (f"{lb} − {la}: {c.tokens_delta:+,} tokens · {widgets.esc(_signed_usd(c.usd_delta))} · "
-              f"{c.ms_delta:+,.0f} ms ({la}: {c.a.tokens:,} tokens, {widgets.esc(format_usd(c.a.usd))}, "
-              f"{c.a.ms:,.0f} ms; {lb}: {c.b.tokens:,} tokens, {widgets.esc(format_usd(c.b.usd))}, {c.b.ms:,.0f} ms)")
+              f"{c.ms_delta:+,.0f} ms ({totals(la, c.a)}; {totals(lb, c.b)})")
     return (f'<div class="rag-diff" style="margin-top:0.6rem"><div>{counts}</div>'
-            f'<table style="font-size:0.9rem;border-collapse:collapse;margin:0.3rem 0"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{body}</tbody></table><div class="rag-deltas">{deltas}</div></div>')
+            '<table style="font-size:0.9rem;border-collapse:collapse;margin:0.3rem 0">'
+            f'<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            f'<div class="rag-deltas">{deltas}</div></div>')
 
 
 def diff_view(entry: CompareEntry) -> None:
@@ -320,7 +329,8 @@ def cast_vote(n: int, pick: str) -> None:
 def vote_buttons(n: int, entry: CompareEntry) -> None:
     picked = votes().get(n)
     cols = st.columns(3)
-    for col, pick, text in zip(cols, ("Left", "tie", "Right"), ("Left is better", "About the same", "Right is better")):
+    texts = ("Left is better", "About the same", "Right is better")
+    for col, pick, text in zip(cols, ("Left", "tie", "Right"), texts):
         col.button(text, key=f"vote_{n}_{pick}", on_click=cast_vote, args=(n, pick),
                    type="primary" if picked == pick else "secondary")
     if picked:
@@ -336,7 +346,10 @@ def vote_rows() -> list[tuple[str, str, str]]:
             continue
         e = entries[n]
         left, right = (e.config_b, e.config_a) if e.swapped else (e.config_a, e.config_b)
-        out.append((right, left, "win") if pick == "Right" else (left, right, "win" if pick == "Left" else "tie"))
+        if pick == "Right":
+            out.append((right, left, "win"))
+        else:
+            out.append((left, right, "win" if pick == "Left" else "tie"))
     return out
 
 

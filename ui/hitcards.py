@@ -66,7 +66,8 @@ def _stems(words: Sequence[str]) -> list[str]:
 @functools.lru_cache(maxsize=256)
 def query_terms(question: str) -> frozenset[str]:
     """The question's content words as stems (at most MAX_TERMS of them)."""
-    words = [w for w in _WORD.findall(question[:MAX_QUESTION_CHARS].lower()) if w not in STOPWORDS and len(w) > 1]
+    words = [w for w in _WORD.findall(question[:MAX_QUESTION_CHARS].lower())
+             if w not in STOPWORDS and len(w) > 1]
     return frozenset(_stems(list(dict.fromkeys(words))[:MAX_TERMS]))
 
 
@@ -96,8 +97,9 @@ def matched_words(text: str, question: str) -> list[str]:
 
 def score_html(score: Score) -> str:
     title = SCORE_HELP.get(score.kind.lower(), "")
-    return (f'<span class="rag-score-item"><span title="{esc(title)}" style="font-weight:600">{esc(score.kind)}'
-            f"</span> {score.value:.3f} <span style='color:#6b7280'>(rank {score.rank})</span></span>")
+    return (f'<span class="rag-score-item"><span title="{esc(title)}" style="font-weight:600">'
+            f"{esc(score.kind)}</span> {score.value:.3f} "
+            f"<span style='color:#6b7280'>(rank {score.rank})</span></span>")
 
 
 def is_neighbour(hit: Hit) -> bool:
