@@ -165,3 +165,36 @@ def test_a_highlighted_card_shows_the_chunk_text_exactly(text, question):
     assert shown == text.replace("\r", "")
     marked = re.findall(r'<mark class="rag-match"[^>]*>([^<]*)</mark>', body)
     assert [html.unescape(m) for m in marked] == hitcards.matched_words(text, question)
+
+
+def test_every_retrieval_setting_gets_a_widget_in_the_compare_form():
+    """The per-column form is built from RetrievalSettings' fields: each one has a special widget
+    or a plain type (bool/int/float/str) the generic form draws. An optional field added later
+    fails here until it gets a widget in ui.compare.SPECIAL (else it would silently keep its default)."""
+    import dataclasses
+    import typing
+
+    from rag_core.types import RetrievalSettings
+    from ui import compare
+
+    hints = typing.get_type_hints(RetrievalSettings)
+    for f in dataclasses.fields(RetrievalSettings):
+        assert f.name in compare.SPECIAL or compare._plain_type(hints[f.name]) is not None, f.name
+
+
+def test_a_sidebar_change_redraws_the_history_from_cached_cards_and_tables(chat_page):
+    """History rendering is the usual culprit of a slow rerun: after the first drawing, a sidebar
+    change builds no hit card and no cost table again (both are memoised per frozen value)."""
+    from ui import widgets
+
+    at = chat_page
+    for question in (QUESTION, "Who developed relativity?", "What is photosynthesis?"):
+        at.chat_input[0].set_value(question).run()
+    at.run()
+    cards, tables = hitcards._cached_card.cache_info().misses, widgets.cost_arrow.cache_info().misses
+    hits_before = hitcards._cached_card.cache_info().hits
+    at.sidebar.slider(key="w:top_k").set_value(3).run()
+    assert not errors(at), errors(at)
+    assert hitcards._cached_card.cache_info().misses == cards
+    assert widgets.cost_arrow.cache_info().misses == tables
+    assert hitcards._cached_card.cache_info().hits >= hits_before + 15  # three turns of five cards

@@ -387,6 +387,8 @@ def view(names: list[str]) -> tuple[dict[str, state.ChatSettings], bool]:
 
     blind = st.toggle("Blind: Left/Right in random order, pick the better answer",
                       key=state.default("cmp_blind", False))
+    st.caption("Each column has its own settings (they start from the sidebar's, which stay the plain "
+               "chat's); one question goes to both. Compare turns cost like chat turns (session totals).")
     controls(names)
     settings = st.session_state[SETTINGS]
     reveal = tally_view()
