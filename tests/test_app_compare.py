@@ -198,3 +198,34 @@ def test_a_sidebar_change_redraws_the_history_from_cached_cards_and_tables(chat_
     assert hitcards._cached_card.cache_info().misses == cards
     assert widgets.cost_arrow.cache_info().misses == tables
     assert hitcards._cached_card.cache_info().hits >= hits_before + 15  # three turns of five cards
+
+
+def test_a_failed_side_keeps_its_error_and_the_other_side_answers(chat_page):
+    at = chat_page
+    at.toggle(key="w:compare").set_value(True).run()
+    assert "openai:gpt-4o-mini — needs a key: add it in Settings" in at.selectbox(key="w:cmp_B_llm").options
+    at.selectbox(key="w:cmp_B_llm").set_value("openai:gpt-4o-mini").run()
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not at.exception
+    entry = at.session_state["compare_history"][0]
+    assert entry.a.answer.text and not entry.a.error
+    assert "no OpenAI API key" in entry.b.error and entry.b.answer.hits == ()
+    assert [e.value for e in at.error] == [entry.b.error]
+    diff = next(m for m in markdowns(at) if m.startswith('<div class="rag-diff"'))
+    assert "only by B: <b>0</b>" in diff and "found by both: <b>0</b>" in diff
+    at.run()  # still there, drawn from the compare history
+    assert [e.value for e in at.error] == [entry.b.error]
+
+
+def test_a_neighbour_chunk_is_marked_as_such():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class NeighbourHit(Hit):  # the flag the neighbours step may add; older hits have none
+        neighbour: bool = False
+
+    chunk = Chunk("s.md", "s", "Nairobi is the capital of Kenya.", 0, 32, "d")
+    plain = hitcards.card_html(Hit(chunk, 0.5, "cosine", 1), 1, "t0", QUESTION)
+    marked = hitcards.card_html(NeighbourHit(chunk, 0.5, "cosine", 2, neighbour=True), 2, "t0", QUESTION)
+    assert "rag-neighbour" not in plain
+    assert 'class="rag-neighbour"' in marked and "neighbour chunk" in marked and "dashed" in marked
