@@ -229,3 +229,18 @@ def test_a_neighbour_chunk_is_marked_as_such():
     marked = hitcards.card_html(NeighbourHit(chunk, 0.5, "cosine", 2, neighbour=True), 2, "t0", QUESTION)
     assert "rag-neighbour" not in plain
     assert 'class="rag-neighbour"' in marked and "neighbour chunk" in marked and "dashed" in marked
+
+
+def test_a_column_whose_index_was_deleted_falls_back_to_an_existing_one(chat_page, app_root):
+    import shutil
+
+    at = chat_page
+    other = Index.create(app_root / "other", create_embedder("hashing"), "numpy", ChunkingConfig(size=300))
+    other.ingest(fact_documents())
+    other.save()
+    at.toggle(key="w:compare").set_value(True).run()
+    at.selectbox(key="w:cmp_B_index").set_value("other").run()
+    shutil.rmtree(app_root / "other")
+    at.run()
+    assert not errors(at), errors(at)
+    assert at.selectbox(key="w:cmp_B_index").value == SMALL
