@@ -1,4 +1,5 @@
-"""Chat: ask the chosen index; every answer shows its chunks, scores, prompt and cost."""
+"""Chat: ask the chosen index; every answer shows its chunks, scores, prompt and cost. Compare puts
+two configurations side by side (ui/compare.py)."""
 
 import streamlit as st
 
