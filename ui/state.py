@@ -131,6 +131,8 @@ class ChatEntry:
     #: the turn's cost record: tokens and dollars per stage (API report beside the tiktoken estimate)
     costs: TurnCosts
     llm: str = DEFAULT_LLM
+    #: a failed turn (missing key, provider error): what went wrong; its answer is empty, its costs zero
+    error: str = ""
 
 
 def history() -> list[ChatEntry]:

@@ -6,6 +6,7 @@ markdown leaves alone: a document can never inject markup, images or links into 
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from typing import Sequence
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 import streamlit as st
 
 from rag_core.costs import TurnCosts, format_usd
+from rag_core.costs.record import StageCost
 from rag_core.registry import Registry
 from rag_core.types import Chunk, Hit, Usage
 
@@ -27,13 +29,29 @@ def esc(text: str) -> str:
             .replace("\r", "").replace("\\", "&#92;"))
 
 
-def answer_html(text: str) -> str:
+def answer_html(text: str, cite_scope: str | None = None, n_hits: int = 0) -> str:
     """An answer as inert text for st.markdown(unsafe_allow_html=True): one line of escaped HTML
     in a <div> is a CommonMark HTML block, so nothing inside it is parsed as markdown. A quoted
     `![x](https://any.host/pixel.png)`, a raw link or an autolink in a document (or in a model's
     answer, a prompt-injection exfiltration channel) shows as the characters it is, and never
-    makes the browser fetch anything. Line breaks stay; [n] citations read as they are."""
-    return f'<div class="rag-answer" style="margin-bottom:0.6rem">{esc(text)}</div>'
+    makes the browser fetch anything. Line breaks stay; [n] citations read as they are, and with
+    `cite_scope` each [n] up to `n_hits` becomes the app's own link to hit card n (an anchor on
+    this page, `ui/hitcards.card_id`): the only markup ever added, never built from the text."""
+    body = esc(text)
+    if cite_scope and n_hits:
+        body = _CITE.sub(lambda m: _cite_link(m, cite_scope, n_hits), body)
+    return f'<div class="rag-answer" style="margin-bottom:0.6rem">{body}</div>'
+
+
+_CITE = re.compile(r"\[(\d{1,3})\]")
+_SCOPE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def _cite_link(match: re.Match, scope: str, n_hits: int) -> str:
+    n = int(match.group(1))
+    if not 1 <= n <= n_hits or not _SCOPE.fullmatch(scope):
+        return match.group(0)
+    return f'<a class="rag-cite" href="#hit-{scope}-{n}" title="show chunk [{n}]">[{n}]</a>'
 
 
 def md_escape(text: str) -> str:
@@ -92,12 +110,19 @@ def hit_card(hit: Hit, dimmed: bool = False) -> str:
     )
 
 
+def clamp_cut(text: str, head: int = 260) -> int | None:
+    """Where a long text is cut for its card (at a space near `head`), or None: shown whole."""
+    if len(text) <= head + 60:
+        return None
+    cut = text.rfind(" ", 0, head)
+    return cut if cut > head // 2 else head
+
+
 def clamped(text: str, head: int = 260) -> str:
     """The first ~`head` characters, the rest one click away (a <details> element)."""
-    if len(text) <= head + 60:
+    cut = clamp_cut(text, head)
+    if cut is None:
         return esc(text)
-    cut = text.rfind(" ", 0, head)
-    cut = cut if cut > head // 2 else head
     return (f"<details><summary style='cursor:pointer'>{esc(text[:cut])} … <i>(show all {len(text):,} "
             f"characters)</i></summary>{esc(text[cut:])}</details>")
 
@@ -139,9 +164,18 @@ def cost_frame(turn_costs: TurnCosts):
     return pd.DataFrame(rows)
 
 
+@functools.lru_cache(maxsize=1024)
+def cost_arrow(stages: tuple[StageCost, ...]):
+    """The cost table as an Arrow table, built once per record: redrawing twenty turns of history
+    then skips pandas and the pandas-to-Arrow conversion (most of a rerun's time before)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(cost_frame(TurnCosts(stages)), preserve_index=False)
+
+
 def cost_table(turn_costs: TurnCosts | None, key: str | None = None) -> None:
     if turn_costs is not None and turn_costs.stages:
-        st.dataframe(cost_frame(turn_costs), hide_index=True, width="stretch", key=key)
+        st.dataframe(cost_arrow(turn_costs.stages), hide_index=True, width="stretch", key=key)
 
 
 def described_choice(where, label: str, registry: Registry, key: str) -> str:
