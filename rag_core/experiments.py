@@ -133,14 +133,16 @@ def open_for_replace(directory: str | Path, embedder: Embedder, store_name: str,
     return index
 
 
-def replaces(directory: str | Path, embedder_name: str, store_name: str, chunking: ChunkingConfig) -> str:
+def replaces(directory: str | Path, embedder_name: str, store_name: str, chunking: ChunkingConfig,
+             canonical: Callable[[str], str] | None = None) -> str:
     """Why building with these settings would replace the index at `directory` (what differs),
-    or "" when it would add to it (or there is none)."""
+    or "" when it would add to it (or there is none). `canonical` turns a typed embedder name
+    into the manifest's spelling; it is only asked when the two differ as typed."""
     if not rindex.exists(directory):
         return ""
     manifest = rindex.read_manifest(directory)
     differs = []
-    if embedder_name != manifest.embedder:
+    if embedder_name != manifest.embedder and (canonical is None or canonical(embedder_name) != manifest.embedder):
         differs.append(f"embedder {manifest.embedder} → {embedder_name}")
     if store_name != manifest.store:
         differs.append(f"store {manifest.store} → {store_name}")
@@ -253,9 +255,9 @@ class ExperimentResult:
 
 
 def _family(chunking: ChunkingConfig) -> str:
-    """The chunking without its size: lines of a metric-vs-size chart join one family's points."""
-    return "-".join([chunking.strategy, f"overlap {chunking.overlap}",
-                     *(chunking_slug(chunking).split("-")[3:])])
+    """The chunking without its size and overlap (the overlap usually grows with the size): lines
+    of a metric-vs-size chart join one family's points."""
+    return "-".join([chunking.strategy, *(chunking_slug(chunking).split("-")[3:])])
 
 
 def run_experiment(
