@@ -210,6 +210,13 @@ def bundled_question_set(name: str) -> QuestionSet:
     return BUNDLED_SETS[name]()
 
 
+def question_set_from(spec: str | None) -> QuestionSet:
+    """A bundled set by name (`demo`, `demo-hard`), else a file path; None is the demo set."""
+    if not spec:
+        return demo_question_set()
+    return bundled_question_set(spec) if spec in BUNDLED_SETS else load_question_set(spec)
+
+
 # ---- metrics -----------------------------------------------------------------------------------
 
 
@@ -622,6 +629,7 @@ __all__ = [
     "measure_query_embedding",
     "ndcg_at_k",
     "parse_question_set",
+    "question_set_from",
     "recall_at_k",
     "reciprocal_rank",
     "relevance_gains",

@@ -151,6 +151,29 @@ def replaces(directory: str | Path, embedder_name: str, store_name: str, chunkin
     return ", ".join(differs)
 
 
+def open_to_build(directory: str | Path, embedder_name: str | None = None, store_name: str | None = None,
+                  chunking: ChunkingConfig | None = None, *, replace: bool = False, credentials=None,
+                  **embedder_options) -> Index:
+    """`index.open_for_ingest`, except that with `replace` an index whose chunking, embedder or
+    store differs from the ones given is not an error: a fresh index replaces it at save (see
+    `open_for_replace`). Settings left as None keep the saved index's."""
+    if replace and rindex.exists(directory):
+        from .embeddings import create_embedder
+        from .providers import is_hosted
+
+        manifest = rindex.read_manifest(directory)
+        name = embedder_name or manifest.embedder
+        options = dict(embedder_options) if is_hosted(name) else {}
+        if name.startswith("compatible:") and name == manifest.embedder:
+            options.setdefault("dim", manifest.dim)
+        embedder = create_embedder(name, credentials=credentials, **options)
+        wanted = (embedder.name, store_name or manifest.store, chunking or manifest.chunking)
+        if wanted != (manifest.embedder, manifest.store, manifest.chunking):
+            return open_for_replace(directory, embedder, wanted[1], wanted[2])
+    return rindex.open_for_ingest(directory, embedder_name, store_name, chunking, credentials=credentials,
+                                  **embedder_options)
+
+
 @dataclass(frozen=True)
 class Variant:
     """One chunking of the experiment and the index that holds it."""
@@ -294,6 +317,6 @@ def run_experiment(
 
 __all__ = [
     "MAX_CHUNKINGS", "BuiltVariant", "ExperimentResult", "Variant", "build_variant", "check_chunkings",
-    "chunking_slug", "open_for_replace", "parse_chunking", "replaces", "retriever_label", "run_experiment",
+    "chunking_slug", "open_for_replace", "open_to_build", "parse_chunking", "replaces", "retriever_label", "run_experiment",
     "variant_name", "variants", "varying_fields",
 ]

@@ -20,6 +20,7 @@ from rag_core.experiments import (
     build_variant,
     chunking_slug,
     open_for_replace,
+    open_to_build,
     parse_chunking,
     replaces,
     retriever_label,
@@ -166,3 +167,27 @@ def test_bundled_sets_by_name():
     assert len(bundled_question_set("demo")) >= 40 and len(bundled_question_set("demo-hard")) >= 100
     with pytest.raises(ConfigError, match="demo-hard"):
         bundled_question_set("nope")
+
+
+def test_open_to_build_adds_when_settings_match_and_replaces_only_when_asked(tmp_path):
+    directory = tmp_path / "idx"
+    hashing_index(directory)  # hashing, numpy, recursive 300/30
+    same = open_to_build(directory, "hashing", "numpy", None, replace=True)
+    assert same.base_generation == rindex.live_generation(directory).name and same.store.count() > 0  # adds
+    with pytest.raises(IndexMismatchError, match="same settings"):
+        open_to_build(directory, "hashing", "numpy", ChunkingConfig(size=120, overlap=10))
+    fresh = open_to_build(directory, None, None, ChunkingConfig(size=120, overlap=10), replace=True)
+    assert fresh.store.count() == 0 and fresh.manifest.embedder == "hashing" and fresh.manifest.store == "numpy"
+    fresh.ingest(fact_documents())
+    fresh.save()
+    assert Index.open(directory).manifest.chunking.size == 120
+
+
+def test_question_set_from_name_or_path(tmp_path):
+    from rag_core.evaluate import question_set_from
+
+    assert question_set_from(None).name == "demo questions"
+    assert question_set_from("demo-hard").name == "demo questions (hard)"
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"question": "q?", "relevant_sources": ["a.md"]}\n')
+    assert len(question_set_from(str(path))) == 1
