@@ -42,9 +42,10 @@ def ranked_bars(results: Sequence[EvalResult], names: Sequence[str], top: EvalRe
         x=values, y=ys, orientation="h", text=[f"{v:.3f}" for v in values], textposition="outside",
         marker_color=[BEST if results[i] is top else OTHER for i in order],
         customdata=[_hover(results[i]) for i in order], hovertemplate="%{y}<br>%{customdata}<extra></extra>"))
-    fig.update_layout(height=max(240, ROW_PX * len(results) + 110), margin={"l": 10, "r": 30, "t": 50, "b": 10},
+    fig.update_layout(height=max(260, ROW_PX * len(results) + 140), margin={"l": 10, "r": 30, "t": 50, "b": 60},
                       font={"size": 14}, title=f"{label} per setting (mean over questions), best on top",
-                      xaxis={"range": [0, 1.12], "title": label}, yaxis={"automargin": True}, showlegend=False)
+                      xaxis={"range": [0, 1.12], "title": label, "automargin": True}, yaxis={"automargin": True},
+                      showlegend=False)
     return fig
 
 
@@ -57,7 +58,7 @@ def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequen
         z=values, x=list(columns), y=list(rows), zmin=0, zmax=1, colorscale="Blues",
         text=[[("" if v is None else f"{v:.3f}") for v in row] for row in values], texttemplate="%{text}",
         hovertemplate=f"%{{y}} · %{{x}}<br>{label} %{{z:.3f}}<extra></extra>", colorbar={"title": label}))
-    fig.update_layout(height=max(240, ROW_PX * len(rows) + 140), margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    fig.update_layout(height=max(260, ROW_PX * len(rows) + 170), margin={"l": 10, "r": 10, "t": 90, "b": 10},
                       font={"size": 14}, title=title, yaxis={"automargin": True, "autorange": "reversed"},
                       xaxis={"side": "top", "automargin": True})
     return fig
@@ -86,8 +87,11 @@ def size_lines(points: Sequence[dict], metric: str, best_index: str, best_retrie
     if star:
         fig.add_trace(go.Scatter(x=[star[0]["size"]], y=[star[0][label]], mode="markers", name="best",
                                  marker={"size": 18, "symbol": "star", "color": BEST}, hoverinfo="skip"))
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10}, font={"size": 14},
+    sizes = sorted({p["size"] for p in points})
+    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 90, "b": 10}, font={"size": 14},
                       title=f"{label} against chunk size, one line per retriever",
-                      xaxis={"title": "chunk size", "type": "category" if len({p['size'] for p in points}) < 2 else "linear"},
-                      yaxis={"title": label, "range": [0, 1.05]}, legend={"orientation": "h", "y": -0.2})
+                      xaxis={"title": "chunk size", "tickvals": sizes, "automargin": True,
+                             "type": "category" if len(sizes) < 2 else "linear"},
+                      yaxis={"title": label, "range": [0, 1.05], "automargin": True},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return fig
