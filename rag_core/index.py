@@ -257,6 +257,7 @@ class Index:
              **embedder_options) -> "Index":
         """Open a saved index; with no embedder, create the one named in the manifest (a hosted
         one with `credentials` and e.g. `base_url=`; a compatible one is told the manifest's dim)."""
+        from .catalog import dim_from_server
         from .embeddings import create_embedder
         from .stores import create_store
 
@@ -264,7 +265,7 @@ class Index:
         manifest = _manifest_in(generation, directory)
         if embedder is None:
             embedder_options = _hosted_options(manifest.embedder, embedder_options)
-            if manifest.embedder.startswith("compatible:"):
+            if dim_from_server(manifest.embedder):
                 embedder_options.setdefault("dim", manifest.dim)
             embedder = create_embedder(manifest.embedder, credentials=credentials, **embedder_options)
         check_embedder(manifest, embedder, directory)
@@ -484,10 +485,11 @@ def open_for_ingest(
 def _embedder_name(name: str, credentials, options: dict) -> str:
     """The canonical name `name` resolves to, without loading a model or calling a server
     (a compatible embedder's name does not depend on its dimension)."""
+    from .catalog import dim_from_server
     from .embeddings import create_embedder
 
     options = _hosted_options(name, options)
-    if name.startswith("compatible:"):
+    if dim_from_server(name):
         options.setdefault("dim", 1)
     return create_embedder(name, cached=False, credentials=credentials, **options).name
 

@@ -22,7 +22,7 @@ def load_index(name: str) -> Index:
     Built with a hosted one: this session's own Index, whose embedder uses this session's
     credentials (a missing key is a ConfigError that says to add it in Settings)."""
     from rag_core.index import read_manifest
-    from rag_core.providers import is_hosted
+    from rag_core.catalog import is_hosted
 
     directory = catalog.index_dir(name)
     generation = catalog.generation(directory)
@@ -33,9 +33,10 @@ def load_index(name: str) -> Index:
 
 
 def _session_index(directory: str, generation: str, manifest) -> Index:
+    from rag_core.catalog import dim_from_server
     from rag_core.errors import ConfigError
 
-    options = {"dim": manifest.dim} if manifest.embedder.startswith("compatible:") else {}
+    options = {"dim": manifest.dim} if dim_from_server(manifest.embedder) else {}
     try:
         emb = providers.embedder(manifest.embedder, **options)
     except ConfigError as exc:

@@ -71,7 +71,8 @@ def embedding_models() -> list[str]:
 def embedder_choice(column) -> str:
     """The embedder widgets (hosted ones with their options); returns the embedder's full name."""
     choice = column.selectbox("Embedder", providers.EMBEDDER_CHOICES, format_func=providers.choice_label,
-                              key=state.default("embedder", DEFAULT_EMBEDDER))
+                              key=state.default("embedder", DEFAULT_EMBEDDER),
+                              help=providers.help_text("embedder"))
     if choice == "openai:text-embedding-3-large":
         dims = column.number_input("Dimensions (0 = the native 3072)", 0, 3072, step=256,
                                    key=state.default("embed_dims", 0),

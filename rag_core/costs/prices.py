@@ -20,9 +20,6 @@ from .tokens import count_tokens, encoding_for_model
 # (openai.com/api/pricing, cohere.com/pricing). The person can override any entry in the app.
 PRICES_AS_OF = "2026-11-01"
 
-#: providers that run on the person's own machine (or are fakes): they cost nothing.
-FREE_PROVIDERS: tuple[str, ...] = ("local", "extractive", "echo", "hashing", "fake", "ollama", "llamacpp")
-
 
 @dataclass(frozen=True)
 class Price:
@@ -61,10 +58,11 @@ class PriceTable:
         """The price of `model` (`provider:name`; a bare name works when unambiguous)."""
         if model in self._by_model:
             return self._by_model[model]
-        provider, colon, _ = model.partition(":")
-        if (colon and provider in FREE_PROVIDERS) or model in FREE_PROVIDERS:
+        from ..catalog import is_local
+
+        if is_local(model):
             return Price(model, 0.0)
-        if not colon:
+        if ":" not in model:
             matches = [p for p in self.prices if p.model.partition(":")[2] == model]
             if len(matches) == 1:
                 return matches[0]
