@@ -9,7 +9,7 @@ from rag_core.demo import demo_documents
 from rag_core.catalog import describe, is_hosted
 from rag_core.types import ChunkingConfig
 from rag_core import index_catalog as catalog
-from ui import experiment, indexing, state, widgets
+from ui import experiment, indexing, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 

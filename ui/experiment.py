@@ -56,7 +56,7 @@ def choose_settings() -> list[RetrievalSettings]:
     modes = list(MODES)
     chosen_modes = c1.multiselect("Retrieval modes", modes, key=state.default("exp_modes", modes[:1])) \
         if len(modes) > 1 else modes
-    rerankers = c2.multiselect("Rerankers", [state.NO_RERANKER, *RERANKERS.names()],
+    rerankers = c2.multiselect("Rerankers", [state.NO_RERANKER, *RERANKERS.choices()],
                                key=state.default("exp_rerankers", [state.NO_RERANKER, "rrf"]))
     top_k = c3.number_input("Top-k", 1, 50, key=state.default("exp_top_k", 5))
     return [RetrievalSettings(top_k=int(top_k), mode=m, reranker=None if r == state.NO_RERANKER else r)
