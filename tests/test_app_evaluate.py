@@ -231,3 +231,13 @@ def test_bundled_sets_offered_by_name(indexes):
     at.radio(key="w:eval_origin").set_value(ui_evaluate.HARD_SET).run()
     assert not errors(at), errors(at)
     assert any("questions in demo questions (hard)" in e.label for e in at.expander)
+
+
+def test_results_say_when_the_choices_changed_since_the_run(indexes):
+    at = open_page()
+    at.multiselect(key="w:eval_top_ks").set_value([5]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none"]).run()
+    at = run_eval(at)
+    assert not any("from the last run" in i.value for i in at.info)
+    at.multiselect(key="w:eval_top_ks").set_value([1, 5]).run()
+    assert any("from the last run" in i.value and "press Run evaluation" in i.value for i in at.info)
