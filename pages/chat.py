@@ -4,7 +4,7 @@ import streamlit as st
 
 from rag_core.prompts import validate_template
 from rag_core import index_catalog as catalog
-from ui import chat, providers, state, widgets
+from ui import chat, providers, share, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -18,6 +18,8 @@ if not names:
     st.page_link("pages/index.py", label="Index: build your own", icon=":material/view_in_ar:")
     st.stop()
 
+url_params = url_state.chat_params(names)
+url_state.restore("chat", url_params)  # a link's settings, on this session's first visit
 state.chat_defaults(state.active_index() if state.active_index() in names else names[0])
 if state.get("index") not in names:
     state.put("index", names[0])
@@ -46,15 +48,21 @@ with st.sidebar:
     st.header("Session totals")
     totals_slot = st.empty()
     st.button("Clear chat", on_click=state.clear_history, key="clear_chat")
+    st.header("Share and export")
+    share.config_section()
+    export_slot = st.empty()  # filled last, so it includes the turn asked in this run
+url_state.publish(url_params)
 
 for entry in state.history():
     with guard("showing an earlier turn"):
         chat.show_entry(entry)
 
-question = st.chat_input("Ask a question about the documents in this index")
+question = st.chat_input("Ask a question about the documents in this index") or share.pending_question()
 if question:
     with guard("answering"):
         chat.run_turn(question, state.chat_settings())
 
 with totals_slot.container():
     widgets.session_totals(state.session_costs(), len(state.history()))
+with export_slot.container():
+    share.session_section(state.history())

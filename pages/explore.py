@@ -6,7 +6,7 @@ from rag_core.retrieval import Retriever
 from rag_core.types import RetrievalSettings
 
 from rag_core import index_catalog as catalog
-from ui import explore, indexes, state, widgets
+from ui import explore, indexes, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -18,11 +18,14 @@ if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build one on Index.")
     st.stop()
 
+url_params = url_state.explore_params(names)
+url_state.restore("explore", url_params)
 c1, c2, c3 = st.columns([1, 3, 1])
 active = state.active_index()
 name = c1.selectbox("Index", names, index=names.index(active) if active in names else 0, key="explore_index")
 query = c2.text_input("Query", key=state.default("explore_query", ""), placeholder="Type a question to place it on the map")
 top_k = c3.slider("Top-k", 1, 20, key=state.default("explore_k", 5))
+url_state.publish(url_params)
 
 with guard("drawing the map"):
     proj = indexes.projection(name)

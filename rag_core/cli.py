@@ -19,8 +19,9 @@ from tqdm import tqdm
 from . import cli_args as args_t
 from . import costs
 from .cli_eval import add_eval_parser
+from .config import add_config_option, parse_args, retrieval_from, template_from
 from .errors import RagError
-from .types import ChunkingConfig, Document, RetrievalSettings
+from .types import ChunkingConfig, Document
 
 
 class _Progress:
@@ -54,8 +55,10 @@ def _chunking(args: argparse.Namespace) -> ChunkingConfig | None:
     given = (args.strategy, args.chunk_size, args.chunk_overlap)
     if all(v is None for v in given):
         return None
-    default = ChunkingConfig()
+    config = getattr(args, "config", None)  # --config FILE: its encoding too (no flag for it)
+    default = config.chunking if config is not None else ChunkingConfig()
     return ChunkingConfig(
+        encoding=default.encoding,
         strategy=args.strategy or default.strategy,
         size=args.chunk_size if args.chunk_size is not None else default.size,
         overlap=args.chunk_overlap if args.chunk_overlap is not None else default.overlap,
@@ -298,19 +301,15 @@ def cmd_query(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline, cost_models_for
     from .rerank import create_reranker
 
-    template = Path(args.template).read_text() if args.template else None
+    template = template_from(args)
     credentials = _credentials(args)
     index = Index.open(args.index, credentials=credentials, on_warning=_warn)
     llm = create_llm(args.llm, credentials=credentials, embedder=_answer_embedder(args.llm, index.embedder))
     reranker = create_reranker(args.reranker, credentials=credentials)
     pipeline = Pipeline(index, llm, reranker, cost_models=cost_models_for(llm, index.embedder, reranker),
                         **({"template": template} if template else {}))
-    settings = RetrievalSettings(
-        top_k=args.top_k,
-        score_threshold=args.threshold,
-        sources=tuple(args.source) if args.source else None,
-        reranker=args.reranker,
-    )
+    settings = retrieval_from(args.config, top_k=args.top_k, score_threshold=args.threshold,
+                              sources=tuple(args.source) if args.source else None, reranker=args.reranker)
     turn = pipeline.ask(args.question, settings)
     for delta in turn:
         if not args.json:
@@ -443,6 +442,7 @@ def _add_index_target(p: argparse.ArgumentParser) -> None:
     _add_hosted(p)
     p.add_argument("--yes", action="store_true", help="confirm a hosted embedder's estimated spend without asking")
     _add_chunking(p)
+    add_config_option(p)
 
 
 def _add_hosted(p: argparse.ArgumentParser) -> None:
@@ -511,6 +511,7 @@ def _add_query_and_tool_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_config_option(p)
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("info", parents=[common], help="show an index's manifest")
@@ -537,8 +538,9 @@ def _add_query_and_tool_parsers(sub, common: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
     try:
+        args = parse_args(parser, argv)  # --config FILE: the file's values, under explicit flags
         return args.func(args)
     except RagError as exc:
         from .providers import Credentials, redact

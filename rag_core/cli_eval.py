@@ -102,7 +102,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .index import Index
 
     question_set = load_question_set(args.questions) if args.questions else demo_question_set()
-    grid = parse_grid(args)
+    from .config import retrieval_from
+
+    grid = [retrieval_from(getattr(args, "config", None), top_k=s.top_k, score_threshold=s.score_threshold,
+                           reranker=s.reranker) for s in parse_grid(args)]
     credentials = _credentials(args)  # hosted embedders and rerankers (keys from secrets.toml or the environment)
     directories = list(dict.fromkeys(args.index))
     indexes = {}
@@ -162,6 +165,9 @@ def add_eval_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentPa
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from .config import add_config_option
+
+    add_config_option(p)
     p.set_defaults(func=cmd_eval)
     return p
 
