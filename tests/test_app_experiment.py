@@ -13,7 +13,9 @@ from helpers import fact_documents, hashing_index
 from streamlit.testing.v1 import AppTest
 
 from rag_core import index as rindex
+from rag_core.evaluate import best
 from rag_core.index import Index
+from rag_core.types import ChunkingConfig
 from ui import evaluate as ui_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,3 +113,23 @@ def test_experiment_needs_two_chunkings_and_says_bad_ones(index_page):
     at.button(key="exp_run").click().run()
     assert not at.exception
     assert any("overlap" in e.value for e in at.error)
+
+
+def test_evaluate_best_row_is_one_click_from_chat(app_root):
+    hashing_index(app_root / "facts-a")
+    hashing_index(app_root / "facts-b", chunking=ChunkingConfig(size=120, overlap=10))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/evaluate.py").run()
+    at.multiselect(key="w:eval_indexes").set_value(["facts-a", "facts-b"])
+    at.multiselect(key="w:eval_top_ks").set_value([1, 3])
+    at.multiselect(key="w:eval_rerankers").set_value(["none", "bm25"]).run()
+    at.radio(key="w:eval_origin").set_value(ui_evaluate.UPLOAD_SET).run()
+    at.file_uploader(key="eval_upload").set_value([("facts.csv", QUESTIONS, "text/csv")]).run()
+    at.button(key="eval_run_button").click().run()
+    assert not errors(at), errors(at)
+    top = best(at.session_state["eval_run"].results, "mrr")
+    at.button(key="eval_use_best").click().run()
+    assert not errors(at), errors(at)
+    assert at.title[0].value.endswith("Chat") and at.session_state["active_index"] == top.index
+    assert at.sidebar.slider(key="w:top_k").value == top.settings.top_k
+    assert at.sidebar.selectbox(key="w:reranker").value == (top.settings.reranker or "none")

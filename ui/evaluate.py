@@ -38,7 +38,7 @@ from rag_core.experiments import varying_fields
 from rag_core.rerank import RERANKERS
 from rag_core.types import RetrievalSettings
 
-from . import eval_charts, indexes, providers, state, widgets
+from . import eval_charts, handoff, indexes, providers, state, widgets
 
 DEMO_SET = "Demo questions: easy (for the demo corpus)"
 HARD_SET = "Demo questions: hard (paraphrased, some unanswerable)"
@@ -236,6 +236,9 @@ def show_results(run_: EvalRun) -> EvalResult:
     st.success(f"Best by {label}: {widgets.md_escape(top_name)} — hit@{top.k} {top.hit_rate:.3f}, "
                f"MRR {top.mrr:.3f}, nDCG@{top.k} {top.ndcg:.3f}, {top.latency_ms:.2f} ms",
                icon=":material/emoji_events:")
+    if st.button(f"Use the best in Chat ({top.index})", icon=":material/chat:", key="eval_use_best",
+                 help="Chat opens on this index with this setting."):
+        handoff.use_in_chat(top.index, top.settings)
     frame = results_frame(run_)
     styled = frame.style.apply(
         lambda row: ["background-color: #dcfce7; font-weight: 600" if row.name == 0 else "" for _ in row],

@@ -25,7 +25,7 @@ from rag_core.rerank import RERANKERS
 from rag_core.retrieval import MODES
 from rag_core.types import ChunkingConfig, Document, RetrievalSettings
 
-from . import eval_charts, evaluate, indexes, providers, state
+from . import eval_charts, evaluate, handoff, providers, state
 from .progress import BuildProgress
 
 KEY = "experiment"
@@ -58,7 +58,7 @@ def choose_settings() -> list[RetrievalSettings]:
         if len(modes) > 1 else modes
     rerankers = c2.multiselect("Rerankers", [state.NO_RERANKER, *RERANKERS.choices()],
                                key=state.default("exp_rerankers", [state.NO_RERANKER, "rrf"]))
-    top_k = c3.number_input("Top-k", 1, 50, key=state.default("exp_top_k", 5))
+    top_k = c3.number_input("Top-k", 1, handoff.CHAT_MAX_TOP_K, key=state.default("exp_top_k", 5))
     return [RetrievalSettings(top_k=int(top_k), mode=m, reranker=None if r == state.NO_RERANKER else r)
             for m in chosen_modes for r in rerankers]
 
@@ -142,7 +142,7 @@ def show(result: ExperimentResult) -> None:
                icon=":material/emoji_events:")
     if st.button(f"Use {top.index} with these settings in Chat", type="primary", icon=":material/chat:",
                  key="exp_use_best"):
-        use_in_chat(top.index, top.settings)
+        handoff.use_in_chat(top.index, top.settings)
     if result.reused:
         st.caption(f"Reused (already built with these settings and documents): {', '.join(result.reused)}")
     rows = result.rows()
@@ -164,19 +164,3 @@ def table_frame(rows: Sequence[dict], best_index: str, best_retriever: str, labe
     frame.insert(0, "best", ["★" if (r["index"], r["retriever"]) == (best_index, best_retriever) else "" for r in rows])
     frame = frame.drop(columns=["family", "reranker", "top_k", "threshold"], errors="ignore")
     return frame.sort_values(["best", label], ascending=[False, False], kind="stable").reset_index(drop=True)
-
-
-def use_in_chat(index: str, settings: RetrievalSettings) -> None:
-    """Chat opens on `index` with `settings`: the sidebar's top-k, threshold and reranker, and every
-    other RetrievalSettings field under its own name (the Chat sidebar reads the same names)."""
-    state.set_active_index(index)
-    state.put("top_k", settings.top_k)
-    state.put("use_threshold", settings.score_threshold is not None)
-    if settings.score_threshold is not None:
-        state.put("threshold", settings.score_threshold)
-    state.put("reranker", settings.reranker or state.NO_RERANKER)
-    for f in dataclasses.fields(RetrievalSettings):
-        if f.name not in ("top_k", "score_threshold", "reranker", "sources"):
-            state.put(f.name, getattr(settings, f.name))
-    indexes.load_index(index)  # opened now, so Chat draws at once (and a broken index is said here)
-    st.switch_page("pages/chat.py")
