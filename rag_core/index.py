@@ -350,6 +350,8 @@ class Index:
             raise write_error(exc, self.directory) from exc
         try:
             self.store.save(str(staging))
+            # the manifest's count is what the store holds, however chunks got there
+            self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())
             manifest = manifest_to_json(self.manifest).encode()
             write_file(staging / MANIFEST, lambda handle: handle.write(manifest))
             _fsync_tree(staging)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from rag_core import index_catalog as catalog
 from rag_core.index import Index
-from rag_core.projection import Projection
+from rag_core.explore import ExploreMap
 
 from . import cache, providers
 
@@ -68,6 +68,6 @@ def ensure_demo_index(progress: Callable[[int, int, str], None] | None = None) -
     return load_index(catalog.DEMO_NAME)
 
 
-def projection(name: str) -> Projection:
+def explore_map(name: str) -> ExploreMap:
     directory = catalog.index_dir(name)
-    return cache.projection(str(directory), catalog.generation(directory), load_index(name))
+    return cache.explore_map(str(directory), catalog.generation(directory), load_index(name))
