@@ -381,8 +381,8 @@ def check_coverage(index: Index, question_set: QuestionSet) -> tuple[str, ...]:
             f"none of the {len(missing)} relevant sources of question set {question_set.name!r} is in index "
             f"{_index_name(index)!r} (e.g. {sample}): the questions were written for another corpus? "
             f"The index has {len(known)} sources, e.g. {have}{hint}. "
-            "Choose the index they were written for, or name this index's sources in relevant_sources "
-            "(python -m rag_core info --sources lists them)"
+            "Choose the index they were written for, or name this index's sources in relevant_sources",
+            kind="unknown_sources", index=_index_name(index)
         )
     return missing
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import __version__
 from .chunking import chunk_documents
-from .errors import IndexMismatchError, ProviderError, StoreError
+from .errors import IndexMismatchError, ProviderError, StoreError, index_values
 from .types import ChunkingConfig, Document, Embedder, IndexManifest, VectorStore, sha256_text
 
 ProgressFn = Callable[[int, int, str], None]
@@ -133,12 +133,14 @@ def live_generation(directory: str | Path) -> Path:
     directory = Path(directory)
     name = _current_name(directory)
     if name is None:
-        raise StoreError(f"no index at {directory}: build one first (python -m rag_core ingest ... --index {directory})")
+        raise StoreError(f"no index at {directory}: build one first", kind="no_index", **index_values(directory))
     generation = directory / name
     if generation.is_symlink() or not generation.is_dir():
-        raise StoreError(f"index at {directory} is damaged: {name} is not a generation directory; rebuild it")
+        raise StoreError(f"index at {directory} is damaged: {name} is not a generation directory; rebuild it",
+                         kind="index_damaged", **index_values(directory))
     if not (generation / MANIFEST).exists():
-        raise StoreError(f"index at {directory} is damaged: {generation.name} has no manifest; rebuild it")
+        raise StoreError(f"index at {directory} is damaged: {generation.name} has no manifest; rebuild it",
+                         kind="index_damaged", **index_values(directory))
     return generation
 
 
@@ -157,7 +159,8 @@ def _manifest_in(generation: Path, directory: str | Path) -> IndexManifest:
     try:
         return manifest_from_json(data)
     except (ValueError, TypeError, KeyError) as exc:
-        raise StoreError(f"index manifest in {directory} is unreadable ({exc}); rebuild the index") from exc
+        raise StoreError(f"index manifest in {directory} is unreadable ({exc}); rebuild the index",
+                         kind="index_damaged", **index_values(directory)) from exc
 
 
 @contextmanager
@@ -185,7 +188,7 @@ def _current_name(directory: Path) -> str | None:
         name = ""
     if not _GENERATION.fullmatch(name):
         raise StoreError(f"index at {directory} is damaged: its CURRENT file does not name a generation; "
-                         "rebuild the index")
+                         "rebuild the index", kind="index_damaged", **index_values(directory))
     return name
 
 
@@ -206,7 +209,9 @@ def check_embedder(manifest: IndexManifest, embedder: Embedder, directory: str |
         raise IndexMismatchError(
             f"index {directory} was built with {manifest.embedder} ({manifest.dim} dims), "
             f"not {embedder.name} ({embedder.dim} dims): query it with {manifest.embedder}, "
-            "or build a new index with this embedder"
+            "or build a new index with this embedder",
+            kind="index_embedder", built_with=manifest.embedder, dim=manifest.dim, given=embedder.name,
+            given_dim=embedder.dim, **index_values(directory)
         )
 
 
@@ -272,11 +277,17 @@ class Index:
         store = create_store(manifest.store, manifest.dim)
         try:
             store.load(str(generation))
+        except StoreError as exc:  # a store file's own error: it carries the index's path and name too
+            if not exc.kind:
+                exc.kind, exc.values = "index_file", {**index_values(directory), **exc.values}
+            raise
         except (OSError, ValueError, RuntimeError, RecursionError) as exc:
-            raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it") from exc
+            raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it",
+                             kind="index_damaged", **index_values(directory)) from exc
         if store.count() != manifest.n_chunks:
             raise StoreError(f"index at {directory} is damaged: its manifest counts {manifest.n_chunks} "
-                             f"chunks, its store holds {store.count()}; rebuild it")
+                             f"chunks, its store holds {store.count()}; rebuild it",
+                             kind="index_damaged", **index_values(directory))
         return cls(directory, manifest, store, embedder, base_generation=generation.name)
 
     # ---- writing ---------------------------------------------------------------------
@@ -372,7 +383,8 @@ class Index:
             if previous != self.base_generation:
                 raise StoreError(
                     f"the index at {self.directory} was saved by another writer while this one was "
-                    "adding to it; nothing was overwritten: run the ingest again"
+                    "adding to it; nothing was overwritten: run the ingest again",
+                    kind="index_busy", **index_values(self.directory)
                 )
             final = self.directory / f"gen-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
             os.rename(staging, final)
@@ -476,7 +488,8 @@ def open_for_ingest(
         if clashes:
             raise IndexMismatchError(
                 f"index {directory} was built with {', '.join(clashes)}; use the same settings "
-                "to add to it, or choose a new --index directory"
+                "to add to it, or build a new index elsewhere",
+                kind="index_settings", built_with=", ".join(clashes), **index_values(directory)
             )
         return Index.open(directory, credentials=credentials, **embedder_options)
     name = embedder_name or DEFAULT_EMBEDDER

@@ -149,6 +149,31 @@ def estimate_ingest_cost(
     return IngestEstimate(len(texts), tokens, embedding_cost(model, tokens, table), model, table.as_of)
 
 
+@dataclass(frozen=True)
+class SpendEstimate:
+    """What embedding some texts on `model` would send and cost, before anything is sent.
+    `cost_usd` is None when the table has no price for the model: unknown, not free."""
+
+    model: str
+    n_texts: int
+    tokens: int
+    cost_usd: float | None
+    prices_as_of: str
+
+    @property
+    def priced(self) -> bool:
+        return self.cost_usd is not None
+
+
+def estimate_spend(texts: Sequence[str], model: str, table: PriceTable = DEFAULT_PRICES) -> SpendEstimate:
+    """The one spend estimate the CLI's `--yes` prompt and the app's "I accept spending" box show."""
+    texts = list(texts)
+    if model in table:
+        e = estimate_ingest_cost(texts, model, table)
+        return SpendEstimate(model, e.n_texts, e.tokens, e.cost_usd, e.prices_as_of)
+    return SpendEstimate(model, len(texts), count_tokens(texts, encoding_for_model(model)), None, table.as_of)
+
+
 def format_usd(dollars: float) -> str:
     """Dollars with two significant digits at least, so a 6-token embedding shows $0.00000012,
     not $0.000000."""
