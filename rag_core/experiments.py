@@ -153,10 +153,11 @@ def replaces(directory: str | Path, embedder_name: str, store_name: str, chunkin
 
 def open_to_build(directory: str | Path, embedder_name: str | None = None, store_name: str | None = None,
                   chunking: ChunkingConfig | None = None, *, replace: bool = False, credentials=None,
-                  **embedder_options) -> Index:
+                  **embedder_options) -> tuple[Index, bool]:
     """`index.open_for_ingest`, except that with `replace` an index whose chunking, embedder or
     store differs from the ones given is not an error: a fresh index replaces it at save (see
-    `open_for_replace`). Settings left as None keep the saved index's."""
+    `open_for_replace`). Settings left as None keep the saved index's. Returns the index and
+    whether it is such a replacement."""
     if replace and rindex.exists(directory):
         from .embeddings import create_embedder
         from .providers import is_hosted
@@ -169,9 +170,9 @@ def open_to_build(directory: str | Path, embedder_name: str | None = None, store
         embedder = create_embedder(name, credentials=credentials, **options)
         wanted = (embedder.name, store_name or manifest.store, chunking or manifest.chunking)
         if wanted != (manifest.embedder, manifest.store, manifest.chunking):
-            return open_for_replace(directory, embedder, wanted[1], wanted[2])
+            return open_for_replace(directory, embedder, wanted[1], wanted[2]), True
     return rindex.open_for_ingest(directory, embedder_name, store_name, chunking, credentials=credentials,
-                                  **embedder_options)
+                                  **embedder_options), False
 
 
 @dataclass(frozen=True)

@@ -172,12 +172,12 @@ def test_bundled_sets_by_name():
 def test_open_to_build_adds_when_settings_match_and_replaces_only_when_asked(tmp_path):
     directory = tmp_path / "idx"
     hashing_index(directory)  # hashing, numpy, recursive 300/30
-    same = open_to_build(directory, "hashing", "numpy", None, replace=True)
-    assert same.base_generation == rindex.live_generation(directory).name and same.store.count() > 0  # adds
+    same, replacing = open_to_build(directory, "hashing", "numpy", None, replace=True)
+    assert not replacing and same.base_generation == rindex.live_generation(directory).name and same.store.count() > 0  # adds
     with pytest.raises(IndexMismatchError, match="same settings"):
         open_to_build(directory, "hashing", "numpy", ChunkingConfig(size=120, overlap=10))
-    fresh = open_to_build(directory, None, None, ChunkingConfig(size=120, overlap=10), replace=True)
-    assert fresh.store.count() == 0 and fresh.manifest.embedder == "hashing" and fresh.manifest.store == "numpy"
+    fresh, replacing = open_to_build(directory, None, None, ChunkingConfig(size=120, overlap=10), replace=True)
+    assert replacing and fresh.store.count() == 0 and fresh.manifest.embedder == "hashing" and fresh.manifest.store == "numpy"
     fresh.ingest(fact_documents())
     fresh.save()
     assert Index.open(directory).manifest.chunking.size == 120
