@@ -462,8 +462,7 @@ def evaluate(
         ndcg=_mean(r.ndcg for r in scored),
         latency_ms=_mean(r.latency_ms for r in rows),
         embed_ms=_mean(r.embed_ms for r in rows) if embed_ms is None else embed_ms,
-        missing_sources=missing,
-        embed_cached=embed_cached,
+        missing_sources=missing, embed_cached=embed_cached,
     )
 
 
