@@ -74,7 +74,8 @@ def form(docs: Sequence[Document], embedder: str | None, store: str) -> None:
     question_set = evaluate.choose_question_set(prefix="exp")
     names = [variant_name(base, c) for c in chunkings]
     st.caption(f"{len(chunkings)} chunking(s) × {len(grid)} retriever(s) = {len(chunkings) * len(grid)} cells; "
-               f"indexes: {', '.join(names) or 'none yet'} (an index with the same settings and documents is reused)")
+               f"indexes: {', '.join(names) or 'none yet'} (one already built from these documents with these settings is "
+               "reused; one with other documents or settings is replaced)")
     confirmed = not (embedder and is_hosted(embedder)) or confirm_hosted(docs, chunkings, embedder)
     ready = (bool(docs) and embedder is not None and 2 <= len(chunkings) <= MAX_CHUNKINGS and bool(grid)
              and question_set is not None and confirmed)
