@@ -4,8 +4,9 @@ Read it in three parts:
 
 1. Naming. A variant index is called `<base>--<slug>`, the slug spelled from the chunking
    (`recursive-500-50`, plus any other ChunkingConfig field that is not at its default, e.g.
-   `headers`): deterministic, always a safe catalog name (cut with a short hash when long), and
-   `parse_chunking` reads the slug back, so the CLI takes the same spelling.
+   `headers`, and `-headers` for the index option of contextual chunk headers where this version
+   has it): deterministic, always a safe catalog name (cut with a short hash when long), and
+   `parse_variant` reads the slug back, so the CLI takes the same spelling.
 2. Building. `build_variant` reuses a variant whose manifest already says the same chunking,
    embedder, store and source hashes; otherwise it builds a fresh index and, when one exists
    there, replaces it (`open_for_replace`: a new generation; readers keep the old one until the
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,11 +72,35 @@ def chunking_slug(chunking: ChunkingConfig) -> str:
     return "-".join(_UNSAFE.sub("_", p).strip("_") or "x" for p in parts)
 
 
-def variant_name(base: str, chunking: ChunkingConfig) -> str:
+HEADERS = "headers"
+
+
+def headers_supported() -> bool:
+    """True when indexes take the contextual-headers option (Index.create(headers=...))."""
+    return HEADERS in inspect.signature(Index.create).parameters
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """A chunking to try: the ChunkingConfig, and whether the index embeds contextual headers."""
+
+    config: ChunkingConfig
+    headers: bool = False
+
+    @property
+    def slug(self) -> str:
+        return chunking_slug(self.config) + (f"-{HEADERS}" if self.headers else "")
+
+
+def as_chunking(item: "ChunkingConfig | Chunking") -> Chunking:
+    return item if isinstance(item, Chunking) else Chunking(item)
+
+
+def variant_name(base: str, chunking: "ChunkingConfig | Chunking") -> str:
     """`<base>--<slug>`, a valid index name for every base and chunking; a name longer than the
     catalog allows is cut and ends with 8 hex digits of the full name, so it stays unique."""
     base = catalog.check_name(base)
-    full = f"{base}{SEPARATOR}{chunking_slug(chunking)}"
+    full = f"{base}{SEPARATOR}{as_chunking(chunking).slug}"
     if len(full) <= _NAME_MAX:
         return catalog.check_name(full)
     digest = hashlib.sha1(full.encode()).hexdigest()[:8]
@@ -103,11 +129,21 @@ def parse_chunking(spec: str) -> ChunkingConfig:
     return ChunkingConfig(strategy=parts[0], size=size, overlap=overlap, **flags)
 
 
-def check_chunkings(chunkings: Sequence[ChunkingConfig]) -> tuple[ChunkingConfig, ...]:
+def parse_variant(spec: str) -> Chunking:
+    """`parse_chunking`, plus a trailing `headers` for the contextual-headers index option."""
+    words = [p for p in re.split(r"[-:/]", spec.strip()) if p]
+    if words and words[-1] == HEADERS and HEADERS not in {f.name for f in dataclasses.fields(ChunkingConfig)}:
+        if not headers_supported():
+            raise ConfigError(f"chunking {spec!r}: this version has no contextual headers; drop '-{HEADERS}'")
+        return Chunking(parse_chunking("-".join(words[:-1])), headers=True)
+    return Chunking(parse_chunking(spec))
+
+
+def check_chunkings(chunkings: Sequence["ChunkingConfig | Chunking"]) -> tuple[Chunking, ...]:
     """1-5 distinct chunkings, each checked by the chunker (a bad size/overlap fails here)."""
     from .chunking import chunk_documents
 
-    unique = tuple(dict.fromkeys(chunkings))
+    unique = tuple(dict.fromkeys(as_chunking(c) for c in chunkings))
     if not unique:
         raise ConfigError("choose at least one chunking to try")
     if len(unique) > MAX_CHUNKINGS:
@@ -115,7 +151,7 @@ def check_chunkings(chunkings: Sequence[ChunkingConfig]) -> tuple[ChunkingConfig
                           "drop some, or run a second experiment")
     probe = [Document("probe", "", "probe text " * 5)]
     for chunking in unique:
-        chunk_documents(probe, chunking)
+        chunk_documents(probe, chunking.config)
     return unique
 
 
@@ -123,11 +159,12 @@ def check_chunkings(chunkings: Sequence[ChunkingConfig]) -> tuple[ChunkingConfig
 
 
 def open_for_replace(directory: str | Path, embedder: Embedder, store_name: str,
-                     chunking: ChunkingConfig) -> Index:
+                     chunking: ChunkingConfig, headers: bool = False) -> Index:
     """A new, empty index that will replace the one at `directory` when saved: the old
     generation stays live (and readable) until then, and a writer that saved in between is
     still refused, exactly as for an ingest (the new index's base is today's generation)."""
-    index = Index.create(directory, embedder, store_name, chunking)
+    options = {HEADERS: True} if headers else {}
+    index = Index.create(directory, embedder, store_name, chunking, **options)
     if rindex.exists(directory):
         index.base_generation = rindex.live_generation(directory).name
     return index
@@ -181,10 +218,12 @@ class Variant:
 
     name: str
     chunking: ChunkingConfig
+    #: the index embeds contextual headers (title and section) with each chunk
+    headers: bool = False
 
     @property
     def slug(self) -> str:
-        return chunking_slug(self.chunking)
+        return Chunking(self.chunking, self.headers).slug
 
 
 @dataclass(frozen=True)
@@ -196,17 +235,17 @@ class BuiltVariant:
     result: IngestResult | None = None
 
 
-def variants(base: str, chunkings: Sequence[ChunkingConfig]) -> tuple[Variant, ...]:
-    return tuple(Variant(variant_name(base, c), c) for c in check_chunkings(chunkings))
+def variants(base: str, chunkings: Sequence["ChunkingConfig | Chunking"]) -> tuple[Variant, ...]:
+    return tuple(Variant(variant_name(base, c), c.config, c.headers) for c in check_chunkings(chunkings))
 
 
-def _up_to_date(directory: Path, embedder: Embedder, store_name: str, chunking: ChunkingConfig,
+def _up_to_date(directory: Path, embedder: Embedder, store_name: str, variant: Variant,
                 hashes: Mapping[str, str]) -> bool:
     if not rindex.exists(directory):
         return False
     m = rindex.read_manifest(directory)
-    return (m.embedder, m.dim, m.store, m.chunking, dict(m.sources)) == (
-        embedder.name, embedder.dim, store_name, chunking, dict(hashes))
+    return (m.embedder, m.dim, m.store, m.chunking, bool(getattr(m, HEADERS, False)), dict(m.sources)) == (
+        embedder.name, embedder.dim, store_name, variant.chunking, variant.headers, dict(hashes))
 
 
 def build_variant(variant: Variant, documents: Sequence[Document], embedder: Embedder, store_name: str,
@@ -214,9 +253,9 @@ def build_variant(variant: Variant, documents: Sequence[Document], embedder: Emb
     """The variant's index: reused when it already holds exactly these documents with these
     settings, else built fresh and saved (replacing what was there)."""
     directory = (root or catalog.root()) / variant.name
-    if _up_to_date(directory, embedder, store_name, variant.chunking, source_hashes(documents)):
+    if _up_to_date(directory, embedder, store_name, variant, source_hashes(documents)):
         return BuiltVariant(variant, Index.open(directory, embedder=embedder), reused=True)
-    index = open_for_replace(directory, embedder, store_name, variant.chunking)
+    index = open_for_replace(directory, embedder, store_name, variant.chunking, variant.headers)
     result = index.ingest(list(documents), progress=progress)
     index.save()
     return BuiltVariant(variant, index, reused=False, result=result)
@@ -271,23 +310,25 @@ class ExperimentResult:
         fields = varying_fields(self.settings)
         rows = []
         for r in self.results:
-            c = self.variant_of(r).chunking
-            rows.append({"index": r.index, "chunking": chunking_slug(c), "strategy": c.strategy, "size": c.size,
-                         "overlap": c.overlap, "family": _family(c), "retriever": retriever_label(r.settings, fields),
+            v = self.variant_of(r)
+            c = v.chunking
+            rows.append({"index": r.index, "chunking": v.slug, "strategy": c.strategy, "size": c.size,
+                         "overlap": c.overlap, "headers": v.headers, "family": _family(c, v.headers),
+                         "retriever": retriever_label(r.settings, fields),
                          **{k: v for k, v in r.row().items() if k not in ("index", "setting")}})
         return rows
 
 
-def _family(chunking: ChunkingConfig) -> str:
+def _family(chunking: ChunkingConfig, headers: bool = False) -> str:
     """The chunking without its size and overlap (the overlap usually grows with the size): lines
     of a metric-vs-size chart join one family's points."""
-    return "-".join([chunking.strategy, *(chunking_slug(chunking).split("-")[3:])])
+    return "-".join([chunking.strategy, *(chunking_slug(chunking).split("-")[3:]), *([HEADERS] if headers else [])])
 
 
 def run_experiment(
     base: str,
     documents: Sequence[Document],
-    chunkings: Sequence[ChunkingConfig],
+    chunkings: Sequence["ChunkingConfig | Chunking"],
     settings: Sequence[RetrievalSettings],
     question_set: QuestionSet,
     embedder: Embedder,
@@ -317,7 +358,7 @@ def run_experiment(
 
 
 __all__ = [
-    "MAX_CHUNKINGS", "BuiltVariant", "ExperimentResult", "Variant", "build_variant", "check_chunkings",
-    "chunking_slug", "open_for_replace", "open_to_build", "parse_chunking", "replaces", "retriever_label", "run_experiment",
+    "MAX_CHUNKINGS", "BuiltVariant", "Chunking", "ExperimentResult", "Variant", "build_variant", "check_chunkings",
+    "chunking_slug", "headers_supported", "open_for_replace", "open_to_build", "parse_chunking", "parse_variant", "replaces", "retriever_label", "run_experiment",
     "variant_name", "variants", "varying_fields",
 ]

@@ -191,3 +191,21 @@ def test_question_set_from_name_or_path(tmp_path):
     path = tmp_path / "mine.jsonl"
     path.write_text('{"question": "q?", "relevant_sources": ["a.md"]}\n')
     assert len(question_set_from(str(path))) == 1
+
+
+def test_headers_variant_is_named_parsed_and_built_where_indexes_take_it(tmp_path):
+    from rag_core.experiments import Chunking, headers_supported, parse_variant
+
+    chunking = Chunking(ChunkingConfig(size=500, overlap=50), headers=True)
+    assert variant_name("b", chunking) == "b--recursive-500-50-headers"
+    assert variant_name("b", chunking) != variant_name("b", chunking.config)
+    if not headers_supported():
+        with pytest.raises(ConfigError, match="no contextual headers"):
+            parse_variant("recursive-500-50-headers")
+        return
+    assert parse_variant("recursive-500-50-headers") == chunking
+    (variant,) = variants("b", [chunking])
+    built = build_variant(variant, fact_documents(), create_embedder("hashing"), "numpy", root=tmp_path)
+    assert Index.open(tmp_path / variant.name).manifest.headers is True
+    again = build_variant(variant, fact_documents(), create_embedder("hashing"), "numpy", root=tmp_path)
+    assert again.reused and not built.reused

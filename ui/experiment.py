@@ -18,8 +18,9 @@ from rag_core import costs
 from rag_core import index_catalog as catalog
 from rag_core.chunking import STRATEGIES
 from rag_core.evaluate import METRICS, QuestionSet
-from rag_core.experiments import (MAX_CHUNKINGS, ExperimentResult, Variant, chunking_slug, parse_chunking,
-                                  retriever_label, run_experiment, variant_name, varying_fields)
+from rag_core.experiments import (HEADERS, MAX_CHUNKINGS, Chunking, ExperimentResult, Variant, chunking_slug,
+                                  headers_supported, parse_variant, retriever_label, run_experiment, variant_name,
+                                  varying_fields)
 from rag_core.providers import is_hosted
 from rag_core.rerank import RERANKERS
 from rag_core.retrieval import MODES
@@ -38,16 +39,18 @@ def presets() -> list[str]:
     out += [chunking_slug(ChunkingConfig("tokens", size, size // 8)) for size in (128, 256, 512)]
     out += [chunking_slug(ChunkingConfig("chars", size, size // 10)) for size in (500, 1000)]
     bools = [f.name for f in dataclasses.fields(ChunkingConfig) if isinstance(f.default, bool)]
-    out += [f"{chunking_slug(ChunkingConfig('recursive', 1000, 100))}-{flag}" for flag in bools]  # e.g. headers
+    if headers_supported():
+        bools.append(HEADERS)  # the contextual-headers index option
+    out += [f"{chunking_slug(ChunkingConfig('recursive', 1000, 100))}-{flag}" for flag in bools]
     return out
 
 
-def choose_chunkings() -> list[ChunkingConfig]:
+def choose_chunkings() -> list[Chunking]:
     picked = st.multiselect(
         f"Chunkings (2-{MAX_CHUNKINGS})", presets(), key=state.default("exp_chunkings", ["recursive-500-50", "recursive-1000-100"]),
         accept_new_options=True, max_selections=MAX_CHUNKINGS,
         help=f"strategy-size-overlap; type your own, e.g. recursive-700-70. Strategies: {', '.join(STRATEGIES)}.")
-    return [parse_chunking(p) for p in picked]
+    return [parse_variant(p) for p in picked]
 
 
 def choose_settings() -> list[RetrievalSettings]:
@@ -84,11 +87,11 @@ def form(docs: Sequence[Document], embedder: str | None, store: str) -> None:
         run(base, docs, chunkings, grid, question_set, embedder, store)
 
 
-def confirm_hosted(docs: Sequence[Document], chunkings: Sequence[ChunkingConfig], embedder: str) -> bool:
+def confirm_hosted(docs: Sequence[Document], chunkings: Sequence[Chunking], embedder: str) -> bool:
     """A hosted embedder embeds every variant: an upper bound of the cost, accepted explicitly."""
     from rag_core.chunking import chunk_documents
 
-    texts = [c.text for config in chunkings for c in chunk_documents(list(docs), config)]
+    texts = [c.text for chunking in chunkings for c in chunk_documents(list(docs), chunking.config)]
     model = embedder.partition("@")[0].partition(":")[2]
     table = state.price_table()
     price = costs.format_usd(costs.estimate_ingest_cost(texts, model, table).cost_usd) if model in table else "unknown"
@@ -96,7 +99,7 @@ def confirm_hosted(docs: Sequence[Document], chunkings: Sequence[ChunkingConfig]
                        "embedding cache cost nothing)".replace("$", "\\$"), key=f"exp_spend:{len(texts)}:{embedder}")
 
 
-def run(base: str, docs: Sequence[Document], chunkings: Sequence[ChunkingConfig], grid: Sequence[RetrievalSettings],
+def run(base: str, docs: Sequence[Document], chunkings: Sequence[Chunking], grid: Sequence[RetrievalSettings],
         question_set: QuestionSet, embedder_name: str, store: str) -> ExperimentResult:
     bar = st.progress(0.0, text="Building the variant indexes…")
 

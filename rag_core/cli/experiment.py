@@ -26,10 +26,10 @@ from .eval import NONE_WORDS, format_table, parse_grid
 
 
 def _chunkings(args: argparse.Namespace) -> list:
-    from ..experiments import parse_chunking
+    from ..experiments import parse_variant
 
     specs = [s.strip() for given in args.chunking for s in given.split(",") if s.strip()]
-    return [parse_chunking(s) for s in specs]
+    return [parse_variant(s) for s in specs]
 
 
 def _documents(args: argparse.Namespace) -> list:
@@ -114,7 +114,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="use the bundled demo corpus")
     p.add_argument("--base", required=True, help="base name: variants are saved as <base>--<strategy>-<size>-<overlap>")
     p.add_argument("--chunking", action="append", required=True,
-                   help="strategy-size-overlap, comma-separated or repeated, e.g. recursive-500-50,recursive-1000-100")
+                   help="strategy-size-overlap[-headers], comma-separated or repeated, e.g. "
+                        "recursive-500-50,recursive-1000-100")
     p.add_argument("--root", help="folder of the variant indexes (default: RAG_PLAYGROUND_INDEXES or ./indexes)")
     p.add_argument("--embedder", help="embedder name (default local:all-MiniLM-L6-v2)")
     p.add_argument("--store", choices=catalog.choices("store"), default="faiss", help="vector store (default faiss)")
