@@ -18,10 +18,14 @@ from rag_core.embeddings import create_embedder
 from rag_core.evaluate import demo_question_set
 from rag_core.index import Index
 from rag_core.types import ChunkingConfig
+from rag_core.rerank import RERANKERS
 from ui import evaluate as ui_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "small"
+#: the offered rerankers' names (`bm25`/`rrf`, or `pool-bm25`/`pool-rrf` where renamed)
+BM25 = next(c for c in RERANKERS.choices() if c.endswith("bm25"))
+RRF = next(c for c in RERANKERS.choices() if c.endswith("rrf"))
 
 
 @pytest.fixture
@@ -141,7 +145,7 @@ def test_many_settings_stay_readable_every_row_reachable_best_pinned(indexes):
     at = open_page()
     at.multiselect(key="w:eval_indexes").set_value([SMALL, "small-chars"]).run()
     at.multiselect(key="w:eval_top_ks").set_value([1, 2, 3, 5, 10, 20]).run()
-    at.multiselect(key="w:eval_rerankers").set_value(["none", "bm25"]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none", BM25]).run()
     at = run_eval(at)
     table = frame(at, "best")
     assert len(table) == 24  # 2 indexes x 6 k x 2 rerankers: every row in the table
@@ -182,7 +186,7 @@ def test_drill_down_follows_the_chosen_index_and_setting_across_runs(indexes):
 def test_downloads_hold_every_row_best_first(indexes):
     at = open_page()
     at.multiselect(key="w:eval_top_ks").set_value([1, 5]).run()
-    at.multiselect(key="w:eval_rerankers").set_value(["none", "rrf"]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none", RRF]).run()
     at = run_eval(at)
     buttons = {b.proto.label: b.proto.url for b in at.get("download_button")}
     assert buttons["Download CSV"].endswith(".csv") and buttons["Download JSON"].endswith(".json")

@@ -16,9 +16,12 @@ from rag_core import index as rindex
 from rag_core.evaluate import best
 from rag_core.index import Index
 from rag_core.types import ChunkingConfig
+from rag_core.rerank import RERANKERS
 from ui import evaluate as ui_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the offered BM25 reranker's name (`bm25`, or `pool-bm25` where renamed)
+BM25 = next(c for c in RERANKERS.choices() if c.endswith("bm25"))
 QUESTIONS = ("question,relevant_sources\n"
              "What is the capital of Kenya?,kenya.md\n"
              "Which is the capital of Japan with Mount Fuji?,japan.md\n"
@@ -73,7 +76,7 @@ def test_experiment_builds_variants_charts_them_and_opens_the_best_in_chat(index
     at = index_page
     at.text_input(key="w:exp_base").set_value("facts")
     at.multiselect(key="w:exp_chunkings").set_value(["recursive-200-20", "recursive-500-50"])
-    at.multiselect(key="w:exp_rerankers").set_value(["none", "bm25"]).run()
+    at.multiselect(key="w:exp_rerankers").set_value(["none", BM25]).run()
     at.radio(key="w:exp_origin").set_value(ui_evaluate.UPLOAD_SET).run()
     at.file_uploader(key="exp_upload").set_value([("facts.csv", QUESTIONS, "text/csv")]).run()
     assert not errors(at), errors(at)
@@ -88,7 +91,7 @@ def test_experiment_builds_variants_charts_them_and_opens_the_best_in_chat(index
     assert any("against chunk size" in t for t in charts) and any("by chunking and retriever" in t for t in charts)
     line = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if "against chunk size" in json.loads(c.proto.spec)["layout"]["title"]["text"])
-    assert {t["name"] for t in line["data"]} >= {"reranker none", "reranker bm25"}  # one line per retriever
+    assert {t["name"] for t in line["data"]} >= {"reranker none", f"reranker {BM25}"}  # one line per retriever
     table = next(df.value for df in at.dataframe if "retriever" in df.value.columns)
     assert len(table) == 4 and table["best"].iloc[0] == "★"
     best = result.best()
@@ -122,7 +125,7 @@ def test_evaluate_best_row_is_one_click_from_chat(app_root):
     at.switch_page("pages/evaluate.py").run()
     at.multiselect(key="w:eval_indexes").set_value(["facts-a", "facts-b"])
     at.multiselect(key="w:eval_top_ks").set_value([1, 3])
-    at.multiselect(key="w:eval_rerankers").set_value(["none", "bm25"]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none", BM25]).run()
     at.radio(key="w:eval_origin").set_value(ui_evaluate.UPLOAD_SET).run()
     at.file_uploader(key="eval_upload").set_value([("facts.csv", QUESTIONS, "text/csv")]).run()
     at.button(key="eval_run_button").click().run()

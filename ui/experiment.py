@@ -59,8 +59,9 @@ def choose_settings() -> list[RetrievalSettings]:
     modes = list(MODES)
     chosen_modes = c1.multiselect("Retrieval modes", modes, key=state.default("exp_modes", modes[:1])) \
         if len(modes) > 1 else modes
-    rerankers = c2.multiselect("Rerankers", [state.NO_RERANKER, *RERANKERS.choices()],
-                               key=state.default("exp_rerankers", [state.NO_RERANKER, "rrf"]))
+    offered = [state.NO_RERANKER, *RERANKERS.choices()]
+    fusing = [c for c in offered if c.endswith("rrf")][:1]  # `rrf`, or `pool-rrf` where renamed
+    rerankers = c2.multiselect("Rerankers", offered, key=state.default("exp_rerankers", [state.NO_RERANKER, *fusing]))
     top_k = c3.number_input("Top-k", 1, handoff.CHAT_MAX_TOP_K, key=state.default("exp_top_k", 5))
     return [RetrievalSettings(top_k=int(top_k), mode=m, reranker=None if r == state.NO_RERANKER else r)
             for m in chosen_modes for r in rerankers]
