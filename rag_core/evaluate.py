@@ -27,6 +27,7 @@ and is not a measurement: `embed_cached` counts those, `embed_ms` averages the o
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -415,7 +416,6 @@ def evaluate(
     credentials: object = None,
     index_name: str | None = None,
     embed_ms: float | None = None,
-    embed_cached: int = 0,
 ) -> EvalResult:
     """Retrieve for every question with `settings` and score the hits at k = settings.top_k.
 
@@ -462,7 +462,7 @@ def evaluate(
         ndcg=_mean(r.ndcg for r in scored),
         latency_ms=_mean(r.latency_ms for r in rows),
         embed_ms=_mean(r.embed_ms for r in rows) if embed_ms is None else embed_ms,
-        missing_sources=missing, embed_cached=embed_cached,
+        missing_sources=missing,
     )
 
 
@@ -530,8 +530,8 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
             if progress:
                 progress(base + done, total, what)
 
-        results.append(evaluate(index, question_set, settings, rerankers[key], step,
-                                index_name=name, embed_ms=embed[name][0], embed_cached=embed[name][1]))
+        result = evaluate(index, question_set, settings, rerankers[key], step, index_name=name, embed_ms=embed[name][0])
+        results.append(dataclasses.replace(result, embed_cached=embed[name][1]))
     return results
 
 

@@ -163,6 +163,8 @@ def open_for_replace(directory: str | Path, embedder: Embedder, store_name: str,
     """A new, empty index that will replace the one at `directory` when saved: the old
     generation stays live (and readable) until then, and a writer that saved in between is
     still refused, exactly as for an ingest (the new index's base is today's generation)."""
+    if headers and not headers_supported():
+        raise ConfigError("this version has no contextual headers: build without them")
     options = {HEADERS: True} if headers else {}
     index = Index.create(directory, embedder, store_name, chunking, **options)
     if rindex.exists(directory):
@@ -190,7 +192,7 @@ def replaces(directory: str | Path, embedder_name: str, store_name: str, chunkin
 
 def open_to_build(directory: str | Path, embedder_name: str | None = None, store_name: str | None = None,
                   chunking: ChunkingConfig | None = None, *, replace: bool = False, credentials=None,
-                  **embedder_options) -> tuple[Index, bool]:
+                  headers: bool | None = None, **embedder_options) -> tuple[Index, bool]:
     """`index.open_for_ingest`, except that with `replace` an index whose chunking, embedder or
     store differs from the ones given is not an error: a fresh index replaces it at save (see
     `open_for_replace`). Settings left as None keep the saved index's. Returns the index and
@@ -205,11 +207,14 @@ def open_to_build(directory: str | Path, embedder_name: str | None = None, store
         if name.startswith("compatible:") and name == manifest.embedder:
             options.setdefault("dim", manifest.dim)
         embedder = create_embedder(name, credentials=credentials, **options)
-        wanted = (embedder.name, store_name or manifest.store, chunking or manifest.chunking)
-        if wanted != (manifest.embedder, manifest.store, manifest.chunking):
-            return open_for_replace(directory, embedder, wanted[1], wanted[2]), True
+        had = bool(getattr(manifest, HEADERS, False))
+        wanted = (embedder.name, store_name or manifest.store, chunking or manifest.chunking,
+                  had if headers is None else bool(headers))
+        if wanted != (manifest.embedder, manifest.store, manifest.chunking, had):
+            return open_for_replace(directory, embedder, wanted[1], wanted[2], wanted[3]), True
+    extra = {HEADERS: headers} if headers is not None else {}  # the option exists where indexes take it
     return rindex.open_for_ingest(directory, embedder_name, store_name, chunking, credentials=credentials,
-                                  **embedder_options), False
+                                  **extra, **embedder_options), False
 
 
 @dataclass(frozen=True)
