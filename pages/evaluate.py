@@ -44,6 +44,7 @@ run = evaluate.last_run()
 if run is not None:
     st.subheader("Results")
     with guard("showing the results"):
+        evaluate.note_if_stale(run, chosen, question_set, grid)
         top = evaluate.show_results(run)
         st.subheader("Per question")
         evaluate.drill_down(run, top)

@@ -1,4 +1,5 @@
-"""Index: chunking with a live preview, embedder and store, cost estimate, build, manage."""
+"""Index: chunking with a live preview, embedder and store, cost estimate, build (or replace),
+a chunking experiment, manage."""
 
 import streamlit as st
 
@@ -8,10 +9,9 @@ from rag_core.demo import demo_documents
 from rag_core.catalog import describe, is_hosted
 from rag_core.types import ChunkingConfig
 from rag_core import index_catalog as catalog
-from ui import indexing, providers, state, widgets
+from ui import experiment, indexing, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
-from ui.progress import BuildProgress
 
 page_setup()
 
@@ -71,25 +71,17 @@ if not hosted:
                        f"{estimate.prices_as_of}).")
 
 st.subheader("3 · Build")
-name = st.text_input("Index name", key=state.default("index_name", "my-index"))
-confirmed = not hosted
-if hosted and docs and config is not None:
-    with guard("estimating what the hosted embedder will cost"):
-        confirmed = indexing.confirm_spend(indexing.spend_plan(name, docs, embedder, store, config))
-ready = bool(docs) and config is not None and embedder is not None and confirmed
-if st.button("Build index", type="primary", disabled=not ready, key="build",
-             help=None if confirmed else "Accept the estimated cost first."):
-    with guard("building the index"):
-        bar = st.progress(0.0, text="Chunking…")
-        report = indexing.build(name, docs, embedder, store, config, BuildProgress(bar))
-        bar.empty()
-        state.set_active_index(catalog.check_name(name))
-        indexing.show_build(name, report)
-    for message in providers.drain_warnings():  # e.g. truncation warnings from a failed build
-        st.warning(message, icon=":material/content_cut:")
-if indexing.hosted_builds():
-    st.caption("Hosted builds this session (real usage, as the API reported it):")
-    st.dataframe(indexing.hosted_builds(), hide_index=True, width="stretch")
+indexing.build_section(docs, config, embedder, store, hosted)
+
+st.subheader("4 · Experiment: compare chunkings")
+with st.expander("Build 2-5 chunkings of these documents, evaluate each with several retrievers, and chart them",
+                 expanded=experiment.last() is not None):
+    with guard("setting up the experiment"):
+        experiment.form(docs, embedder, store)
+    result = experiment.last()
+    if result is not None:
+        with guard("showing the experiment"):
+            experiment.show(result)
 
 st.subheader("Saved indexes")
 with guard("listing the saved indexes"):

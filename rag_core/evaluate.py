@@ -19,12 +19,15 @@ Read it in four parts:
 
 Latency: `latency_ms` is search + rerank per question (what these settings change);
 `embed_ms` is the query embedding, measured once per index before a sweep so that every row
-of one index shows the same (first-time) cost.
+of one index shows the same cost. A vector served by the embedder's query cache costs nothing
+and is not a measurement: `embed_cached` counts those, `embed_ms` averages the others only, and
+`embed_text` says "cached" when there were no others (never a misleading 0).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -196,6 +199,25 @@ def demo_hard_question_set() -> QuestionSet:
     return load_question_set(DEMO_HARD_QUESTIONS, name="demo questions (hard)")
 
 
+#: the bundled question sets by the name the CLI and the app use
+BUNDLED_SETS: dict[str, Callable[[], QuestionSet]] = {"demo": demo_question_set, "demo-hard": demo_hard_question_set}
+
+
+def bundled_question_set(name: str) -> QuestionSet:
+    """A bundled set by name (`demo`, `demo-hard`); an unknown name lists the known ones."""
+    if name not in BUNDLED_SETS:
+        raise ConfigError(f"no bundled question set {name!r}; known: {', '.join(BUNDLED_SETS)} "
+                          "(or give the path of a .jsonl, .json or .csv file)")
+    return BUNDLED_SETS[name]()
+
+
+def question_set_from(spec: str | None) -> QuestionSet:
+    """A bundled set by name (`demo`, `demo-hard`), else a file path; None is the demo set."""
+    if not spec:
+        return demo_question_set()
+    return bundled_question_set(spec) if spec in BUNDLED_SETS else load_question_set(spec)
+
+
 # ---- metrics -----------------------------------------------------------------------------------
 
 
@@ -280,6 +302,16 @@ class EvalResult:
     embed_ms: float
     #: relevant sources named by the question set that this index does not contain
     missing_sources: tuple[str, ...] = ()
+    #: questions whose query vector came from the embedder's cache when embed_ms was measured
+    embed_cached: int = 0
+
+    @property
+    def embed_text(self) -> str:
+        """The query-embedding time as a person should read it: ms, or "cached"."""
+        if self.embed_cached and self.embed_cached >= len(self.questions):
+            return "cached"
+        text = f"{self.embed_ms:.2f}"
+        return f"{text} ({self.embed_cached} cached)" if self.embed_cached else text
 
     @property
     def k(self) -> int:
@@ -312,6 +344,7 @@ class EvalResult:
             "nDCG@k": round(self.ndcg, 4),
             "latency_ms": round(self.latency_ms, 2),
             "embed_ms": round(self.embed_ms, 2),
+            **({"embed_cached": self.embed_cached} if self.embed_cached else {}),
             "questions": len(self.questions),
             "misses": len(self.misses),
             **({"no_answer": self.no_answer} if self.no_answer else {}),
@@ -455,10 +488,26 @@ def settings_grid(
 
 def warm_up(index: Index, question_set: QuestionSet) -> float:
     """Embed every question once (the embedder's query cache keeps them); mean ms per question."""
-    started = time.perf_counter()
+    return measure_query_embedding(index, question_set)[0]
+
+
+def measure_query_embedding(index: Index, question_set: QuestionSet) -> tuple[float, int]:
+    """Embed every question once (warming the query cache for the sweep): the mean ms over the
+    questions really embedded, and how many came from the cache instead (an embedder without
+    cache stats counts none as cached)."""
+    stats = getattr(index.embedder, "stats", None)
+    cached = 0
+    spent, embedded = 0.0, 0
     for q in question_set.questions:
+        hits_before = getattr(stats, "query_hits", 0)
+        started = time.perf_counter()
         index.embedder.embed_query(q.question)
-    return (time.perf_counter() - started) * 1000.0 / max(len(question_set.questions), 1)
+        elapsed = (time.perf_counter() - started) * 1000.0
+        if getattr(stats, "query_hits", 0) > hits_before:
+            cached += 1
+        else:
+            spent, embedded = spent + elapsed, embedded + 1
+    return (spent / embedded if embedded else 0.0), cached
 
 
 def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: QuestionSet,
@@ -467,13 +516,13 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
     rerankers = {s.reranker or "none": _resolve_reranker(s, None, credentials) for _, _, s in jobs}
     for name, index, _ in jobs:
         check_coverage(index, question_set)
-    embed: dict[str, float] = {}
+    embed: dict[str, tuple[float, int]] = {}
     per = len(question_set.questions)
     total = per * len(jobs)
     results = []
     for n, (name, index, settings) in enumerate(jobs):
         if name not in embed:
-            embed[name] = warm_up(index, question_set)
+            embed[name] = measure_query_embedding(index, question_set)
         key = settings.reranker or "none"
 
         def step(done: int, _total: int, _label: str, base: int = n * per,
@@ -481,8 +530,8 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
             if progress:
                 progress(base + done, total, what)
 
-        results.append(evaluate(index, question_set, settings, rerankers[key], step,
-                                index_name=name, embed_ms=embed[name]))
+        result = evaluate(index, question_set, settings, rerankers[key], step, index_name=name, embed_ms=embed[name][0])
+        results.append(dataclasses.replace(result, embed_cached=embed[name][1]))
     return results
 
 
@@ -545,6 +594,7 @@ def results_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
 def result_to_json(result: EvalResult, per_question: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = result.row()
     out["question_set"] = result.question_set
+    out["embed"] = result.embed_text
     if result.missing_sources:
         out["missing_sources"] = list(result.missing_sources)
     if per_question:
@@ -559,6 +609,7 @@ def result_to_json(result: EvalResult, per_question: bool = False) -> dict[str, 
 
 
 __all__ = [
+    "BUNDLED_SETS",
     "DEMO_QUESTIONS",
     "METRICS",
     "EvalQuestion",
@@ -566,6 +617,7 @@ __all__ = [
     "QuestionResult",
     "QuestionSet",
     "best",
+    "bundled_question_set",
     "check_coverage",
     "compare_indexes",
     "demo_hard_question_set",
@@ -573,8 +625,10 @@ __all__ = [
     "evaluate",
     "hit_at_k",
     "load_question_set",
+    "measure_query_embedding",
     "ndcg_at_k",
     "parse_question_set",
+    "question_set_from",
     "recall_at_k",
     "reciprocal_rank",
     "relevance_gains",

@@ -105,19 +105,20 @@ def test_a_template_error_has_its_own_class():
 
 
 def test_the_app_shows_an_index_error_with_the_name_not_the_server_path(app_root):
-    """Index page: building into an existing index with another store is refused, naming the index."""
+    """Index page: building into an existing index with another store asks to replace it (issue 12),
+    naming the index, never its server path; the build waits for the confirmation."""
     app_root.mkdir(parents=True, exist_ok=True)
     _build(app_root / "notes")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.switch_page("pages/index.py").run()
     at.selectbox(key="w:embedder").set_value("hashing")
     at.selectbox(key="w:store").set_value("faiss")
-    at.text_input(key="w:index_name").set_value("notes")
-    at.button(key="build").click().run()
-    errors = app_errors(at)
-    assert len(errors) == 1, errors
-    assert "“notes” was built with store numpy" in errors[0]
-    assert str(app_root) not in errors[0] and not FLAG.search(errors[0])
+    at.text_input(key="w:index_name").set_value("notes").run()
+    assert not app_errors(at), app_errors(at)
+    warning = next(w.value for w in at.warning if "exists with other settings" in w.value)
+    assert "**notes**" in warning and "store numpy → faiss" in warning
+    assert str(app_root) not in warning and not FLAG.search(warning)
+    assert at.button(key="build").disabled
 
 
 def test_the_app_lists_a_damaged_index_by_name_not_path(app_root):

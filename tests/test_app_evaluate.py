@@ -3,8 +3,11 @@ of demo documents, so the bundled demo questions about them can be scored."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+
+import pandas as pd
 
 import pytest
 from helpers import app_errors as errors
@@ -15,9 +18,14 @@ from rag_core.embeddings import create_embedder
 from rag_core.evaluate import demo_question_set
 from rag_core.index import Index
 from rag_core.types import ChunkingConfig
+from rag_core.rerank import RERANKERS
+from ui import evaluate as ui_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "small"
+#: the offered rerankers' names (`bm25`/`rrf`, or `pool-bm25`/`pool-rrf` where renamed)
+BM25 = next(c for c in RERANKERS.choices() if c.endswith("bm25"))
+RRF = next(c for c in RERANKERS.choices() if c.endswith("rrf"))
 
 
 @pytest.fixture
@@ -108,7 +116,7 @@ def test_bad_upload_and_empty_grid_are_errors_not_tracebacks(indexes):
     at.file_uploader(key="eval_upload").set_value([("bad.jsonl", b'{"question": "x"}\n', "application/json")]).run()
     assert not at.exception
     assert any("relevant_sources" in e.value and "line 1" in e.value for e in at.error)
-    at.radio(key="w:eval_origin").set_value("Demo questions (for the demo corpus)").run()
+    at.radio(key="w:eval_origin").set_value(ui_evaluate.DEMO_SET).run()
     at.multiselect(key="w:eval_rerankers").set_value([]).run()
     assert not at.exception
     assert any("settings grid is empty" in e.value for e in at.error)
@@ -131,3 +139,109 @@ def test_no_index_says_what_to_do(tmp_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "pages" / "evaluate.py"), default_timeout=60).run()
     assert not errors(at)
     assert "no index yet" in at.info[0].value
+
+
+def test_many_settings_stay_readable_every_row_reachable_best_pinned(indexes):
+    at = open_page()
+    at.multiselect(key="w:eval_indexes").set_value([SMALL, "small-chars"]).run()
+    at.multiselect(key="w:eval_top_ks").set_value([1, 2, 3, 5, 10, 20]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none", BM25]).run()
+    at = run_eval(at)
+    table = frame(at, "best")
+    assert len(table) == 24  # 2 indexes x 6 k x 2 rerankers: every row in the table
+    assert table["best"].iloc[0] == "★" and list(table["best"]).count("★") == 1  # the best pinned on top
+    assert table["MRR"].iloc[0] == table["MRR"].max()
+    assert list(table["MRR"].iloc[1:]) == sorted(table["MRR"].iloc[1:], reverse=True)
+    assert table["setting"].is_unique
+    charts = at.get("plotly_chart")
+    bars = json.loads(charts[0].proto.spec)["data"][0]
+    assert bars["orientation"] == "h" and len(bars["y"]) == 24  # labels read horizontally
+    assert bars["y"][-1].startswith("★")  # the best on top
+    assert "heatmap" in {json.loads(c.proto.spec)["data"][0]["type"] for c in charts}
+
+
+def test_drill_down_follows_the_chosen_index_and_setting_across_runs(indexes):
+    """It remembered a position: after another run the same position was another index or setting."""
+    at = open_page()
+    at.multiselect(key="w:eval_indexes").set_value([SMALL, "small-chars"]).run()
+    at.multiselect(key="w:eval_top_ks").set_value([5]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none"]).run()
+    at = run_eval(at)
+    table = frame(at, "best")
+    key = next(ui_evaluate.result_key(r) for r in at.session_state["eval_run"].results if r.index == SMALL)
+    at.selectbox(key="eval_drill_setting").set_value(key).run()
+    at.multiselect(key="w:eval_indexes").set_value(["small-chars", SMALL]).run()  # same grid, other order
+    at = run_eval(at)
+    assert at.selectbox(key="eval_drill_setting").value == key
+    assert any(f"index **{SMALL}**" in c.value for c in at.caption)
+    misses = int(table.loc[table["index"] == SMALL, "misses"].iloc[0])
+    assert len(frame(at, "first relevant rank")) == misses  # the chosen index's own misses
+    # a run without the chosen setting shows the new best, never whatever sits at that position
+    at.multiselect(key="w:eval_indexes").set_value(["small-chars"]).run()
+    at = run_eval(at)
+    assert at.selectbox(key="eval_drill_setting").value.startswith("small-chars\x1f")
+    assert any("index **small-chars**" in c.value for c in at.caption)
+
+
+def test_downloads_hold_every_row_best_first(indexes):
+    at = open_page()
+    at.multiselect(key="w:eval_top_ks").set_value([1, 5]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none", RRF]).run()
+    at = run_eval(at)
+    buttons = {b.proto.label: b.proto.url for b in at.get("download_button")}
+    assert buttons["Download CSV"].endswith(".csv") and buttons["Download JSON"].endswith(".json")
+    run = at.session_state["eval_run"]
+    with ui_evaluate_session(at):
+        csv_text, json_text = ui_evaluate.results_csv(run), ui_evaluate.results_json(run)
+    shown = frame(at, "best")
+    csv_frame = pd.read_csv(io.StringIO(csv_text))
+    assert list(csv_frame.columns) == list(shown.columns) and len(csv_frame) == 4
+    assert list(csv_frame["setting"]) == list(shown["setting"]) and csv_frame["best"].iloc[0] == "★"
+    payload = json.loads(json_text)
+    assert payload["best_by"] == "MRR" and len(payload["results"]) == 4
+    assert payload["results"][0]["MRR"] == max(r["MRR"] for r in payload["results"])
+    assert len(payload["results"][0]["per_question"]) == len(demo_question_set())
+
+
+class ui_evaluate_session:
+    """Run ui.evaluate's pure formatters outside a script run: best_by() reads the session."""
+
+    def __init__(self, at: AppTest) -> None:
+        self.best_by = at.session_state["w:eval_best_by"]
+
+    def __enter__(self):
+        self._old = ui_evaluate.best_by
+        ui_evaluate.best_by = lambda: ui_evaluate.BEST_BY[self.best_by]
+
+    def __exit__(self, *exc):
+        ui_evaluate.best_by = self._old
+
+
+def test_query_embedding_column_says_cached_not_zero(indexes):
+    at = open_page()
+    at.multiselect(key="w:eval_top_ks").set_value([5]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none"]).run()
+    at = run_eval(at)
+    first = frame(at, "query embed ms")["query embed ms"].iloc[0]
+    assert first != "cached" and float(first) > 0
+    at = run_eval(at)  # same index, same questions: the query cache serves every vector
+    assert list(frame(at, "query embed ms")["query embed ms"]) == ["cached"]
+
+
+def test_bundled_sets_offered_by_name(indexes):
+    at = open_page()
+    assert at.radio(key="w:eval_origin").options == [ui_evaluate.DEMO_SET, ui_evaluate.HARD_SET,
+                                                     ui_evaluate.UPLOAD_SET]
+    at.radio(key="w:eval_origin").set_value(ui_evaluate.HARD_SET).run()
+    assert not errors(at), errors(at)
+    assert any("questions in demo questions (hard)" in e.label for e in at.expander)
+
+
+def test_results_say_when_the_choices_changed_since_the_run(indexes):
+    at = open_page()
+    at.multiselect(key="w:eval_top_ks").set_value([5]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none"]).run()
+    at = run_eval(at)
+    assert not any("from the last run" in i.value for i in at.info)
+    at.multiselect(key="w:eval_top_ks").set_value([1, 5]).run()
+    assert any("from the last run" in i.value and "press Run evaluation" in i.value for i in at.info)

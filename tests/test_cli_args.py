@@ -16,8 +16,10 @@ from rag_core.cli import build_parser
 POSITIONALS = {
     "demo": ["--index", "i"], "ingest": ["docs", "--index", "i"], "crawl": ["http://example.com", "--index", "i"],
     "query": ["question", "--index", "i"], "info": ["--index", "i"], "estimate": ["docs"], "bench": [],
-    "eval": ["--index", "i"],
+    "eval": ["--index", "i"], "experiment": ["--demo", "--base", "b", "--chunking", "recursive-500-50"],
 }
+#: subcommands whose --top-k and --threshold take comma-separated lists
+LISTS = ("eval", "experiment")
 #: options where 0 is meaningful (keep everything, seeds only, no delay, no overlap, any score)
 ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold"}
 ALWAYS_BAD = ["nan", "NaN", "inf", "-inf", "1e400", "abc", "", "-2", "1e30"]
@@ -61,7 +63,7 @@ def _parse_error(capsys, argv) -> list[str]:
 @pytest.mark.parametrize("command,option", _numeric_options())
 def test_non_finite_and_out_of_range_values_are_refused(capsys, command, option):
     bad = ALWAYS_BAD + ([] if option in ZERO_OK else ["0"])
-    if (command, option) == ("eval", "--threshold"):
+    if command in LISTS and option == "--threshold":
         bad.remove("")  # an empty item means "none" in an eval threshold list
     for value in bad:
         err = _parse_error(capsys, [command, *POSITIONALS[command], f"{option}={value}"])
@@ -72,9 +74,9 @@ def test_non_finite_and_out_of_range_values_are_refused(capsys, command, option)
 @pytest.mark.parametrize("command,option", _numeric_options())
 def test_the_defaults_and_ordinary_values_still_parse(command, option):
     build_parser().parse_args([command, *POSITIONALS[command]])
-    value = "1,3" if command == "eval" and option == "--top-k" else "1"
+    value = "1,3" if command in LISTS and option == "--top-k" else "1"
     if option == "--threshold":
-        value = "none,0.3" if command == "eval" else "0.3"
+        value = "none,0.3" if command in LISTS else "0.3"
     build_parser().parse_args([command, *POSITIONALS[command], option, value])
 
 

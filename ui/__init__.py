@@ -14,4 +14,6 @@
 - providers.py this session's credentials and its own hosted embedders/answerers/rerankers
 - keys.py     Settings rows: key (session only), base URL, where the key comes from, Test connection
 - prices.py   the dated price table, editable for this session
+- evaluate.py the Evaluate page's work; eval_charts.py its charts (ranked bars, heatmap, metric vs size)
+- experiment.py the chunking experiment on Index; handoff.py opens Chat on a measured configuration
 """

@@ -1,18 +1,23 @@
 """The Evaluate page's work: choose indexes, a question set and a grid of settings; run the
-sweep with a progress bar; show the results table (best row highlighted), a chart of the
-metrics per setting, and a per-question drill-down with each hit's labelled score.
+sweep with a progress bar; show the results table (best row pinned on top, every row there and
+sortable), a chart that reads at any number of settings (ranked bars; an index x setting
+heatmap when several indexes), CSV/JSON downloads, and a per-question drill-down with each
+hit's labelled score.
 
 The last run is kept in `st.session_state["eval_run"]` (this person's results, like the chat
-history); indexes come from ui.indexes (cached), so a rerun never reloads a model.
+history); indexes come from ui.indexes (cached), so a rerun never reloads a model. The
+drill-down remembers its choice by (index, setting), never by position: after another run it
+shows the same index and setting if that run has it, else the new best.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from rag_core.evaluate import (
@@ -23,19 +28,26 @@ from rag_core.evaluate import (
     QuestionSet,
     best,
     compare_indexes,
+    demo_hard_question_set,
     demo_question_set,
     parse_question_set,
+    result_to_json,
     settings_grid,
 )
+from rag_core.experiments import varying_fields
 from rag_core.rerank import RERANKERS
+from rag_core.types import RetrievalSettings
 
-from . import indexes, providers, state, widgets
+from . import eval_charts, handoff, indexes, providers, state, widgets
 
-DEMO_SET = "Demo questions (for the demo corpus)"
+DEMO_SET = "Demo questions: easy (for the demo corpus)"
+HARD_SET = "Demo questions: hard (paraphrased, some unanswerable)"
 UPLOAD_SET = "Upload a question set"
+#: the bundled sets by the name the radio shows
+BUNDLED = {DEMO_SET: demo_question_set, HARD_SET: demo_hard_question_set}
+_RUNS = itertools.count(1)
 TOP_K_CHOICES = (1, 2, 3, 5, 10, 20)
 BEST_BY = {"MRR": "mrr", "hit@k": "hit_rate", "recall@k": "recall", "nDCG@k": "ndcg"}
-COLOURS = ("#2563eb", "#16a34a", "#ea580c", "#9333ea")
 FORMAT_HELP = ('One question per entry with `question` and `relevant_sources` (the source paths or URLs '
                'that answer it, as shown under each hit on Chat). `.jsonl`: one object per line; `.json`: '
                'a list of objects; `.csv`: columns `question,relevant_sources` with sources separated by `|`.')
@@ -43,11 +55,15 @@ FORMAT_HELP = ('One question per entry with `question` and `relevant_sources` (t
 
 @dataclass(frozen=True)
 class EvalRun:
-    """One press of Run: the results, and the question set's name and size."""
+    """One press of Run: the results, the question set's name and size, and what was chosen
+    (to say when the widgets no longer match the results shown)."""
 
     results: tuple[EvalResult, ...]
     question_set: str
     n_questions: int
+    indexes: tuple[str, ...] = ()
+    grid: tuple[RetrievalSettings, ...] = ()
+    run_id: int = field(default_factory=lambda: next(_RUNS))
 
 
 def best_by() -> str:
@@ -68,12 +84,15 @@ def choose_indexes(names: Sequence[str]) -> list[str]:
                           help="Choose several to compare chunking or embedders: each needs its own index.")
 
 
-def choose_question_set() -> QuestionSet | None:
-    origin = st.radio("Question set", [DEMO_SET, UPLOAD_SET], horizontal=True,
-                      key=state.default("eval_origin", DEMO_SET))
-    if origin == DEMO_SET:
-        return demo_question_set()
-    upload = st.file_uploader("Question set file", type=[s.lstrip(".") for s in SUFFIXES], key="eval_upload",
+def choose_question_set(prefix: str = "eval") -> QuestionSet | None:
+    """A bundled set by name, or an uploaded file (widget keys start with `prefix`)."""
+    key = state.default(f"{prefix}_origin", DEMO_SET)
+    if st.session_state[key] not in (*BUNDLED, UPLOAD_SET):  # a label from an older version
+        st.session_state[key] = DEMO_SET
+    origin = st.radio("Question set", [*BUNDLED, UPLOAD_SET], horizontal=True, key=key)
+    if origin in BUNDLED:
+        return BUNDLED[origin]()
+    upload = st.file_uploader("Question set file", type=[s.lstrip(".") for s in SUFFIXES], key=f"{prefix}_upload",
                               help=FORMAT_HELP)
     st.caption(FORMAT_HELP)
     if upload is None:
@@ -123,7 +142,7 @@ def run(names: Sequence[str], question_set: QuestionSet, grid) -> EvalRun:
     results = compare_indexes(opened, question_set, grid, progress=progress,
                               credentials=providers.credentials())
     bar.empty()
-    run_ = EvalRun(tuple(results), question_set.name, len(question_set))
+    run_ = EvalRun(tuple(results), question_set.name, len(question_set), tuple(names), tuple(grid))
     st.session_state["eval_run"] = run_
     return run_
 
@@ -135,87 +154,182 @@ def last_run() -> EvalRun | None:
 # ---- showing -------------------------------------------------------------------------------
 
 
-def _name(result: EvalResult, multi: bool) -> str:
-    return f"{result.index} · {result.label}" if multi else result.label
+def result_key(result: EvalResult) -> str:
+    """Which (index, setting) a result is: the drill-down's memory across runs."""
+    return f"{result.index}\x1f{result.settings!r}"
 
 
-def results_frame(run_: EvalRun) -> tuple[pd.DataFrame, int]:
-    """One row per (index, setting), and the position of the best row."""
+def names(results: Sequence[EvalResult]) -> list[str]:
+    """A short, unique name per result: the index (when several) and what differs in the setting."""
+    multi = len({r.index for r in results}) > 1
+    fields = varying_fields([r.settings for r in results])
+    labels = []
+    for r in results:
+        setting = " · ".join(_field_text(r.settings, f) for f in fields) if fields else r.label
+        labels.append(f"{r.index} · {setting}" if multi else setting)
+    return eval_charts.unique_names(labels)
+
+
+def _field_text(settings: RetrievalSettings, name: str) -> str:
+    value = getattr(settings, name)
+    if name == "top_k":
+        return f"k={value}"
+    if name == "score_threshold":
+        return "threshold " + ("none" if value is None else f"{value:g}")
+    shown = "none" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+    return f"{name.replace('_', ' ')} {shown}"
+
+
+def ranked(run_: EvalRun, metric: str) -> list[int]:
+    """Positions of the results: the best first, then by `metric` (ties keep the run's order)."""
+    top = best(run_.results, metric)
+    order = sorted(range(len(run_.results)), key=lambda i: -getattr(run_.results[i], metric))
+    return [run_.results.index(top)] + [i for i in order if run_.results[i] is not top]
+
+
+def results_frame(run_: EvalRun) -> pd.DataFrame:
+    """Every (index, setting) row, the best pinned first, the rest by the "Best by" metric."""
     top = best(run_.results, best_by())
+    label = names(run_.results)
     rows = []
-    for r in run_.results:
+    for i in ranked(run_, best_by()):
+        r = run_.results[i]
         row = r.row()
-        rows.append({"best": "★" if r is top else "", "index": row["index"], "top-k": row["top_k"],
-                     "reranker": row["reranker"],
+        rows.append({"best": "★" if r is top else "", "index": row["index"], "setting": label[i],
+                     "top-k": row["top_k"], "reranker": row["reranker"],
                      "threshold": "none" if row["threshold"] is None else f"{row['threshold']:.2f}",
-                     "hit@k": row["hit@k"], "recall@k": row["recall@k"], "MRR": row["MRR"], "nDCG@k": row["nDCG@k"],
-                     "latency ms (search + rerank)": row["latency_ms"], "query embed ms": row["embed_ms"],
+                     **{name: row[name] for name in METRICS.values()},
+                     "latency ms (search + rerank)": row["latency_ms"], "query embed ms": r.embed_text,
                      "misses": row["misses"]})
-    return pd.DataFrame(rows), run_.results.index(top)
+    return pd.DataFrame(rows)
+
+
+def results_csv(run_: EvalRun) -> str:
+    return results_frame(run_).to_csv(index=False)
+
+
+def results_json(run_: EvalRun) -> str:
+    """Every row with its per-question hits, best first, plus what was run."""
+    payload = {"question_set": run_.question_set, "questions": run_.n_questions, "best_by": METRICS[best_by()],
+               "results": [result_to_json(run_.results[i], per_question=True) for i in ranked(run_, best_by())]}
+    return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+def note_if_stale(run_: EvalRun, chosen: Sequence[str], question_set: QuestionSet | None, grid) -> None:
+    """Say so when the widgets no longer describe the results shown (press Run to update)."""
+    now = (tuple(chosen), question_set.name if question_set else None, tuple(grid or ()))
+    if now != (run_.indexes, run_.question_set, run_.grid):
+        st.info(f"These results are from the last run ({', '.join(run_.indexes)} · {run_.question_set} · "
+                f"{len(run_.grid)} setting(s)); press Run evaluation to score your current choice.",
+                icon=":material/history:")
 
 
 def show_results(run_: EvalRun) -> EvalResult:
     results = run_.results
     top = best(results, best_by())
-    multi = len({r.index for r in results}) > 1
     missing = next((r for r in results if r.missing_sources), None)
     if missing is not None:
         st.warning(f"{len(missing.missing_sources)} relevant source(s) of the question set are not in index "
                    f"{missing.index}: the questions about them cannot be hit there.", icon=":material/warning:")
-    label = {v: k for k, v in BEST_BY.items()}[best_by()]
-    st.success(f"Best by {label}: {widgets.md_escape(_name(top, multi))} — hit@{top.k} {top.hit_rate:.3f}, "
+    label = METRICS[best_by()]
+    top_name = names(results)[results.index(top)]
+    st.success(f"Best by {label}: {widgets.md_escape(top_name)} — hit@{top.k} {top.hit_rate:.3f}, "
                f"MRR {top.mrr:.3f}, nDCG@{top.k} {top.ndcg:.3f}, {top.latency_ms:.2f} ms",
                icon=":material/emoji_events:")
-    frame, best_at = results_frame(run_)
+    if st.button(f"Use the best in Chat ({top.index})", icon=":material/chat:", key="eval_use_best",
+                 help="Chat opens on this index with this setting."):
+        handoff.use_in_chat(top.index, top.settings)
+    frame = results_frame(run_)
     styled = frame.style.apply(
-        lambda row: ["background-color: #dcfce7; font-weight: 600" if row.name == best_at else "" for _ in row],
+        lambda row: ["background-color: #dcfce7; font-weight: 600" if row.name == 0 else "" for _ in row],
         axis=1).format(precision=3)
-    st.dataframe(styled, hide_index=True, width="stretch", key="eval_table")
-    st.caption(f"{run_.n_questions} questions from {run_.question_set}; k is each row's top-k. A hit is relevant "
-               "when its source is one the question names; each source counts once.")
-    st.plotly_chart(metrics_chart(results, top, multi), width="stretch", key="eval_chart")
+    st.dataframe(styled, hide_index=True, width="stretch", key="eval_table",
+                 height=min(38 + 35 * len(frame), 560))
+    st.caption(f"{len(frame)} row(s), the best pinned first; click a column to sort. {run_.n_questions} questions "
+               f"from {run_.question_set}; k is each row's top-k. A hit is relevant when its source is one the "
+               "question names; each source counts once. Query embed: the mean time of the queries really "
+               "embedded, \"cached\" when the embedder's cache served them all.")
+    downloads(run_)
+    show_charts(run_, top)
     return top
 
 
-def metrics_chart(results: Sequence[EvalResult], top: EvalResult, multi: bool) -> go.Figure:
-    """Grouped bars: the four metrics per setting; the best setting's label is starred."""
-    names = [("★ " if r is top else "") + _name(r, multi) for r in results]
-    fig = go.Figure()
-    for (attr, label), colour in zip(METRICS.items(), COLOURS):
-        fig.add_trace(go.Bar(x=names, y=[getattr(r, attr) for r in results], name=label, marker_color=colour,
-                             hovertemplate=f"{label} %{{y:.3f}}<extra>%{{x}}</extra>"))
-    fig.update_layout(barmode="group", height=440, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font={"size": 14},
-                      yaxis={"range": [0, 1.05], "title": "score (mean over questions)"},
-                      legend={"orientation": "h", "y": 1.1}, title="Metrics per setting")
-    return fig
+def downloads(run_: EvalRun) -> None:
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button("Download CSV", results_csv(run_), file_name="evaluation.csv", mime="text/csv",
+                       icon=":material/download:", key="eval_download_csv")
+    c2.download_button("Download JSON", results_json(run_), file_name="evaluation.json", mime="application/json",
+                       icon=":material/download:", key="eval_download_json",
+                       help="Every row with its per-question hits, best first.")
+
+
+def show_charts(run_: EvalRun, top: EvalResult) -> None:
+    results, metric = run_.results, best_by()
+    label = names(results)
+    bars = eval_charts.ranked_bars(results, label, top, metric)
+    index_names = list(dict.fromkeys(r.index for r in results))
+    settings = list(dict.fromkeys(r.settings for r in results))
+    if len(index_names) < 2 or len(settings) < 2:
+        st.plotly_chart(bars, width="stretch", key="eval_chart")
+        return
+    tab_bars, tab_heat = st.tabs(["Ranked", "Index × setting"])
+    tab_bars.plotly_chart(bars, width="stretch", key="eval_chart")
+    setting_names = names([r for r in results if r.index == index_names[0]]) if _same_grid(results, settings) \
+        else [str(i + 1) for i in range(len(settings))]
+    cells = {(r.index, r.settings): getattr(r, metric) for r in results}
+    values = [[cells.get((i, s)) for i in index_names] for s in settings]
+    tab_heat.plotly_chart(eval_charts.heatmap(setting_names, index_names, values, metric,
+                                              f"{METRICS[metric]} by index and setting"),
+                          width="stretch", key="eval_heatmap")
+
+
+def _same_grid(results: Sequence[EvalResult], settings: Sequence[RetrievalSettings]) -> bool:
+    first = results[0].index
+    return [r.settings for r in results if r.index == first] == list(settings)
 
 
 def question_frame(result: EvalResult, only_misses: bool) -> pd.DataFrame:
-    rows = [{"question": q.question, "hit": "yes" if q.hit else "MISS",
+    rows = [{"question": q.question, "hit": "yes" if q.hit else ("MISS" if q.relevant_sources else "no answer in corpus"),
              "first relevant rank": q.first_relevant_rank, "reciprocal rank": round(q.reciprocal_rank, 3),
              f"nDCG@{result.k}": round(q.ndcg, 3), "relevant sources": " | ".join(q.relevant_sources)}
-            for q in result.questions if not only_misses or not q.hit]
+            for q in result.questions if not only_misses or _missed(q)]
     return pd.DataFrame(rows, columns=["question", "hit", "first relevant rank", "reciprocal rank",
                                        f"nDCG@{result.k}", "relevant sources"])
 
 
-def drill_down(run_: EvalRun, top: EvalResult) -> None:
+def _missed(q: QuestionResult) -> bool:
+    """A miss: answerable, and no relevant hit (an unanswerable question is not scored)."""
+    return bool(q.relevant_sources) and not q.hit
+
+
+def _keep_choice(key: str, options: Sequence, fallback) -> None:
+    """Before the widget is drawn: a remembered value the options no longer hold is replaced."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = fallback
+
+
+def drill_down(run_: EvalRun, top: EvalResult) -> EvalResult:
+    """The chosen (index, setting)'s questions and hits; returns the result shown."""
     results = run_.results
-    multi = len({r.index for r in results}) > 1
-    labels = [_name(r, multi) for r in results]
+    by_key = {result_key(r): r for r in results}
+    label = dict(zip(by_key, names(results)))
+    _keep_choice("eval_drill_setting", list(by_key), result_key(top))
     c1, c2 = st.columns([3, 1])
-    pick = c1.selectbox("Setting", range(len(results)), index=results.index(top), format_func=labels.__getitem__,
-                        key="eval_drill_setting")
+    choice = c1.selectbox("Setting", list(by_key), format_func=label.__getitem__, key="eval_drill_setting")
     only_misses = c2.toggle("Only misses", key=state.default("eval_only_misses", True))
-    result = results[pick if pick is not None else 0]
+    result = by_key[choice]
+    st.caption(f"Questions of index **{widgets.md_escape(result.index)}** with "
+               f"**{widgets.md_escape(result.label)}**")
     st.dataframe(question_frame(result, only_misses), hide_index=True, width="stretch", key="eval_questions")
-    shown = [q for q in result.questions if not only_misses or not q.hit]
+    shown = [i for i, q in enumerate(result.questions) if not only_misses or _missed(q)]
     if not shown:
         st.info("No question missed with this setting. Turn off “Only misses” to see every question's hits.")
-        return
-    qi = st.selectbox("Question", range(len(shown)), format_func=lambda i: shown[i].question,
+        return result
+    _keep_choice("eval_drill_question", shown, shown[0])
+    qi = st.selectbox("Question", shown, format_func=lambda i: result.questions[i].question,
                       key="eval_drill_question")
-    show_question(shown[qi if qi is not None else 0])
+    show_question(result.questions[qi])
+    return result
 
 
 def show_question(q: QuestionResult) -> None:

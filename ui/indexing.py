@@ -1,5 +1,6 @@
-"""The Index page's work: chunking previews and statistics, cost estimates, building an index,
-and the table of saved indexes."""
+"""The Index page's work: chunking previews and statistics, cost estimates, building an index
+(adding to it, or replacing it after a confirmation when its chunking, embedder or store
+changed), and the table of saved indexes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from rag_core.chunking import chunk_documents
 from rag_core.costs import format_usd
 from rag_core.embeddings import DEFAULT_EMBEDDER
 from rag_core.errors import ConfigError
+from rag_core.experiments import open_for_replace, replaces
 from rag_core.index import Index
 from rag_core.providers import is_hosted
 from rag_core.providers.metering import MeterReading, cost_model_of, reading
@@ -27,6 +29,8 @@ from rag_core.types import Chunk, ChunkingConfig, Document
 from rag_core import index_catalog as catalog
 from . import advice, cache, providers, state
 from .guard import guard
+from .progress import BuildProgress
+from .widgets import md_escape
 
 
 def _docs_key(docs: Sequence[Document]) -> str:
@@ -108,7 +112,7 @@ def spend_plan(name: str, docs: Sequence[Document], embedder_name: str, store_na
     """Only the chunks a build would embed (new or changed sources) count; nothing is sent."""
     emb = providers.embedder(embedder_name)  # a missing key fails here, before anything else
     directory = catalog.index_dir(name)
-    if rindex.exists(directory):
+    if rindex.exists(directory) and not replace_reason(name, embedder_name, store_name, config):
         key = ("plan", str(directory), catalog.generation(directory), _docs_key(docs), config, embedder_name)
         memo = st.session_state.get("plan_memo")
         if memo and memo[0] == key:
@@ -146,14 +150,31 @@ class BuildReport:
     cost_usd: float | None
 
 
+def replace_reason(name: str, embedder_name: str, store_name: str, config: ChunkingConfig) -> str:
+    """What differs from the saved index `name` (so a build replaces it), or "" (adds to it)."""
+    return replaces(catalog.index_dir(name), embedder_name, store_name, config,
+                    canonical=lambda typed: providers.embedder(typed).name)
+
+
+def confirm_replace(name: str, reason: str) -> bool:
+    """The explicit "replace it" checkbox; Chat keeps the old index until the new one is saved."""
+    st.warning(f"An index named **{md_escape(name)}** exists with other settings ({md_escape(reason)}). "
+               "Building replaces it with a fresh index of these documents; until the new one is saved, "
+               "Chat and Evaluate keep reading the old one.", icon=":material/swap_horiz:")
+    return st.checkbox(f"Replace {name}", key=f"confirm_replace:{name}:{reason}")
+
+
 def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: str, config: ChunkingConfig,
-          progress: Callable[[int, int, str], None]) -> BuildReport:
-    """Create the index `name` (or add to it, if its settings match) and save it atomically;
-    a hosted embedder's real usage is read from its meter around the ingest."""
+          progress: Callable[[int, int, str], None], replace: bool = False) -> BuildReport:
+    """Create the index `name` (add to it if its settings match; with `replace`, build it fresh
+    and swap it in at save) and save it atomically; a hosted embedder's real usage is read from
+    its meter around the ingest."""
     directory = catalog.index_dir(name)
     creds = providers.credentials()
     with cache.build_lock():
-        if rindex.exists(directory):
+        if replace and replace_reason(name, embedder_name, store_name, config):
+            index = open_for_replace(directory, providers.embedder(embedder_name), store_name, config)
+        elif rindex.exists(directory):
             index = rindex.open_for_ingest(directory, embedder_name, store_name, config, credentials=creds,
                                            on_warning=providers.on_warning)
         else:
@@ -173,9 +194,37 @@ def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: s
     return report
 
 
-def show_build(name: str, report: BuildReport) -> None:
+def build_section(docs: Sequence[Document], config: ChunkingConfig | None, embedder: str | None, store: str,
+                  hosted: bool) -> None:
+    """Step 3 of the Index page: the name, a replace or spend confirmation, the Build button."""
+    name = st.text_input("Index name", key=state.default("index_name", "my-index"))
+    confirmed, reason = not hosted, ""
+    if docs and config is not None and embedder is not None:
+        with guard("checking the index name"):
+            reason = replace_reason(catalog.check_name(name), embedder, store, config)
+    replace_ok = not reason or confirm_replace(name, reason)
+    if hosted and docs and config is not None:
+        with guard("estimating what the hosted embedder will cost"):
+            confirmed = confirm_spend(spend_plan(name, docs, embedder, store, config))
+    ready = bool(docs) and config is not None and embedder is not None and confirmed and replace_ok
+    if st.button("Build index", type="primary", disabled=not ready, key="build",
+                 help=None if confirmed and replace_ok else "Confirm above first."):
+        with guard("building the index"):
+            bar = st.progress(0.0, text="Chunking…")
+            report = build(name, docs, embedder, store, config, BuildProgress(bar), replace=bool(reason))
+            bar.empty()
+            state.set_active_index(catalog.check_name(name))
+            show_build(name, report, replaced=bool(reason))
+        for message in providers.drain_warnings():  # e.g. truncation warnings from a failed build
+            st.warning(message, icon=":material/content_cut:")
+    if hosted_builds():
+        st.caption("Hosted builds this session (real usage, as the API reported it):")
+        st.dataframe(hosted_builds(), hide_index=True, width="stretch")
+
+
+def show_build(name: str, report: BuildReport, replaced: bool = False) -> None:
     r = report.result
-    st.success(f"Built {name}: {r.n_chunks} chunks embedded from {len(r.added)} new and {len(r.replaced)} "
+    st.success(f"{'Replaced' if replaced else 'Built'} {name}: {r.n_chunks} chunks embedded from {len(r.added)} new and {len(r.replaced)} "
                f"changed source(s); {len(r.unchanged)} unchanged ({r.seconds:.1f} s). Chat now uses it.")
     if is_hosted(report.embedder):
         cost = format_usd(report.cost_usd).replace("$", "\\$") if report.cost_usd is not None else "no price in the table"

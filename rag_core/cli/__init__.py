@@ -1,11 +1,12 @@
-"""Headless command line: `python -m rag_core {demo,ingest,crawl,query,info,estimate,eval,bench} --help`.
+"""Headless command line: `python -m rag_core {demo,ingest,crawl,query,info,estimate,eval,experiment,bench} --help`.
 
 Every command exits 0 on success, 2 with a one-line `error: ...` on bad input (a RagError or bad
 arguments), and shows a progress bar on stderr for long work.
 
 Read in this order: `args` (checked argparse types), `common` (progress bar, printing, option
 groups), then one module per subcommand group, each with `cmd_*` functions and `add_parsers`:
-`data` (demo, ingest, crawl, estimate), `query`, `info`, `eval`, `bench`; `advice` words the
+`data` (demo, ingest, crawl, estimate), `query`, `info`, `eval`, `experiment` (chunking variants
+built and evaluated), `bench`; `advice` words the
 core's reasons (by kind) with this CLI's flags. An option shared by several subcommands is one
 `add_*` function in `common`, called by each subcommand that takes it.
 """
@@ -18,13 +19,13 @@ from typing import Sequence
 
 from ..config import parse_args
 from ..errors import RagError
-from . import advice, bench, data, eval, info, query
+from . import advice, bench, data, eval, experiment, info, query
 from .args import Parser
 from .common import common_parent
 
 #: each subcommand group's parser declarations, in the order `--help` lists them
 PARSERS = (data.add_parsers, query.add_parsers, info.add_parsers, data.add_estimate_parser, eval.add_parsers,
-           bench.add_parsers)
+           experiment.add_parsers, bench.add_parsers)
 
 
 def build_parser() -> Parser:

@@ -13,7 +13,7 @@ from ..errors import RagError, worded
 ERRORS = {
     "no_index": "{text} (python -m rag_core ingest ... --index {path})",
     "index_settings": "index {path} was built with {built_with}; use the same settings to add to it, "
-                      "or choose a new --index directory",
+                      "add --replace to rebuild it with these settings, or choose a new --index directory",
     "unknown_sources": "{text} (python -m rag_core info --sources lists them)",
 }
 

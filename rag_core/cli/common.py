@@ -136,5 +136,7 @@ def add_index_target(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", choices=catalog.choices("store"), help="vector store (default faiss)")
     add_hosted(p)
     p.add_argument("--yes", action="store_true", help="confirm a hosted embedder's estimated spend without asking")
+    p.add_argument("--replace", action="store_true", help="an index built with another chunking, embedder or store "
+                   "is rebuilt with these settings (it stays readable until the new one is saved)")
     add_chunking(p)
     add_config_option(p)

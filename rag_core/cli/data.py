@@ -86,12 +86,13 @@ def _spent(index, before, estimated_tokens: int) -> dict:
 
 
 def index_documents(args: argparse.Namespace, documents: Sequence[Document], out: dict) -> int:
-    from ..index import open_for_ingest
+    from ..experiments import open_to_build
     from ..providers import is_hosted
     from ..providers.metering import reading
 
-    index = open_for_ingest(args.index, args.embedder, args.store, chunking(args),
-                            credentials=credentials(args), on_warning=warn)
+    index, replacing = open_to_build(args.index, args.embedder, args.store, chunking(args),
+                                     replace=getattr(args, "replace", False), credentials=credentials(args),
+                                     on_warning=warn)
     hosted = is_hosted(index.embedder.name)
     if hosted:
         confirm_spend(args, index, documents)
@@ -114,6 +115,7 @@ def index_documents(args: argparse.Namespace, documents: Sequence[Document], out
         chunks_added=result.n_chunks,
         chunks_total=index.manifest.n_chunks,
         seconds=round(result.seconds, 2),
+        **({"replaced_index": True} if replacing else {}),
     )
     return 0
 

@@ -91,9 +91,9 @@ def _open_indexes(args: argparse.Namespace, creds) -> dict:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ..evaluate import best, compare_indexes, demo_question_set, load_question_set, result_to_json
+    from ..evaluate import best, compare_indexes, question_set_from, result_to_json
 
-    question_set = load_question_set(args.questions) if args.questions else demo_question_set()
+    question_set = question_set_from(args.questions)
     from ..config import retrieval_from
 
     grid = [retrieval_from(getattr(args, "config", None), top_k=s.top_k, score_threshold=s.score_threshold,
@@ -130,8 +130,8 @@ def _print_results(args: argparse.Namespace, question_set, results, top, multi: 
                   f"(e.g. {r.missing_sources[0]}); their questions cannot be hit", file=sys.stderr)
             break
     print(format_table(results, top))
-    embed = {r.index: r.embed_ms for r in results}
-    print("query embedding ms (first time): " + ", ".join(f"{k} {v:.1f}" for k, v in embed.items()))
+    embed = {r.index: r.embed_text for r in results}
+    print("query embedding ms: " + ", ".join(f"{k} {v}" for k, v in embed.items()))
     print(f"best (by MRR): {(top.index + ' · ') if multi else ''}{top.label}")
     if args.show_misses:
         for q in top.misses:
@@ -144,8 +144,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                        help="score retrieval settings against a question set (hit@k, MRR, nDCG, latency)")
     p.add_argument("--index", action="append", required=True,
                    help="index directory; repeat to compare indexes (e.g. chunking or embedder variants)")
-    p.add_argument("--questions", help="question set: .jsonl, .json or .csv with question and relevant_sources "
-                                       "(sources separated by '|' in csv); default: the demo question set")
+    p.add_argument("--questions", help="question set: demo or demo-hard (bundled), or a .jsonl, .json or .csv file "
+                                       "with question and relevant_sources (sources separated by '|' in csv); "
+                                       "default: demo")
     p.add_argument("--top-k", default="1,3,5,10", type=types.listing(types.top_k),
                    help="comma-separated top-k values (default 1,3,5,10)")
     p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,bm25,rrf (default none)")

@@ -38,10 +38,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CacheStats:
-    """`hits`: texts served without calling the model; `misses`: texts sent to the model."""
+    """`hits`: texts served without calling the model; `misses`: texts sent to the model;
+    `query_hits`/`query_misses` the same for queries (the in-memory LRU)."""
 
     hits: int = 0
     misses: int = 0
+    query_hits: int = 0
+    query_misses: int = 0
 
 
 class CachedEmbedder:
@@ -186,9 +189,11 @@ class CachedEmbedder:
             cached = self._queries.get(text)
             if cached is not None:
                 self._queries.move_to_end(text)
+                self.stats.query_hits += 1
                 return cached.copy()
         vector = np.asarray(self.inner.embed_query(text), dtype=np.float32)
         with self._lock:
+            self.stats.query_misses += 1
             self._queries[text] = vector.copy()
             if len(self._queries) > _QUERY_LRU:
                 self._queries.popitem(last=False)

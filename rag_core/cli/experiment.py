@@ -1,0 +1,134 @@
+"""`experiment`: one index per chunking of the same documents (built, or reused when it already
+holds them with these settings), a grid of retrieval settings evaluated on each, and the grid
+printed with the best cell starred.
+
+    python -m rag_core experiment --demo --base demo --chunking recursive-500-50,recursive-1000-100 \\
+        --questions demo-hard --top-k 5 --reranker none,rrf
+
+Variant indexes are `<root>/<base>--<strategy>-<size>-<overlap>` (root: --root, else the app's
+index folder, RAG_PLAYGROUND_INDEXES or ./indexes), so the app lists them. The same by hand:
+`ingest --index <root>/<base>--recursive-500-50 --chunk-size 500 --chunk-overlap 50 --replace ...`
+once per chunking, then `eval --index A --index B ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .. import catalog
+from ..errors import RagError
+from . import args as types
+from . import data
+from .common import Progress, add_hosted, add_json, add_loading, credentials, warn
+from .eval import NONE_WORDS, format_table, parse_grid
+
+
+def _chunkings(args: argparse.Namespace) -> list:
+    from ..experiments import parse_variant
+
+    specs = [s.strip() for given in args.chunking for s in given.split(",") if s.strip()]
+    return [parse_variant(s) for s in specs]
+
+
+def _documents(args: argparse.Namespace) -> list:
+    from ..demo import demo_documents
+
+    if args.demo == bool(args.paths):
+        raise RagError("give the documents: file or folder paths, or --demo for the bundled corpus (not both)")
+    if args.demo:
+        return demo_documents()
+    documents, _ = data._load_files(args)
+    if not documents:
+        raise RagError("nothing to index: every file was skipped or filtered out; lower --min-words/--min-chars")
+    return documents
+
+
+def _embedder(args: argparse.Namespace, creds):
+    from ..embeddings import DEFAULT_EMBEDDER, create_embedder
+    from ..providers import is_hosted
+
+    name = args.embedder or DEFAULT_EMBEDDER
+    if is_hosted(name) and not args.yes:
+        raise RagError(f"{name} is hosted: an experiment embeds every chunking (text already in the embedding "
+                       "cache is free); estimate one with `estimate`, then rerun with --yes")
+    return create_embedder(name, credentials=creds, **({"on_warning": warn} if is_hosted(name) else {}))
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from .. import index_catalog as catalog
+    from ..evaluate import question_set_from
+    from ..experiments import run_experiment
+
+    from ..config import retrieval_from
+
+    chunkings = _chunkings(args)
+    grid = [retrieval_from(getattr(args, "config", None), top_k=s.top_k, score_threshold=s.score_threshold,
+                           reranker=s.reranker) for s in parse_grid(args)]  # mode, fusion ... from --config
+    question_set = question_set_from(args.questions)
+    documents = _documents(args)
+    creds = credentials(args)
+    building = Progress("building", "chunks", args.quiet)
+    evaluating = Progress("evaluating", "questions", args.quiet)
+
+    def on_build(i: int, n: int, variant):
+        building.desc = f"building {i + 1}/{n} {variant.name}"
+        return building
+
+    try:
+        result = run_experiment(args.base, documents, chunkings, grid, question_set, _embedder(args, creds),
+                                args.store, root=Path(args.root) if args.root else catalog.root(),
+                                on_build=on_build, on_eval=evaluating, credentials=creds)
+    finally:
+        building.close()
+        evaluating.close()
+    _print(args, result)
+    return 0
+
+
+def _print(args: argparse.Namespace, result) -> None:
+    from ..evaluate import result_to_json
+    from ..experiments import retriever_label, varying_fields
+
+    top = result.best("mrr")
+    fields = varying_fields(result.settings)
+    if args.json:
+        rows = [{**result_to_json(r), "chunking": result.variant_of(r).slug,
+                 "retriever": retriever_label(r.settings, fields)} for r in result.results]
+        print(json.dumps({"question_set": result.question_set, "reused": list(result.reused),
+                          "best": {"index": top.index, "setting": top.label}, "results": rows},
+                         indent=2, ensure_ascii=False))
+        return
+    print(f"question set: {result.question_set}; indexes: {', '.join(v.name for v in result.variants)}"
+          + (f" (reused: {', '.join(result.reused)})" if result.reused else ""))
+    print(format_table(list(result.results), top))
+    print(f"best (by MRR): {top.index} · {top.label}")
+
+
+def add_parsers(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("experiment", parents=[common],
+                       help="build one index per chunking (2-5) of the same documents and evaluate a grid of "
+                            "retrieval settings on each")
+    p.add_argument("paths", nargs="*", help="files, folders or zip archives (or --demo)")
+    p.add_argument("--demo", action="store_true", help="use the bundled demo corpus")
+    p.add_argument("--base", required=True, help="base name: variants are saved as <base>--<strategy>-<size>-<overlap>")
+    p.add_argument("--chunking", action="append", required=True,
+                   help="strategy-size-overlap[-headers], comma-separated or repeated, e.g. "
+                        "recursive-500-50,recursive-1000-100")
+    p.add_argument("--root", help="folder of the variant indexes (default: RAG_PLAYGROUND_INDEXES or ./indexes)")
+    p.add_argument("--embedder", help="embedder name (default local:all-MiniLM-L6-v2)")
+    p.add_argument("--store", choices=catalog.choices("store"), default="faiss", help="vector store (default faiss)")
+    p.add_argument("--yes", action="store_true", help="confirm spending on a hosted embedder")
+    p.add_argument("--questions", help="demo, demo-hard (bundled), or a .jsonl/.json/.csv file (default demo)")
+    p.add_argument("--top-k", default="5", type=types.listing(types.top_k), help="comma-separated top-k values (default 5)")
+    p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,rrf (default none)")
+    p.add_argument("--threshold", default="none", type=types.listing(types.threshold, NONE_WORDS),
+                   help="comma-separated first-stage score thresholds, e.g. none,0.3 (default none)")
+    add_hosted(p)
+    add_loading(p)
+    add_json(p, "print one JSON object")
+    from ..config import add_config_option
+
+    add_config_option(p)
+    p.set_defaults(func=cmd_experiment)

@@ -1,0 +1,70 @@
+"""`ingest --replace` and the `experiment` subcommand, run as a user runs them (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import FACTS
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ("question,relevant_sources\n"
+             "What is the capital of Kenya?,kenya.md\n"
+             "Which is the capital of Japan with Mount Fuji?,japan.md\n"
+             "How do green plants use sunlight and chlorophyll?,photosynthesis.md\n"
+             "Who developed the theory of relativity?,einstein.md\n")
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "rag_core", *args], cwd=ROOT, capture_output=True,
+                            text=True, env=dict(os.environ), timeout=240)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in FACTS.items():
+        (folder / name).write_text(f"# {Path(name).stem}\n\n{text}\n")
+    return folder
+
+
+def test_ingest_with_other_chunking_is_refused_unless_replace(tmp_path, docs):
+    index = tmp_path / "idx"
+    common = (str(docs), "--index", str(index), "--embedder", "hashing", "--store", "numpy", "--quiet", "--json")
+    run("ingest", *common, "--chunk-size", "400", "--chunk-overlap", "40")
+    refused = run("ingest", *common, "--chunk-size", "120", "--chunk-overlap", "10", check=False)
+    assert refused.returncode == 2 and "--replace" in refused.stderr
+    replaced = json.loads(run("ingest", *common, "--chunk-size", "120", "--chunk-overlap", "10", "--replace").stdout)
+    assert replaced["added"] == len(FACTS) and replaced["replaced_index"] is True
+    info = json.loads(run("info", "--index", str(index), "--json").stdout)
+    assert "120" in json.dumps(info)
+
+
+def test_experiment_builds_variants_and_prints_the_grid(tmp_path, docs):
+    questions = tmp_path / "q.csv"
+    questions.write_text(QUESTIONS)
+    root = tmp_path / "indexes"
+    args = ("experiment", str(docs), "--base", "facts", "--chunking", "recursive-80-10,recursive-200-20",
+            "--embedder", "hashing", "--store", "numpy", "--root", str(root), "--questions", str(questions),
+            "--top-k", "1,3", "--reranker", "none,bm25", "--quiet", "--min-words", "0", "--min-chars", "0")
+    out = json.loads(run(*args, "--json").stdout)
+    assert len(out["results"]) == 8  # 2 chunkings x 2 top-k x 2 rerankers
+    assert {r["index"] for r in out["results"]} == {"facts--recursive-80-10", "facts--recursive-200-20"}
+    assert out["best"]["index"] in {"facts--recursive-80-10", "facts--recursive-200-20"}
+    assert (root / "facts--recursive-80-10" / "CURRENT").exists()
+    text = run(*args).stdout
+    assert "reused: facts--recursive-80-10, facts--recursive-200-20" in text and "best (by MRR)" in text
+
+
+def test_experiment_bad_chunking_is_one_error_line(tmp_path, docs):
+    bad = run("experiment", str(docs), "--base", "facts", "--chunking", "recursive-big-10", "--embedder", "hashing",
+              "--root", str(tmp_path), check=False)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "whole numbers" in bad.stderr

@@ -1,0 +1,32 @@
+"""Open Chat on a measured configuration: the best row of Evaluate or of a chunking experiment,
+one click away. Chat's sidebar reads top-k, threshold and reranker under their own keys, and
+every other RetrievalSettings field (mode, fusion ...) under the field's name, as ui/share.py
+applies an imported configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from rag_core.types import RetrievalSettings
+
+from . import indexes, state
+
+#: Chat's top-k slider goes this far
+CHAT_MAX_TOP_K = 20
+
+
+def use_in_chat(index: str, settings: RetrievalSettings) -> None:
+    """Set this session's active index and Chat settings, then open Chat."""
+    state.set_active_index(index)
+    state.put("top_k", max(1, min(settings.top_k, CHAT_MAX_TOP_K)))
+    state.put("use_threshold", settings.score_threshold is not None)
+    if settings.score_threshold is not None:
+        state.put("threshold", round(max(-1.0, min(settings.score_threshold, 1.0)), 2))
+    state.put("reranker", settings.reranker or state.NO_RERANKER)
+    for f in dataclasses.fields(RetrievalSettings):
+        if f.name not in ("top_k", "score_threshold", "reranker", "sources"):
+            state.put(f.name, getattr(settings, f.name))
+    indexes.load_index(index)  # opened now: Chat draws at once, and a broken index is said here
+    st.switch_page("pages/chat.py")
