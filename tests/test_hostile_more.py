@@ -112,3 +112,63 @@ def test_ingest_adds_to_the_store_in_growing_batches(tmp_path):
     assert len(sizes) <= 8, sizes  # geometric: 1024, 1024, 2048, 4096, ... not 313 adds
     hits = index.store.search(create_embedder("hashing").embed_query("document 19999 about topic"), 1)
     assert hits and hits[0].chunk.source == "f19999.txt"
+
+
+# ---- question sets (new-user 1 / hostile 11: validate at every boundary, exit 2) ----------------
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from rag_core import evaluate  # noqa: E402
+from rag_core.errors import ConfigError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("deep.jsonl", '{"question": "a", "relevant_sources": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+     "line 1: JSON nested too deeply"),
+    ("cell.csv", 'question,relevant_sources\n"' + "what " * 40_000 + '",a.txt\n', "row 2 is not valid CSV"),
+    ("long.jsonl", json.dumps({"question": "what " * 2_000, "relevant_sources": ["a.txt"]}) + "\n",
+     "over the limit of 4000"),
+    ("nan.json", '[{"question": NaN, "relevant_sources": ["a.txt"]}]', "must be text, not float"),
+    ("num.jsonl", '{"question": 12, "relevant_sources": ["a.txt"]}\n', "must be text, not int"),
+])
+def test_hostile_question_sets_are_clear_errors(name, text, expected):
+    """Deep nesting was a RecursionError and a long CSV cell a csv.Error (CLI exit 1, "a bug");
+    a 10 MB question was run as a query (46 s); NaN was called "empty"."""
+    with pytest.raises(ConfigError, match=expected):
+        evaluate.parse_question_set(text.encode(), name)
+
+
+def test_a_question_set_over_the_limits_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(evaluate, "MAX_QUESTIONS", 3)
+    rows = "".join(json.dumps({"question": f"q{i}", "relevant_sources": ["a.txt"]}) + "\n" for i in range(4))
+    with pytest.raises(ConfigError, match="more than 3 questions"):
+        evaluate.parse_question_set(rows, "many.jsonl")
+    monkeypatch.setattr(evaluate, "MAX_QUESTION_SET_BYTES", 1024)
+    big = tmp_path / "big.csv"
+    big.write_text("question,relevant_sources\n" + "what is it,a.txt\n" * 200)
+    with pytest.raises(ConfigError, match="too large for a question set"):
+        evaluate.load_question_set(big)
+
+
+@pytest.mark.timeout(120)
+def test_cli_eval_on_a_deeply_nested_question_set_exits_2(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(WORDS)
+    run = [sys.executable, "-m", "rag_core"]
+    subprocess.run([*run, "ingest", "--quiet", "--index", str(tmp_path / "idx"), "--embedder", "hashing",
+                    "--store", "numpy", str(docs)], cwd=ROOT, check=True, capture_output=True)
+    questions = tmp_path / "q.json"
+    questions.write_text("[" * 50_000 + "]" * 50_000)
+    out = subprocess.run([*run, "eval", "--quiet", "--index", str(tmp_path / "idx"), "--questions", str(questions)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        'error: q.json: JSON nested too deeply to be a question set; each question is one flat object like '
+        '{"question": "...", "relevant_sources": ["..."]}']
