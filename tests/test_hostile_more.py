@@ -172,3 +172,20 @@ def test_cli_eval_on_a_deeply_nested_question_set_exits_2(tmp_path):
     assert out.stderr.strip().splitlines() == [
         'error: q.json: JSON nested too deeply to be a question set; each question is one flat object like '
         '{"question": "...", "relevant_sources": ["..."]}']
+
+
+# ---- --config on a special file -----------------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_config_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    """`--config x.toml` naming a FIFO blocked in open() forever (no writer ever comes)."""
+    from rag_core import config
+
+    fifo = tmp_path / "setup.toml"
+    os.mkfifo(fifo)
+    out = subprocess.run([sys.executable, "-c", "import sys; from rag_core import config; config.load(sys.argv[1])",
+                          str(fifo)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "is not a regular file" in out.stderr
+    with pytest.raises(ConfigError, match="not a regular file"):
+        config.load("/dev/zero")
