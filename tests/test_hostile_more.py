@@ -189,3 +189,30 @@ def test_config_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
     assert "is not a regular file" in out.stderr
     with pytest.raises(ConfigError, match="not a regular file"):
         config.load("/dev/zero")
+
+
+# ---- PDF of many tiny pages ---------------------------------------------------------------------
+
+
+def test_a_pdf_of_many_pages_is_read_up_to_the_page_limit(monkeypatch):
+    """20k tiny pages (3 MB) took 27 s with no bound; a PDF is bounded like a docx: pages past
+    MAX_PAGES (or the time limit) are left out, with a note."""
+    from test_loaders import make_pdf
+
+    from rag_core.loaders import pdf
+
+    monkeypatch.setattr(pdf, "MAX_PAGES", 3)
+    report = load_bytes("book.pdf", make_pdf([f"page {i} words here" for i in range(1, 11)]))
+    assert [d.section for d in report.documents] == ["page 1", "page 2", "page 3"]
+    assert report.files[0].reason.startswith("truncated: read the first 3 of 10 pages (the limit of 3 pages)")
+
+
+def test_a_pdf_past_its_time_limit_keeps_what_was_read(monkeypatch):
+    from test_loaders import make_pdf
+
+    from rag_core.loaders import pdf
+
+    monkeypatch.setattr(pdf, "MAX_SECONDS", 0.0)
+    report = load_bytes("book.pdf", make_pdf(["first page words", "second page words"]))
+    assert [d.section for d in report.documents] == ["page 1"]
+    assert "time limit" in report.files[0].reason
