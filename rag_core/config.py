@@ -26,7 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
+import stat
 import sys
 import types
 import typing
@@ -366,8 +368,12 @@ def format_of(name: str) -> str | None:
 def load(path: str | Path) -> PlaygroundConfig:
     """Read a .toml or .json file (at most MAX_BYTES)."""
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
+    try:  # non-blocking: opening a FIFO named like a config file must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ConfigError(f"the configuration file {path} is not a regular file (a FIFO, device or "
+                                  "folder?): give a .toml or .json file")
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read the configuration file {path}: {exc.strerror or exc}") from None

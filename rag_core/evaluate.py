@@ -50,6 +50,11 @@ DEMO_QUESTIONS = DATA_DIR / "demo" / "questions.jsonl"
 DEMO_HARD_QUESTIONS = DATA_DIR / "demo" / "questions_hard.jsonl"
 SUFFIXES = (".jsonl", ".json", ".csv")
 SOURCE_SEPARATOR = "|"
+#: bounds on an untrusted question set: its bytes, its questions, one question's length. A
+#: question is a search query (embedded, BM25-scored): 10 MB of it took 46 s for one question.
+MAX_QUESTION_SET_BYTES = 16 * 1024 * 1024
+MAX_QUESTIONS = 20_000
+MAX_QUESTION_CHARS = 4_000
 #: the metrics every result carries, in table order, with a short label for tables and charts
 METRICS = {"hit_rate": "hit@k", "recall": "recall@k", "mrr": "MRR", "ndcg": "nDCG@k"}
 _FORMAT_HELP = (
@@ -96,8 +101,13 @@ def _question(raw: Any, where: str) -> EvalQuestion:
     if missing:
         raise ConfigError(f"{where}: missing {' and '.join(missing)}; {_FORMAT_HELP}")
     text = raw["question"]
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise ConfigError(f"{where}: the question must be text, not {type(text).__name__}; write it in quotes")
+    if not text.strip():
         raise ConfigError(f"{where}: the question is empty; write the question text, or delete the entry")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ConfigError(f"{where}: the question is {len(text)} characters long, over the limit of "
+                          f"{MAX_QUESTION_CHARS}; write it as a short question")
     sources = raw["relevant_sources"]
     if isinstance(sources, str):
         sources = sources.split(SOURCE_SEPARATOR)
@@ -114,15 +124,22 @@ def _question(raw: Any, where: str) -> EvalQuestion:
     return EvalQuestion(text.strip(), cleaned)
 
 
+_TOO_DEEP = ("JSON nested too deeply to be a question set; each question is one flat object like "
+             '{"question": "...", "relevant_sources": ["..."]}')
+
+
 def _rows_jsonl(text: str, label: str) -> Iterator[tuple[Any, str]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            yield json.loads(line), f"{label} line {number}"
+            row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{label} line {number} is not valid JSON ({exc.msg}); each line must be one "
                               'object like {"question": "...", "relevant_sources": ["..."]}') from None
+        except RecursionError:
+            raise ConfigError(f"{label} line {number}: {_TOO_DEEP}") from None
+        yield row, f"{label} line {number}"
 
 
 def _rows_json(text: str, label: str) -> Iterator[tuple[Any, str]]:
@@ -131,6 +148,8 @@ def _rows_json(text: str, label: str) -> Iterator[tuple[Any, str]]:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{label} is not valid JSON ({exc.msg} at line {exc.lineno}); fix it, or use "
                           ".jsonl with one question object per line") from None
+    except RecursionError:
+        raise ConfigError(f"{label}: {_TOO_DEEP}") from None
     if isinstance(data, Mapping) and isinstance(data.get("questions"), list):
         data = data["questions"]
     if not isinstance(data, list):
@@ -149,11 +168,22 @@ def _rows_csv(text: str, label: str) -> Iterator[tuple[Any, str]]:
         raise ConfigError(f"{label}: the header has no {' or '.join(missing)} column (found: "
                           f"{', '.join(header) or 'nothing'}); the first row must name the columns "
                           'question,relevant_sources, with sources separated by "|"')
-    for number, row in enumerate(reader, start=2):
+    for number, row in _csv_rows(reader, label):
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
         yield {"question": row.get("question") or "", "relevant_sources": row.get("relevant_sources") or ""}, \
             f"{label} row {number}"
+
+
+def _csv_rows(reader: csv.DictReader, label: str) -> Iterator[tuple[int, dict]]:
+    """Numbered rows; a malformed row (a cell over csv's field limit, a NUL) is a ConfigError."""
+    number = 1
+    try:
+        for number, row in enumerate(reader, start=2):
+            yield number, row
+    except csv.Error as exc:
+        raise ConfigError(f"{label} row {number + 1} is not valid CSV ({exc}); check its quoting, or use "
+                          ".jsonl with one question object per line") from None
 
 
 _READERS = {".jsonl": _rows_jsonl, ".json": _rows_json, ".csv": _rows_csv}
@@ -165,16 +195,23 @@ def parse_question_set(text: str | bytes, filename: str, name: str | None = None
     if suffix not in _READERS:
         raise ConfigError(f"{filename}: unsupported question-set format {suffix or '(no suffix)'!r}; "
                           f"use one of {', '.join(SUFFIXES)}")
+    if len(text) > MAX_QUESTION_SET_BYTES:
+        raise ConfigError(f"{filename} is over {MAX_QUESTION_SET_BYTES // 1024 // 1024} MB: too large for a question "
+                          "set; split it into smaller sets")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ConfigError(f"{filename} is not UTF-8 text; save it as UTF-8 and try again") from None
     text = text.lstrip("\ufeff")
-    questions = tuple(_question(raw, where) for raw, where in _READERS[suffix](text, filename))
+    questions = []
+    for raw, where in _READERS[suffix](text, filename):
+        if len(questions) == MAX_QUESTIONS:
+            raise ConfigError(f"{filename} has more than {MAX_QUESTIONS} questions; split it into smaller sets")
+        questions.append(_question(raw, where))
     if not questions:
         raise ConfigError(f"{filename} has no questions; {_FORMAT_HELP}")
-    return QuestionSet(name or Path(filename).stem, questions)
+    return QuestionSet(name or Path(filename).stem, tuple(questions))
 
 
 def load_question_set(path: str | Path, name: str | None = None) -> QuestionSet:
@@ -185,7 +222,16 @@ def load_question_set(path: str | Path, name: str | None = None) -> QuestionSet:
                           f"use one of {', '.join(SUFFIXES)}")
     if not path.is_file():
         raise ConfigError(f"no question set at {path}: check the path")
-    return parse_question_set(path.read_bytes(), path.name, name or path.stem)
+    try:
+        with path.open("rb") as handle:  # is_file: a regular file, so the read ends
+            data = handle.read(MAX_QUESTION_SET_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"could not read the question set {path} ({exc.strerror or exc}); check its permissions") \
+            from None
+    if len(data) > MAX_QUESTION_SET_BYTES:
+        raise ConfigError(f"{path.name} is over {MAX_QUESTION_SET_BYTES // 1024 // 1024} MB: too large for a question "
+                          "set; split it into smaller sets")
+    return parse_question_set(data, path.name, name or path.stem)
 
 
 def demo_question_set() -> QuestionSet:

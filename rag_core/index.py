@@ -42,6 +42,8 @@ CURRENT = "CURRENT"
 LOCK = ".lock"
 STAGING = ".tmp-"
 MANIFEST_MAX_BYTES = 256 * 1024 * 1024  # ~1M sources; the rest of a manifest is a few hundred bytes
+#: ingest adds to the store once this many chunks, or as many as it holds, are embedded
+_MIN_FLUSH = 1024
 _GENERATION = re.compile(r"gen-[0-9]{1,20}-[0-9a-f]{1,32}")
 
 
@@ -317,11 +319,17 @@ class Index:
         if progress:
             progress(0, total, "")
         batch = 64
+        pending: list[tuple[list, np.ndarray]] = []
+        waiting = 0
         for begin in range(0, total, batch):
             part = chunks[begin : begin + batch]
             vectors = np.asarray(self.embedder.embed_documents([c.text for c in part]), dtype=np.float32)
             _check_vectors(self.embedder, part, vectors)
-            self.store.add(part, vectors)
+            pending.append((part, vectors))
+            waiting += len(part)
+            if waiting >= max(_MIN_FLUSH, self.store.count()) or begin + batch >= total:
+                self._flush(pending)
+                waiting = 0
             if progress:
                 progress(min(begin + batch, total), total, part[-1].source)
         if chunks and hasattr(self.embedder, "count_tokens"):
@@ -335,6 +343,13 @@ class Index:
             updated_at=_now(),
         )
         return IngestResult(added, replaced, unchanged, len(chunks), tokens, time.perf_counter() - started)
+
+    def _flush(self, pending: list[tuple[list, np.ndarray]]) -> None:
+        """Add the embedded batches to the store in one call. A store may copy its matrix on every
+        add, so adds grow geometrically (see ingest): 50k tiny files spent 10 s in copies."""
+        if pending:
+            self.store.add([c for part, _ in pending for c in part], np.concatenate([v for _, v in pending]))
+            pending.clear()
 
     def delete_source(self, source: str) -> int:
         removed = self.store.delete(source)

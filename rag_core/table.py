@@ -86,12 +86,13 @@ def frame_to_documents(df: pd.DataFrame) -> list[Document]:
     keep_index = bool(len(df)) and ordinals.notna().all() and (ordinals % 1 == 0).all()
     docs: list[Document] = []
     per_source: dict[str, int] = {}
-    for (_, row), ordinal in zip(df.iterrows(), ordinals):
-        text = row["text"]
+    # columns as lists, not iterrows: a Series per row cost 150 µs (13 s for 50k one-line files)
+    rows = zip(df["source"].tolist(), df["section"].tolist(), df["text"].tolist(), ordinals.tolist())
+    for raw_source, raw_section, text, ordinal in rows:
         if not isinstance(text, str) or not text:
             continue
-        source = str(row["source"])
-        section = "" if pd.isna(row["section"]) else str(row["section"])
+        source = str(raw_source)
+        section = "" if pd.isna(raw_section) else str(raw_section)
         number = int(ordinal) if keep_index else per_source.get(source, 0)
         per_source[source] = per_source.get(source, 0) + 1
         docs.append(Document(source, section, text, number))

@@ -10,6 +10,7 @@ that cannot be listed is reported, never silently left out. Hidden entries are s
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ def _classify(path: str, root: str) -> tuple[str, str]:
                 return "refuse", OUTSIDE_REASON
             try:
                 info = os.stat(real)
-            except OSError:
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    return "refuse", "symlink loop: it leads back to itself; not followed"
                 return "refuse", "broken symlink: its target does not exist"
             if stat.S_ISDIR(info.st_mode):
                 return "ignore", ""  # a folder inside: its files are read where they are

@@ -16,6 +16,7 @@ from typing import Iterator
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from .base import LoadOptions, Section, decode_text
+from .noise import note
 from .text import file_label
 
 _SECTION_TAGS = {"h1": 1, "h2": 2, "h3": 3}
@@ -25,6 +26,14 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "main", "blockquote", "pre", "u
                "table", "tr", "li", "dt", "dd", "h4", "h5", "h6", "figure", "figcaption",
                "address", "hr", "details", "summary", "body"}
 _WS = re.compile(r"\s+")
+#: a tag opening, closing, comment or declaration: "<" then a letter, "/", "!" or "?" (linear)
+_TAG = re.compile(r"<[A-Za-z/!?]")
+#: trafilatura's time grows faster than linearly in tags and in attributes (6 s at 20k tags,
+#: 0.5 s for one tag of 8k attributes): larger pages take the BeautifulSoup walk
+TRAFILATURA_MAX_TAGS = 5_000
+TRAFILATURA_MAX_EQUALS = 5_000
+#: BeautifulSoup is linear but slow (~70 µs a tag): a page is read up to this many tags
+MAX_TAGS = 50_000
 
 #: ("heading", level, title) | ("text", str) | ("break", "\n" or "\n\n")
 Event = tuple
@@ -108,7 +117,15 @@ def _trafilatura_events(html: str) -> list[Event] | None:
 # ---- BeautifulSoup fallback ---------------------------------------------------------
 
 
-def _walk(node: Tag) -> Iterator[Event]:
+#: deeper than this, an element's text is taken flat (get_text walks without recursion):
+#: a page of 100k nested <div>s must not exhaust the stack
+MAX_DEPTH = 200
+
+
+def _walk(node: Tag, depth: int = 0) -> Iterator[Event]:
+    if depth > MAX_DEPTH:
+        yield ("text", _WS.sub(" ", node.get_text(" ")))
+        return
     for child in node.children:
         if isinstance(child, Comment):
             continue
@@ -123,17 +140,17 @@ def _walk(node: Tag) -> Iterator[Event]:
         elif child.name == "br":
             yield ("break", "\n")
         elif child.name in ("td", "th"):
-            yield from _walk(child)
+            yield from _walk(child, depth + 1)
             yield ("text", " | ")
         elif child.name in _BLOCK_TAGS:
             brk = "\n" if child.name in ("li", "tr", "dt", "dd") else "\n\n"
             yield ("break", brk)
             if child.name == "li":
                 yield ("text", "- ")
-            yield from _walk(child)
+            yield from _walk(child, depth + 1)
             yield ("break", brk)
         else:
-            yield from _walk(child)
+            yield from _walk(child, depth + 1)
 
 
 def _soup_events(soup: BeautifulSoup) -> list[Event]:
@@ -148,12 +165,25 @@ def _soup_events(soup: BeautifulSoup) -> list[Event]:
     return cleaned
 
 
+def _bounded(html: str) -> tuple[str, int]:
+    """The page cut before its MAX_TAGS+1-th tag (with a note), and how many tags it keeps."""
+    count = 0
+    for count, match in enumerate(_TAG.finditer(html), start=1):
+        if count > MAX_TAGS:
+            note(f"truncated: read the first {MAX_TAGS} HTML tags of a longer page; "
+                 "split the page or save it as text to load the rest")
+            return html[: match.start()], MAX_TAGS
+    return html, count
+
+
 def split_html(html: str, fallback_label: str) -> list[Section]:
-    """Sections of an HTML page (see module docstring)."""
+    """Sections of an HTML page (see module docstring); work bounded by the tag count."""
+    html, tags = _bounded(html)
     soup = BeautifulSoup(html, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     preamble = _WS.sub(" ", title).strip() or fallback_label
-    events = _trafilatura_events(html)
+    small = tags <= TRAFILATURA_MAX_TAGS and html.count("=") <= TRAFILATURA_MAX_EQUALS
+    events = _trafilatura_events(html) if small else None
     if events is None:
         events = _soup_events(soup)
     return _sections_from_events(iter(events), preamble)

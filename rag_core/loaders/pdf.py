@@ -8,12 +8,18 @@ layer at all (a scan) is refused: it needs OCR, which is outside this tool.
 from __future__ import annotations
 
 import io
+import time
 
 from ..errors import IngestError
 from .base import LoadOptions, Section, normalize_text, one_line
+from .noise import note
 
 ENCRYPTED_REASON = "encrypted PDF: remove the password and upload again"
 NO_TEXT_REASON = "no extractable text (scanned PDF? run OCR first)"
+#: work is bounded like a docx's: pages past these are left out, with a note in the file's report
+#: (20k tiny pages took 27 s; a book has a few thousand)
+MAX_PAGES = 5_000
+MAX_SECONDS = 60.0
 BOMB_REASON = ("decompressed size exceeds limit: a stream inflates past pypdf's limit (a flate bomb?); "
                "file not read")
 
@@ -70,7 +76,13 @@ def load_pdf(name: str, data: bytes, options: LoadOptions) -> list[Section]:
         reason = f"corrupt PDF ({one_line(exc, 120)}): re-export or repair it, then upload again"
         raise IngestError(reason) from exc
     sections = []
+    deadline = time.monotonic() + MAX_SECONDS
     for number, page in enumerate(pages, start=1):
+        if number > MAX_PAGES or (number > 1 and time.monotonic() > deadline):
+            limit = f"the {MAX_SECONDS:g} s time limit" if number <= MAX_PAGES else f"the limit of {MAX_PAGES} pages"
+            note(f"truncated: read the first {number - 1} of {len(pages)} pages ({limit}); "
+                 "split the PDF to load the rest")
+            break
         sections.append(Section(f"page {number}", _page_text(page)))
     if not any(normalize_text(s.text) for s in sections):
         raise IngestError(NO_TEXT_REASON)
