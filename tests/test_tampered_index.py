@@ -293,3 +293,29 @@ def test_a_clean_index_still_loads_and_answers(built):
     hits = index.store.search(index.embedder.embed_query("capital of Kenya"), 2)
     assert hits and hits[0].chunk.source == "kenya.md"
     assert len(fact_documents()) == len(index.manifest.sources)
+
+
+@pytest.mark.parametrize("field", ["source", "section"])
+def test_escape_codes_in_a_stored_source_or_section_are_refused(built, capsys, field):
+    """A tampered chunks file put `\\x1b[31m` in a source: query printed it raw to the terminal."""
+    directory, _ = built
+    chunks = _generation(directory) / "chunks.jsonl"
+    rows = chunks.read_text().splitlines()
+    row = json.loads(rows[0])
+    row[field] = "a\x00b\x1b[31mred"
+    chunks.write_text("\n".join([json.dumps(row), *rows[1:]]) + "\n")
+    _refused(directory, capsys, "chunks.jsonl")
+    assert "\x1b" not in capsys.readouterr().err
+
+
+def test_escape_codes_in_a_document_never_reach_the_terminal(tmp_path, capsys):
+    """The extractive answer quotes document text: an escape sequence in it is shown escaped."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "colours.txt").write_text("The capital of Kenya is Nairobi \x1b[31mred text\x1b[0m, a large city.\n" * 3)
+    index = str(tmp_path / "idx")
+    assert cli.main(["ingest", str(docs), "--index", index, "--embedder", "hashing", "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["query", "What is the capital of Kenya?", "--index", index]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "Nairobi" in out

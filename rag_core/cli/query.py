@@ -8,6 +8,7 @@ import json
 
 from .. import costs
 from ..config import add_config_option, retrieval_from, template_from
+from ..loaders.sources import printable, terminal_safe
 from . import args as types
 from .common import add_hosted, add_json, credentials, warn
 
@@ -45,7 +46,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     turn = pipeline.ask(args.question, settings)
     for delta in turn:
         if not args.json:
-            print(delta, end="", flush=True)
+            print(terminal_safe(delta), end="", flush=True)
     answer = turn.answer
     assert answer is not None
     stages = turn.costs.stages if turn.costs else ()
@@ -58,15 +59,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(hit) -> str:
+    return printable(f"{hit.chunk.source} — {hit.chunk.section}")
+
+
 def _print_answer(answer, stages) -> None:
     """After the streamed text: the hits (with their first-stage rank), then tokens and dollars per stage."""
     print("\n")
     for hit in answer.hits:
         was = (f"  (retrieval #{hit.retrieval_rank}, {hit.retrieval_score:.3f} {hit.retrieval_score_kind})"
                if hit.retrieval_rank is not None else "")
-        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}{was}  {hit.chunk.source} — {hit.chunk.section}")
+        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}{was}  {_where(hit)}")
     for hit in answer.below_threshold:
-        print(f"    below threshold: {hit.score:.3f} {hit.score_kind}  {hit.chunk.source} — {hit.chunk.section}")
+        print(f"    below threshold: {hit.score:.3f} {hit.score_kind}  {_where(hit)}")
     u = answer.usage
     print(f"\ntokens: {u.embedding_tokens} embedding, {u.prompt_tokens} prompt, {u.completion_tokens} completion; "
           f"{costs.format_usd(u.cost_usd)} on {u.cost_model}")

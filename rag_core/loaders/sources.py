@@ -41,6 +41,14 @@ def printable(text: str) -> str:
     return "".join(_escape(ch) if _unsafe(ch) else ch for ch in text)
 
 
+def terminal_safe(text: str) -> str:
+    """`text` for a terminal: like `printable`, but line breaks and tabs stay (answers and
+    chunks are multi-line); an escape sequence from a document never reaches the terminal."""
+    if not any(_unsafe(ch) and ch not in "\n\t" for ch in text):
+        return text
+    return "".join(_escape(ch) if _unsafe(ch) and ch not in "\n\t" else ch for ch in text)
+
+
 def _folder_part(part: str) -> str:
     bangs = len(part) - len(part.rstrip("!"))
     return part + "!" * bangs

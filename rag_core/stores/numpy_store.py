@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -58,6 +59,10 @@ def read_chunks(path: str | Path, limit: int = CHUNKS_MAX_BYTES) -> list[Chunk]:
     return chunks
 
 
+#: control characters and bidi overrides: the loaders escape them out of sources and sections
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _chunk_from_line(path: str | Path, number: int, line: str) -> Chunk:
     """Explicit checks, no generators: this runs once per chunk on every load."""
     try:
@@ -74,6 +79,8 @@ def _chunk_from_line(path: str | Path, number: int, line: str) -> Chunk:
     if not (type(source) is str and type(section) is str and type(text) is str and type(doc_id) is str
             and type(start) is int and type(end) is int and 0 <= start <= end):
         raise tampered(path, f"line {number} has a field of the wrong type or range")
+    if _CONTROL.search(source) or _CONTROL.search(section):  # loaders never store these: tampered
+        raise tampered(path, f"line {number} has control characters in its source or section")
     return Chunk(source, section, text, start, end, doc_id)
 
 
