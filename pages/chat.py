@@ -32,7 +32,7 @@ with st.sidebar:
     st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),
               disabled=not state.get("use_threshold"))
     st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"),
-                 help="bm25 reorders by word overlap; rrf fuses the dense and bm25 rankings; "
+                 help="pool-bm25 / pool-rrf re-order the retrieved candidates only; "
                       "cohere:rerank-v3.5 is Cohere's hosted reranker (key in Settings).")
     st.selectbox("Answerer", providers.LLM_CHOICES, key=state.w("llm"), format_func=providers.choice_label,
                  help="extractive quotes the best-matching sentences; hosted models use the keys in Settings.")

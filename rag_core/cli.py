@@ -504,7 +504,7 @@ def _add_query_and_tool_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True)
     p.add_argument("--top-k", type=args_t.top_k, default=5)
     p.add_argument("--threshold", type=args_t.threshold, default=None, help="minimum first-stage score (cosine)")
-    p.add_argument("--reranker", default=None, help="none, bm25, rrf or cohere:rerank-v3.5")
+    p.add_argument("--reranker", default=None, help="none, pool-bm25, pool-rrf (re-order the dense candidates only) or cohere:rerank-v3.5")
     p.add_argument("--llm", default="extractive",
                    help="answerer: extractive (default, offline), openai:gpt-4o-mini, compatible:<model>")
     _add_hosted(p)

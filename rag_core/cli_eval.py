@@ -1,7 +1,7 @@
 """`python -m rag_core eval`: score a grid of retrieval settings against a question set.
 
     python -m rag_core eval --index ./indexes/demo                       # demo questions, k=1,3,5,10
-    python -m rag_core eval --index A --index B --top-k 5 --reranker none,rrf --json
+    python -m rag_core eval --index A --index B --top-k 5 --reranker none,pool-rrf --json
 
 Prints one row per (index, setting): hit@k, recall@k, MRR, nDCG@k and latency; the best row
 (by MRR; ties by hit@k, recall@k, nDCG@k, then the earlier row) is starred. Bad input raises a
@@ -52,7 +52,7 @@ def parse_grid(args: argparse.Namespace):
     from .evaluate import settings_grid
 
     top_ks = _split(args.top_k, "--top-k", _top_k, "1,3,5,10 (each at least 1)")
-    rerankers = _split(args.reranker, "--reranker", _reranker, "none,bm25,rrf")
+    rerankers = _split(args.reranker, "--reranker", _reranker, "none,pool-bm25,pool-rrf")
     thresholds = _split(args.threshold, "--threshold", _threshold, "none,0.2,0.4")
     return settings_grid(top_ks, rerankers, thresholds)
 
@@ -153,7 +153,7 @@ def add_eval_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentPa
     p.add_argument("--questions", help="question set: .jsonl, .json or .csv with question and relevant_sources "
                                        "(sources separated by '|' in csv); default: the demo question set")
     p.add_argument("--top-k", default="1,3,5,10", type=args_t.listing(args_t.top_k), help="comma-separated top-k values (default 1,3,5,10)")
-    p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,bm25,rrf (default none)")
+    p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,pool-bm25,pool-rrf (default none)")
     p.add_argument("--threshold", default="none", type=args_t.listing(args_t.threshold, NONE_WORDS),
                    help="comma-separated first-stage score thresholds, e.g. none,0.3 (default none)")
     p.add_argument("--base-url", help="base URL of an OpenAI-compatible server for compatible:<model> embedders, "

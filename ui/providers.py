@@ -42,7 +42,7 @@ EMBEDDER_CHOICES = (
     COMPATIBLE,
 )
 LLM_CHOICES = ("extractive", "openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1-mini", COMPATIBLE)
-RERANKER_CHOICES = ("none", "bm25", "rrf", "cohere:rerank-v3.5")
+RERANKER_CHOICES = ("none", "pool-bm25", "pool-rrf", "cohere:rerank-v3.5")
 
 _TYPED = "typed_creds"
 _OBJECTS = "hosted_objects"

@@ -1,21 +1,26 @@
-"""Rerankers by name. Offline ones are lexical or fusion methods and say so in their score label;
-no cross-encoder model can be fetched here (hosted rerankers plug in as one module each)."""
+"""Rerankers by name. Offline ones are pool methods (`pool-bm25`, `pool-rrf`: they re-order the
+dense candidates only, and say so in their score label); no cross-encoder model can be fetched
+here (hosted rerankers plug in as one module each). Whole-index BM25 and hybrid fusion are
+retrieval modes (rag_core/retrieval/), not rerankers."""
 
 from __future__ import annotations
 
+import warnings
+from typing import Callable
+
 from ..registry import Registry
 from ..types import Reranker
-from .lexical import BM25Reranker, RRFReranker
+from .lexical import DEPRECATED, BM25Reranker, RRFReranker
 
 RERANKERS: Registry[Reranker] = Registry("reranker")
 
 
-@RERANKERS.register("bm25")
+@RERANKERS.register("pool-bm25")
 def _bm25(model: str | None = None, **_: object) -> Reranker:
     return BM25Reranker()
 
 
-@RERANKERS.register("rrf")
+@RERANKERS.register("pool-rrf")
 def _rrf(model: str | None = None, **_: object) -> Reranker:
     return RRFReranker()
 
@@ -30,9 +35,27 @@ def _cohere(model: str | None = None, **options: object) -> Reranker:
 HOSTED_RERANKERS = ("cohere",)
 
 
-def create_reranker(name: str | None, credentials: object = None, **options: object) -> Reranker | None:
-    """`None` or "none" means no reranking. `credentials` reaches hosted rerankers only."""
+def canonical_reranker(name: str | None, on_warning: Callable[[str], None] | None = None) -> str | None:
+    """The current name for `name` (None for no reranker); an old name gets a deprecation note."""
     if not name or name == "none":
+        return None
+    if name in DEPRECATED:
+        new = DEPRECATED[name]
+        note = (f"reranker {name!r} is deprecated: it is now {new!r} (it re-orders the dense candidates "
+                f"only); for BM25 over the whole index use the retriever: --retriever bm25 or hybrid")
+        if on_warning is not None:
+            on_warning(note)
+        else:
+            warnings.warn(note, FutureWarning, stacklevel=3)
+        return new
+    return name
+
+
+def create_reranker(name: str | None, credentials: object = None, on_warning: Callable[[str], None] | None = None,
+                    **options: object) -> Reranker | None:
+    """`None` or "none" means no reranking. `credentials` reaches hosted rerankers only."""
+    name = canonical_reranker(name, on_warning)
+    if name is None:
         return None
     if name.partition(":")[0] in HOSTED_RERANKERS:
         options["credentials"] = credentials

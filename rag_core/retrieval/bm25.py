@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +33,7 @@ MAX_QUERY_TERMS = 64
 #: a chunk longer than this is tokenised only up to here (chunks are ~1,000 characters)
 MAX_TEXT_CHARS = 100_000
 IDS_FILE = "ids.json"
+CACHE_SIZE = 4096
 FORMAT = "rag-core-bm25/1"
 _TOKEN = re.compile(r"\w\w+", re.UNICODE)
 
@@ -77,6 +79,9 @@ class BM25Index:
         self._model = model
         self._tokenize = tokenizer or Tokenizer()
         self._position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        #: (query, k) -> result of an unfiltered search: a sweep asks each question under many
+        #: settings, BM25 runs once per question (bounded LRU)
+        self._cache: OrderedDict[tuple[str, int], tuple[list[str], np.ndarray]] = OrderedDict()
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
@@ -121,6 +126,18 @@ class BM25Index:
         scores. `allowed` (bool mask over `ids`) restricts the search, e.g. to chosen sources."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, not {k}")
+        if allowed is None:
+            key = (query[:MAX_QUERY_CHARS], k)
+            if key not in self._cache:
+                self._cache[key] = self._search(query, k, None)
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(key)
+            ids, scores = self._cache[key]
+            return list(ids), scores.copy()
+        return self._search(query, k, allowed)
+
+    def _search(self, query: str, k: int, allowed: np.ndarray | None) -> tuple[list[str], np.ndarray]:
         scores = self.scores(query)
         if allowed is not None:
             if allowed.shape != scores.shape:
