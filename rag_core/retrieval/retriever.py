@@ -143,7 +143,7 @@ class MMRStep:
 
     def __call__(self, query: RetrievalQuery, hits: list[Hit]) -> list[Hit]:
         lam = query.settings.mmr
-        if lam is None or len(hits) < 2:
+        if lam is None or not hits:
             return hits
         t0 = time.perf_counter()
         head = hits[: max(query.pool, MMR_POOL_MIN)]
