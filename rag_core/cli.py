@@ -20,7 +20,8 @@ from . import cli_args as args_t
 from . import costs
 from .cli_eval import add_eval_parser
 from .errors import RagError
-from .types import ChunkingConfig, Document, RetrievalSettings
+from .cli_retrieval import add_retrieval_flags, base_settings
+from .types import ChunkingConfig, Document
 
 
 class _Progress:
@@ -134,7 +135,8 @@ def _index_documents(args: argparse.Namespace, documents: Sequence[Document], ou
     from .providers.metering import cost_model_of, reading
 
     index = open_for_ingest(args.index, args.embedder, args.store, _chunking(args),
-                            credentials=_credentials(args), on_warning=_warn)
+                            credentials=_credentials(args), headers=True if getattr(args, "headers", False) else None,
+                            on_warning=_warn)
     hosted = is_hosted(index.embedder.name)
     if hosted:
         _confirm_spend(args, index, documents)
@@ -145,6 +147,8 @@ def _index_documents(args: argparse.Namespace, documents: Sequence[Document], ou
     finally:
         progress.close()
     index.save()
+    for note in index.notes:
+        _warn(note)
     if hosted:
         spent = reading(index.embedder) - before
         model = cost_model_of(index.embedder)
@@ -157,6 +161,7 @@ def _index_documents(args: argparse.Namespace, documents: Sequence[Document], ou
         index=str(args.index),
         embedder=index.manifest.embedder,
         store=index.manifest.store,
+        headers=index.manifest.headers,
         added=len(result.added),
         replaced=len(result.replaced),
         unchanged=len(result.unchanged),
@@ -302,16 +307,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     credentials = _credentials(args)
     index = Index.open(args.index, credentials=credentials, on_warning=_warn)
     llm = create_llm(args.llm, credentials=credentials, embedder=_answer_embedder(args.llm, index.embedder))
-    reranker = create_reranker(args.reranker, credentials=credentials)
+    reranker = create_reranker(args.reranker, credentials=credentials, on_warning=_warn)
     pipeline = Pipeline(index, llm, reranker, cost_models=cost_models_for(llm, index.embedder, reranker),
                         **({"template": template} if template else {}))
-    settings = RetrievalSettings(
+    settings = dataclasses.replace(
+        base_settings(args),
         top_k=args.top_k,
         score_threshold=args.threshold,
         sources=tuple(args.source) if args.source else None,
-        reranker=args.reranker,
+        reranker=reranker.name if reranker is not None else None,
     )
     turn = pipeline.ask(args.question, settings)
+    for note in index.notes:
+        _warn(note)
     for delta in turn:
         if not args.json:
             print(delta, end="", flush=True)
@@ -325,9 +333,12 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 0
     print("\n")
     for hit in answer.hits:
-        was = (f"  (retrieval #{hit.retrieval_rank}, {hit.retrieval_score:.3f} {hit.retrieval_score_kind})"
-               if hit.retrieval_rank is not None else "")
-        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}{was}  {hit.chunk.source} — {hit.chunk.section}")
+        if hit.is_neighbour:
+            print(f"    + neighbour of [{hit.rank}]  {hit.chunk.source} — {hit.chunk.section}")
+            continue
+        every = " · ".join(f"{s.kind} {s.value:.3f} (#{s.rank})" for s in hit.all_scores[:-1])
+        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}{f'  ({every})' if every else ''}  "
+              f"{hit.chunk.source} — {hit.chunk.section}")
     for hit in answer.below_threshold:
         print(f"    below threshold: {hit.score:.3f} {hit.score_kind}  {hit.chunk.source} — {hit.chunk.section}")
     u = answer.usage
@@ -355,6 +366,9 @@ def answer_to_json(answer) -> dict:
                 "chunk_id": h.chunk.chunk_id,
                 **({"retrieval_rank": h.retrieval_rank, "retrieval_score": round(h.retrieval_score, 6),
                     "retrieval_score_kind": h.retrieval_score_kind} if h.retrieval_rank is not None else {}),
+                "scores": [{"kind": s.kind, "value": round(s.value, 6), "rank": s.rank} for s in h.all_scores],
+                "neighbour": h.is_neighbour,
+                **({"neighbour_of": h.neighbour_of} if h.is_neighbour else {}),
             }
             for h in answer.hits
         ],
@@ -442,6 +456,9 @@ def _add_index_target(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", choices=["numpy", "faiss", "faiss-hnsw"], help="vector store (default faiss)")
     _add_hosted(p)
     p.add_argument("--yes", action="store_true", help="confirm a hosted embedder's estimated spend without asking")
+    p.add_argument("--headers", action="store_true",
+                   help="contextual chunk headers: embed and BM25-index each chunk with its document title and "
+                        "section path in front (the text shown is unchanged); an index option, set when it is created")
     _add_chunking(p)
 
 
@@ -510,6 +527,7 @@ def _add_query_and_tool_parsers(sub, common: argparse.ArgumentParser) -> None:
     _add_hosted(p)
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
+    add_retrieval_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_query)
 

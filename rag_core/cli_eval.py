@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from . import cli_args as args_t
+from .cli_retrieval import add_retrieval_flags
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -48,13 +49,17 @@ def _reranker(part: str) -> str | None:
 
 
 def parse_grid(args: argparse.Namespace):
-    """The RetrievalSettings grid from --top-k, --reranker and --threshold."""
+    """The RetrievalSettings grid from --top-k, --reranker, --threshold, --retriever, --fusion
+    and --alpha (the other retrieval flags apply to every row)."""
+    from .cli_retrieval import base_settings, split
     from .evaluate import settings_grid
 
     top_ks = _split(args.top_k, "--top-k", _top_k, "1,3,5,10 (each at least 1)")
     rerankers = _split(args.reranker, "--reranker", _reranker, "none,pool-bm25,pool-rrf")
     thresholds = _split(args.threshold, "--threshold", _threshold, "none,0.2,0.4")
-    return settings_grid(top_ks, rerankers, thresholds)
+    alphas = _split(args.alpha, "--alpha", float, "0.3,0.5,0.7")
+    return settings_grid(top_ks, rerankers, thresholds, retrievers=split(args.retriever),
+                         fusions=split(args.fusion), alphas=alphas, base=base_settings(args))
 
 
 class _Bar:
@@ -128,7 +133,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     no_answer = sum(1 for q in question_set.questions if not q.relevant_sources)
     scored = f", {no_answer} with no answer in the corpus, not scored" if no_answer else ""
     print(f"question set: {question_set.name} ({len(question_set)} questions{scored}); k = top-k; "
-          "latency = search + rerank per question")
+          "latency = search + bm25 + fusion + rerank + mmr per question")
     for r in results:
         if r.missing_sources:
             print(f"warning: {len(r.missing_sources)} relevant source(s) are not in index {r.index} "
@@ -159,6 +164,7 @@ def add_eval_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentPa
     p.add_argument("--base-url", help="base URL of an OpenAI-compatible server for compatible:<model> embedders, "
                    "e.g. http://localhost:11434/v1 (keys: OPENAI_API_KEY, COHERE_API_KEY, COMPATIBLE_API_KEY "
                    "or .streamlit/secrets.toml; OPENAI_BASE_URL / COHERE_BASE_URL for proxies)")
+    add_retrieval_flags(p, sweep=True)
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")
     p.add_argument("--json", action="store_true", help="print one JSON object")
