@@ -427,6 +427,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import micro_figures, run_bench
 
+    if args.retrieval:
+        from .bench_retrieval import run
+
+        _print(run(quick=args.quick, progress=not args.quiet), args.json)
+        return 0
     results = micro_figures() if args.micro else run_bench(quick=args.quick, progress=not args.quiet)
     _print(results, args.json)
     return 0
@@ -551,6 +556,9 @@ def _add_query_and_tool_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
     p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")
+    p.add_argument("--retrieval", action="store_true",
+                   help="only the retrieval figures: hybrid vs dense query p50, BM25 build share of the demo ingest, "
+                        "a 12-setting x 1,000-question sweep (100k chunks; 10k with --quick)")
     p.set_defaults(func=cmd_bench)
 
 

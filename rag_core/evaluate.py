@@ -405,17 +405,19 @@ def evaluate(
     credentials: object = None,
     index_name: str | None = None,
     embed_ms: float | None = None,
+    search_cache: dict | None = None,
 ) -> EvalResult:
     """Retrieve for every question with `settings` and score the hits at k = settings.top_k.
 
     `reranker` defaults to the one `settings.reranker` names. `embed_ms`, when given (a sweep
-    measures it once per index), replaces the per-run query-embedding time.
+    measures it once per index), replaces the per-run query-embedding time. `search_cache`
+    (shared by a sweep's settings on one index): each question's dense search runs once.
     """
     if not question_set.questions:
         raise ConfigError(f"question set {question_set.name!r} has no questions")
     missing = check_coverage(index, question_set)
     question_set = resolve_sources(index, question_set)
-    retriever = Retriever(index, _resolve_reranker(settings, reranker, credentials))
+    retriever = Retriever(index, _resolve_reranker(settings, reranker, credentials), search_cache=search_cache)
     k = settings.top_k
     rows = []
     total = len(question_set.questions)
@@ -505,6 +507,7 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
     for name, index, _ in jobs:
         check_coverage(index, question_set)
     embed: dict[str, float] = {}
+    caches: dict[str, dict] = {}
     per = len(question_set.questions)
     total = per * len(jobs)
     results = []
@@ -519,7 +522,7 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
                 progress(base + done, total, what)
 
         results.append(evaluate(index, question_set, settings, rerankers[key], step,
-                                index_name=name, embed_ms=embed[name]))
+                                index_name=name, embed_ms=embed[name], search_cache=caches.setdefault(name, {})))
     return results
 
 

@@ -192,8 +192,10 @@ class Retriever:
     `steps` run after it. `token_encoding` counts the query's tokens for the cost record."""
 
     def __init__(self, index: Index, reranker: Reranker | None = None, *, steps: Sequence[Step] = (),
-                 token_encoding: str = "cl100k_base") -> None:
+                 token_encoding: str = "cl100k_base", search_cache: dict | None = None) -> None:
         self.index = index
+        #: question -> its dense candidates, shared by the settings of one sweep (None: no cache)
+        self.search_cache = search_cache
         self.reranker = reranker
         self.steps: tuple[Step, ...] = ((RerankStep(reranker),) if reranker is not None else ()) + tuple(steps)
         self.token_encoding = token_encoding
