@@ -4,7 +4,7 @@ import streamlit as st
 
 from rag_core.prompts import validate_template
 from rag_core import index_catalog as catalog
-from ui import chat, providers, state, widgets
+from ui import chat, providers, retrieval, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -27,6 +27,7 @@ with st.sidebar:
     st.selectbox("Index", names, key=state.w("index"))
     st.session_state["active_index"] = state.get("index")
     st.slider("Top-k (chunks retrieved)", 1, 20, key=state.w("top_k"))
+    retrieval.chat_controls()
     st.checkbox("Apply a score threshold", key=state.w("use_threshold"),
                 help="Chunks whose first-stage score (cosine for these stores) is below it are not sent.")
     st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),

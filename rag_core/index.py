@@ -250,7 +250,7 @@ class Index:
 
     def _load_bm25(self):
         """The BM25 saved with this generation, if it is there and matches the store's chunks."""
-        from .retrieval.bm25 import BM25Index
+        from .retrieval.bm25 import BM25Index, unique_ids
 
         if self._changed:
             return None
@@ -264,7 +264,7 @@ class Index:
         except StoreError as exc:
             self.notes.append(f"{exc}: rebuilt it from the stored chunk texts")
             return None
-        if list(loaded.ids) != [c.chunk_id for c in self.store.chunks()]:
+        if list(loaded.ids) != unique_ids(self.store.chunks()):
             self.notes.append("the saved BM25 did not match the stored chunks: rebuilt it")
             return None
         return loaded
@@ -276,14 +276,15 @@ class Index:
         return BM25Index.from_chunks(self.store.chunks(), headers=self.manifest.headers, params=params)
 
     def lookup(self, name: str):
-        """Cached per-chunk tables: "chunks" (the store's chunks, row order), "rows" (chunk id -> row), "sources" (array of each row's
+        """Cached per-chunk tables: "chunks" (the store's chunks, row order), "rows" (chunk id, as BM25 names it, -> row), "sources" (array of each row's
         source), "reading" (chunks in reading order, for neighbours)."""
         if name not in self._lookups:
+            from .retrieval.bm25 import unique_ids
             from .retrieval.neighbours import reading_order
 
             chunks = self.store.chunks()
             build = {"chunks": lambda: chunks,
-                     "rows": lambda: {c.chunk_id: i for i, c in enumerate(chunks)},
+                     "rows": lambda: {cid: i for i, cid in enumerate(unique_ids(chunks))},
                      "sources": lambda: np.array([c.source for c in chunks], dtype=object),
                      "reading": lambda: reading_order(chunks)}
             self._lookups[name] = build[name]()

@@ -28,8 +28,10 @@ from rag_core.evaluate import (
     settings_grid,
 )
 from rag_core.rerank import RERANKERS
+from rag_core.types import RetrievalSettings
 
 from . import indexes, providers, state, widgets
+from .retrieval import eval_methods
 
 DEMO_SET = "Demo questions (for the demo corpus)"
 UPLOAD_SET = "Upload a question set"
@@ -104,7 +106,11 @@ def choose_grid():
                           disabled=not use)
     c4.selectbox("Best by", list(BEST_BY), key=state.default("eval_best_by", "MRR"))
     thresholds = [None, float(threshold)] if use else [None]
-    return settings_grid(top_ks, rerankers, thresholds)
+    methods = eval_methods(st) or [(RetrievalSettings().mode, RetrievalSettings().fusion)]
+    grid = []
+    for mode, fusion in methods:
+        grid += settings_grid(top_ks, rerankers, thresholds, retrievers=[mode], fusions=[fusion])
+    return grid
 
 
 # ---- running -------------------------------------------------------------------------------

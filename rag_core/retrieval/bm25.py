@@ -69,6 +69,18 @@ def _model(params: BM25Params):  # -> bm25s.BM25
     return bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
 
 
+def unique_ids(chunks: Sequence[Chunk]) -> list[str]:
+    """One id per chunk, in store order: its chunk id, or `id#row` for a repeat (a store may hold
+    two chunks with the same id, e.g. the same file added under two names)."""
+    seen: set[str] = set()
+    out = []
+    for row, chunk in enumerate(chunks):
+        cid = chunk.chunk_id
+        out.append(cid if cid not in seen else f"{cid}#{row}")
+        seen.add(cid)
+    return out
+
+
 class BM25Index:
     """BM25 over a list of chunk texts, searched by id. Build with `build`, or `load` from disk."""
 
@@ -105,7 +117,7 @@ class BM25Index:
         index the contextual-header text (see headers.py), as the embedder saw it."""
         from .headers import indexed_text
 
-        return cls.build([c.chunk_id for c in chunks], [indexed_text(c, headers) for c in chunks], params)
+        return cls.build(unique_ids(chunks), [indexed_text(c, headers) for c in chunks], params)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -189,4 +201,4 @@ class BM25Index:
         return cls(ids, model, params)
 
 
-__all__ = ["BM25Index", "BM25Params", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "Tokenizer"]
+__all__ = ["BM25Index", "BM25Params", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "Tokenizer", "unique_ids"]
