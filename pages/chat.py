@@ -4,7 +4,7 @@ import streamlit as st
 
 from rag_core.prompts import validate_template
 from rag_core import index_catalog as catalog
-from ui import chat, providers, retrieval, state, widgets
+from ui import chat, providers, retrieval, share, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -18,6 +18,8 @@ if not names:
     st.page_link("pages/index.py", label="Index: build your own", icon=":material/view_in_ar:")
     st.stop()
 
+url_params = url_state.chat_params(names)
+url_state.restore("chat", url_params)  # a link's settings, on this session's first visit
 state.chat_defaults(state.active_index() if state.active_index() in names else names[0])
 if state.get("index") not in names:
     state.put("index", names[0])
@@ -33,10 +35,9 @@ with st.sidebar:
     st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),
               disabled=not state.get("use_threshold"))
     st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"),
-                 help="pool-bm25 / pool-rrf re-order the retrieved candidates only; "
-                      "cohere:rerank-v3.5 is Cohere's hosted reranker (key in Settings).")
+                 help=providers.help_text("reranker"))
     st.selectbox("Answerer", providers.LLM_CHOICES, key=state.w("llm"), format_func=providers.choice_label,
-                 help="extractive quotes the best-matching sentences; hosted models use the keys in Settings.")
+                 help=providers.help_text("llm"))
     if state.get("llm") == providers.COMPATIBLE:
         st.text_input("Model on the compatible server", key=state.w("compatible_model"),
                       placeholder="e.g. llama3.2", help="Its base URL is set on the Settings page.")
@@ -48,15 +49,21 @@ with st.sidebar:
     st.header("Session totals")
     totals_slot = st.empty()
     st.button("Clear chat", on_click=state.clear_history, key="clear_chat")
+    st.header("Share and export")
+    share.config_section()
+    export_slot = st.empty()  # filled last, so it includes the turn asked in this run
+url_state.publish(url_params)
 
 for entry in state.history():
     with guard("showing an earlier turn"):
         chat.show_entry(entry)
 
-question = st.chat_input("Ask a question about the documents in this index")
+question = st.chat_input("Ask a question about the documents in this index") or share.pending_question()
 if question:
     with guard("answering"):
         chat.run_turn(question, state.chat_settings())
 
 with totals_slot.container():
     widgets.session_totals(state.session_costs(), len(state.history()))
+with export_slot.container():
+    share.session_section(state.history())

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rag_core import index_catalog as catalog
-from ui import evaluate
+from ui import evaluate, url_state
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -18,6 +18,8 @@ if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build an index on Index.")
     st.stop()
 
+url_params = url_state.evaluate_params(names)
+url_state.restore("evaluate", url_params)
 question_set, grid, chosen = None, None, []
 with guard("reading the question set"):
     chosen = evaluate.choose_indexes(names)
@@ -32,6 +34,7 @@ with guard("building the settings grid"):
         st.caption(f"{len(grid)} setting(s) × {len(chosen)} index(es)"
                    + (f" × {len(question_set)} questions" if question_set else ""))
 
+url_state.publish(url_params)
 ready = bool(chosen) and question_set is not None and bool(grid)
 if st.button("Run evaluation", type="primary", icon=":material/play_arrow:", disabled=not ready, key="eval_run_button"):
     with guard("evaluating"):

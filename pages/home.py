@@ -1,11 +1,12 @@
-"""Home: what the app is, and one button that loads the demo corpus so Chat works at once."""
+"""Home: what the app is, one button that loads the demo corpus so Chat works at once, and sample
+questions that open Chat and ask."""
 
 import streamlit as st
 
 from rag_core import index as rindex
 from rag_core.demo import ATTRIBUTION, SAMPLE_QUESTIONS
 from rag_core import index_catalog as catalog
-from ui import indexes, state
+from ui import indexes, share, state
 from ui.guard import guard
 from ui.layout import page_setup
 from ui.progress import DEMO_BUILD_TIME, BuildProgress
@@ -34,7 +35,11 @@ with guard("loading the demo corpus"):
 if st.session_state.get("demo_loaded"):
     st.success(f"The demo index is ready ({st.session_state['demo_loaded']} chunks). Go ahead and ask a question.")
     st.page_link("pages/chat.py", label="Go to Chat", icon=":material/chat:")
-    st.markdown("Try: " + " · ".join(f"*{q}*" for q in SAMPLE_QUESTIONS))
+if st.session_state.get("demo_loaded") or catalog.DEMO_NAME in catalog.index_names():
+    st.markdown("Try a question on the demo corpus (it opens Chat and asks):")
+    for n, (col, sample) in enumerate(zip(st.columns(len(SAMPLE_QUESTIONS)), SAMPLE_QUESTIONS)):
+        if col.button(sample, key=f"sample_question_{n}", icon=":material/chat:", width="stretch"):
+            share.ask_in_chat(sample, catalog.DEMO_NAME)
     st.caption(ATTRIBUTION)
 
 st.divider()

@@ -5,9 +5,7 @@ import streamlit as st
 from rag_core import costs
 from rag_core.chunking import STRATEGIES
 from rag_core.demo import demo_documents
-from rag_core.embeddings import EMBEDDERS
-from rag_core.providers import is_hosted
-from rag_core.stores import STORES
+from rag_core.catalog import describe, is_hosted
 from rag_core.types import ChunkingConfig
 from rag_core import index_catalog as catalog
 from ui import indexing, providers, state, widgets
@@ -53,8 +51,10 @@ c1, c2, c3 = st.columns(3)
 embedder = None
 with guard("choosing the embedder"):
     embedder = indexing.embedder_choice(c1)
-    c1.caption(EMBEDDERS.describe(embedder))
-store = widgets.described_choice(c2, "Vector store", STORES, state.default("store", "faiss"))
+    c1.caption(describe("embedder", embedder))
+store = c2.selectbox("Vector store", providers.STORE_CHOICES, key=state.default("store", "faiss"),
+                     help=providers.help_text("store"))
+c2.caption(describe("store", store))
 hosted = embedder is not None and is_hosted(embedder)
 if not hosted:
     priced_on = c3.selectbox("Price it on (hosted)", indexing.embedding_models(),

@@ -43,7 +43,7 @@ HELDOUT_QUERIES = Path(__file__).resolve().parent / "data" / "heldout_queries.js
 SWEEP = [RetrievalSettings(top_k=10, mode="dense"), RetrievalSettings(top_k=10, mode="bm25"),
          RetrievalSettings(top_k=10, fusion="rrf"), RetrievalSettings(top_k=10, fusion="rrf", rrf_k=60),
          *[RetrievalSettings(top_k=10, alpha=a) for a in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)],
-         RetrievalSettings(top_k=10, normalise="minmax", alpha=0.6), RetrievalSettings(top_k=10, mmr=0.7)]
+         RetrievalSettings(top_k=10, normalise="minmax", alpha=0.6), RetrievalSettings(top_k=10, mmr_lambda=0.7)]
 
 
 def _cpu(fn: Callable[[], object]) -> float:

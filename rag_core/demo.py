@@ -26,10 +26,16 @@ SAMPLE_QUESTIONS = (
 )
 
 
-def demo_documents() -> list[Document]:
-    docs = []
+def _rows() -> list[dict]:
     with open(DEMO_FILE, encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            docs.append(Document(source=row["url"], section=row["title"], text=row["text"], ordinal=0))
-    return docs
+        return [json.loads(line) for line in handle]
+
+
+def demo_documents() -> list[Document]:
+    return [Document(source=row["url"], section=row["title"], text=row["text"], ordinal=0) for row in _rows()]
+
+
+def demo_topics() -> dict[str, str]:
+    """Article URL (a demo chunk's source) -> its topic, e.g. "Geography": what Explore colours
+    the demo corpus by. Looked up by source, so demo indexes built before this need no rebuild."""
+    return {row["url"]: row.get("topic") or "Uncategorized" for row in _rows()}

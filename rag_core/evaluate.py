@@ -332,8 +332,8 @@ def retriever_label(s: RetrievalSettings) -> str:
         text = f"hybrid {NORMALISE_LABEL.get(s.normalise, s.normalise)} α={s.alpha:g}"
     if s.mode == "hybrid" and s.depth != RetrievalSettings().depth:
         text += f" depth {s.depth}"
-    if s.mmr is not None:
-        text += f" + mmr λ={s.mmr:g}"
+    if s.mmr_lambda is not None:
+        text += f" + mmr λ={s.mmr_lambda:g}"
     if s.neighbours:
         text += f" + neighbours {s.neighbours}"
     return text
@@ -371,8 +371,8 @@ def check_coverage(index: Index, question_set: QuestionSet) -> tuple[str, ...]:
             f"none of the {len(missing)} relevant sources of question set {question_set.name!r} is in index "
             f"{_index_name(index)!r} (e.g. {sample}): the questions were written for another corpus? "
             f"The index has {len(known)} sources, e.g. {have}{hint}. "
-            "Choose the index they were written for, or name this index's sources in relevant_sources "
-            "(python -m rag_core info --sources lists them)"
+            "Choose the index they were written for, or name this index's sources in relevant_sources",
+            kind="unknown_sources", index=_index_name(index)
         )
     return missing
 

@@ -7,7 +7,7 @@ measured, not guessed:
 
 1. `load_answerer_questions` reads .jsonl rows `{"question", "relevant_sources", "answerable"}`
    (`answerable` defaults to true; unanswerable rows may have no sources).
-2. `observe` retrieves top-k for each question once (`Pipeline.retrieve`) and records the best
+2. `observe` retrieves top-k for each question once (`Retriever.retrieve`) and records the best
    sentence score, whether the question names something the hits never mention (then the answer
    is "I don't know" at any threshold), and whether a relevant source was retrieved.
 3. `threshold_rows` sweeps thresholds over those scores: precision and recall of "I don't know"
@@ -36,7 +36,7 @@ from .errors import ConfigError, RagError
 from .index import Index
 from .llm.extractive import NOT_RELEVANT, ExtractiveAnswerer, unknown_names
 from .paths import DATA_DIR
-from .pipeline import Pipeline
+from .retrieval import Retriever
 from .types import Embedder, Hit, RetrievalSettings
 
 OFF_CORPUS_QUESTIONS = DATA_DIR / "demo" / "questions_offcorpus.jsonl"
@@ -142,11 +142,11 @@ class MemoEmbedder:
 def observe(index: Index, questions: Iterable[AnswererQuestion], answerer: ExtractiveAnswerer,
             top_k: int = 5) -> list[Observation]:
     """Retrieve once per question (dense top-k, as the chat does) and score its sentences."""
-    pipeline = Pipeline(index, answerer)
+    retriever = Retriever(index)
     settings = RetrievalSettings(top_k=top_k)
     out = []
     for q in questions:
-        hits = pipeline.retrieve(q.question, settings).hits
+        hits = retriever.retrieve(q.question, settings).hits
         out.append(Observation(q, hits, answerer.best_score(q.question, hits), bool(unknown_names(q.question, hits))))
     return out
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from . import __version__
 from .chunking import chunk_documents
-from .errors import IndexMismatchError, ProviderError, StoreError
+from .errors import IndexMismatchError, ProviderError, StoreError, index_values
 from .types import ChunkingConfig, Document, Embedder, IndexManifest, VectorStore, sha256_text
 
 ProgressFn = Callable[[int, int, str], None]
@@ -144,12 +144,14 @@ def live_generation(directory: str | Path) -> Path:
     directory = Path(directory)
     name = _current_name(directory)
     if name is None:
-        raise StoreError(f"no index at {directory}: build one first (python -m rag_core ingest ... --index {directory})")
+        raise StoreError(f"no index at {directory}: build one first", kind="no_index", **index_values(directory))
     generation = directory / name
     if generation.is_symlink() or not generation.is_dir():
-        raise StoreError(f"index at {directory} is damaged: {name} is not a generation directory; rebuild it")
+        raise StoreError(f"index at {directory} is damaged: {name} is not a generation directory; rebuild it",
+                         kind="index_damaged", **index_values(directory))
     if not (generation / MANIFEST).exists():
-        raise StoreError(f"index at {directory} is damaged: {generation.name} has no manifest; rebuild it")
+        raise StoreError(f"index at {directory} is damaged: {generation.name} has no manifest; rebuild it",
+                         kind="index_damaged", **index_values(directory))
     return generation
 
 
@@ -168,7 +170,8 @@ def _manifest_in(generation: Path, directory: str | Path) -> IndexManifest:
     try:
         return manifest_from_json(data)
     except (ValueError, TypeError, KeyError) as exc:
-        raise StoreError(f"index manifest in {directory} is unreadable ({exc}); rebuild the index") from exc
+        raise StoreError(f"index manifest in {directory} is unreadable ({exc}); rebuild the index",
+                         kind="index_damaged", **index_values(directory)) from exc
 
 
 @contextmanager
@@ -196,7 +199,7 @@ def _current_name(directory: Path) -> str | None:
         name = ""
     if not _GENERATION.fullmatch(name):
         raise StoreError(f"index at {directory} is damaged: its CURRENT file does not name a generation; "
-                         "rebuild the index")
+                         "rebuild the index", kind="index_damaged", **index_values(directory))
     return name
 
 
@@ -217,7 +220,9 @@ def check_embedder(manifest: IndexManifest, embedder: Embedder, directory: str |
         raise IndexMismatchError(
             f"index {directory} was built with {manifest.embedder} ({manifest.dim} dims), "
             f"not {embedder.name} ({embedder.dim} dims): query it with {manifest.embedder}, "
-            "or build a new index with this embedder"
+            "or build a new index with this embedder",
+            kind="index_embedder", built_with=manifest.embedder, dim=manifest.dim, given=embedder.name,
+            given_dim=embedder.dim, **index_values(directory)
         )
 
 
@@ -290,6 +295,14 @@ class Index:
             self._lookups[name] = build[name]()
         return self._lookups[name]
 
+    def _current_bm25(self):
+        """The BM25, rebuilt if the store's chunks changed behind the index's back (store.add)."""
+        from .retrieval.bm25 import unique_ids
+
+        if list(self.bm25.ids) != unique_ids(self.store.chunks()):
+            self._chunks_changed()
+        return self.bm25
+
     def _chunks_changed(self) -> None:
         self._changed = True
         self._bm25 = None
@@ -335,6 +348,7 @@ class Index:
              **embedder_options) -> "Index":
         """Open a saved index; with no embedder, create the one named in the manifest (a hosted
         one with `credentials` and e.g. `base_url=`; a compatible one is told the manifest's dim)."""
+        from .catalog import dim_from_server
         from .embeddings import create_embedder
         from .stores import create_store
 
@@ -342,18 +356,24 @@ class Index:
         manifest = _manifest_in(generation, directory)
         if embedder is None:
             embedder_options = _hosted_options(manifest.embedder, embedder_options)
-            if manifest.embedder.startswith("compatible:"):
+            if dim_from_server(manifest.embedder):
                 embedder_options.setdefault("dim", manifest.dim)
             embedder = create_embedder(manifest.embedder, credentials=credentials, **embedder_options)
         check_embedder(manifest, embedder, directory)
         store = create_store(manifest.store, manifest.dim)
         try:
             store.load(str(generation))
+        except StoreError as exc:  # a store file's own error: it carries the index's path and name too
+            if not exc.kind:
+                exc.kind, exc.values = "index_file", {**index_values(directory), **exc.values}
+            raise
         except (OSError, ValueError, RuntimeError, RecursionError) as exc:
-            raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it") from exc
+            raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it",
+                             kind="index_damaged", **index_values(directory)) from exc
         if store.count() != manifest.n_chunks:
             raise StoreError(f"index at {directory} is damaged: its manifest counts {manifest.n_chunks} "
-                             f"chunks, its store holds {store.count()}; rebuild it")
+                             f"chunks, its store holds {store.count()}; rebuild it",
+                             kind="index_damaged", **index_values(directory))
         return cls(directory, manifest, store, embedder, base_generation=generation.name)
 
     # ---- writing ---------------------------------------------------------------------
@@ -435,7 +455,9 @@ class Index:
             raise write_error(exc, self.directory) from exc
         try:
             self.store.save(str(staging))
-            self.bm25.save(staging / BM25_DIR)  # rebuilt if the chunks changed since it was built
+            # the manifest's count is what the store holds, however chunks got there
+            self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())
+            self._current_bm25().save(staging / BM25_DIR)
             manifest = manifest_to_json(self.manifest).encode()
             write_file(staging / MANIFEST, lambda handle: handle.write(manifest))
             _fsync_tree(staging)
@@ -456,7 +478,8 @@ class Index:
             if previous != self.base_generation:
                 raise StoreError(
                     f"the index at {self.directory} was saved by another writer while this one was "
-                    "adding to it; nothing was overwritten: run the ingest again"
+                    "adding to it; nothing was overwritten: run the ingest again",
+                    kind="index_busy", **index_values(self.directory)
                 )
             final = self.directory / f"gen-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
             os.rename(staging, final)
@@ -563,7 +586,8 @@ def open_for_ingest(
         if clashes:
             raise IndexMismatchError(
                 f"index {directory} was built with {', '.join(clashes)}; use the same settings "
-                "to add to it, or choose a new --index directory"
+                "to add to it, or build a new index elsewhere",
+                kind="index_settings", built_with=", ".join(clashes), **index_values(directory)
             )
         return Index.open(directory, credentials=credentials, **embedder_options)
     name = embedder_name or DEFAULT_EMBEDDER
@@ -574,10 +598,11 @@ def open_for_ingest(
 def _embedder_name(name: str, credentials, options: dict) -> str:
     """The canonical name `name` resolves to, without loading a model or calling a server
     (a compatible embedder's name does not depend on its dimension)."""
+    from .catalog import dim_from_server
     from .embeddings import create_embedder
 
     options = _hosted_options(name, options)
-    if name.startswith("compatible:"):
+    if dim_from_server(name):
         options.setdefault("dim", 1)
     return create_embedder(name, cached=False, credentials=credentials, **options).name
 

@@ -45,6 +45,7 @@ class SavedIndex:
     directory: Path
     manifest: IndexManifest | None
     problem: str = ""
+    error: RagError | None = None  # the problem as data (kind, values): the app words it without the path
 
 
 def list_indexes() -> list[SavedIndex]:
@@ -56,7 +57,7 @@ def list_indexes() -> list[SavedIndex]:
         try:
             found.append(SavedIndex(child.name, child, rindex.read_manifest(child)))
         except RagError as exc:
-            found.append(SavedIndex(child.name, child, None, str(exc)))
+            found.append(SavedIndex(child.name, child, None, str(exc), exc))
     found.sort(key=lambda s: (s.name != DEMO_NAME, s.name))
     return found
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .costs import count_tokens, get_encoding
-from .errors import ConfigError
+from .errors import ConfigError, TemplateError
 from .types import Hit
 
 DEFAULT_TEMPLATE = """\
@@ -36,23 +36,23 @@ MIN_CUT_TOKENS = 16
 
 
 def validate_template(template: str) -> None:
-    """Raise ConfigError unless `template` formats with exactly {context} and {question}."""
+    """Raise TemplateError (a ConfigError) unless `template` formats with exactly {context} and {question}."""
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
-        raise ConfigError(
+        raise TemplateError(
             f"prompt template cannot be formatted ({exc}); write literal braces as {{{{ and }}}}"
         ) from None
     unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
     if unknown:
         shown = ", ".join("{" + f + "}" for f in unknown)
-        raise ConfigError(
+        raise TemplateError(
             f"prompt template has unknown placeholder(s) {shown}; only {{context}} and {{question}} "
             "are filled in — write literal braces as {{ and }}"
         )
     missing = [f for f in PLACEHOLDERS if f not in fields]
     if missing:
-        raise ConfigError(f"prompt template is missing {', '.join('{' + f + '}' for f in missing)}; "
+        raise TemplateError(f"prompt template is missing {', '.join('{' + f + '}' for f in missing)}; "
                           f"add {'it' if len(missing) == 1 else 'them'}")
 
 

@@ -164,7 +164,7 @@ class RetrievalSettings:
     `fusion` (hybrid): "weighted" = alpha * normalised cosine + (1 - alpha) * normalised BM25,
     normalised by `normalise` ("zscore" or "minmax"); or "rrf" (reciprocal rank fusion, `rrf_k`).
     `depth`: candidates taken from each list before fusing. Then the score threshold (on the
-    cosine where a hit has one), an optional reranker, MMR (`mmr` = lambda, None = off) and the
+    cosine where a hit has one), an optional reranker, MMR (`mmr_lambda`, None = off) and the
     top k; `neighbours` adds n chunks either side of each hit to the answerer's context.
     Defaults: the best offline setting measured (see rag_core/retrieval/RESULTS.md)."""
 
@@ -178,7 +178,7 @@ class RetrievalSettings:
     alpha: float = 0.5
     rrf_k: float = 10.0
     depth: int = 100
-    mmr: float | None = None
+    mmr_lambda: float | None = None
     neighbours: int = 0
 
 

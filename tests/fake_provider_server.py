@@ -19,6 +19,8 @@ Misbehaving servers, in the real wire format: `embedding_fault` ("nan", "inf", "
 event stream with no chunks, "error_json": a 200 with an error object); `rerank_fault`
 ("not_a_list", "missing_score", "string_index", "out_of_range", "nan_score", "repeated");
 `chunk_chars` streams the answer in pieces of that many characters (a key split across chunks).
+Scripted answers: `server.reply(text, ...)` queues chat answers, one per chat request, served
+before `server.answer` (e.g. a query rewrite, then the answer).
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class FakeProviderServer:
         self.chat_mode = "stream"
         self.rerank_fault: str | None = None
         self.chunk_chars: int | None = None
+        self.replies: deque[str] = deque()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -123,6 +126,15 @@ class FakeProviderServer:
              delay: float = 0.0) -> None:
         for _ in range(times):
             self.scripts[path].append(Scripted(status, headers or {}, body, delay))
+
+    def reply(self, *texts: str) -> None:
+        """Queue chat answers: the next chat requests get these, in order, then `self.answer`."""
+        with self._lock:
+            self.replies.extend(texts)
+
+    def _next_answer(self) -> str:
+        with self._lock:
+            return self.replies.popleft() if self.replies else self.answer
 
     def calls(self, path: str) -> list[Recorded]:
         with self._lock:
@@ -262,13 +274,14 @@ class FakeProviderServer:
             return self._openai_error(handler, 404, f"The model `{model}` does not exist or you do not have access "
                                                     "to it.", "model_not_found")
         prompt = " ".join(m["content"] for m in body["messages"])
-        pieces = [w + " " for w in self.answer.split(" ")]
+        answer = self._next_answer()
+        pieces = [w + " " for w in answer.split(" ")]
         pieces[-1] = pieces[-1].rstrip()
         usage = {"prompt_tokens": server_tokens(prompt), "completion_tokens": len(pieces),
                  "total_tokens": server_tokens(prompt) + len(pieces)}
         base = {"id": "chatcmpl-fake", "created": 1700000000, "model": model, "system_fingerprint": "fp_fake"}
         if self.chunk_chars:
-            pieces = [self.answer[i:i + self.chunk_chars] for i in range(0, len(self.answer), self.chunk_chars)]
+            pieces = [answer[i:i + self.chunk_chars] for i in range(0, len(answer), self.chunk_chars)]
         if self.chat_mode == "garbage":
             return handler._send(200, b"<html>Welcome to nginx!</html>", content_type="text/html")
         if self.chat_mode == "error_json":

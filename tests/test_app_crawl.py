@@ -387,4 +387,7 @@ def test_csv_columns_and_app_wording():
     assert data.csv_columns("t.tsv", b"a\tb c\n1\t2\n") == ["a", "b c"]
     assert data.csv_columns("t.csv", b"\n\nx;y;z\n1;2;3\n") == ["x", "y", "z"]
     assert data.csv_columns("t.csv", b"\x00\x01\x02" * 100) == []
-    assert data.app_wording("page limit: --max-pages 5 reached") == "page limit: max pages (5) reached"
+    from ui import advice  # the app words a reason from its kind and values (no regex over the CLI's words)
+
+    assert advice.reason_text("page_limit", "page limit: 5 pages reached", {"limit": 5}) == \
+        "page limit: max pages (5) reached"

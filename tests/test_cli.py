@@ -95,7 +95,7 @@ def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
     def broken(args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "cmd_info", broken)
+    monkeypatch.setattr(cli.info, "cmd_info", broken)
     monkeypatch.delenv("RAG_DEBUG", raising=False)
     assert cli.main(["info", "--index", "x"]) == 1
     err = capsys.readouterr().err.strip().splitlines()

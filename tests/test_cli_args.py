@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag_core import cli_args
+from rag_core.cli import args as cli_args
 from rag_core.cli import build_parser
 
 POSITIONALS = {
@@ -47,7 +47,7 @@ def test_every_numeric_option_uses_a_shared_checked_type():
                 continue
             numeric_default = isinstance(action.default, (int, float)) and not isinstance(action.default, bool)
             if action.type is not None or numeric_default:
-                assert getattr(action.type, "__module__", "") == "rag_core.cli_args", (command, action.option_strings)
+                assert getattr(action.type, "__module__", "") == "rag_core.cli.args", (command, action.option_strings)
     assert len(_numeric_options()) >= 20
 
 
@@ -84,7 +84,7 @@ def test_eval_lists_are_checked_item_by_item(capsys):
         err = _parse_error(capsys, ["eval", "--index", "i", option, value])
         assert len(err) == 1 and err[0].startswith(f"error: {option} must be")
     args = build_parser().parse_args(["eval", "--index", "i", "--top-k", "1,5", "--threshold", "none,0.25"])
-    assert (args.top_k, args.threshold) == ("1,5", "none,0.25")  # cli_eval.parse_grid splits them
+    assert (args.top_k, args.threshold) == ("1,5", "none,0.25")  # cli.eval.parse_grid splits them
 
 
 def test_any_other_argparse_error_is_one_line_too(capsys):

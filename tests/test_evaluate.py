@@ -11,7 +11,7 @@ from helpers import hashing_index
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag_core.cli_eval import main as eval_main
+from rag_core.cli import main as eval_main
 from rag_core.errors import ConfigError
 from rag_core.evaluate import (
     DEMO_QUESTIONS,

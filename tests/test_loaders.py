@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rag_core.cli import advice as cli_advice
 from rag_core.errors import IngestError
 from rag_core.loaders import (
     DEFAULT_MAX_FILE_BYTES,
@@ -334,8 +335,11 @@ def test_whitespace_only_file_has_no_text():
 
 
 def test_over_size_limit_is_skipped(tmp_path):
-    reason = only_reason(load_bytes("big.txt", b"x" * 3 * 1024 * 1024, max_bytes=2 * 1024 * 1024))
-    assert reason == "3.0 MB is over the 2 MB limit; split the file or raise --max-file-mb"
+    report = load_bytes("big.txt", b"x" * 3 * 1024 * 1024, max_bytes=2 * 1024 * 1024)
+    assert only_reason(report) == "3.0 MB is over the 2 MB limit"  # the core's words: no CLI flag
+    (status,) = report.skipped
+    assert (status.kind, dict(status.values)) == ("file_too_large", {"size_mb": 3.0, "limit_mb": 2.0})
+    assert cli_advice.reason(status) == "3.0 MB is over the 2 MB limit; split the file or raise --max-file-mb"
     path = tmp_path / "big.txt"
     path.write_bytes(b"y" * (3 * 1024 * 1024 // 2))
     assert only_reason(load_paths([path], max_bytes=1024 * 1024)).startswith("1.5 MB is over the 1 MB limit")

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from rag_core.cli import _Progress
+from rag_core.cli.common import Progress as _Progress
 from ui import progress
 from ui.progress import BuildProgress, duration_text, progress_text
 

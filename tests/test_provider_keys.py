@@ -198,7 +198,8 @@ def test_cli_compatible_embedder_needs_yes_unless_the_server_is_on_this_machine(
                                                                                 capsys):
     from types import SimpleNamespace
 
-    from rag_core.cli import _confirm_spend, _loopback
+    from rag_core.cli.data import _loopback
+    from rag_core.cli.data import confirm_spend as _confirm_spend
     from rag_core.errors import RagError
     from rag_core.types import Chunk
 
@@ -229,7 +230,7 @@ def test_cli_compatible_embedder_needs_yes_unless_the_server_is_on_this_machine(
 def test_cli_eval_uses_the_keys_for_a_hosted_index_and_reranker(server, tmp_path, monkeypatch, capsys):
     from helpers import FACTS
 
-    from rag_core.cli_eval import main as eval_main
+    from rag_core.cli import main as eval_main
 
     _env(monkeypatch, server, tmp_path, server.openai_key)
     docs = tmp_path / "docs"
@@ -288,7 +289,7 @@ def test_cli_unexpected_error_masks_a_secrets_toml_key(tmp_path, monkeypatch, ca
     def boom(args):
         raise RuntimeError(f"the server said: your key {FILE_KEY} is bad")
 
-    monkeypatch.setattr(cli, "cmd_info", boom)
+    monkeypatch.setattr(cli.info, "cmd_info", boom)
     assert main(["info", "--index", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "unexpected RuntimeError" in err and "***" in err

@@ -50,7 +50,7 @@ def test_unanswerable_questions_are_run_but_not_scored(tmp_path):
         {"question": "capital of Kenya Nairobi", "relevant_sources": ["kenya.md"]},
         {"question": "Who painted The Starry Night?", "relevant_sources": [], "answerable": False},
     ])
-    result = evaluate(index, parse_question_set(body, "q.jsonl"), RetrievalSettings(top_k=1, llm="none"))
+    result = evaluate(index, parse_question_set(body, "q.jsonl"), RetrievalSettings(top_k=1))
     assert len(result.questions) == 2 and result.no_answer == 1
     assert result.hit_rate == 1.0 and result.mrr == 1.0  # the unanswerable one is not a miss
     assert result.misses == () and result.row()["no_answer"] == 1

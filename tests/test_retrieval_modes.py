@@ -77,7 +77,7 @@ def test_minmax_label_and_sources_filter(index):
 def test_fusion_and_mmr_keep_results_sorted_unique_within_k(index, mode, fusion, normalise, alpha, rrf_k, depth,
                                                              mmr, top_k, question):
     s = RetrievalSettings(top_k=top_k, mode=mode, fusion=fusion, normalise=normalise, alpha=alpha, rrf_k=rrf_k,
-                          depth=depth, mmr=mmr)
+                          depth=depth, mmr_lambda=mmr)
     result = Retriever(index).retrieve(question, s)
     _check_sorted_unique(result.hits, top_k)
     if mmr is not None and result.hits:
@@ -85,7 +85,7 @@ def test_fusion_and_mmr_keep_results_sorted_unique_within_k(index, mode, fusion,
 
 
 @pytest.mark.parametrize("bad", [dict(alpha=1.5), dict(fusion="sum"), dict(normalise="raw"), dict(rrf_k=-1),
-                                 dict(depth=0), dict(mmr=2.0), dict(neighbours=9), dict(mode="sparse")])
+                                 dict(depth=0), dict(mmr_lambda=2.0), dict(neighbours=9), dict(mode="sparse")])
 def test_bad_settings_are_clear_errors(index, bad):
     with pytest.raises(ConfigError):
         Retriever(index).retrieve("capital", RetrievalSettings(**bad))

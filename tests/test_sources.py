@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from helpers import hashing_index
 
+from rag_core.cli import advice as cli_advice
 from rag_core.errors import ConfigError
 from rag_core.evaluate import EvalQuestion, QuestionSet, check_coverage, evaluate
 from rag_core.loaders import load_bytes, load_paths
@@ -147,7 +148,8 @@ def test_nothing_matching_lists_the_index_sources(tmp_path):
     with pytest.raises(ConfigError) as error:
         check_coverage(index, QuestionSet("q", (EvalQuestion("?", ("/srv/other/readme.md",)),)))
     assert "faq.md" in str(error.value) and "guide/install.md" in str(error.value)
-    assert "info --sources" in str(error.value)
+    assert error.value.kind == "unknown_sources" and "info --sources" not in str(error.value)
+    assert "info --sources" in cli_advice.error_text(error.value, str(error.value))  # the CLI's words
 
 
 def test_cli_ingest_stores_relative_sources_and_info_lists_them(tmp_path):

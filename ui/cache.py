@@ -13,7 +13,7 @@ import threading
 import streamlit as st
 
 from rag_core.index import Index
-from rag_core.projection import Projection
+from rag_core.explore import ExploreMap
 from rag_core.types import LLM, Embedder
 
 
@@ -49,11 +49,9 @@ def build_lock() -> threading.Lock:
 
 
 @st.cache_resource(show_spinner="Projecting the embeddings to 2-D…", max_entries=8)
-def projection(directory: str, generation: str, _index: Index) -> Projection:
-    """The index's 2-D map, once per (directory, generation); hover labels precomputed."""
-    from rag_core.projection import project_index
+def explore_map(directory: str, generation: str, _index: Index) -> ExploreMap:
+    """The index's 2-D map (PCA, colour groups, drawn sample), once per (directory, generation)."""
+    from rag_core.demo import demo_topics
+    from rag_core.explore import build_map
 
-    from .widgets import hover_text
-
-    chunks = _index.store.chunks()
-    return project_index(_index, tuple(hover_text(c.source, c.section, c.text) for c in chunks))
+    return build_map(_index, demo_topics())

@@ -14,7 +14,7 @@ from rag_core.pipeline import Pipeline
 from rag_core.prompts import DEFAULT_TEMPLATE
 from rag_core.providers import redact
 
-from . import indexes, providers, state, widgets
+from . import advice, indexes, providers, state, widgets
 
 
 def make_pipeline(settings: state.ChatSettings) -> Pipeline:
@@ -108,9 +108,7 @@ def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | N
                      "try again, or change the answerer, reranker or key (Settings).", icon=":material/cloud_off:")
             return None
         except RagError as exc:  # e.g. a template without {context}: said here, in the answer's place
-            hint = ("  \nEdit the prompt template in the sidebar, or press **Reset to default**."
-                    if "template" in str(exc) else "")
-            st.error(f"No answer: {exc}{hint}", icon=":material/warning:")  # RagError text, as ui.guard shows it
+            st.error(f"No answer: {advice.error_text(exc, str(exc))}", icon=":material/warning:")  # as ui.guard
             return None
         if turn.answer is None or turn.costs is None:
             return None

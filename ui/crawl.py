@@ -30,22 +30,18 @@ import streamlit as st
 
 from rag_core.crawl import KINDS, CrawlConfig, Crawler, CrawlReport
 
-from . import state
-from .data import app_wording
+from . import advice, state
+from .advice import OPERATOR_SETTING, PRIVATE_HINT  # the operator's switch (environment, else secrets.toml)
 from .widgets import md_literal
 
 JOB = "crawl_job"
 POLL_SECONDS = 0.5
-#: the operator's switch for private addresses (environment, else .streamlit/secrets.toml)
-OPERATOR_SETTING = "RAG_ALLOW_PRIVATE_URLS"
 SECRETS_PATH = Path(".streamlit/secrets.toml")
 _TRUE = ("1", "true", "yes", "on")
 SSRF_WARNING = ("Private addresses are off-limits by default because a crawl request comes from this server: "
                 "a link or redirect could otherwise make it read internal services, admin pages on the local "
                 "network, or the cloud metadata endpoint (169.254.169.254) and put their contents into your "
                 "documents (server-side request forgery). Only allow this for sites you trust.")
-PRIVATE_HINT = (f"the operator of this server can allow private addresses with {OPERATOR_SETTING}=1 "
-                "(environment or .streamlit/secrets.toml)")
 
 
 def operator_allows_private(environ: Mapping[str, str] | None = None, secrets_path: Path | None = None) -> bool:
@@ -174,21 +170,16 @@ def progress_panel() -> None:
               disabled=job.stop.is_set(), help="Stop now and keep the pages fetched so far.")
 
 
-def wording(reason: str) -> str:
-    """The core's reasons name CLI flags; in the app private addresses are the operator's call."""
-    return app_wording(reason.replace("pass --allow-private to crawl it", PRIVATE_HINT))
-
-
 def url_frame(report: CrawlReport) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"status": u.status, "kind": u.kind, "reason": wording(u.reason),
+        [{"status": u.status, "kind": u.kind, "reason": advice.reason(u),
           "http status": u.http_status, "url": u.url, "final url": u.final_url} for u in report.urls],
         columns=["status", "kind", "reason", "http status", "url", "final url"],
     ).astype({"http status": "Int64"})
 
 
 def counts_frame(report: CrawlReport) -> pd.DataFrame:
-    rows = [{"status": status, "kind": kind, "meaning": app_wording(KINDS.get(kind, "")), "URLs": n}
+    rows = [{"status": status, "kind": kind, "meaning": KINDS.get(kind, ""), "URLs": n}
             for (status, kind), n in sorted(report.counts().items(), key=lambda kv: (kv[0][0], -kv[1]))]
     return pd.DataFrame(rows, columns=["status", "kind", "meaning", "URLs"])
 
@@ -207,11 +198,11 @@ def show_report(job: CrawlJob) -> None:
     if job.error:
         st.error(f"The crawl ended with an unexpected error ({md_literal(job.error[:200])}); "
                  "what was fetched before it is kept.", icon=":material/error:")
-    empty = report.why_empty()
+    empty = report.why_empty(advice.reason)  # private addresses: the operator's call, in the app's words
     if report.stopped or empty is None:
         (st.warning if report.stopped else st.success)(summary(report))
     else:  # a crawl that fetched nothing is not a success: name the cause (offline, refused, ...)
-        st.warning(f"{summary(report)} {md_literal(wording(empty[0].upper() + empty[1:]))}.",
+        st.warning(f"{summary(report)} {md_literal(empty[0].upper() + empty[1:])}.",
                    icon=":material/warning:")
     st.markdown("**What happened to each URL, by kind**")
     st.dataframe(counts_frame(report), hide_index=True, width="stretch")

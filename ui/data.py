@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 
 import pandas as pd
 import streamlit as st
 
-from rag_core.errors import IngestError
+from rag_core.errors import IngestError, Reason
 from rag_core.loaders import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_TOTAL_BYTES,
@@ -29,13 +28,14 @@ from rag_core.loaders import (
     decode_text,
     dedupe,
     load_bytes,
+    skipped,
 )
 from rag_core.loaders.csv_loader import sniff_dialect
 from rag_core.loaders.sources import distinct, name_source
 from rag_core.table import content_filter, documents_frame, frame_to_documents
 from rag_core.types import Document
 
-from . import state
+from . import advice, state
 from .widgets import md_literal, table_height
 
 MAX_FILE_BYTES = DEFAULT_MAX_FILE_BYTES
@@ -43,24 +43,6 @@ MAX_TOTAL_BYTES = DEFAULT_MAX_TOTAL_BYTES
 CSV_SUFFIXES = (".csv", ".tsv")
 AUTO_COLUMN = "(longest text column)"
 _MB = 1024 * 1024
-
-#: the core's reasons name CLI flags; in the app the same advice points at the app's controls
-_APP_WORDING = (
-    (re.compile(r"split the file or raise --max-file-mb"), "split the file and upload the parts"),
-    (re.compile(r"load fewer files or raise --max-total-mb"), "load fewer files at a time"),
-    (re.compile(r"pass --allow-private to crawl it"), "tick “Allow private addresses” to crawl it"),
-    (re.compile(r"--max-pages (\d+)"), r"max pages (\1)"),
-    (re.compile(r"over --depth (\d+)"), r"over the depth setting (\1)"),
-    (re.compile(r"--(include|exclude)\b"), r"\1"),
-    (re.compile(r"--max-redirects"), "the redirect limit"),
-)
-
-
-def app_wording(reason: str) -> str:
-    for pattern, replacement in _APP_WORDING:
-        reason = pattern.sub(replacement, reason)
-    return reason
-
 
 @dataclass(frozen=True)
 class Upload:
@@ -118,21 +100,20 @@ def read_uploads(uploads: Sequence[Upload], csv_text_columns: dict[str, str | No
     for upload, name in zip(uploads, distinct_names([u.name for u in uploads])):
         size = len(upload.data)
         if size <= max_bytes and used + size > max_total:
-            reason = (f"total upload limit reached: {used / _MB:.1f} MB already read, and this file would go over "
-                      f"the {max_total / _MB:g} MB allowed in one upload; upload fewer files at a time")
-            loaded = LoadReport((), (FileStatus(name, "skipped", reason, 0, size),))
+            reason = Reason("total_limit", f"total upload limit reached: {used / _MB:.1f} MB already read, and this "
+                            f"file would go over the {max_total / _MB:g} MB allowed in one upload",
+                            {"used_mb": round(used / _MB, 1), "limit_mb": max_total / _MB})
+            loaded = LoadReport((), (skipped(name, reason, size),))
         else:
             loaded = load_bytes(name, upload.data, csv_text_column=columns.get(upload.name) or None,
                                 max_bytes=max_bytes, max_unpacked_bytes=max(max_total - used, 1))
             used += size if loaded.ingested else 0
         if name != name_source(upload.name):  # say so on every status it gave (a zip gives one per member)
             loaded = LoadReport(loaded.documents, tuple(
-                FileStatus(f.source, f.status, _renamed_note(upload.name, f.reason), f.n_documents, f.n_bytes)
-                for f in loaded.files))
+                replace(f, reason=_renamed_note(upload.name, f.reason)) for f in loaded.files))
         report = report + loaded
-    report = dedupe(report)
-    return LoadReport(report.documents, tuple(FileStatus(f.source, f.status, app_wording(f.reason), f.n_documents,
-                                                         f.n_bytes) for f in report.files))
+    report = dedupe(report)  # reasons in the app's words (their kind and values kept)
+    return LoadReport(report.documents, tuple(replace(f, reason=advice.reason(f)) for f in report.files))
 
 
 def csv_column_choices(uploads: Sequence[Upload], where) -> dict[str, str | None]:

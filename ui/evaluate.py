@@ -96,7 +96,7 @@ def choose_grid():
     c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
     top_ks = c1.multiselect("Top-k values", TOP_K_CHOICES, key=state.default("eval_top_ks", [1, 3, 5, 10]),
                             help="k for hit@k, recall@k and nDCG@k; MRR counts the first relevant hit in the top k.")
-    rerankers = c2.multiselect("Rerankers", [state.NO_RERANKER, *RERANKERS.names()],
+    rerankers = c2.multiselect("Rerankers", [state.NO_RERANKER, *RERANKERS.choices()],
                                key=state.default("eval_rerankers", [state.NO_RERANKER, "pool-bm25", "pool-rrf"]),
                                help="pool-bm25 / pool-rrf re-order the retrieved candidates only (BM25 over that pool; "
                                "RRF of it with the first-stage order).")

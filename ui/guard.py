@@ -1,6 +1,7 @@
 """No traceback reaches the page: `with guard("building the index"):` shows an st.error instead.
 
-RagError messages already say what happened and what to do; anything else is a bug, shown
+RagError messages say what happened, and ui/advice.py words what to do in the app's terms (by the
+error's kind: an index by its name, never the server's path); anything else is a bug, shown
 as one line with a hint, while the traceback goes to the server log for the developer.
 Streamlit's own control flow (st.rerun, st.stop) derives from BaseException and passes through.
 """
@@ -15,6 +16,8 @@ from typing import Iterator
 import streamlit as st
 
 from rag_core.errors import RagError
+
+from . import advice
 
 log = logging.getLogger("rag_playground")
 
@@ -34,7 +37,7 @@ def _clean(text: object) -> str:
 def show_error(exc: BaseException, doing: str = "") -> None:
     what = f"While {doing}: " if doing else ""
     if isinstance(exc, RagError):
-        st.error(f"{what}{_clean(exc)}", icon=":material/warning:")
+        st.error(f"{what}{advice.error_text(exc, _clean(exc))}", icon=":material/warning:")
     elif isinstance(exc, OSError):
         detail = exc.strerror or str(exc)
         st.error(f"{what}a file operation failed ({detail}{': ' + str(exc.filename) if exc.filename else ''}). "

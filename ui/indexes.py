@@ -12,7 +12,7 @@ import streamlit as st
 
 from rag_core import index_catalog as catalog
 from rag_core.index import Index
-from rag_core.projection import Projection
+from rag_core.explore import ExploreMap
 
 from . import cache, providers
 
@@ -22,7 +22,7 @@ def load_index(name: str) -> Index:
     Built with a hosted one: this session's own Index, whose embedder uses this session's
     credentials (a missing key is a ConfigError that says to add it in Settings)."""
     from rag_core.index import read_manifest
-    from rag_core.providers import is_hosted
+    from rag_core.catalog import is_hosted
 
     directory = catalog.index_dir(name)
     generation = catalog.generation(directory)
@@ -33,9 +33,10 @@ def load_index(name: str) -> Index:
 
 
 def _session_index(directory: str, generation: str, manifest) -> Index:
+    from rag_core.catalog import dim_from_server
     from rag_core.errors import ConfigError
 
-    options = {"dim": manifest.dim} if manifest.embedder.startswith("compatible:") else {}
+    options = {"dim": manifest.dim} if dim_from_server(manifest.embedder) else {}
     try:
         emb = providers.embedder(manifest.embedder, **options)
     except ConfigError as exc:
@@ -67,6 +68,6 @@ def ensure_demo_index(progress: Callable[[int, int, str], None] | None = None) -
     return load_index(catalog.DEMO_NAME)
 
 
-def projection(name: str) -> Projection:
+def explore_map(name: str) -> ExploreMap:
     directory = catalog.index_dir(name)
-    return cache.projection(str(directory), catalog.generation(directory), load_index(name))
+    return cache.explore_map(str(directory), catalog.generation(directory), load_index(name))

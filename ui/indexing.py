@@ -25,7 +25,7 @@ from rag_core.providers.metering import MeterReading, cost_model_of, reading
 from rag_core.types import Chunk, ChunkingConfig, Document
 
 from rag_core import index_catalog as catalog
-from . import cache, providers, state
+from . import advice, cache, providers, state
 from .guard import guard
 
 
@@ -67,7 +67,8 @@ def embedding_models() -> list[str]:
 def embedder_choice(column) -> str:
     """The embedder widgets (hosted ones with their options); returns the embedder's full name."""
     choice = column.selectbox("Embedder", providers.EMBEDDER_CHOICES, format_func=providers.choice_label,
-                              key=state.default("embedder", DEFAULT_EMBEDDER))
+                              key=state.default("embedder", DEFAULT_EMBEDDER),
+                              help=providers.help_text("embedder"))
     if choice == "openai:text-embedding-3-large":
         dims = column.number_input("Dimensions (0 = the native 3072)", 0, 3072, step=256,
                                    key=state.default("embed_dims", 0),
@@ -119,12 +120,8 @@ def spend_plan(name: str, docs: Sequence[Document], embedder_name: str, store_na
             st.session_state["plan_memo"] = (key, texts)
     else:
         texts = [c.text for c in chunk_all(docs, config)[0]]
-    model = cost_model_of(emb)
-    table = state.price_table()
-    if model in table:
-        estimate = costs.estimate_ingest_cost(texts, model, table)
-        return SpendPlan(embedder_name, model, len(texts), estimate.tokens, estimate.cost_usd, table.as_of)
-    return SpendPlan(embedder_name, model, len(texts), costs.count_tokens(texts), None, table.as_of)
+    e = costs.estimate_spend(texts, cost_model_of(emb), state.price_table())  # the CLI's estimate too
+    return SpendPlan(embedder_name, e.model, e.n_texts, e.tokens, e.cost_usd, e.prices_as_of)
 
 
 def confirm_spend(plan: SpendPlan) -> bool:
@@ -192,13 +189,18 @@ def hosted_builds() -> list[dict]:
     return st.session_state.get("hosted_builds", [])
 
 
+def problem(saved: catalog.SavedIndex) -> str:
+    """A damaged index's problem in the app's words: its name, never the server's path."""
+    return advice.error_text(saved.error, saved.problem) if saved.error is not None else saved.problem
+
+
 def saved_frame(saved: Sequence[catalog.SavedIndex]) -> pd.DataFrame:
     rows = []
     for s in saved:
         m = s.manifest
         if m is None:
             rows.append({"name": s.name, "embedder": "?", "store": "?", "chunks": 0, "sources": 0,
-                         "chunking": "", "updated": "", "problem": s.problem})
+                         "chunking": "", "updated": "", "problem": problem(s)})
             continue
         c = m.chunking
         rows.append({"name": s.name, "embedder": m.embedder, "store": m.store, "chunks": m.n_chunks,
@@ -209,7 +211,7 @@ def saved_frame(saved: Sequence[catalog.SavedIndex]) -> pd.DataFrame:
 
 def manifest_json(saved: catalog.SavedIndex) -> str:
     if saved.manifest is None:
-        return json.dumps({"problem": saved.problem})
+        return json.dumps({"problem": problem(saved)})
     raw = dataclasses.asdict(saved.manifest)
     raw["sources"] = f"{len(saved.manifest.sources)} sources"
     return json.dumps(raw, indent=2)
@@ -219,7 +221,7 @@ def manage(saved: Sequence[catalog.SavedIndex], on_use: Callable[[str], None]) -
     """Saved indexes with their manifests: use, rename, delete (with a confirmation)."""
     for s in saved:
         with st.expander(f"**{s.name}** — " + (f"{s.manifest.n_chunks} chunks, {s.manifest.embedder}, "
-                                                f"{s.manifest.store}" if s.manifest else s.problem)):
+                                                f"{s.manifest.store}" if s.manifest else problem(s))):
             st.code(manifest_json(s), language="json")
             c1, c2, c3 = st.columns(3)
             if c1.button("Use in Chat", key=f"use:{s.name}", disabled=s.manifest is None):

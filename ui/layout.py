@@ -23,7 +23,7 @@ import streamlit as st
 from . import state
 
 #: shipped with the app: a `:material/...:` page icon makes the browser fetch it from fonts.gstatic.com
-ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = ROOT / "app.py"

@@ -20,12 +20,15 @@ from typing import Any
 
 import streamlit as st
 
-from rag_core.providers import Credentials, is_hosted, load_credentials
+from rag_core import catalog
+from rag_core.catalog import is_hosted
+from rag_core.providers import Credentials, load_credentials
 from rag_core.providers.connection import ConnectionReport
 from rag_core.providers.credentials import ENV_VARS, PROVIDER_FIELDS, mask
 from rag_core.types import LLM, Embedder, Reranker
 
 from . import cache
+from .state import NO_RERANKER
 
 #: Settings page rows: provider -> (key field, base-URL field)
 PROVIDERS: dict[str, tuple[str, str]] = {
@@ -35,14 +38,11 @@ PROVIDERS: dict[str, tuple[str, str]] = {
 }
 COMPATIBLE = "compatible:"  # the choice that takes a typed model name
 
-EMBEDDER_CHOICES = (
-    "local:all-MiniLM-L6-v2", "hashing",
-    "openai:text-embedding-3-small", "openai:text-embedding-3-large", "openai:text-embedding-ada-002",
-    "cohere:embed-english-v3.0", "cohere:embed-multilingual-v3.0", "cohere:embed-v4.0",
-    COMPATIBLE,
-)
-LLM_CHOICES = ("extractive", "openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1-mini", COMPATIBLE)
-RERANKER_CHOICES = ("none", "pool-bm25", "pool-rrf", "cohere:rerank-v3.5")
+# The choices come from the registries: each provider declared them where it registered.
+EMBEDDER_CHOICES: tuple[str, ...] = tuple(catalog.choices("embedder"))
+STORE_CHOICES: tuple[str, ...] = tuple(catalog.choices("store"))
+LLM_CHOICES: tuple[str, ...] = tuple(catalog.choices("llm"))
+RERANKER_CHOICES: tuple[str, ...] = (NO_RERANKER, *catalog.choices("reranker"))
 
 _TYPED = "typed_creds"
 _OBJECTS = "hosted_objects"
@@ -50,7 +50,18 @@ _MAX_OBJECTS = 16
 
 
 def choice_label(choice: str) -> str:
-    return "compatible:<model> (OpenAI-compatible server)" if choice == COMPATIBLE else choice
+    """`compatible:` reads `compatible:<model> (OpenAI-compatible server)`: its model is typed beside it."""
+    if not catalog.takes_typed_model(choice):
+        return choice
+    return f"{choice}<model> (OpenAI-compatible server)" if choice == COMPATIBLE else f"{choice}<model>"
+
+
+def help_text(kind: str) -> str:
+    """A selectbox's help: one line per provider of `kind`, each its registered description."""
+    lines = [f"- **{r.example}**: {r.description}" for r in catalog.registry(kind).registrations()]
+    if kind == "reranker":
+        lines.insert(0, f"- **{NO_RERANKER}**: keep the first-stage order.")
+    return "\n".join(lines)
 
 
 # ---- credentials ------------------------------------------------------------------------
@@ -176,7 +187,7 @@ def llm(name: str) -> LLM:
 def reranker(name: str | None) -> Reranker | None:
     from rag_core.rerank import create_reranker
 
-    if not name or name == "none" or not is_hosted(name):
+    if not name or name == NO_RERANKER or not is_hosted(name):
         return create_reranker(name)
     return _session_object("reranker", name, {}, lambda creds: create_reranker(name, credentials=creds))
 

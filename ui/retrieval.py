@@ -29,7 +29,7 @@ def chat_controls() -> None:
                       "(weighted sum of z-scored scores, or reciprocal rank fusion).")
     st.slider("Dense weight α (weighted hybrid)", 0.0, 1.0, step=0.05, key=state.default("alpha", DEFAULTS.alpha),
               disabled=state.get("method") != "hybrid (weighted)")
-    st.checkbox("Diversify (MMR)", key=state.default("use_mmr", DEFAULTS.mmr is not None),
+    st.checkbox("Diversify (MMR)", key=state.default("use_mmr", DEFAULTS.mmr_lambda is not None),
                 help="Maximal marginal relevance: trades a little relevance for less repetition.")
     st.slider("MMR λ (1 = relevance only)", 0.0, 1.0, step=0.05, key=state.default("mmr", 0.7),
               disabled=not state.get("use_mmr"))
@@ -41,7 +41,7 @@ def chat_retrieval(base: RetrievalSettings) -> RetrievalSettings:
     """`base` (top-k, threshold, reranker) with the method chosen in the widgets."""
     mode, fusion = METHODS.get(state.get("method", DEFAULT_METHOD), METHODS[DEFAULT_METHOD])
     return replace(base, mode=mode, fusion=fusion, alpha=float(state.get("alpha", DEFAULTS.alpha)),
-                   mmr=float(state.get("mmr", 0.7)) if state.get("use_mmr", False) else None,
+                   mmr_lambda=float(state.get("mmr", 0.7)) if state.get("use_mmr", False) else None,
                    neighbours=int(state.get("neighbours", DEFAULTS.neighbours)))
 
 

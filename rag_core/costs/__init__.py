@@ -6,15 +6,16 @@ record per turn, and the `Usage` derived from it). Everything is re-exported her
 """
 
 from .prices import (DEFAULT_COST_MODEL, DEFAULT_COST_ROWS, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES,
-                     FREE_PROVIDERS, PRICES_AS_OF, UNPRICED_NOTE, IngestEstimate, Price, PriceTable,
-                     embedding_cost, estimate_ingest_cost, format_usd, is_unpriced, unpriced)
+                     PRICES_AS_OF, UNPRICED_NOTE, IngestEstimate, Price, PriceTable,
+                     SpendEstimate, embedding_cost, estimate_ingest_cost, estimate_spend, format_usd,
+                     is_unpriced, unpriced)
 from .record import CostModels, StageCost, TurnCosts, cost_models_for
 from .tokens import OFFLINE_ENCODINGS, count_tokens, encoding_for_model, get_encoding
 
 __all__ = [
-    "DEFAULT_COST_MODEL", "DEFAULT_COST_ROWS", "DEFAULT_EMBED_COST_MODEL", "DEFAULT_PRICES", "FREE_PROVIDERS",
+    "DEFAULT_COST_MODEL", "DEFAULT_COST_ROWS", "DEFAULT_EMBED_COST_MODEL", "DEFAULT_PRICES",
     "OFFLINE_ENCODINGS", "PRICES_AS_OF", "UNPRICED_NOTE", "CostModels", "IngestEstimate", "Price", "PriceTable",
-    "StageCost", "TurnCosts", "count_tokens", "cost_models_for", "embedding_cost",
-    "encoding_for_model", "estimate_ingest_cost", "format_usd", "get_encoding", "is_unpriced",
+    "SpendEstimate", "StageCost", "TurnCosts", "count_tokens", "cost_models_for", "embedding_cost",
+    "encoding_for_model", "estimate_ingest_cost", "estimate_spend", "format_usd", "get_encoding", "is_unpriced",
     "unpriced",
 ]

@@ -20,9 +20,6 @@ from .tokens import count_tokens, encoding_for_model
 # (openai.com/api/pricing, cohere.com/pricing). The person can override any entry in the app.
 PRICES_AS_OF = "2026-11-01"
 
-#: providers that run on the person's own machine (or are fakes): they cost nothing.
-FREE_PROVIDERS: tuple[str, ...] = ("local", "extractive", "echo", "hashing", "fake", "ollama", "llamacpp")
-
 
 @dataclass(frozen=True)
 class Price:
@@ -61,10 +58,11 @@ class PriceTable:
         """The price of `model` (`provider:name`; a bare name works when unambiguous)."""
         if model in self._by_model:
             return self._by_model[model]
-        provider, colon, _ = model.partition(":")
-        if (colon and provider in FREE_PROVIDERS) or model in FREE_PROVIDERS:
+        from ..catalog import is_local
+
+        if is_local(model):
             return Price(model, 0.0)
-        if not colon:
+        if ":" not in model:
             matches = [p for p in self.prices if p.model.partition(":")[2] == model]
             if len(matches) == 1:
                 return matches[0]
@@ -149,6 +147,31 @@ def estimate_ingest_cost(
     texts = list(texts)
     tokens = count_tokens(texts, encoding_for_model(model))
     return IngestEstimate(len(texts), tokens, embedding_cost(model, tokens, table), model, table.as_of)
+
+
+@dataclass(frozen=True)
+class SpendEstimate:
+    """What embedding some texts on `model` would send and cost, before anything is sent.
+    `cost_usd` is None when the table has no price for the model: unknown, not free."""
+
+    model: str
+    n_texts: int
+    tokens: int
+    cost_usd: float | None
+    prices_as_of: str
+
+    @property
+    def priced(self) -> bool:
+        return self.cost_usd is not None
+
+
+def estimate_spend(texts: Sequence[str], model: str, table: PriceTable = DEFAULT_PRICES) -> SpendEstimate:
+    """The one spend estimate the CLI's `--yes` prompt and the app's "I accept spending" box show."""
+    texts = list(texts)
+    if model in table:
+        e = estimate_ingest_cost(texts, model, table)
+        return SpendEstimate(model, e.n_texts, e.tokens, e.cost_usd, e.prices_as_of)
+    return SpendEstimate(model, len(texts), count_tokens(texts, encoding_for_model(model)), None, table.as_of)
 
 
 def format_usd(dollars: float) -> str:

@@ -18,7 +18,7 @@ from typing import Mapping
 from ..providers import is_hosted
 from ..providers.metering import cost_model_of
 from ..types import TokenUsage, Usage
-from .prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, FREE_PROVIDERS, MTOK,
+from .prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, MTOK,
                      PriceTable, is_unpriced, unpriced)
 
 EMBEDDING, RERANK, PROMPT, COMPLETION = "query embedding", "rerank", "prompt", "completion"
@@ -116,7 +116,7 @@ def _merge(mine: StageCost, s: StageCost) -> StageCost:
 
 
 def _is_free(name: str) -> bool:
-    return name.partition(":")[0] in FREE_PROVIDERS
+    return not is_hosted(name)
 
 
 def _would_cost(component: object, model: str) -> bool:

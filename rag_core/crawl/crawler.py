@@ -28,7 +28,7 @@ import urllib.robotparser
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -132,7 +132,8 @@ class CrawlConfig:
 
 @dataclass(frozen=True)
 class UrlStatus:
-    """What happened to one URL. `kind` is a stable code (see KINDS); `reason` says it in words.
+    """What happened to one URL. `kind` is a stable code (see KINDS); `reason` says it in words
+    (the default wording: each edge may reword it from `kind` and `values`, e.g. a limit).
 
     `final_url` is the document source when it differs from `url` (after redirects or a
     rel=canonical). Sitemaps that were read are "fetched" with kind "sitemap" and 0 documents.
@@ -146,6 +147,7 @@ class UrlStatus:
     depth: int = 0
     kind: str = ""
     final_url: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)  # e.g. depth, limit
 
 
 #: kind -> what it means; the app and the CLI group the report by these
@@ -154,11 +156,11 @@ KINDS = {
     "sitemap": "sitemap read for seed URLs",
     "robots": "disallowed by robots.txt",
     "robots_unavailable": "robots.txt could not be read, so the site is treated as disallowed",
-    "out_of_scope": "another site, or outside the --include prefixes",
-    "excluded": "matches an --exclude pattern",
+    "out_of_scope": "another site, or outside the included prefixes",
+    "excluded": "matches an exclude pattern",
     "duplicate": "same page as another URL (normalised URL, redirect target, canonical, or same text)",
-    "depth_limit": "deeper than --depth",
-    "page_limit": "beyond --max-pages",
+    "depth_limit": "deeper than the depth limit",
+    "page_limit": "beyond the page limit",
     "too_large": "response larger than the size cap",
     "unsupported_type": "content type that cannot be ingested",
     "unsupported_scheme": "not an http(s) URL",
@@ -167,7 +169,7 @@ KINDS = {
     "no_text": "no extractable text",
     "http_error": "HTTP status 4xx/5xx",
     "redirect_loop": "redirects back to a URL in its own chain",
-    "too_many_redirects": "more redirects than --max-redirects",
+    "too_many_redirects": "more redirects than the redirect limit",
     "timeout": "no complete response within the timeout (one deadline from connect to last byte)",
     "network_error": "host name not resolved, network unreachable, connection refused or reset, TLS failure",
     "decoding_error": "a Content-Encoding that cannot be decoded (unknown, more than 3 layers, or corrupt)",
@@ -202,9 +204,10 @@ class CrawlReport:
         """Distinct document sources (URLs), in crawl order."""
         return tuple(dict.fromkeys(d.source for d in self.documents))
 
-    def why_empty(self) -> str | None:
+    def why_empty(self, word: Callable[[UrlStatus], str] = lambda u: u.reason) -> str | None:
         """None when some page gave documents; else one line naming the main reason none did
-        (a network failure first: offline, the report must not blame robots.txt)."""
+        (a network failure first: offline, the report must not blame robots.txt); `word` says
+        a URL's reason the edge's way."""
         if self.documents:
             return None
         if self.stopped:
@@ -214,7 +217,7 @@ class CrawlReport:
             hits = sorted((u for u in self.urls if u.kind == kind), key=lambda u: u.url.endswith("/robots.txt"))
             if hits:
                 more = f" (and {len(hits) - 1} more URL(s) like it)" if len(hits) > 1 else ""
-                return f"{what}: {hits[0].url}: {hits[0].reason}{more}"
+                return f"{what}: {hits[0].url}: {word(hits[0])}{more}"
         return what
 
     def counts(self) -> dict[tuple[str, str], int]:
@@ -337,10 +340,10 @@ class Crawler:
             self._statuses.append(status)
             self._documents.extend(documents)
 
-    def _refuse(self, url: str, kind: str, reason: str, depth: int, status: str = "skipped") -> None:
+    def _refuse(self, url: str, kind: str, reason: str, depth: int, status: str = "skipped", **values: Any) -> None:
         self._seen.setdefault(url_key(url), url)
         self._refused.add(url_key(url))
-        self._record(UrlStatus(url, status, reason, depth=depth, kind=kind))
+        self._record(UrlStatus(url, status, reason, depth=depth, kind=kind, values=values))
 
     def _seed_level(self) -> list[str]:
         level: list[str] = []
@@ -365,8 +368,8 @@ class Crawler:
             self._refuse(url, outcome.kind, outcome.reason, depth, outcome.status)
             return
         if depth > self.config.depth:
-            self._refuse(url, "depth_limit", f"depth limit: {depth} links from a seed, over --depth "
-                                             f"{self.config.depth}", depth)
+            self._refuse(url, "depth_limit", f"depth limit: {depth} links from a seed, over the limit of "
+                                             f"{self.config.depth}", depth, limit=self.config.depth)
             return
         self._seen[url_key(url)] = url
         level.append(url)
@@ -380,8 +383,9 @@ class Crawler:
             while level:
                 batch = level[:max(budget, 0)]
                 for url in level[len(batch):]:
-                    self._record(UrlStatus(url, "skipped", f"page limit: --max-pages {self.config.max_pages} "
-                                                           "reached", depth=depth, kind="page_limit"))
+                    self._record(UrlStatus(url, "skipped", f"page limit: {self.config.max_pages} pages "
+                                                           "reached", depth=depth, kind="page_limit",
+                                           values={"limit": self.config.max_pages}))
                 budget -= len(batch)
                 pending = deque(batch)
                 inflight: dict[Future, str] = {}

@@ -164,7 +164,7 @@ class AddressPolicy:
         why = describe_forbidden(ip)
         if why is None:
             return None
-        return f"private address: resolves to {why}; pass --allow-private to crawl it"
+        return f"private address: resolves to {why}"  # each edge says how to allow it (kind private_address)
 
     def check_all(self, host: str, addresses: Iterable[str]) -> list[str]:
         """Raise AddressRefused if any address is refused (one bad record spoils the name)."""

@@ -20,17 +20,15 @@ EMBEDDERS: Registry[Embedder] = Registry("embedder")
 DEFAULT_EMBEDDER = "local:all-MiniLM-L6-v2"
 
 
-@EMBEDDERS.register("local", example="local:all-MiniLM-L6-v2",
-                    description="all-MiniLM-L6-v2 on this machine's CPU (ONNX, 384 dimensions): "
-                                "semantic search offline and free; the default.")
+@EMBEDDERS.register("local", hosted=False, takes_model=True, models=("all-MiniLM-L6-v2",),
+                    example="local:all-MiniLM-L6-v2",
+                    description="MiniLM on this machine (ONNX, 384 dims): offline and free; the default.")
 def _local(model: str | None, **options) -> Embedder:
     return LocalMiniLM(model, **options)
 
 
-@EMBEDDERS.register("hashing", example="hashing",
-                    description="Word hashing, no model: instant, but lexical only (texts match when they "
-                                "share words, not meaning). For tests and quick trials, not for real "
-                                "retrieval.")
+@EMBEDDERS.register("hashing", hosted=False, takes_model=True, models=("",), example="hashing",
+                    description="Hashed words (`hashing:<dims>`): instant, free, lexical only; for tests.")
 def _hashing(model: str | None, **options) -> Embedder:
     if model is None:
         return HashingEmbedder(**options)
@@ -43,32 +41,35 @@ def _hashing(model: str | None, **options) -> Embedder:
     return HashingEmbedder(dim, **options)
 
 
-@EMBEDDERS.register("openai", example="openai:text-embedding-3-small",
-                    description="OpenAI's hosted embeddings: needs an OpenAI key and costs per token.")
+@EMBEDDERS.register("openai", hosted=True, credential="openai", takes_model=True,
+                    models=("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"),
+                    example="openai:text-embedding-3-small",
+                    description="OpenAI's hosted embeddings (`@<dims>` shortens text-embedding-3 vectors): "
+                                "key in Settings, paid.")
 def _openai(model: str | None, **options) -> Embedder:
     from .openai_embed import OpenAIEmbedder
 
     return OpenAIEmbedder(model, provider="openai", **options)
 
 
-@EMBEDDERS.register("compatible", example="compatible:<model>",
-                    description="Any OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp) at the "
-                                "base URL given with it.")
-def _compatible(model: str | None, **options) -> Embedder:
-    from .openai_embed import OpenAIEmbedder
-
-    return OpenAIEmbedder(model, provider="compatible", **options)
-
-
-@EMBEDDERS.register("cohere", example="cohere:embed-english-v3.0",
-                    description="Cohere's hosted embeddings: needs a Cohere key and costs per token.")
+@EMBEDDERS.register("cohere", hosted=True, credential="cohere", takes_model=True,
+                    models=("embed-english-v3.0", "embed-multilingual-v3.0", "embed-v4.0"),
+                    example="cohere:embed-english-v3.0",
+                    description="Cohere's hosted embeddings: key in Settings, paid.")
 def _cohere(model: str | None, **options) -> Embedder:
     from .cohere_embed import CohereEmbedder
 
     return CohereEmbedder(model, **options)
 
 
-HOSTED_EMBEDDERS = ("openai", "cohere", "compatible")
+@EMBEDDERS.register("compatible", hosted=True, credential="compatible", takes_model=True,
+                    dim_from_server=True, example="compatible:<model>",
+                    description="Any OpenAI-compatible server (Ollama, vLLM, LM Studio): "
+                                "base URL in Settings, model typed here.")
+def _compatible(model: str | None, **options) -> Embedder:
+    from .openai_embed import OpenAIEmbedder
+
+    return OpenAIEmbedder(model, provider="compatible", **options)
 
 
 def create_embedder(name: str = DEFAULT_EMBEDDER, cached: bool = True, cache_dir: str | Path | None = None,
@@ -79,13 +80,11 @@ def create_embedder(name: str = DEFAULT_EMBEDDER, cached: bool = True, cache_dir
     it whatever the name. Hosted options: `base_url`, `dimensions`, `dim` (a compatible
     server's known dimension, e.g. from a manifest), `policy`, `on_warning`, batch limits.
     """
-    if name.partition(":")[0] in HOSTED_EMBEDDERS:
-        options["credentials"] = credentials
-    inner = EMBEDDERS.create(name, **options)
+    inner = EMBEDDERS.create(name, credentials=credentials, **options)
     return CachedEmbedder(inner, cache_dir=cache_dir) if cached else inner
 
 
 __all__ = [
     "EMBEDDERS", "DEFAULT_EMBEDDER", "create_embedder", "CachedEmbedder", "CacheStats",
-    "HashingEmbedder", "LocalMiniLM", "HOSTED_EMBEDDERS",
+    "HashingEmbedder", "LocalMiniLM",
 ]

@@ -15,14 +15,14 @@ sections are dropped, and the rest are numbered 0.. in reading order (`Document.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from ..errors import IngestError
+from ..errors import IngestError, Reason
 from ..types import Document, sha256_text
 from .archive import ARCHIVE_SUFFIXES, DEFAULT_MAX_UNPACKED_BYTES, load_zip
-from .base import Loader, LoadOptions, Section, clean_label, decode_text, normalize_text, one_line
+from .base import Loader, LoadOptions, Section, clean_label, decode_text, normalize_text, one_line, too_big
 from .csv_loader import load_csv
 from .docx import load_docx
 from .files import NotReadable, expand, read_regular
@@ -67,9 +67,11 @@ class FileStatus:
 
     source: str
     status: str  # "ingested" | "skipped"
-    reason: str
+    reason: str  # the default wording; each edge may reword it from `kind` and `values`
     n_documents: int
     n_bytes: int
+    kind: str = ""  # e.g. "file_too_large", "total_limit"; "" when the reason needs no advice
+    values: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,17 @@ class LoadReport:
         return LoadReport(self.documents + other.documents, self.files + other.files)
 
 
-def _skip(source: str, reason: str, n_bytes: int) -> LoadReport:
-    return LoadReport((), (FileStatus(source, "skipped", reason, 0, n_bytes),))
+def skipped(source: str, reason: str | Reason, n_bytes: int) -> FileStatus:
+    """A skipped file's status; a Reason brings its kind and values along."""
+    if isinstance(reason, Reason):
+        return FileStatus(source, "skipped", reason.text, 0, n_bytes, reason.kind, reason.values)
+    return FileStatus(source, "skipped", reason, 0, n_bytes)
 
 
-def _too_big(n_bytes: int, max_bytes: int) -> str:
-    return (f"{n_bytes / _MB:.1f} MB is over the {max_bytes / _MB:g} MB limit; "
-            "split the file or raise --max-file-mb")
+def _skip(source: str, reason: str | Reason, n_bytes: int) -> LoadReport:
+    return LoadReport((), (skipped(source, reason, n_bytes),))
+
+
 
 
 def _unsupported(suffix: str) -> str:
@@ -137,7 +143,7 @@ def load_bytes(name: str, data: bytes, *, csv_text_column: str | None = None,
     if n_bytes == 0:
         return _skip(name, "empty file: it has 0 bytes; check the export and upload it again", 0)
     if n_bytes > max_bytes:
-        return _skip(name, _too_big(n_bytes, max_bytes), n_bytes)
+        return _skip(name, too_big(n_bytes, max_bytes), n_bytes)
     if suffix in ARCHIVE_SUFFIXES:
         def member(source: str, content: bytes) -> LoadReport:
             return load_bytes(source, content, csv_text_column=csv_text_column, max_bytes=max_bytes)
@@ -195,8 +201,7 @@ def load_paths(paths: Sequence[str | Path], *, recursive: bool = True, csv_text_
 
 def _with_note(report: LoadReport, note: str) -> LoadReport:
     return LoadReport(report.documents, tuple(
-        FileStatus(f.source, f.status, f"{note}; {f.reason}" if f.reason else note, f.n_documents, f.n_bytes)
-        for f in report.files))
+        replace(f, reason=f"{note}; {f.reason}" if f.reason else note) for f in report.files))  # kind kept
 
 
 def dedupe(report: LoadReport) -> LoadReport:
@@ -236,9 +241,9 @@ def _load_file(path: str, source: str, csv_text_column: str | None, max_bytes: i
             n_bytes = 0
         return _skip(source, _unsupported(suffix), n_bytes)
     try:
-        data = read_regular(path, max_bytes, budget, lambda size: _too_big(size, max_bytes))
+        data = read_regular(path, max_bytes, budget, lambda size: too_big(size, max_bytes))
     except NotReadable as exc:
-        return _skip(source, str(exc), 0)
+        return _skip(source, exc.reason, 0)
     except OSError as exc:
         return _skip(source, f"could not read it ({printable(one_line(exc.strerror or exc, 120))}); "
                              "check its permissions", 0)

@@ -17,7 +17,8 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
-from .base import one_line
+from ..errors import Reason
+from .base import one_line, too_big
 from .sources import MEMBER_SEPARATOR, member_source, printable
 
 if TYPE_CHECKING:
@@ -47,10 +48,10 @@ def _hidden(name: str) -> bool:
 
 def load_zip(name: str, data: bytes, load_member: MemberLoader, *, max_bytes: int,
              max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> "LoadReport":
-    from . import FileStatus, LoadReport
+    from . import LoadReport, skipped
 
-    def skip(source: str, reason: str, n_bytes: int = 0) -> LoadReport:
-        return LoadReport((), (FileStatus(source, "skipped", reason, 0, n_bytes),))
+    def skip(source: str, reason: str | Reason, n_bytes: int = 0) -> LoadReport:
+        return LoadReport((), (skipped(source, reason, n_bytes),))
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -79,8 +80,7 @@ def load_zip(name: str, data: bytes, load_member: MemberLoader, *, max_bytes: in
             if reason is None and info.flag_bits & 0x1:
                 reason = "encrypted zip member: unzip it with its password first"
             if reason is None and info.file_size > max_bytes:
-                reason = (f"{info.file_size / _MB:.1f} MB is over the {max_bytes / _MB:g} MB limit; "
-                          "split the file or raise --max-file-mb")
+                reason = too_big(info.file_size, max_bytes)
             if reason is None and info.file_size > _MB and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 reason = (f"compression ratio {info.file_size // max(info.compress_size, 1)}:1 is over {MAX_RATIO}:1 "
                           "(a zip bomb?); member not read")

@@ -15,7 +15,7 @@ from typing import Callable
 
 import charset_normalizer
 
-from ..errors import IngestError
+from ..errors import IngestError, Reason
 from .sources import printable
 
 
@@ -198,3 +198,11 @@ def clean_label(label: str) -> str:
     """A section label (heading, title cell) on one line without control characters: labels are
     printed in query output, so a heading cannot carry a terminal escape sequence."""
     return " ".join(_CONTROL.sub("", label).split())
+
+
+def too_big(n_bytes: int, max_bytes: int) -> Reason:
+    """Over the per-file limit (a file or a zip member): the CLI advises --max-file-mb, the app
+    splitting the upload."""
+    size_mb, limit_mb = round(n_bytes / (1024 * 1024), 1), max_bytes / (1024 * 1024)
+    return Reason("file_too_large", f"{size_mb:.1f} MB is over the {limit_mb:g} MB limit",
+                  {"size_mb": size_mb, "limit_mb": limit_mb})

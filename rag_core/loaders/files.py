@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..errors import Reason
 from .sources import path_source, printable
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -134,7 +135,11 @@ def expand(paths: Sequence[str | os.PathLike], recursive: bool = True) -> tuple[
 
 
 class NotReadable(Exception):
-    """A file that turned out not to be readable as a regular file; the message is the reason."""
+    """A file that turned out not to be readable as a regular file; `reason` says why (text or a Reason)."""
+
+    def __init__(self, reason: str | Reason) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 def read_regular(path: str, max_bytes: int, budget: int, too_big) -> bytes:
@@ -149,8 +154,9 @@ def read_regular(path: str, max_bytes: int, budget: int, too_big) -> bytes:
         if info.st_size > max_bytes:  # checked before reading, so a huge file is never loaded
             raise NotReadable(too_big(info.st_size))
         if info.st_size > budget:
-            raise NotReadable(f"total size limit reached: {max(budget, 0) / 1024 / 1024:.1f} MB left of the total "
-                              "allowed in one load; load fewer files or raise --max-total-mb")
+            left_mb = round(max(budget, 0) / 1024 / 1024, 1)
+            raise NotReadable(Reason("total_limit", f"total size limit reached: {left_mb:.1f} MB left of the total "
+                                     "allowed in one load", {"left_mb": left_mb}))
         chunks, size = [], 0
         while size <= max_bytes:  # the file may grow while it is read: never past the limit
             block = os.read(fd, min(1024 * 1024, max_bytes + 1 - size))

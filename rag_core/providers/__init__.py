@@ -10,13 +10,14 @@ rerank/cohere_rerank.py. Nothing here imports an SDK at module import time.
 from .credentials import Credentials, load_credentials, redact
 from .retry import ProviderCallError, RetryPolicy
 
-HOSTED_PROVIDERS: tuple[str, ...] = ("openai", "cohere", "compatible")
-
 
 def is_hosted(name: str | None) -> bool:
-    """True for `openai:...`, `cohere:...`, `compatible:...` component names."""
-    return bool(name) and str(name).partition(":")[0] in HOSTED_PROVIDERS
+    """True for hosted component names (`openai:...`, `cohere:...`, `compatible:...`): what each
+    provider declared where it registered (rag_core/catalog.py), kept here for older callers."""
+    from ..catalog import is_hosted as declared
+
+    return declared(name)
 
 
 __all__ = ["Credentials", "load_credentials", "redact", "RetryPolicy", "ProviderCallError",
-           "HOSTED_PROVIDERS", "is_hosted"]
+           "is_hosted"]

@@ -1,7 +1,8 @@
 """Rerankers by name. Offline ones are pool methods (`pool-bm25`, `pool-rrf`: they re-order the
 dense candidates only, and say so in their score label); no cross-encoder model can be fetched
 here (hosted rerankers plug in as one module each). Whole-index BM25 and hybrid fusion are
-retrieval modes (rag_core/retrieval/), not rerankers."""
+retrieval modes (rag_core/retrieval/), not rerankers. The old names `bm25` and `rrf` resolve to
+the pool rerankers with a deprecation note."""
 
 from __future__ import annotations
 
@@ -15,24 +16,27 @@ from .lexical import DEPRECATED, BM25Reranker, RRFReranker
 RERANKERS: Registry[Reranker] = Registry("reranker")
 
 
-@RERANKERS.register("pool-bm25")
+@RERANKERS.register("pool-bm25", hosted=False,
+                    description="Re-orders the dense candidates only, by word overlap (BM25 over that pool): "
+                                "offline, free. For BM25 over the whole index, choose the bm25 or hybrid retriever.")
 def _bm25(model: str | None = None, **_: object) -> Reranker:
     return BM25Reranker()
 
 
-@RERANKERS.register("pool-rrf")
+@RERANKERS.register("pool-rrf", hosted=False,
+                    description="Re-orders the dense candidates only: reciprocal rank fusion of their dense "
+                                "and pool-BM25 ranks; offline, free. For whole-index fusion, choose the hybrid retriever.")
 def _rrf(model: str | None = None, **_: object) -> Reranker:
     return RRFReranker()
 
 
-@RERANKERS.register("cohere", example="cohere:rerank-v3.5")
+@RERANKERS.register("cohere", hosted=True, credential="cohere", takes_model=True, models=("rerank-v3.5",),
+                    example="cohere:rerank-v3.5",
+                    description="Cohere's hosted reranker: key in Settings, paid per search.")
 def _cohere(model: str | None = None, **options: object) -> Reranker:
     from .cohere_rerank import CohereReranker
 
     return CohereReranker(model, **options)
-
-
-HOSTED_RERANKERS = ("cohere",)
 
 
 def canonical_reranker(name: str | None, on_warning: Callable[[str], None] | None = None) -> str | None:
@@ -57,6 +61,4 @@ def create_reranker(name: str | None, credentials: object = None, on_warning: Ca
     name = canonical_reranker(name, on_warning)
     if name is None:
         return None
-    if name.partition(":")[0] in HOSTED_RERANKERS:
-        options["credentials"] = credentials
-    return RERANKERS.create(name, **options)
+    return RERANKERS.create(name, credentials=credentials, **options)

@@ -47,8 +47,8 @@ def check_settings(settings) -> None:
         raise ConfigError(f"the RRF constant k must be a finite number >= 0, not {settings.rrf_k}")
     if not 1 <= settings.depth <= 10_000:
         raise ConfigError(f"candidates depth must be between 1 and 10000, not {settings.depth}")
-    if settings.mmr is not None and not 0.0 <= settings.mmr <= 1.0:
-        raise ConfigError(f"MMR lambda must be between 0 and 1 (or off), not {settings.mmr}")
+    if settings.mmr_lambda is not None and not 0.0 <= settings.mmr_lambda <= 1.0:
+        raise ConfigError(f"MMR lambda must be between 0 and 1 (or off), not {settings.mmr_lambda}")
 
 
 def dense(retriever: "Retriever", query: "RetrievalQuery") -> list[Hit]:

@@ -6,7 +6,7 @@ Read it as a short chain of steps over one `RetrievalQuery` (question, settings,
    best first: "dense" (the vector store), "bm25" (whole-index BM25), "hybrid" (both, fused;
    see modes.py)),
 2. the score threshold (on the cosine when a hit has one, else on its primary score),
-3. post-steps in order (`Step`: query, hits -> hits): the reranker, MMR when `settings.mmr`
+3. post-steps in order (`Step`: query, hits -> hits): the reranker, MMR when `settings.mmr_lambda`
    is set, then any steps given to the constructor,
 4. the top k,
 5. neighbour expansion when `settings.neighbours` > 0: `RetrievalResult.context` is the hits
@@ -142,7 +142,7 @@ class MMRStep:
         self.index = index
 
     def __call__(self, query: RetrievalQuery, hits: list[Hit]) -> list[Hit]:
-        lam = query.settings.mmr
+        lam = query.settings.mmr_lambda
         if lam is None or not hits:
             return hits
         t0 = time.perf_counter()
@@ -219,7 +219,7 @@ class Retriever:
         kept = [h for h in found if not _below(h, threshold)]
         below = tuple(h for h in found[: settings.top_k] if _below(h, threshold))
         steps = self.steps[:1] if self.reranker is not None else ()
-        extra = (MMRStep(self.index),) if settings.mmr is not None else ()
+        extra = (MMRStep(self.index),) if settings.mmr_lambda is not None else ()
         for step in (*steps, *extra, *self.steps[len(steps):]):
             kept = step(query, kept)
         hits = tuple(kept[: settings.top_k])
@@ -238,7 +238,7 @@ class Retriever:
             raise ConfigError(f"neighbours must be between 0 and {MAX_NEIGHBOURS}, not {settings.neighbours}")
         modes.check_settings(settings)
         pool = max(settings.top_k * RERANK_POOL_FACTOR, RERANK_POOL_MIN) if self.steps else settings.top_k
-        if settings.mmr is not None:
+        if settings.mmr_lambda is not None:
             pool = max(pool, settings.top_k * 3, MMR_POOL_MIN)
         return RetrievalQuery(question, settings, pool)
 

@@ -14,20 +14,19 @@ STORES: Registry[VectorStore] = Registry("store")
 DEFAULT_STORE = "faiss"
 
 
-@STORES.register("numpy", description="Exact search in plain numpy, all in memory: the reference the other "
-                                       "stores are tested against; fine up to tens of thousands of chunks.")
+@STORES.register("numpy", hosted=False,
+                 description="Exact search in plain numpy: the reference; fine up to ~100k chunks.")
 def _numpy(_model: str | None, *, dim: int | None = None, **options) -> VectorStore:
     return NumpyStore(dim, **options)
 
 
-@STORES.register("faiss", description="FAISS flat index: exact search (every chunk scored), fast to build; "
-                                       "the default.")
+@STORES.register("faiss", hosted=False, description="FAISS flat index: exact search, fast; the default.")
 def _faiss(_model: str | None, *, dim: int, **options) -> VectorStore:
     return FaissStore("flat", dim, **options)
 
 
-@STORES.register("faiss-hnsw", description="FAISS HNSW graph: approximate search, fastest on large indexes "
-                                            "(100k+ chunks); may miss a few of the true nearest chunks.")
+@STORES.register("faiss-hnsw", hosted=False,
+                 description="FAISS HNSW graph: approximate, fastest on big indexes (may miss a neighbour).")
 def _faiss_hnsw(_model: str | None, *, dim: int, **options) -> VectorStore:
     return FaissStore("hnsw", dim, **options)
 

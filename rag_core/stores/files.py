@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from ..errors import DiskFullError, StoreError
+from ..errors import DiskFullError, StoreError, index_values
 
 MB = 1024 * 1024
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -28,12 +28,14 @@ def write_error(exc: BaseException, where: str | Path) -> StoreError:
     if code in _FULL:
         return DiskFullError(
             f"the disk holding {where} is full ({reason}): free some space there, or use a directory "
-            "on another disk, then run again; nothing on disk was changed"
+            "on another disk, then run again; nothing on disk was changed", reason=reason, **index_values(where)
         )
     if code in _DENIED:
         return StoreError(f"cannot write to {where} ({reason}): check its permissions or use another "
-                          "directory; nothing on disk was changed")
-    return StoreError(f"could not write to {where} ({reason}); nothing on disk was changed")
+                          "directory; nothing on disk was changed", kind="write_denied", reason=reason,
+                          **index_values(where))
+    return StoreError(f"could not write to {where} ({reason}); nothing on disk was changed", kind="write_failed",
+                      reason=reason, **index_values(where))
 
 
 def write_file(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
