@@ -192,3 +192,37 @@ def test_kill_9_during_ingest_leaves_vectors_and_bm25_consistent(tmp_path):
         assert index.store.count() == index.manifest.n_chunks == len(index.bm25)
         hits = Retriever(index).retrieve("photoelectric", RetrievalSettings(top_k=1, mode="bm25")).hits
         assert hits[0].chunk.source == "einstein.md"
+
+
+def test_a_sweep_searches_and_bm25_scores_each_question_once(tmp_path):
+    from rag_core.evaluate import EvalQuestion, QuestionSet, sweep
+
+    index = hashing_index(tmp_path / "i")
+    calls = {"search": 0, "bm25": 0}
+    search, scores = index.store.search, index.bm25.scores
+
+    def counted_search(*a, **k):
+        calls["search"] += 1
+        return search(*a, **k)
+
+    def counted_scores(*a, **k):
+        calls["bm25"] += 1
+        return scores(*a, **k)
+
+    index.store.search, index.bm25.scores = counted_search, counted_scores
+    qs = QuestionSet("q", tuple(EvalQuestion(q, ("kenya.md",)) for q in ("capital of Kenya", "Nairobi city", "savannah")))
+    grid = [RetrievalSettings(top_k=5), RetrievalSettings(top_k=5, mode="dense"), RetrievalSettings(top_k=3, fusion="rrf"),
+            RetrievalSettings(top_k=5, alpha=0.8), RetrievalSettings(top_k=5, mode="bm25", depth=100)]
+    results = sweep(index, qs, grid)
+    assert len(results) == 5 and calls == {"search": 3, "bm25": 3 + 3}  # bm25 mode asks for k=5, not depth 100
+
+
+def test_chunks_added_behind_the_index_and_repeated_ids_keep_bm25_right(tmp_path):
+    index = hashing_index(tmp_path / "i")
+    chunk = index.store.chunks()[0]
+    index.store.add([chunk], index.store.vectors_at(np.array([0])))  # the same chunk id twice
+    index.save()
+    reopened = Index.open(tmp_path / "i")
+    assert len(reopened.bm25) == reopened.store.count() and not reopened.notes
+    hits = Retriever(reopened).retrieve(chunk.text[:40], RetrievalSettings(top_k=5, mode="bm25")).hits
+    assert [h.chunk.chunk_id for h in hits].count(chunk.chunk_id) == 2
