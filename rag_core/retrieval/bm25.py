@@ -91,9 +91,9 @@ class BM25Index:
         self._model = model
         self._tokenize = tokenizer or Tokenizer()
         self._position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
-        #: (query, k) -> result of an unfiltered search: a sweep asks each question under many
-        #: settings, BM25 runs once per question (bounded LRU)
-        self._cache: OrderedDict[tuple[str, int], tuple[list[str], np.ndarray]] = OrderedDict()
+        #: query -> (ids, k asked, scores) of its deepest unfiltered search: a sweep asks each
+        #: question under many settings, BM25 runs once per question (bounded LRU)
+        self._cache: OrderedDict[str, tuple[list[str], int, np.ndarray]] = OrderedDict()
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
@@ -139,14 +139,17 @@ class BM25Index:
         if k < 1:
             raise ConfigError(f"k must be at least 1, not {k}")
         if allowed is None:
-            key = (query[:MAX_QUERY_CHARS], k)
-            if key not in self._cache:
-                self._cache[key] = self._search(query, k, None)
+            key = query[:MAX_QUERY_CHARS]
+            cached = self._cache.get(key)
+            # a deeper list already computed serves any smaller k: same order, same tie-break
+            if cached is None or (len(cached[0]) < k and cached[1] < k):
+                ids, scores = self._search(query, k, None)
+                cached = self._cache[key] = (ids, k, scores)
                 if len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
             self._cache.move_to_end(key)
-            ids, scores = self._cache[key]
-            return list(ids), scores.copy()
+            ids, _, scores = cached
+            return list(ids[:k]), scores[:k].copy()
         return self._search(query, k, allowed)
 
     def _search(self, query: str, k: int, allowed: np.ndarray | None) -> tuple[list[str], np.ndarray]:
