@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -55,8 +56,9 @@ class Chunk:
     end: int
     doc_id: str
 
-    @property
+    @cached_property
     def chunk_id(self) -> str:
+        """Computed once per chunk (retrieval joins hits by it many times per query)."""
         return f"{self.doc_id}:{self.start}-{self.end}"
 
 

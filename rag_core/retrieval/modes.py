@@ -60,19 +60,22 @@ def dense(retriever: "Retriever", query: "RetrievalQuery") -> list[Hit]:
 def _dense_hits(retriever: "Retriever", query: "RetrievalQuery", k: int) -> list[Hit]:
     """The store's top k; with `retriever.search_cache` (a sweep), once per question: a deeper
     list already fetched for the same question and sources is cut to k (same order)."""
-    cache = retriever.search_cache
+    cache, want = retriever.search_cache, k
     key = (query.question, query.settings.sources)
     if cache is not None and key in cache:
         depth, found, ms = cache[key]
         if depth >= k or len(found) < depth:
             query.latency_ms["search"] = ms  # what the search took when it ran
             return found[:k]
+    if cache is not None:  # fetch the hybrid depth once, so the sweep's other settings reuse it
+        k = max(k, query.settings.depth)
     vector = retriever.embed(query)
     t0 = time.perf_counter()
     found = retriever.index.store.search(vector, k, sources=query.settings.sources)
     query.latency_ms["search"] = _ms(t0)
     if cache is not None:
         cache[key] = (k, found, query.latency_ms["search"])
+        return found[:want]
     return found
 
 
