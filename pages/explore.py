@@ -42,7 +42,7 @@ with guard("drawing the map"):
     index = indexes.load_index(name)
     vector, hits = None, ()
     if query.strip():
-        found = Retriever(index).retrieve(query, RetrievalSettings(top_k=int(top_k)))
+        found = Retriever(index).retrieve(query, RetrievalSettings(top_k=int(top_k), mode="dense"))  # a cosine map
         vector, hits = found.query_vector, found.hits
     if view_kind == "query" and vector is not None:
         view = query_view(emap, index.store, vector, hits)

@@ -210,7 +210,7 @@ def _query_bench(index, vectors: np.ndarray, questions: list[str], log, label: s
     embedder = index.embedder
     inner = getattr(embedder, "inner", embedder)
     pipeline = Pipeline(index, ExtractiveAnswerer())
-    settings = RetrievalSettings(top_k=5)
+    settings = RetrievalSettings(top_k=5, mode="dense")  # the dense pipeline vs raw dense; hybrid: bench_retrieval
     for q in ("warm up one", "warm up two", "warm up three"):
         pipeline.prepare(q, settings)
         raw_index.search(inner.embed_query(q)[None, :], 5)

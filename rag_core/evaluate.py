@@ -33,7 +33,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -381,6 +381,7 @@ class EvalResult:
         return {
             "index": self.index,
             "setting": self.label,
+            "retriever": retriever_label(s),
             "top_k": s.top_k,
             "reranker": s.reranker or "none",
             "threshold": s.score_threshold,
@@ -397,9 +398,30 @@ class EvalResult:
         }
 
 
+def retriever_label(s: RetrievalSettings) -> str:
+    """The retrieval method in words: "dense", "bm25", "hybrid rrf k=10", "hybrid z-score α=0.5",
+    plus depth, MMR and neighbours when they differ from off / the default."""
+    from .retrieval.modes import NORMALISE_LABEL
+
+    if s.mode != "hybrid":
+        text = s.mode
+    elif s.fusion == "rrf":
+        text = f"hybrid rrf k={s.rrf_k:g}"
+    else:
+        text = f"hybrid {NORMALISE_LABEL.get(s.normalise, s.normalise)} α={s.alpha:g}"
+    if s.mode == "hybrid" and s.depth != RetrievalSettings().depth:
+        text += f" depth {s.depth}"
+    if s.mmr_lambda is not None:
+        text += f" + mmr λ={s.mmr_lambda:g}"
+    if s.neighbours:
+        text += f" + neighbours {s.neighbours}"
+    return text
+
+
 def setting_label(settings: RetrievalSettings) -> str:
     threshold = "none" if settings.score_threshold is None else f"{settings.score_threshold:g}"
-    return f"k={settings.top_k} · rerank {settings.reranker or 'none'} · threshold {threshold}"
+    return (f"{retriever_label(settings)} · k={settings.top_k} · rerank {settings.reranker or 'none'} · "
+            f"threshold {threshold}")
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -462,17 +484,19 @@ def evaluate(
     credentials: object = None,
     index_name: str | None = None,
     embed_ms: float | None = None,
+    search_cache: dict | None = None,
 ) -> EvalResult:
     """Retrieve for every question with `settings` and score the hits at k = settings.top_k.
 
     `reranker` defaults to the one `settings.reranker` names. `embed_ms`, when given (a sweep
-    measures it once per index), replaces the per-run query-embedding time.
+    measures it once per index), replaces the per-run query-embedding time. `search_cache`
+    (shared by a sweep's settings on one index): each question's dense search runs once.
     """
     if not question_set.questions:
         raise ConfigError(f"question set {question_set.name!r} has no questions")
     missing = check_coverage(index, question_set)
     question_set = resolve_sources(index, question_set)
-    retriever = Retriever(index, _resolve_reranker(settings, reranker, credentials))
+    retriever = Retriever(index, _resolve_reranker(settings, reranker, credentials), search_cache=search_cache)
     k = settings.top_k
     rows = []
     total = len(question_set.questions)
@@ -490,7 +514,7 @@ def evaluate(
             recall=recall_at_k(sources, q.relevant_sources, k),
             reciprocal_rank=reciprocal_rank(sources, q.relevant_sources, k),
             ndcg=ndcg_at_k(sources, q.relevant_sources, k),
-            latency_ms=stages.get("search", 0.0) + stages.get("rerank", 0.0),
+            latency_ms=sum(v for stage, v in stages.items() if stage != "embed_query"),
             embed_ms=stages.get("embed_query", 0.0),
             below_threshold=retrieval.below_threshold,
         ))
@@ -516,16 +540,31 @@ def settings_grid(
     top_ks: Sequence[int] = (5,),
     rerankers: Sequence[str | None] = (None,),
     thresholds: Sequence[float | None] = (None,),
+    *,
+    retrievers: Sequence[str] | None = None,
+    fusions: Sequence[str] | None = None,
+    alphas: Sequence[float] | None = None,
+    base: RetrievalSettings = RetrievalSettings(),
 ) -> list[RetrievalSettings]:
-    """Every combination, in (reranker, threshold, top-k) order; "none" means no reranker."""
+    """Every combination, in (retriever, fusion, alpha, reranker, threshold, top-k) order; "none"
+    means no reranker. `base` gives the other retrieval settings (rrf k, depth, MMR, neighbours);
+    a fusion or alpha that does not apply to a mode (alpha for rrf, fusion for dense) is not repeated."""
+    from .rerank import canonical_reranker
+
     if not top_ks or not rerankers or not thresholds:
         raise ConfigError("the settings grid is empty: choose at least one top-k, reranker and threshold")
     bad = [k for k in top_ks if int(k) < 1]
     if bad:
         raise ConfigError(f"top-k must be at least 1, not {bad[0]}")
-    names = [None if not r or r == "none" else r for r in rerankers]
+    names = [canonical_reranker(r) for r in rerankers]
+    methods = dict.fromkeys(
+        (mode, fusion if mode == "hybrid" else base.fusion,
+         alpha if mode == "hybrid" and fusion == "weighted" else base.alpha)
+        for mode in (retrievers or (base.mode,)) for fusion in (fusions or (base.fusion,))
+        for alpha in (alphas or (base.alpha,)))
     return [
-        RetrievalSettings(top_k=int(k), score_threshold=t, reranker=r)
+        replace(base, top_k=int(k), score_threshold=t, reranker=r, mode=m, fusion=f, alpha=float(a))
+        for m, f, a in methods
         for r in dict.fromkeys(names)
         for t in dict.fromkeys(thresholds)
         for k in sorted(dict.fromkeys(int(k) for k in top_ks))
@@ -563,6 +602,7 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
     for name, index, _ in jobs:
         check_coverage(index, question_set)
     embed: dict[str, tuple[float, int]] = {}
+    caches: dict[str, dict] = {}
     per = len(question_set.questions)
     total = per * len(jobs)
     results = []
@@ -576,7 +616,8 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
             if progress:
                 progress(base + done, total, what)
 
-        result = evaluate(index, question_set, settings, rerankers[key], step, index_name=name, embed_ms=embed[name][0])
+        result = evaluate(index, question_set, settings, rerankers[key], step, index_name=name,
+                          embed_ms=embed[name][0], search_cache=caches.setdefault(name, {}))
         results.append(dataclasses.replace(result, embed_cached=embed[name][1]))
     return results
 

@@ -3,13 +3,18 @@
 Layout of an index directory:
 
     CURRENT            one line: the name of the live generation directory
-    gen-<n>-<rand>/    manifest.json + the store's files
+    gen-<n>-<rand>/    manifest.json + the store's files + bm25/ (whole-index BM25)
 
 A save writes a complete new generation, fsyncs it, then atomically replaces CURRENT.
 `kill -9` at any moment leaves CURRENT pointing at the previous complete generation.
 The flip happens under a file lock and only if CURRENT is still the generation the writer
 opened, so two writers (the CLI and the app) never silently lose each other's work; the
 previous generation is kept one save longer for readers that are loading it.
+
+BM25 is rebuilt from every chunk's text (with the contextual header when the index has that
+option) whenever the chunks change, written into the same staging directory as the vectors,
+and loaded lazily on the first lexical query. An index saved before BM25 existed gets its BM25
+built from the stored chunk texts on first use (`Index.notes` says so); nothing fails.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ ProgressFn = Callable[[int, int, str], None]
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 LOCK = ".lock"
+BM25_DIR = "bm25"
 STAGING = ".tmp-"
 MANIFEST_MAX_BYTES = 256 * 1024 * 1024  # ~1M sources; the rest of a manifest is a few hundred bytes
 #: ingest adds to the store once this many chunks, or as many as it holds, are embedded
@@ -96,6 +102,8 @@ def manifest_from_json(text: str | bytes) -> IndexManifest:
     sources = raw["sources"]
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
         raise ValueError("sources must map text to text")
+    if not isinstance(raw.get("headers", False), bool) or not isinstance(raw.get("bm25", {}), dict):
+        raise ValueError("headers must be true/false and bm25 an object")
     if not (0 < raw["dim"] <= 65536 and raw["n_chunks"] >= 0
             and chunking["size"] > 0 and chunking["overlap"] >= 0):
         raise ValueError("dim, n_chunks or chunking out of range")
@@ -116,8 +124,11 @@ def _fields_ok(raw: dict, cls) -> bool:
 
 
 def _fsync_tree(path: Path) -> None:
+    """Every file and directory under `path` (the BM25 sits in a subdirectory)."""
     for child in path.iterdir():
-        if child.is_file():
+        if child.is_dir() and not child.is_symlink():
+            _fsync_tree(child)
+        elif child.is_file():
             with open(child, "rb") as handle:
                 os.fsync(handle.fileno())
     _fsync_dir(path)
@@ -229,6 +240,75 @@ class Index:
         #: the generation this object was loaded from (None: a new index); save() refuses to
         #: overwrite a generation some other writer saved in the meantime
         self.base_generation = base_generation
+        #: things worth telling the person (e.g. "BM25 was built from the stored chunk texts")
+        self.notes: list[str] = []
+        self._bm25 = None  # BM25Index, loaded or built on first use
+        self._lookups: dict[str, object] = {}  # row of a chunk id, sources per row, reading order
+        self._changed = False  # chunks added or deleted since opening: the saved BM25 is stale
+
+    # ---- BM25 and chunk lookups (built lazily, dropped whenever the chunks change) ---------
+
+    @property
+    def bm25(self):
+        """The whole-index BM25 (rag_core.retrieval.bm25.BM25Index) over the store's chunks."""
+        if self._bm25 is None:
+            self._bm25 = self._load_bm25() or self._build_bm25()
+        return self._bm25
+
+    def _load_bm25(self):
+        """The BM25 saved with this generation, if it is there and matches the store's chunks."""
+        from .retrieval.bm25 import BM25Index, unique_ids
+
+        if self._changed:
+            return None
+        if self.base_generation is None or not (self.directory / self.base_generation / BM25_DIR).is_dir():
+            if self.base_generation is not None and self.manifest.n_chunks:
+                self.notes.append("this index was saved without BM25: built it from the stored chunk texts "
+                                  "(save the index again to keep it)")
+            return None
+        try:
+            loaded = BM25Index.load(self.directory / self.base_generation / BM25_DIR)
+        except StoreError as exc:
+            self.notes.append(f"{exc}: rebuilt it from the stored chunk texts")
+            return None
+        if list(loaded.ids) != unique_ids(self.store.chunks()):
+            self.notes.append("the saved BM25 did not match the stored chunks: rebuilt it")
+            return None
+        return loaded
+
+    def _build_bm25(self):
+        from .retrieval.bm25 import BM25Index, BM25Params
+
+        params = BM25Params(**{k: v for k, v in self.manifest.bm25.items() if k in ("k1", "b", "method")})
+        return BM25Index.from_chunks(self.store.chunks(), headers=self.manifest.headers, params=params)
+
+    def lookup(self, name: str):
+        """Cached per-chunk tables: "chunks" (the store's chunks, row order), "rows" (chunk id, as BM25 names it, -> row), "sources" (array of each row's
+        source), "reading" (chunks in reading order, for neighbours)."""
+        if name not in self._lookups:
+            from .retrieval.bm25 import unique_ids
+            from .retrieval.neighbours import reading_order
+
+            chunks = self.store.chunks()
+            build = {"chunks": lambda: chunks,
+                     "rows": lambda: {cid: i for i, cid in enumerate(unique_ids(chunks))},
+                     "sources": lambda: np.array([c.source for c in chunks], dtype=object),
+                     "reading": lambda: reading_order(chunks)}
+            self._lookups[name] = build[name]()
+        return self._lookups[name]
+
+    def _current_bm25(self):
+        """The BM25, rebuilt if the store's chunks changed behind the index's back (store.add)."""
+        from .retrieval.bm25 import unique_ids
+
+        if list(self.bm25.ids) != unique_ids(self.store.chunks()):
+            self._chunks_changed()
+        return self.bm25
+
+    def _chunks_changed(self) -> None:
+        self._changed = True
+        self._bm25 = None
+        self._lookups = {}
 
     # ---- opening ---------------------------------------------------------------------
 
@@ -239,7 +319,11 @@ class Index:
         embedder: Embedder,
         store_name: str = "faiss",
         chunking: ChunkingConfig = ChunkingConfig(),
+        headers: bool = False,
     ) -> "Index":
+        """A new, empty index; `headers`: embed and BM25-index each chunk with its contextual
+        header (title and section path), see rag_core/retrieval/headers.py."""
+        from .retrieval.bm25 import BM25Params
         from .stores import create_store
 
         store = create_store(store_name, embedder.dim)
@@ -256,6 +340,8 @@ class Index:
             created_at=now,
             updated_at=now,
             sources={},
+            headers=bool(headers),
+            bm25=dataclasses.asdict(BM25Params()),
         )
         return cls(directory, manifest, store, embedder)
 
@@ -321,9 +407,13 @@ class Index:
         batch = 64
         pending: list[tuple[list, np.ndarray]] = []
         waiting = 0
+        from .retrieval.headers import indexed_text
+
+        headers = self.manifest.headers
         for begin in range(0, total, batch):
             part = chunks[begin : begin + batch]
-            vectors = np.asarray(self.embedder.embed_documents([c.text for c in part]), dtype=np.float32)
+            texts = [indexed_text(c, headers) for c in part]
+            vectors = np.asarray(self.embedder.embed_documents(texts), dtype=np.float32)
             _check_vectors(self.embedder, part, vectors)
             pending.append((part, vectors))
             waiting += len(part)
@@ -333,7 +423,9 @@ class Index:
             if progress:
                 progress(min(begin + batch, total), total, part[-1].source)
         if chunks and hasattr(self.embedder, "count_tokens"):
-            tokens = self.embedder.count_tokens([c.text for c in chunks])
+            tokens = self.embedder.count_tokens([indexed_text(c, headers) for c in chunks])
+        if chunks or replaced:
+            self._chunks_changed()
         known.update({s: hashes[s] for s in todo})
         self.manifest = dataclasses.replace(
             self.manifest,
@@ -353,6 +445,8 @@ class Index:
 
     def delete_source(self, source: str) -> int:
         removed = self.store.delete(source)
+        if removed:
+            self._chunks_changed()
         known = {s: h for s, h in self.manifest.sources.items() if s != source}
         self.manifest = dataclasses.replace(
             self.manifest, sources=known, n_chunks=self.store.count(),
@@ -378,6 +472,7 @@ class Index:
             self.store.save(str(staging))
             # the manifest's count is what the store holds, however chunks got there
             self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())
+            self._current_bm25().save(staging / BM25_DIR)
             manifest = manifest_to_json(self.manifest).encode()
             write_file(staging / MANIFEST, lambda handle: handle.write(manifest))
             _fsync_tree(staging)
@@ -481,6 +576,7 @@ def open_for_ingest(
     store_name: str | None = None,
     chunking: ChunkingConfig | None = None,
     credentials=None,
+    headers: bool | None = None,
     **embedder_options,
 ) -> Index:
     """Open an existing index to add to it, or create a new one.
@@ -500,6 +596,8 @@ def open_for_ingest(
         if chunking and chunking != manifest.chunking:
             c = manifest.chunking
             clashes.append(f"chunking {c.strategy} size {c.size} overlap {c.overlap}")
+        if headers is not None and headers != manifest.headers:
+            clashes.append(f"contextual headers {'on' if manifest.headers else 'off'}")
         if clashes:
             raise IndexMismatchError(
                 f"index {directory} was built with {', '.join(clashes)}; use the same settings "
@@ -509,7 +607,7 @@ def open_for_ingest(
         return Index.open(directory, credentials=credentials, **embedder_options)
     name = embedder_name or DEFAULT_EMBEDDER
     embedder = create_embedder(name, credentials=credentials, **_hosted_options(name, embedder_options))
-    return Index.create(directory, embedder, store_name or "faiss", chunking or ChunkingConfig())
+    return Index.create(directory, embedder, store_name or "faiss", chunking or ChunkingConfig(), bool(headers))
 
 
 def _embedder_name(name: str, credentials, options: dict) -> str:

@@ -61,7 +61,7 @@ class Pipeline:
         t0 = time.perf_counter()
         prompt = build_prompt(
             question,
-            retrieval.hits,
+            retrieval.for_prompt,  # the hits, with their neighbours when neighbour expansion is on
             template=self.template,
             context_window=self.llm.context_window,
             max_answer_tokens=self.llm.max_answer_tokens,

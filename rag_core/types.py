@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -55,8 +56,9 @@ class Chunk:
     end: int
     doc_id: str
 
-    @property
+    @cached_property
     def chunk_id(self) -> str:
+        """Computed once per chunk (retrieval joins hits by it many times per query)."""
         return f"{self.doc_id}:{self.start}-{self.end}"
 
 
@@ -96,6 +98,13 @@ class Hit:
     retrieval_score: float | None = None
     retrieval_score_kind: str | None = None
     scores: tuple[Score, ...] = ()
+    #: set on a chunk added by neighbour expansion: the chunk id of the hit it was added for
+    #: (context for the answerer, never a retrieved hit in the metrics)
+    neighbour_of: str | None = None
+
+    @property
+    def is_neighbour(self) -> bool:
+        return self.neighbour_of is not None
 
     @property
     def all_scores(self) -> tuple[Score, ...]:
@@ -150,14 +159,29 @@ class Usage:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """How to retrieve for one question (recorded on the Answer): `mode` chooses the first
-    stage (only "dense" today), then the score threshold, then an optional reranker."""
+    """How to retrieve for one question (recorded on the Answer). The single source of the
+    defaults the CLI, Chat and Evaluate use.
+
+    `mode`: "dense" (the vector store), "bm25" (whole-index BM25) or "hybrid" (both, fused).
+    `fusion` (hybrid): "weighted" = alpha * normalised cosine + (1 - alpha) * normalised BM25,
+    normalised by `normalise` ("zscore" or "minmax"); or "rrf" (reciprocal rank fusion, `rrf_k`).
+    `depth`: candidates taken from each list before fusing. Then the score threshold (on the
+    cosine where a hit has one), an optional reranker, MMR (`mmr_lambda`, None = off) and the
+    top k; `neighbours` adds n chunks either side of each hit to the answerer's context.
+    Defaults: the best offline setting measured (see rag_core/retrieval/RESULTS.md)."""
 
     top_k: int = 5
     score_threshold: float | None = None
     sources: tuple[str, ...] | None = None
     reranker: str | None = None
-    mode: str = "dense"
+    mode: str = "hybrid"
+    fusion: str = "weighted"
+    normalise: str = "zscore"
+    alpha: float = 0.5
+    rrf_k: float = 10.0
+    depth: int = 100
+    mmr_lambda: float | None = None
+    neighbours: int = 0
 
 
 @dataclass(frozen=True)
@@ -188,6 +212,10 @@ class IndexManifest:
     updated_at: str
     #: source -> sha256 of its text, so an unchanged file is skipped and a changed one replaced
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: contextual chunk headers: title and section path prepended to the embedded/BM25 text
+    headers: bool = False
+    #: the BM25 settings of the index's BM25 (k1, b, method, tokenizer); empty in old indexes
+    bm25: Mapping[str, object] = field(default_factory=dict)
 
 
 # ---- provider protocols -------------------------------------------------------------
@@ -227,6 +255,10 @@ class VectorStore(Protocol):
     def chunks(self) -> list[Chunk]: ...
 
     def vectors(self) -> np.ndarray: ...
+
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of these rows (positions in `chunks()` order), for MMR over candidates."""
+        ...
 
     def save(self, directory: str) -> None: ...
 

@@ -64,7 +64,7 @@ def test_runs_the_demo_set_and_shows_table_chart_best_and_drill_down(indexes):
     at = open_page()
     assert at.title[0].value.endswith("Evaluate")
     at.multiselect(key="w:eval_top_ks").set_value([1, 5]).run()
-    at.multiselect(key="w:eval_rerankers").set_value(["none", "rrf"]).run()
+    at.multiselect(key="w:eval_rerankers").set_value(["none", "pool-rrf"]).run()
     at = run_eval(at)
     table = frame(at, "best")
     assert len(table) == 4

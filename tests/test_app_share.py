@@ -74,7 +74,7 @@ def test_config_download_then_upload_gives_the_same_settings(indexes, downloads,
     at.slider(key="w:top_k").set_value(7)
     at.checkbox(key="w:use_threshold").check().run()
     at.slider(key="w:threshold").set_value(0.25)
-    at.selectbox(key="w:reranker").set_value("bm25")
+    at.selectbox(key="w:reranker").set_value("pool-bm25")
     at.text_area(key="w:template").set_value("Use this:\n{context}\n\nQ: {question}\nA:")
     at.run()
     chosen = _settings(at)
@@ -86,7 +86,7 @@ def test_config_download_then_upload_gives_the_same_settings(indexes, downloads,
     at.selectbox(key="w:index").set_value("demo")
     at.slider(key="w:top_k").set_value(2)
     at.checkbox(key="w:use_threshold").uncheck()
-    at.selectbox(key="w:reranker").set_value("rrf")
+    at.selectbox(key="w:reranker").set_value("pool-rrf")
     at.button(key="reset_template").click()
     at.run()
     assert _settings(at) != chosen
@@ -119,10 +119,10 @@ def test_an_imported_index_that_is_not_here_is_said(indexes, downloads):
 
 
 def test_url_settings_are_restored_and_published(indexes):
-    at = chat({"index": "small", "top_k": "9", "threshold": "0.40", "reranker": "bm25", "answerer": "extractive",
+    at = chat({"index": "small", "top_k": "9", "threshold": "0.40", "reranker": "pool-bm25", "answerer": "extractive",
                "mode": "dense"})
     assert _settings(at) | {"template": ""} == {"index": "small", "top_k": 9, "use_threshold": True,
-                                               "threshold": 0.40, "reranker": "bm25", "llm": "extractive",
+                                               "threshold": 0.40, "reranker": "pool-bm25", "llm": "extractive",
                                                "template": ""}
     at.slider(key="w:top_k").set_value(4).run()
     params = dict(at.query_params)
@@ -182,7 +182,7 @@ def test_evaluate_and_explore_keep_their_choices_in_the_url(indexes):
 def test_session_export_has_every_turn_as_markdown_and_json(indexes, downloads, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     at = chat()
-    at.selectbox(key="w:reranker").set_value("bm25").run()
+    at.selectbox(key="w:reranker").set_value("pool-bm25").run()
     at.chat_input[0].set_value("What is the capital of Kenya?").run()
     at.chat_input[0].set_value(f"Is {SECRET} a key?").run()
     assert not errors(at), errors(at)
@@ -190,8 +190,8 @@ def test_session_export_has_every_turn_as_markdown_and_json(indexes, downloads, 
     assert [t["question"] for t in data["turns"]] == ["What is the capital of Kenya?", "Is *** a key?"]
     turn = data["turns"][0]
     assert turn["answer"] and turn["prompt"] and turn["hits"]
-    assert turn["settings"]["retrieval"]["reranker"] == "bm25" and turn["settings"]["index"] == "demo"
-    assert {s["kind"] for s in turn["hits"][0]["scores"]} == {"cosine", "bm25"} and turn["hits"][0]["source"]
+    assert turn["settings"]["retrieval"]["reranker"] == "pool-bm25" and turn["settings"]["index"] == "demo"
+    assert {s["kind"] for s in turn["hits"][0]["scores"]} >= {"cosine", "bm25", "pool bm25"} and turn["hits"][0]["source"]
     assert turn["costs"]["cost_usd"] > 0 and turn["costs"]["prompt_tokens"] > 0
     markdown = _bytes(downloads["session_md"]).decode()
     assert "## 1. What is the capital of Kenya?" in markdown and "## 2. Is *** a key?" in markdown

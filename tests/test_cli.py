@@ -46,7 +46,7 @@ def test_ingest_query_info_round_trip(tmp_path, docs):
     assert set(payload) == {"answer", "hits", "prompt", "usage"}
     hit = payload["hits"][0]
     assert set(hit) >= {"rank", "score", "score_kind", "source", "section", "text", "chunk_id"}
-    assert hit["source"].endswith("kenya.md") and hit["score_kind"] == "cosine"
+    assert hit["source"].endswith("kenya.md") and hit["score_kind"] == "hybrid z-score"
     assert set(payload["usage"]) == {"embedding_tokens", "prompt_tokens", "completion_tokens", "cost_usd",
                                      "cost_model", "latency_ms", "stages"}
     assert payload["usage"]["cost_usd"] > 0 and "Nairobi" in payload["answer"]

@@ -77,7 +77,7 @@ def test_any_valid_config_round_trips_through_toml_and_json(config):
 def test_every_retrieval_field_is_in_the_file():
     """Fields are read from RetrievalSettings itself: a new one needs no change in config.py."""
     data = cfg.to_dict(cfg.PlaygroundConfig(retrieval=RetrievalSettings(sources=("a",), score_threshold=0.1,
-                                                                        reranker="bm25")))
+                                                                        reranker="pool-bm25", mmr_lambda=0.7)))
     assert set(data["retrieval"]) == {f.name for f in fields(RetrievalSettings)}
     assert set(data["chunking"]) == {f.name for f in fields(ChunkingConfig)}
 
@@ -156,7 +156,7 @@ def _write(tmp_path, config: cfg.PlaygroundConfig, fmt: str = "toml"):
 def test_cli_query_takes_the_file_and_an_explicit_flag_overrides_it(tmp_path, index_dir, capsys):
     template = "Context first:\n{context}\n\nQ: {question}\nA:"
     config = cfg.PlaygroundConfig(index=cfg.IndexConfig(dir=str(index_dir)),
-                                  retrieval=RetrievalSettings(top_k=3, reranker="bm25"),
+                                  retrieval=RetrievalSettings(top_k=3, reranker="pool-bm25"),
                                   answer=cfg.AnswerConfig(template_name="custom", template=template))
     path = _write(tmp_path, config)
     assert main(["query", "What is the capital of Kenya?", "--config", str(path), "--json"]) == 0
@@ -165,7 +165,7 @@ def test_cli_query_takes_the_file_and_an_explicit_flag_overrides_it(tmp_path, in
     assert out["prompt"].startswith("Context first:")  # the file's template
 
     assert main(["query", "What is the capital of Kenya?", "--config", str(path), "--top-k", "1",
-                 "--reranker", "none", "--json"]) == 0
+                 "--reranker", "none", "--retriever", "dense", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["hits"]) == 1 and out["hits"][0]["score_kind"] == "cosine"  # the flags won
 

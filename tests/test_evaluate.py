@@ -187,11 +187,11 @@ def test_threshold_that_drops_everything_misses_and_keeps_the_dropped_hits(tmp_p
 
 def test_sweep_returns_one_row_per_setting_and_never_answers(tmp_path):
     index = hashing_index(tmp_path / "idx")
-    results = sweep(index, FACT_QUESTIONS, top_ks=(1, 3), rerankers=("none", "bm25", "rrf"), thresholds=(None, 0.0))
+    results = sweep(index, FACT_QUESTIONS, top_ks=(1, 3), rerankers=("none", "pool-bm25", "pool-rrf"), thresholds=(None, 0.0))
     assert len(results) == 12
     assert {(r.k, r.settings.reranker, r.settings.score_threshold) for r in results} == {
-        (k, r, t) for k in (1, 3) for r in (None, "bm25", "rrf") for t in (None, 0.0)}
-    assert all(h.score_kind == "bm25" for r in results if r.settings.reranker == "bm25" for q in r.questions for h in q.hits)
+        (k, r, t) for k in (1, 3) for r in (None, "pool-bm25", "pool-rrf") for t in (None, 0.0)}
+    assert all(h.score_kind == "pool bm25" for r in results if r.settings.reranker == "pool-bm25" for q in r.questions for h in q.hits)
     assert len({r.embed_ms for r in results}) == 1  # measured once per index
     assert best(results).mrr == max(r.mrr for r in results)
 
@@ -237,7 +237,7 @@ def test_cli_eval_table_and_json(tmp_path, capsys):
     qfile.write_text("\n".join(json.dumps({"question": q.question, "relevant_sources": list(q.relevant_sources)})
                                for q in FACT_QUESTIONS.questions))
     argv = ["eval", "--index", str(tmp_path / "idx"), "--questions", str(qfile), "--quiet"]
-    assert eval_main(argv + ["--top-k", "1,3", "--reranker", "none,bm25,rrf"]) == 0
+    assert eval_main(argv + ["--top-k", "1,3", "--reranker", "none,pool-bm25,pool-rrf"]) == 0
     out = capsys.readouterr().out
     assert "hit@k" in out and "MRR" in out and "nDCG@k" in out and "latency ms" in out
     assert out.count("k=") >= 6 and "best (by MRR)" in out

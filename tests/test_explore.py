@@ -113,7 +113,7 @@ def test_pca_view_draws_every_hit_even_outside_the_sample(tmp_path):
     index = hashing_index(tmp_path / "idx", documents=_spread_documents())
     emap = build_map(index, max_points=10)
     assert len(emap.sample) == 10 and emap.n_chunks == index.store.count()
-    found = Retriever(index).retrieve("river ocean lake", RetrievalSettings(top_k=8))
+    found = Retriever(index).retrieve("river ocean lake", RetrievalSettings(top_k=8, mode="dense"))
     view = pca_view(emap, found.query_vector, found.hits)
     hit_rows = {emap.rows[h.chunk.chunk_id] for h in found.hits}
     assert hit_rows <= set(view.rows.tolist()) and len(view.hits) == 8
@@ -127,7 +127,7 @@ def test_pca_view_draws_every_hit_even_outside_the_sample(tmp_path):
 def test_query_view_draws_true_similarity_and_the_top_hit_nearest(tmp_path):
     index = hashing_index(tmp_path / "idx", documents=_spread_documents())
     emap = build_map(index)
-    found = Retriever(index).retrieve("desert forest island", RetrievalSettings(top_k=5))
+    found = Retriever(index).retrieve("desert forest island", RetrievalSettings(top_k=5, mode="dense"))
     view = query_view(emap, index.store, found.query_vector, found.hits, neighbours=30)
     assert view.kind == "query" and view.candidates == len(view.rows) == 30 and view.query_xy == (0.0, 0.0)
     for placed in view.hits:  # distance from the query = 1 - the hit's true cosine score, exactly
@@ -150,7 +150,7 @@ def test_on_the_demo_corpus_the_query_view_puts_the_top_hit_among_the_ten_neares
     questions = [json.loads(line)["question"] for line in open(DEMO_FILE.parent / "questions.jsonl")][:20]
     near_pca = near_query = 0
     for question in questions:
-        found = Retriever(index).retrieve(question, RetrievalSettings(top_k=5))
+        found = Retriever(index).retrieve(question, RetrievalSettings(top_k=5, mode="dense"))
         near_pca += pca_view(emap, found.query_vector, found.hits).hits[0].map_rank <= 10
         near_query += query_view(emap, index.store, found.query_vector, found.hits).hits[0].map_rank <= 10
     assert near_query == len(questions)

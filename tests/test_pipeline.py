@@ -18,7 +18,7 @@ def make(index, reranker=None):
 
 
 def test_answer_explains_itself(index):
-    answer = make(index).answer("What is the capital of Kenya?", RetrievalSettings(top_k=2))
+    answer = make(index).answer("What is the capital of Kenya?", RetrievalSettings(top_k=2, mode="dense"))
     assert answer.hits[0].chunk.source == "kenya.md"
     assert [h.rank for h in answer.hits] == [1, 2]
     assert all(h.score_kind == "cosine" for h in answer.hits)
@@ -37,7 +37,7 @@ def test_stream_yields_the_same_text_as_the_answer(index):
 
 
 def test_threshold_with_nothing_above_says_no_context_and_keeps_why(index):
-    answer = make(index).answer("What is the capital of Kenya?", RetrievalSettings(top_k=3, score_threshold=0.999))
+    answer = make(index).answer("What is the capital of Kenya?", RetrievalSettings(top_k=3, score_threshold=0.999, mode="dense"))
     assert answer.hits == ()
     assert answer.text.startswith("No context.")
     assert len(answer.below_threshold) == 3  # the closest chunks, shown to explain why
@@ -49,9 +49,9 @@ def test_source_filter(index):
     assert answer.hits and {h.chunk.source for h in answer.hits} == {"japan.md"}
 
 
-@pytest.mark.parametrize("name,kind", [("bm25", "bm25"), ("rrf", "rrf")])
+@pytest.mark.parametrize("name,kind", [("pool-bm25", "pool bm25"), ("pool-rrf", "pool rrf")])
 def test_rerankers_label_scores_and_keep_first_stage_ranks(index, name, kind):
-    answer = make(index, name).answer("Nobel Prize photoelectric effect", RetrievalSettings(top_k=2, reranker=name))
+    answer = make(index, name).answer("Nobel Prize photoelectric effect", RetrievalSettings(top_k=2, reranker=name, mode="dense"))
     assert [h.rank for h in answer.hits] == [1, 2]
     assert all(h.score_kind == kind and h.retrieval_score_kind == "cosine" for h in answer.hits)
     assert all(h.retrieval_rank is not None and h.retrieval_score is not None for h in answer.hits)
@@ -69,7 +69,7 @@ def test_bad_settings_are_config_errors(index):
 
 def test_a_session_record_is_the_turn_records_added_up(index):
     turns = [make(index, r).ask(q, RetrievalSettings(top_k=2, reranker=r))
-             for q, r in (("capital of Kenya?", None), ("relativity", "bm25"), ("photoelectric", None))]
+             for q, r in (("capital of Kenya?", None), ("relativity", "pool-bm25"), ("photoelectric", None))]
     for turn in turns:
         list(turn)
     session = turns[0].costs + turns[1].costs + turns[2].costs
@@ -78,7 +78,7 @@ def test_a_session_record_is_the_turn_records_added_up(index):
     assert usage.cost_usd == pytest.approx(sum(t.answer.usage.cost_usd for t in turns))
     for stage in ("embed_query", "search", "generate"):
         assert usage.latency_ms[stage] == pytest.approx(sum(t.answer.usage.latency_ms[stage] for t in turns))
-    assert session.stage("rerank").model == "bm25" and session.stage("rerank").cost_usd == 0
+    assert session.stage("rerank").model == "pool-bm25" and session.stage("rerank").cost_usd == 0
 
 
 def _without(*models):

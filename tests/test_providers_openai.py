@@ -249,7 +249,7 @@ def test_hosted_turn_costs_use_reported_usage_and_the_price_table(server, creds,
     assert embed.cost_usd == pytest.approx(usage.embedding_tokens * 0.02 / 1e6)
     assert usage.cost_usd == pytest.approx(stages.total_usd)
     assert not any(s.would_cost for s in stages.stages)
-    assert all(h.score_kind == "rerank relevance" and h.retrieval_score_kind == "cosine" for h in turn.answer.hits)
+    assert all(h.score_kind == "rerank relevance" and h.retrieval_score_kind == "hybrid z-score" for h in turn.answer.hits)
     # the same question again: the query vector comes from the cache, nothing is billed
     again = Pipeline(index, llm, reranker, cost_models=models).ask(question, RetrievalSettings(top_k=2))
     list(again)
@@ -262,10 +262,10 @@ def test_hosted_turn_costs_use_reported_usage_and_the_price_table(server, creds,
 def test_local_providers_keep_the_would_cost_defaults(tmp_path):
     index = _index(tmp_path, "hashing")
     llm = create_llm("extractive")
-    models = cost_models_for(llm, index.embedder, create_reranker("bm25"))
+    models = cost_models_for(llm, index.embedder, create_reranker("pool-bm25"))
     assert (models.chat, models.embedding, models.rerank) == (costs.DEFAULT_COST_MODEL, costs.DEFAULT_EMBED_COST_MODEL,
                                                               None)
-    turn = Pipeline(index, llm, create_reranker("bm25"), cost_models=models).ask(
+    turn = Pipeline(index, llm, create_reranker("pool-bm25"), cost_models=models).ask(
         "capital of Kenya?", RetrievalSettings(top_k=2))
     list(turn)
     assert all(s.would_cost or s.stage == "rerank" for s in turn.costs.stages)
@@ -301,7 +301,7 @@ from rag_core.cli import main
 from rag_core import pipeline, providers
 from rag_core.providers import connection
 assert main(["demo", "--index", {str(tmp_path / 'i')!r}, "--embedder", "hashing", "--store", "numpy", "--quiet"]) == 0
-assert main(["query", "capital of France?", "--index", {str(tmp_path / 'i')!r}, "--reranker", "bm25", "--json"]) == 0
+assert main(["query", "capital of France?", "--index", {str(tmp_path / 'i')!r}, "--reranker", "pool-bm25", "--json"]) == 0
 print("LOADED", "openai" in sys.modules, "cohere" in sys.modules)
 """
     env = {**__import__("os").environ}

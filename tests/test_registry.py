@@ -45,10 +45,10 @@ def test_the_known_hosted_providers_are_hosted_and_the_offline_ones_free():
     for name in ("openai:gpt-4o-mini", "openai:text-embedding-3-small", "cohere:rerank-v3.5",
                  "cohere:embed-v4.0", "compatible:llama3.2", "compatible:"):
         assert catalog.is_hosted(name) and not catalog.is_free(name)
-    for name in ("local:all-MiniLM-L6-v2", "local", "hashing", "hashing:64", "extractive", "bm25", "rrf",
+    for name in ("local:all-MiniLM-L6-v2", "local", "hashing", "hashing:64", "extractive", "pool-bm25", "pool-rrf",
                  "numpy", "faiss", "faiss-hnsw"):
         assert catalog.is_free(name) and not catalog.is_hosted(name) and catalog.is_local(name)
-    assert catalog.credential("compatible:x") == "compatible" and catalog.credential("bm25") is None
+    assert catalog.credential("compatible:x") == "compatible" and catalog.credential("pool-bm25") is None
 
 
 names = st.one_of(
@@ -86,7 +86,7 @@ def test_ui_choice_lists_are_the_registries_names():
         "cohere:embed-english-v3.0", "cohere:embed-multilingual-v3.0", "cohere:embed-v4.0", "compatible:")
     assert providers.LLM_CHOICES == ("extractive", "openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1-mini",
                                      "compatible:")
-    assert providers.RERANKER_CHOICES == ("none", "bm25", "rrf", "cohere:rerank-v3.5")
+    assert providers.RERANKER_CHOICES == ("none", "pool-bm25", "pool-rrf", "cohere:rerank-v3.5")
     assert set(providers.STORE_CHOICES) == {"numpy", "faiss", "faiss-hnsw"}
     assert providers.choice_label("compatible:") == "compatible:<model> (OpenAI-compatible server)"
 
@@ -110,7 +110,7 @@ def test_credentials_reach_hosted_factories_only():
     assert reg.create("there:m", credentials=creds, base_url="u") == {"model": "m", "credentials": creds,
                                                                       "base_url": "u"}
     assert create_llm("extractive", credentials=creds).name == "extractive"
-    assert create_reranker("bm25", credentials=creds) is not None
+    assert create_reranker("pool-bm25", credentials=creds) is not None
 
 
 def test_a_registration_must_declare_itself():
@@ -131,7 +131,7 @@ def test_unknown_names_list_the_known_ones_and_suffixes_are_checked():
     with pytest.raises(ConfigError, match="unknown reranker"):
         catalog.describe("reranker", "colbert")
     with pytest.raises(ConfigError, match="takes no ':model' suffix"):
-        create_reranker("bm25:large")
+        create_reranker("pool-bm25:large")
     with pytest.raises(ConfigError, match="unknown kind"):
         catalog.choices("vectordb")
 

@@ -17,7 +17,7 @@ def index(tmp_path_factory):
 
 
 def test_dense_hits_carry_their_score_kind_and_rank(index):
-    result = Retriever(index).retrieve("capital of Kenya", RetrievalSettings(top_k=3))
+    result = Retriever(index).retrieve("capital of Kenya", RetrievalSettings(top_k=3, mode="dense"))
     assert [h.rank for h in result.hits] == [1, 2, 3]
     assert all(h.scores == (Score("cosine", h.score, h.rank),) for h in result.hits)
     assert {"embed_query", "search"} <= set(result.latency_ms) and "rerank" not in result.latency_ms
@@ -26,19 +26,19 @@ def test_dense_hits_carry_their_score_kind_and_rank(index):
 
 
 def test_reranked_hits_keep_every_score(index):
-    result = Retriever(index, create_reranker("bm25")).retrieve("Nobel Prize photoelectric effect",
-                                                               RetrievalSettings(top_k=2, reranker="bm25"))
+    result = Retriever(index, create_reranker("pool-bm25")).retrieve("Nobel Prize photoelectric effect",
+                                                               RetrievalSettings(top_k=2, reranker="pool-bm25", mode="dense"))
     for hit in result.hits:
         dense, rerank = hit.scores
         assert dense.kind == "cosine" and (dense.value, dense.rank) == (hit.retrieval_score, hit.retrieval_rank)
-        assert rerank == Score("bm25", hit.score, hit.rank)
+        assert rerank == Score("pool bm25", hit.score, hit.rank)
     assert result.rerank_searches == 1 and "rerank" in result.latency_ms
 
 
 def test_unknown_mode_is_a_clear_error(index):
-    with pytest.raises(ConfigError, match="unknown retrieval mode 'bm25'; known: dense"):
-        Retriever(index).retrieve("x", RetrievalSettings(mode="bm25"))
-    assert tuple(MODES) == ("dense",)
+    with pytest.raises(ConfigError, match="unknown retrieval mode 'sparse'; known: dense, bm25, hybrid"):
+        Retriever(index).retrieve("x", RetrievalSettings(mode="sparse"))
+    assert tuple(MODES) == ("dense", "bm25", "hybrid")
     assert not hasattr(RetrievalSettings(), "llm")  # retrieval settings say nothing about answering
 
 
@@ -49,9 +49,10 @@ def test_evaluation_needs_no_answerer(index):
 
 
 def test_a_new_mode_and_a_step_slot_in_without_touching_the_retriever(index, monkeypatch):
+    from rag_core.retrieval import modes
     from rag_core.retrieval import retriever as module
 
-    monkeypatch.setitem(module._MODES, "reversed", lambda r, q: list(reversed(module._dense(r, q))))
+    monkeypatch.setitem(module._MODES, "reversed", lambda r, q: list(reversed(modes.dense(r, q))))
 
     def keep_odd_ranks(query, hits):
         return [h for h in hits if h.rank % 2]
@@ -60,4 +61,4 @@ def test_a_new_mode_and_a_step_slot_in_without_touching_the_retriever(index, mon
                                                                 RetrievalSettings(top_k=2, mode="reversed"))
     assert len(result.hits) == 2 and all(h.rank % 2 for h in result.hits)
     with pytest.raises(ConfigError, match="already registered"):
-        module.register_mode("dense", module._dense)
+        module.register_mode("dense", modes.dense)

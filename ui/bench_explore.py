@@ -65,7 +65,7 @@ def measure_demo(directory: str, top_k: int = 5) -> None:
     questions = [json.loads(line)["question"] for line in open(DEMO_FILE.parent / "questions.jsonl")]
     ranks: dict[str, list[int]] = {"pca": [], "query": []}
     for question in questions:
-        found = Retriever(index).retrieve(question, RetrievalSettings(top_k=top_k))
+        found = Retriever(index).retrieve(question, RetrievalSettings(top_k=top_k, mode="dense"))
         ranks["pca"].append(pca_view(emap, found.query_vector, found.hits).hits[0].map_rank)
         ranks["query"].append(query_view(emap, index.store, found.query_vector, found.hits).hits[0].map_rank)
     print(f"{index.manifest.embedder}, {emap.n_chunks} chunks; PCA keeps {sum(emap.projection.explained):.1%}")

@@ -21,7 +21,7 @@ from rag_core.providers import redact
 from rag_core.providers.credentials import PROVIDER_FIELDS
 from rag_core.types import Answer, Usage
 
-from . import advice, hitcards, indexes, providers, state, widgets
+from . import advice, hitcards, indexes, providers, retrieval, state, widgets
 from .guard import guard
 
 
@@ -180,6 +180,7 @@ def sidebar_settings(names: list[str], after: Callable[[], None] | None = None) 
     st.selectbox("Index", names, key=state.w("index"))
     st.session_state["active_index"] = state.get("index")
     st.slider("Top-k (chunks retrieved)", 1, 20, key=state.w("top_k"))
+    retrieval.chat_controls()
     st.checkbox("Apply a score threshold", key=state.w("use_threshold"),
                 help="Chunks whose first-stage score (cosine for these stores) is below it are not sent.")
     st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),

@@ -39,6 +39,7 @@ from rag_core.rerank import RERANKERS
 from rag_core.types import RetrievalSettings
 
 from . import eval_charts, handoff, indexes, providers, state, widgets
+from .retrieval import eval_methods
 
 DEMO_SET = "Demo questions: easy (for the demo corpus)"
 HARD_SET = "Demo questions: hard (paraphrased, some unanswerable)"
@@ -114,15 +115,20 @@ def choose_grid():
     top_ks = c1.multiselect("Top-k values", TOP_K_CHOICES, key=state.default("eval_top_ks", [1, 3, 5, 10]),
                             help="k for hit@k, recall@k and nDCG@k; MRR counts the first relevant hit in the top k.")
     rerankers = c2.multiselect("Rerankers", [state.NO_RERANKER, *RERANKERS.choices()],
-                               key=state.default("eval_rerankers", [state.NO_RERANKER, "bm25", "rrf"]),
-                               help="bm25 reorders by word overlap; rrf fuses the dense and bm25 rankings.")
+                               key=state.default("eval_rerankers", [state.NO_RERANKER, "pool-bm25", "pool-rrf"]),
+                               help="pool-bm25 / pool-rrf re-order the retrieved candidates only (BM25 over that pool; "
+                               "RRF of it with the first-stage order).")
     use = c3.checkbox("Also try a score threshold", key=state.default("eval_use_threshold", False),
                       help="Each setting runs with no threshold and with this one (first-stage cosine score).")
     threshold = c3.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.default("eval_threshold", 0.30),
                           disabled=not use)
     c4.selectbox("Best by", list(BEST_BY), key=state.default("eval_best_by", "MRR"))
     thresholds = [None, float(threshold)] if use else [None]
-    return settings_grid(top_ks, rerankers, thresholds)
+    methods = eval_methods(st) or [(RetrievalSettings().mode, RetrievalSettings().fusion)]
+    grid = []
+    for mode, fusion in methods:
+        grid += settings_grid(top_ks, rerankers, thresholds, retrievers=[mode], fusions=[fusion])
+    return grid
 
 
 # ---- running -------------------------------------------------------------------------------

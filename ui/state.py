@@ -95,11 +95,13 @@ def chat_defaults(index: str | None) -> None:
 
 def chat_settings() -> ChatSettings:
     reranker = get("reranker", NO_RERANKER)
-    retrieval = RetrievalSettings(
+    from .retrieval import chat_retrieval  # the method widgets (defaults: RetrievalSettings)
+
+    retrieval = chat_retrieval(RetrievalSettings(
         top_k=int(get("top_k", 5)),
         score_threshold=float(get("threshold", 0.3)) if get("use_threshold", False) else None,
         reranker=None if reranker == NO_RERANKER else reranker,
-    )
+    ))
     return ChatSettings(
         index=get("index"),
         retrieval=retrieval,

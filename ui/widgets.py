@@ -85,11 +85,17 @@ def source_html(chunk: Chunk) -> str:
 
 
 def score_text(hit: Hit) -> str:
-    """`cosine 0.523`; after reranking `rerank relevance 0.930 (was #4, cosine 0.520)`."""
+    """`cosine 0.523`; after reranking `rerank relevance 0.930 (was #4, cosine 0.520)`; a hybrid
+    hit also shows every score it got, with its rank under each (`cosine 0.61 #2 · bm25 7.1 #1`);
+    a neighbour says whose neighbour it is."""
+    if hit.is_neighbour:
+        return f"neighbour of #{hit.rank} (context only, not retrieved)"
     text = f"{hit.score_kind} {hit.score:.3f}"
     if hit.retrieval_rank is not None and hit.retrieval_score is not None:
         text += f" (was #{hit.retrieval_rank}, {hit.retrieval_score_kind} {hit.retrieval_score:.3f})"
-    return text
+    shown = {hit.score_kind, hit.retrieval_score_kind}
+    others = [f"{s.kind} {s.value:.3f} #{s.rank}" for s in hit.scores if s.kind not in shown]
+    return text + (f" · {' · '.join(others)}" if others else "")
 
 
 def hover_text(source: str, section: str, text: str, width: int = 60, limit: int = 240) -> str:

@@ -138,5 +138,8 @@ def add_index_target(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", action="store_true", help="confirm a hosted embedder's estimated spend without asking")
     p.add_argument("--replace", action="store_true", help="an index built with another chunking, embedder or store "
                    "is rebuilt with these settings (it stays readable until the new one is saved)")
+    p.add_argument("--headers", action="store_true",
+                   help="contextual chunk headers: embed and BM25-index each chunk with its document title and "
+                        "section path in front (the text shown is unchanged); an index option, set when it is created")
     add_chunking(p)
     add_config_option(p)

@@ -92,6 +92,7 @@ def index_documents(args: argparse.Namespace, documents: Sequence[Document], out
 
     index, replacing = open_to_build(args.index, args.embedder, args.store, chunking(args),
                                      replace=getattr(args, "replace", False), credentials=credentials(args),
+                                     headers=True if getattr(args, "headers", False) else None,
                                      on_warning=warn)
     hosted = is_hosted(index.embedder.name)
     if hosted:
@@ -103,12 +104,15 @@ def index_documents(args: argparse.Namespace, documents: Sequence[Document], out
     finally:
         progress.close()
     index.save()
+    for note in index.notes:
+        warn(note)
     if hosted:
         out.update(_spent(index, before, result.embedding_tokens))
     out.update(
         index=str(args.index),
         embedder=index.manifest.embedder,
         store=index.manifest.store,
+        headers=index.manifest.headers,
         added=len(result.added),
         replaced=len(result.replaced),
         unchanged=len(result.unchanged),

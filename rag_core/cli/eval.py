@@ -19,6 +19,7 @@ from typing import TypeVar
 from ..errors import ConfigError
 from . import args as types
 from .common import Progress, add_hosted, add_json, credentials, warn
+from .retrieval import add_retrieval_flags
 
 T = TypeVar("T")
 NONE_WORDS = ("none", "off", "")
@@ -49,13 +50,19 @@ def _reranker(part: str) -> str | None:
 
 
 def parse_grid(args: argparse.Namespace):
-    """The RetrievalSettings grid from --top-k, --reranker and --threshold."""
+    """The RetrievalSettings grid from --top-k, --reranker, --threshold, --retriever, --fusion
+    and --alpha; the other retrieval flags (and a --config file's settings) apply to every row."""
+    from ..config import retrieval_from
     from ..evaluate import settings_grid
+    from .retrieval import retrieval_overrides, split
 
     top_ks = _split(args.top_k, "--top-k", _top_k, "1,3,5,10 (each at least 1)")
-    rerankers = _split(args.reranker, "--reranker", _reranker, "none,bm25,rrf")
+    rerankers = _split(args.reranker, "--reranker", _reranker, "none,pool-bm25,pool-rrf")
     thresholds = _split(args.threshold, "--threshold", _threshold, "none,0.2,0.4")
-    return settings_grid(top_ks, rerankers, thresholds)
+    alphas = _split(args.alpha, "--alpha", float, "0.3,0.5,0.7") if args.alpha is not None else None
+    base = retrieval_from(getattr(args, "config", None), **retrieval_overrides(args, sweep=True))
+    return settings_grid(top_ks, rerankers, thresholds, retrievers=split(args.retriever) if args.retriever else None,
+                         fusions=split(args.fusion) if args.fusion else None, alphas=alphas, base=base)
 
 
 def format_table(results, best_row) -> str:
@@ -94,10 +101,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluate import best, compare_indexes, question_set_from, result_to_json
 
     question_set = question_set_from(args.questions)
-    from ..config import retrieval_from
-
-    grid = [retrieval_from(getattr(args, "config", None), top_k=s.top_k, score_threshold=s.score_threshold,
-                           reranker=s.reranker) for s in parse_grid(args)]
+    grid = parse_grid(args)
     creds = credentials(args)  # hosted embedders and rerankers (keys from secrets.toml or the environment)
     indexes = _open_indexes(args, creds)
     bar = Progress("evaluating", "questions", args.quiet)
@@ -123,7 +127,7 @@ def _print_results(args: argparse.Namespace, question_set, results, top, multi: 
     no_answer = sum(1 for q in question_set.questions if not q.relevant_sources)
     scored = f", {no_answer} with no answer in the corpus, not scored" if no_answer else ""
     print(f"question set: {question_set.name} ({len(question_set)} questions{scored}); k = top-k; "
-          "latency = search + rerank per question")
+          "latency = search + bm25 + fusion + rerank + mmr per question")
     for r in results:
         if r.missing_sources:
             print(f"warning: {len(r.missing_sources)} relevant source(s) are not in index {r.index} "
@@ -149,10 +153,11 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                                        "default: demo")
     p.add_argument("--top-k", default="1,3,5,10", type=types.listing(types.top_k),
                    help="comma-separated top-k values (default 1,3,5,10)")
-    p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,bm25,rrf (default none)")
+    p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,pool-bm25,pool-rrf (default none)")
     p.add_argument("--threshold", default="none", type=types.listing(types.threshold, NONE_WORDS),
                    help="comma-separated first-stage score thresholds, e.g. none,0.3 (default none)")
     add_hosted(p)
+    add_retrieval_flags(p, sweep=True)
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")
     add_json(p, "print one JSON object")

@@ -11,6 +11,7 @@ from ..config import add_config_option, retrieval_from, template_from
 from ..loaders.sources import printable, terminal_safe
 from . import args as types
 from .common import add_hosted, add_json, credentials, warn
+from .retrieval import add_retrieval_flags, retrieval_overrides
 
 
 def _answer_embedder(llm: str, index_embedder):
@@ -34,7 +35,7 @@ def _pipeline(args: argparse.Namespace):
     creds = credentials(args)
     index = Index.open(args.index, credentials=creds, on_warning=warn)
     llm = create_llm(args.llm, credentials=creds, embedder=_answer_embedder(args.llm, index.embedder))
-    reranker = create_reranker(args.reranker, credentials=creds)
+    reranker = create_reranker(args.reranker, credentials=creds, on_warning=warn)
     return Pipeline(index, llm, reranker, cost_models=cost_models_for(llm, index.embedder, reranker),
                     **({"template": template} if template else {}))
 
@@ -42,8 +43,12 @@ def _pipeline(args: argparse.Namespace):
 def cmd_query(args: argparse.Namespace) -> int:
     pipeline = _pipeline(args)
     settings = retrieval_from(args.config, top_k=args.top_k, score_threshold=args.threshold,
-                              sources=tuple(args.source) if args.source else None, reranker=args.reranker)
+                              sources=tuple(args.source) if args.source else None,
+                              reranker=pipeline.reranker.name if pipeline.reranker is not None else None,
+                              **retrieval_overrides(args))
     turn = pipeline.ask(args.question, settings)
+    for note in pipeline.index.notes:
+        warn(note)
     for delta in turn:
         if not args.json:
             print(terminal_safe(delta), end="", flush=True)
@@ -64,12 +69,15 @@ def _where(hit) -> str:
 
 
 def _print_answer(answer, stages) -> None:
-    """After the streamed text: the hits (with their first-stage rank), then tokens and dollars per stage."""
+    """After the streamed text: the hits (every score, with the hit's rank under it; neighbours
+    marked), then tokens and dollars per stage."""
     print("\n")
     for hit in answer.hits:
-        was = (f"  (retrieval #{hit.retrieval_rank}, {hit.retrieval_score:.3f} {hit.retrieval_score_kind})"
-               if hit.retrieval_rank is not None else "")
-        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}{was}  {_where(hit)}")
+        if hit.is_neighbour:
+            print(f"    + neighbour of [{hit.rank}]  {_where(hit)}")
+            continue
+        every = " · ".join(f"{s.kind} {s.value:.3f} (#{s.rank})" for s in hit.all_scores[:-1])
+        print(f"[{hit.rank}] {hit.score:.3f} {hit.score_kind}{f'  ({every})' if every else ''}  {_where(hit)}")
     for hit in answer.below_threshold:
         print(f"    below threshold: {hit.score:.3f} {hit.score_kind}  {_where(hit)}")
     u = answer.usage
@@ -96,6 +104,9 @@ def answer_to_json(answer) -> dict:
                 "chunk_id": h.chunk.chunk_id,
                 **({"retrieval_rank": h.retrieval_rank, "retrieval_score": round(h.retrieval_score, 6),
                     "retrieval_score_kind": h.retrieval_score_kind} if h.retrieval_rank is not None else {}),
+                "scores": [{"kind": s.kind, "value": round(s.value, 6), "rank": s.rank} for s in h.all_scores],
+                "neighbour": h.is_neighbour,
+                **({"neighbour_of": h.neighbour_of} if h.is_neighbour else {}),
             }
             for h in answer.hits
         ],
@@ -117,12 +128,14 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True)
     p.add_argument("--top-k", type=types.top_k, default=5)
     p.add_argument("--threshold", type=types.threshold, default=None, help="minimum first-stage score (cosine)")
-    p.add_argument("--reranker", default=None, help="none, bm25, rrf or cohere:rerank-v3.5")
+    p.add_argument("--reranker", default=None,
+                   help="none, pool-bm25, pool-rrf (re-order the dense candidates only) or cohere:rerank-v3.5")
     p.add_argument("--llm", default="extractive",
                    help="answerer: extractive (default, offline), openai:gpt-4o-mini, compatible:<model>")
     add_hosted(p)
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
+    add_retrieval_flags(p)
     add_json(p, "print one JSON object")
     add_config_option(p)
     p.set_defaults(func=cmd_query)

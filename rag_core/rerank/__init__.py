@@ -1,23 +1,31 @@
-"""Rerankers by name. Offline ones are lexical or fusion methods and say so in their score label;
-no cross-encoder model can be fetched here (hosted rerankers plug in as one module each)."""
+"""Rerankers by name. Offline ones are pool methods (`pool-bm25`, `pool-rrf`: they re-order the
+dense candidates only, and say so in their score label); no cross-encoder model can be fetched
+here (hosted rerankers plug in as one module each). Whole-index BM25 and hybrid fusion are
+retrieval modes (rag_core/retrieval/), not rerankers. The old names `bm25` and `rrf` resolve to
+the pool rerankers with a deprecation note."""
 
 from __future__ import annotations
 
+import warnings
+from typing import Callable
+
 from ..registry import Registry
 from ..types import Reranker
-from .lexical import BM25Reranker, RRFReranker
+from .lexical import DEPRECATED, BM25Reranker, RRFReranker
 
 RERANKERS: Registry[Reranker] = Registry("reranker")
 
 
-@RERANKERS.register("bm25", hosted=False,
-                    description="Reorders the retrieved chunks by word overlap (BM25): offline, free.")
+@RERANKERS.register("pool-bm25", hosted=False,
+                    description="Re-orders the dense candidates only, by word overlap (BM25 over that pool): "
+                                "offline, free. For BM25 over the whole index, choose the bm25 or hybrid retriever.")
 def _bm25(model: str | None = None, **_: object) -> Reranker:
     return BM25Reranker()
 
 
-@RERANKERS.register("rrf", hosted=False,
-                    description="Fuses the dense and BM25 rankings (reciprocal rank fusion): offline, free.")
+@RERANKERS.register("pool-rrf", hosted=False,
+                    description="Re-orders the dense candidates only: reciprocal rank fusion of their dense "
+                                "and pool-BM25 ranks; offline, free. For whole-index fusion, choose the hybrid retriever.")
 def _rrf(model: str | None = None, **_: object) -> Reranker:
     return RRFReranker()
 
@@ -31,8 +39,26 @@ def _cohere(model: str | None = None, **options: object) -> Reranker:
     return CohereReranker(model, **options)
 
 
-def create_reranker(name: str | None, credentials: object = None, **options: object) -> Reranker | None:
-    """`None` or "none" means no reranking. `credentials` reaches hosted rerankers only."""
+def canonical_reranker(name: str | None, on_warning: Callable[[str], None] | None = None) -> str | None:
+    """The current name for `name` (None for no reranker); an old name gets a deprecation note."""
     if not name or name == "none":
+        return None
+    if name in DEPRECATED:
+        new = DEPRECATED[name]
+        note = (f"reranker {name!r} is deprecated: it is now {new!r} (it re-orders the dense candidates "
+                f"only); for BM25 over the whole index use the retriever: --retriever bm25 or hybrid")
+        if on_warning is not None:
+            on_warning(note)
+        else:
+            warnings.warn(note, FutureWarning, stacklevel=3)
+        return new
+    return name
+
+
+def create_reranker(name: str | None, credentials: object = None, on_warning: Callable[[str], None] | None = None,
+                    **options: object) -> Reranker | None:
+    """`None` or "none" means no reranking. `credentials` reaches hosted rerankers only."""
+    name = canonical_reranker(name, on_warning)
+    if name is None:
         return None
     return RERANKERS.create(name, credentials=credentials, **options)

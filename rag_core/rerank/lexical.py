@@ -1,9 +1,11 @@
-"""Offline rerankers over the first-stage candidates.
+"""Offline pool rerankers: they re-order the dense candidates only, never recall more.
 
-`bm25` reorders candidates by Okapi BM25 against the question (score label "bm25").
-`rrf` fuses the dense ranking with the BM25 ranking by reciprocal rank fusion (label "rrf"),
-which helps when exact terms (names, codes) matter more than the embedding captures.
-Both only see the candidates the vector search returned: they reorder, never recall more.
+`pool-bm25` re-orders the candidates by Okapi BM25 against the question, with BM25 statistics
+(IDF, lengths) computed on those 20-40 candidates alone (score label "pool bm25").
+`pool-rrf` fuses the dense ranking of the candidates with that pool BM25 ranking by reciprocal
+rank fusion (label "pool rrf"). For BM25 over the whole index, and fusion that can find a
+chunk dense search missed, use the retrieval modes instead (`--retriever bm25` / `hybrid`,
+rag_core/retrieval/). The old names `bm25` and `rrf` still work, with a deprecation note.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from ..text import words
 from ..types import Hit
 
 RRF_K = 60
+DESCRIPTION = "re-orders the dense candidates only"
+#: old name -> new name (the old names overstated what they do)
+DEPRECATED = {"bm25": "pool-bm25", "rrf": "pool-rrf"}
 
 
 def bm25_scores(query: str, hits: Sequence[Hit]) -> list[float]:
@@ -29,8 +34,11 @@ def _reorder(hits: Sequence[Hit], scores: Sequence[float], kind: str, top_n: int
 
 
 class BM25Reranker:
-    name = "bm25"
-    score_kind = "bm25"
+    """BM25 over the candidate pool (not the index): re-orders the dense candidates only."""
+
+    name = "pool-bm25"
+    score_kind = "pool bm25"
+    description = DESCRIPTION
 
     def rerank(self, query: str, hits: Sequence[Hit], top_n: int) -> list[Hit]:
         if not hits:
@@ -39,8 +47,11 @@ class BM25Reranker:
 
 
 class RRFReranker:
-    name = "rrf"
-    score_kind = "rrf"
+    """RRF of the dense and pool-BM25 rankings of the candidates: re-orders them only."""
+
+    name = "pool-rrf"
+    score_kind = "pool rrf"
+    description = DESCRIPTION
 
     def rerank(self, query: str, hits: Sequence[Hit], top_n: int) -> list[Hit]:
         if not hits:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +33,7 @@ MAX_QUERY_TERMS = 64
 #: a chunk longer than this is tokenised only up to here (chunks are ~1,000 characters)
 MAX_TEXT_CHARS = 100_000
 IDS_FILE = "ids.json"
+CACHE_SIZE = 4096
 FORMAT = "rag-core-bm25/1"
 _TOKEN = re.compile(r"\w\w+", re.UNICODE)
 
@@ -67,6 +69,18 @@ def _model(params: BM25Params):  # -> bm25s.BM25
     return bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
 
 
+def unique_ids(chunks: Sequence[Chunk]) -> list[str]:
+    """One id per chunk, in store order: its chunk id, or `id#row` for a repeat (a store may hold
+    two chunks with the same id, e.g. the same file added under two names)."""
+    seen: set[str] = set()
+    out = []
+    for row, chunk in enumerate(chunks):
+        cid = chunk.chunk_id
+        out.append(cid if cid not in seen else f"{cid}#{row}")
+        seen.add(cid)
+    return out
+
+
 class BM25Index:
     """BM25 over a list of chunk texts, searched by id. Build with `build`, or `load` from disk."""
 
@@ -77,6 +91,9 @@ class BM25Index:
         self._model = model
         self._tokenize = tokenizer or Tokenizer()
         self._position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        #: query -> (ids, k asked, scores) of its deepest unfiltered search: a sweep asks each
+        #: question under many settings, BM25 runs once per question (bounded LRU)
+        self._cache: OrderedDict[str, tuple[list[str], int, np.ndarray]] = OrderedDict()
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
@@ -100,7 +117,7 @@ class BM25Index:
         index the contextual-header text (see headers.py), as the embedder saw it."""
         from .headers import indexed_text
 
-        return cls.build([c.chunk_id for c in chunks], [indexed_text(c, headers) for c in chunks], params)
+        return cls.build(unique_ids(chunks), [indexed_text(c, headers) for c in chunks], params)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -121,6 +138,21 @@ class BM25Index:
         scores. `allowed` (bool mask over `ids`) restricts the search, e.g. to chosen sources."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, not {k}")
+        if allowed is None:
+            key = query[:MAX_QUERY_CHARS]
+            cached = self._cache.get(key)
+            # a deeper list already computed serves any smaller k: same order, same tie-break
+            if cached is None or (len(cached[0]) < k and cached[1] < k):
+                ids, scores = self._search(query, k, None)
+                cached = self._cache[key] = (ids, k, scores)
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(key)
+            ids, _, scores = cached
+            return list(ids[:k]), scores[:k].copy()
+        return self._search(query, k, allowed)
+
+    def _search(self, query: str, k: int, allowed: np.ndarray | None) -> tuple[list[str], np.ndarray]:
         scores = self.scores(query)
         if allowed is not None:
             if allowed.shape != scores.shape:
@@ -172,4 +204,4 @@ class BM25Index:
         return cls(ids, model, params)
 
 
-__all__ = ["BM25Index", "BM25Params", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "Tokenizer"]
+__all__ = ["BM25Index", "BM25Params", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS", "Tokenizer", "unique_ids"]

@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from ..errors import ConfigError
 
 Ranked = Sequence[tuple[str, float]]
@@ -64,25 +66,28 @@ def _check(lists: Sequence[Ranked], weights: Sequence[float] | None, k: int) -> 
 
 def _combine(lists: list[list[tuple[str, float]]], contribution: list[dict[str, float]],
              floors: list[float], weights: list[float], k: int) -> list[Fused]:
-    """Sum weighted contributions (floor where absent) and order with the documented tie-break."""
-    ranks: dict[str, list[int | None]] = {}
-    raw: dict[str, list[float | None]] = {}
-    first_seen: dict[str, int] = {}
+    """Sum weighted contributions (floor where absent) and order with the documented tie-break.
+    numpy over the union of ids (a few hundred): no per-item Python sort key."""
+    position: dict[str, int] = {}
+    for ranked in lists:
+        for chunk_id, _ in ranked:
+            position.setdefault(chunk_id, len(position))  # first appearance
+    n, width = len(position), len(lists)
+    ranks = np.zeros((n, width), dtype=np.int64)  # 0 = absent
+    raw = np.zeros((n, width), dtype=np.float64)
+    fused = np.zeros(n, dtype=np.float64)
     for li, ranked in enumerate(lists):
-        for rank, (chunk_id, score) in enumerate(ranked, start=1):
-            if chunk_id not in ranks:
-                ranks[chunk_id] = [None] * len(lists)
-                raw[chunk_id] = [None] * len(lists)
-                first_seen[chunk_id] = len(first_seen)
-            ranks[chunk_id][li] = rank
-            raw[chunk_id][li] = score
-    fused = {cid: sum(w * contribution[li].get(cid, floors[li]) for li, w in enumerate(weights)) for cid in ranks}
-
-    def best_rank(cid: str) -> tuple[int, int]:
-        return min((r, li) for li, r in enumerate(ranks[cid]) if r is not None)
-
-    order = sorted(ranks, key=lambda cid: (-fused[cid], *best_rank(cid), first_seen[cid]))
-    return [Fused(cid, fused[cid], tuple(ranks[cid]), tuple(raw[cid])) for cid in order[:k]]
+        rows = np.fromiter((position[cid] for cid, _ in ranked), dtype=np.int64, count=len(ranked))
+        ranks[rows, li] = np.arange(1, len(ranked) + 1)
+        raw[rows, li] = [score for _, score in ranked]
+        column = np.full(n, floors[li], dtype=np.float64)
+        column[rows] = [contribution[li][cid] for cid, _ in ranked]
+        fused = fused + weights[li] * column  # list by list, as the plain sum adds them
+    best = np.where(ranks > 0, ranks * width + np.arange(width), np.iinfo(np.int64).max).min(axis=1)
+    order = np.lexsort((np.arange(n), best, -fused))[:k]
+    ids = list(position)
+    return [Fused(ids[i], float(fused[i]), tuple(int(r) or None for r in ranks[i]),
+                  tuple(float(v) if r else None for v, r in zip(raw[i], ranks[i]))) for i in order]
 
 
 def rrf(lists: Sequence[Ranked], k: int, rrf_k: float = DEFAULT_RRF_K,

@@ -3,13 +3,17 @@
 Read it as a short chain of steps over one `RetrievalQuery` (question, settings, query vector):
 
 1. a first stage chosen by `settings.mode` (`MODES`: name -> function returning candidates,
-   best first; only "dense" today: embed the question, search the store),
-2. the score threshold on the first-stage score,
-3. post-steps in order (`Step`: question, hits, settings -> hits; the reranker is one),
-4. the top k.
+   best first: "dense" (the vector store), "bm25" (whole-index BM25), "hybrid" (both, fused;
+   see modes.py)),
+2. the score threshold (on the cosine when a hit has one, else on its primary score),
+3. post-steps in order (`Step`: query, hits -> hits): the reranker, MMR when `settings.mmr_lambda`
+   is set, then any steps given to the constructor,
+4. the top k,
+5. neighbour expansion when `settings.neighbours` > 0: `RetrievalResult.context` is the hits
+   with up to n same-source chunks either side (marked `Hit.neighbour_of`); they go to the
+   answerer and count in its prompt tokens, but are not retrieved hits (not in the metrics).
 
-Every hit keeps every score it got (`Hit.scores`: kind, value, rank). New modes (bm25, hybrid)
-register a first stage; MMR or neighbour expansion slot in as steps. Chat, Evaluate, Explore
+Every hit keeps every score it got (`Hit.scores`: kind, value, rank). Chat, Evaluate, Explore
 and the CLI all retrieve through here; the Pipeline adds a prompt and an answerer on top.
 """
 
@@ -27,10 +31,16 @@ from ..errors import ConfigError
 from ..index import Index
 from ..providers.metering import MeterReading, meter_of, reading
 from ..types import Hit, Reranker, RetrievalSettings, Score
+from . import modes
+from .mmr import mmr
+from .neighbours import MAX_NEIGHBOURS, expand
 
 #: How many first-stage candidates a reranker sees per final hit.
 RERANK_POOL_FACTOR = 4
 RERANK_POOL_MIN = 20
+#: MMR chooses among at least this many candidates (and 3 per final hit)
+MMR_POOL_MIN = 30
+THRESHOLD_KINDS = ("cosine", "l2")
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,12 @@ class RetrievalResult:
     #: rerank search units billed (reported, else 1); None when no reranker ran
     rerank_searches: int | None = None
     query_vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: what the answerer gets: the hits with their neighbours (empty: the hits alone)
+    context: tuple[Hit, ...] = ()
+
+    @property
+    def for_prompt(self) -> tuple[Hit, ...]:
+        return self.context or self.hits
 
 
 @dataclass
@@ -89,16 +105,7 @@ def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000.0
 
 
-def _dense(retriever: "Retriever", query: RetrievalQuery) -> list[Hit]:
-    """Embed the question and search the store; each hit records its dense score and rank."""
-    vector = retriever.embed(query)
-    t0 = time.perf_counter()
-    found = retriever.index.store.search(vector, query.pool, sources=query.settings.sources)
-    query.latency_ms["search"] = _ms(t0)
-    return [h.with_score(Score(h.score_kind, h.score, h.rank)) for h in found]
-
-
-_MODES: dict[str, FirstStage] = {"dense": _dense}
+_MODES: dict[str, FirstStage] = {"dense": modes.dense, "bm25": modes.bm25, "hybrid": modes.hybrid}
 #: retrieval mode -> its first stage (read-only view; add one with `register_mode`)
 MODES: Mapping[str, FirstStage] = MappingProxyType(_MODES)
 
@@ -127,13 +134,68 @@ class RerankStep:
         return hits
 
 
+class MMRStep:
+    """Maximal marginal relevance over the top candidates: relevance is the primary score
+    min-max scaled, similarity the cosine between stored vectors (`store.vectors_at`)."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def __call__(self, query: RetrievalQuery, hits: list[Hit]) -> list[Hit]:
+        lam = query.settings.mmr_lambda
+        if lam is None or not hits:
+            return hits
+        t0 = time.perf_counter()
+        head = hits[: max(query.pool, MMR_POOL_MIN)]
+        rows = self.index.lookup("rows")
+        vectors = self.index.store.vectors_at(np.array([rows[h.chunk.chunk_id] for h in head], dtype=np.int64))
+        scores = np.array([h.score for h in head], dtype=np.float64)
+        span = scores.max() - scores.min()
+        relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
+        picks = mmr(vectors, min(query.settings.top_k, len(head)), lam, relevance=relevance)
+        kind = f"mmr λ={lam:g}"
+        query.latency_ms["mmr"] = _ms(t0)
+        return [head[p.index].reranked(p.score, kind, rank) for rank, p in enumerate(picks, start=1)]
+
+
+def neighbour_context(index: Index, hits: Sequence[Hit], n: int) -> tuple[Hit, ...]:
+    """The hits with up to n same-source chunks either side, in reading order per hit; a
+    neighbour is a Hit with score 0 (kind "neighbour"), the hit's rank, and `neighbour_of`."""
+    if n == 0 or not hits:
+        return ()
+    by_id = {h.chunk.chunk_id: h for h in hits}
+    out = []
+    for item in expand(list(by_id), index.lookup("reading"), n):
+        if item.neighbour_of is None:
+            out.append(by_id[item.chunk.chunk_id])
+        else:
+            rank = by_id[item.neighbour_of].rank
+            out.append(Hit(item.chunk, 0.0, "neighbour", rank, neighbour_of=item.neighbour_of))
+    return tuple(out)
+
+
+def _threshold_score(hit: Hit) -> float | None:
+    """The cosine when the hit has one; a hybrid hit found by BM25 alone has none (None: kept)."""
+    for score in hit.all_scores:
+        if score.kind in THRESHOLD_KINDS:
+            return score.value
+    return hit.score if hit.score_kind == "bm25" else None
+
+
+def _below(hit: Hit, threshold: float | None) -> bool:
+    value = _threshold_score(hit)
+    return threshold is not None and value is not None and value < threshold
+
+
 class Retriever:
     """index + settings -> RetrievalResult. `reranker` (optional) becomes the first post-step;
     `steps` run after it. `token_encoding` counts the query's tokens for the cost record."""
 
     def __init__(self, index: Index, reranker: Reranker | None = None, *, steps: Sequence[Step] = (),
-                 token_encoding: str = "cl100k_base") -> None:
+                 token_encoding: str = "cl100k_base", search_cache: dict | None = None) -> None:
         self.index = index
+        #: question -> its dense candidates, shared by the settings of one sweep (None: no cache)
+        self.search_cache = search_cache
         self.reranker = reranker
         self.steps: tuple[Step, ...] = ((RerankStep(reranker),) if reranker is not None else ()) + tuple(steps)
         self.token_encoding = token_encoding
@@ -154,13 +216,16 @@ class Retriever:
         query = self._query(question, settings)
         found = MODES[settings.mode](self, query)
         threshold = settings.score_threshold
-        kept = [h for h in found if threshold is None or h.score >= threshold]
-        below = tuple(h for h in found[: settings.top_k] if threshold is not None and h.score < threshold)
-        for step in self.steps:
+        kept = [h for h in found if not _below(h, threshold)]
+        below = tuple(h for h in found[: settings.top_k] if _below(h, threshold))
+        steps = self.steps[:1] if self.reranker is not None else ()
+        extra = (MMRStep(self.index),) if settings.mmr_lambda is not None else ()
+        for step in (*steps, *extra, *self.steps[len(steps):]):
             kept = step(query, kept)
-        return RetrievalResult(question, settings, tuple(kept[: settings.top_k]), below,
-                               dict(query.latency_ms), self._embedding_usage(query), self._searches(query),
-                               query.vector)
+        hits = tuple(kept[: settings.top_k])
+        context = neighbour_context(self.index, hits, settings.neighbours)
+        return RetrievalResult(question, settings, hits, below, dict(query.latency_ms),
+                               self._embedding_usage(query), self._searches(query), query.vector, context)
 
     def _query(self, question: str, settings: RetrievalSettings) -> RetrievalQuery:
         if not question.strip():
@@ -169,7 +234,12 @@ class Retriever:
             raise ConfigError(f"top_k must be at least 1, not {settings.top_k}")
         if settings.mode not in MODES:
             raise ConfigError(f"unknown retrieval mode {settings.mode!r}; known: {', '.join(MODES)}")
+        if not 0 <= settings.neighbours <= MAX_NEIGHBOURS:
+            raise ConfigError(f"neighbours must be between 0 and {MAX_NEIGHBOURS}, not {settings.neighbours}")
+        modes.check_settings(settings)
         pool = max(settings.top_k * RERANK_POOL_FACTOR, RERANK_POOL_MIN) if self.steps else settings.top_k
+        if settings.mmr_lambda is not None:
+            pool = max(pool, settings.top_k * 3, MMR_POOL_MIN)
         return RetrievalQuery(question, settings, pool)
 
     def _embedding_usage(self, query: RetrievalQuery) -> EmbeddingUsage:

@@ -149,6 +149,13 @@ class FaissStore(ChunkListStore):
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._index.reconstruct_n(0, self._index.ntotal)
 
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """Reconstructed rows (flat and HNSW both keep the full vectors)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._index.reconstruct_batch(rows)
+
     def save(self, directory: str) -> None:
         """Written through Python's file object: faiss's own writer reports a full disk only as
         a warning on close (measured: a silently truncated file), Python raises ENOSPC."""

@@ -236,6 +236,9 @@ class NumpyStore(ChunkListStore):
     def vectors(self) -> np.ndarray:
         return self._matrix.copy()
 
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        return self._matrix[np.asarray(rows, dtype=np.int64)]
+
     def save(self, directory: str) -> None:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)

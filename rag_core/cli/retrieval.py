@@ -1,0 +1,89 @@
+"""Retrieval flags shared by `query` and `eval`: --retriever, --fusion, --normalise, --alpha,
+--rrf-k, --candidates, --mmr, --neighbours. A flag left out takes the --config file's value, else
+RetrievalSettings' default (the one source: the app's Chat and Evaluate pages start from it too).
+
+`query` takes one value per flag; `eval` takes comma lists for --retriever, --fusion and
+--alpha and sweeps them like --top-k and --reranker. A bad value is one `error:` line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..types import RetrievalSettings
+from . import args as args_t
+
+DEFAULTS = RetrievalSettings()
+MODES = ("dense", "bm25", "hybrid")
+FUSIONS = ("weighted", "rrf")
+NORMALISERS = ("zscore", "minmax")
+OFF_WORDS = ("off", "none")
+alpha = args_t.real(0.0, 1.0)
+rrf_k = args_t.real(0.0, 10_000.0)
+candidates = args_t.integer(1, 10_000)
+neighbours = args_t.integer(0, 5)
+
+
+def choice(names: tuple[str, ...]):
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in names:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(names)}, not {text!r}")
+        return value
+
+    parse.__name__ = "choice"
+    return parse
+
+
+def mmr(text: str) -> float | str:
+    """MMR lambda in [0, 1], or "off" (given explicitly: overrides a --config file's lambda)."""
+    if text.strip().lower() in OFF_WORDS:
+        return "off"
+    return args_t.real(0.0, 1.0)(text)
+
+
+def add_retrieval_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None:
+    """The flags on `p` (default None: not given); with `sweep`, --retriever, --fusion and
+    --alpha are comma lists."""
+    many = (lambda item: args_t.listing(item)) if sweep else (lambda item: item)
+    lists = " (comma list, swept)" if sweep else ""
+    d = DEFAULTS
+    p.add_argument("--retriever", type=many(choice(MODES)),
+                   help=f"dense, bm25 (whole index) or hybrid (both, fused){lists}; default {d.mode}")
+    p.add_argument("--fusion", type=many(choice(FUSIONS)),
+                   help=f"hybrid fusion: weighted (normalised scores, --alpha) or rrf (--rrf-k){lists}; default {d.fusion}")
+    p.add_argument("--normalise", type=choice(NORMALISERS),
+                   help=f"score normalisation for weighted fusion: zscore or minmax; default {d.normalise}")
+    p.add_argument("--alpha", type=many(alpha),
+                   help=f"weight of the dense score in weighted fusion, 0..1{lists}; default {d.alpha:g}")
+    p.add_argument("--rrf-k", type=rrf_k, help=f"RRF constant k; default {d.rrf_k:g}")
+    p.add_argument("--candidates", type=candidates, help=f"candidates taken from each list before fusing; default {d.depth}")
+    p.add_argument("--mmr", type=mmr, metavar="LAMBDA",
+                   help="MMR diversification with this lambda (0..1; 1 = relevance only; off); default off")
+    p.add_argument("--neighbours", type=neighbours, metavar="N",
+                   help="add N chunks either side of each hit to the answer's context (0..5); default 0")
+
+
+_FIELDS = {"retriever": "mode", "fusion": "fusion", "normalise": "normalise", "alpha": "alpha", "rrf_k": "rrf_k",
+           "candidates": "depth", "mmr": "mmr_lambda", "neighbours": "neighbours"}
+_SWEPT = ("retriever", "fusion", "alpha")
+
+
+def retrieval_overrides(args: argparse.Namespace, sweep: bool = False) -> dict:
+    """RetrievalSettings fields for the flags that were given (swept ones left out with `sweep`);
+    `--mmr off` turns MMR off."""
+    out = {}
+    for flag, name in _FIELDS.items():
+        value = getattr(args, flag, None)
+        if sweep and flag in _SWEPT:
+            continue
+        if value is not None:
+            out[name] = None if value == "off" else float(value) if flag == "alpha" else value
+    return out
+
+
+def split(text: str) -> list[str]:
+    return list(dict.fromkeys(p.strip().lower() for p in str(text).split(",") if p.strip()))
+
+
+__all__ = ["DEFAULTS", "add_retrieval_flags", "retrieval_overrides", "split"]
