@@ -320,7 +320,7 @@ class ExperimentResult:
             rows.append({"index": r.index, "chunking": v.slug, "strategy": c.strategy, "size": c.size,
                          "overlap": c.overlap, "headers": v.headers, "family": _family(c, v.headers),
                          "retriever": retriever_label(r.settings, fields),
-                         **{k: v for k, v in r.row().items() if k not in ("index", "setting")}})
+                         **{k: v for k, v in r.row().items() if k not in ("index", "setting", "retriever")}})
         return rows
 
 

@@ -108,13 +108,12 @@ def test_blind_mode_hides_which_is_which_and_keeps_a_tally(chat_page):
 
 def test_hit_cards_show_every_labelled_score_and_highlight_the_question(chat_page):
     at = chat_page
-    at.sidebar.selectbox(key="w:reranker").set_value("bm25").run()
-    at.chat_input[0].set_value(QUESTION).run()
+    at.chat_input[0].set_value(QUESTION).run()  # the default retriever: hybrid (cosine + bm25, fused)
     assert not errors(at), errors(at)
     cards = next(m for m in markdowns(at) if "rag-hit" in m)
     first = cards.split('<div class="rag-hit"')[1]
     labels = re.findall(r'font-weight:600">([^<]+)</span> -?[\d.]+ <span[^>]*>\(rank (\d+)\)', first)
-    assert [kind for kind, _ in labels] == ["cosine", "bm25"], labels
+    assert {"cosine", "bm25"} <= {kind for kind, _ in labels} and len(labels) >= 3, labels
     assert '<mark class="rag-match"' in cards and ">Kenya</mark>" in cards and ">capital</mark>" in cards
     assert ">What</mark>" not in cards and ">is</mark>" not in cards  # stopwords stay plain
     assert "<script>" not in cards and "&lt;script&gt;" in cards and "<img" not in cards

@@ -95,6 +95,20 @@ def _mode(where, side: str, value: Any) -> str:
                                                                      value if value in modes else modes[0]))
 
 
+def _mmr(where, side: str, value: Any) -> float | None:
+    on = where.checkbox("Diversify (MMR)", key=state.default(_key(side, "use_mmr"), value is not None))
+    level = where.slider("MMR λ (1 = relevance only)", 0.0, 1.0, step=0.05, disabled=not on,
+                         key=state.default(_key(side, "mmr"), 0.7 if value is None else float(value)))
+    return float(level) if on else None
+
+
+def _one_of(label: str, name: str, options: tuple[str, ...]):
+    def draw(where, side: str, value: Any) -> str:
+        return where.selectbox(label, options, key=state.default(_key(side, name),
+                                                                value if value in options else options[0]))
+    return draw
+
+
 #: fields with a widget of their own: (where, side, default) -> value
 SPECIAL: dict[str, Callable[[Any, str, Any], Any]] = {
     "top_k": lambda where, side, v: int(where.slider("Top-k (chunks retrieved)", 1, 20,
@@ -102,6 +116,9 @@ SPECIAL: dict[str, Callable[[Any, str, Any], Any]] = {
     "score_threshold": _threshold,
     "reranker": _reranker,
     "mode": _mode,
+    "fusion": _one_of("Hybrid fusion", "fusion", ("weighted", "rrf")),
+    "normalise": _one_of("Score normalisation (weighted)", "normalise", ("zscore", "minmax")),
+    "mmr_lambda": _mmr,
     "sources": lambda where, side, v: v,  # a filter set elsewhere, not a tuning knob
 }
 

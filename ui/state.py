@@ -9,7 +9,7 @@ Settings page live here only: never on disk, in logs or in an index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -93,10 +93,35 @@ def chat_defaults(index: str | None) -> None:
     default("template", DEFAULT_TEMPLATE)
 
 
+DEFAULTS = RetrievalSettings()
+#: the retriever choices the app offers: label -> (mode, fusion)
+METHODS = {"hybrid (weighted)": ("hybrid", "weighted"), "hybrid (rrf)": ("hybrid", "rrf"),
+           "dense": ("dense", DEFAULTS.fusion), "bm25 (whole index)": ("bm25", DEFAULTS.fusion)}
+DEFAULT_METHOD = next(k for k, v in METHODS.items() if v[0] == DEFAULTS.mode
+                      and (v[1] == DEFAULTS.fusion or DEFAULTS.mode != "hybrid"))
+
+
+def method_of_settings() -> str:
+    """The retriever label for the `mode`/`fusion` settings (from a link or a config file)."""
+    mode, fusion = get("mode", DEFAULTS.mode), get("fusion", DEFAULTS.fusion)
+    return next((k for k, v in METHODS.items() if v == (mode, fusion)),
+                next((k for k, v in METHODS.items() if v[0] == mode), DEFAULT_METHOD))
+
+
+def chat_retrieval(base: RetrievalSettings) -> RetrievalSettings:
+    """`base` (top-k, threshold, reranker) with the retriever widgets' method, kept under the
+    settings' own field names too, so a link or an exported config carries them."""
+    mode, fusion = METHODS.get(get("method", method_of_settings()), METHODS[DEFAULT_METHOD])
+    mmr = float(get("mmr", 0.7)) if get("use_mmr", get("mmr_lambda") is not None) else None
+    chosen = replace(base, mode=mode, fusion=fusion, alpha=float(get("alpha", DEFAULTS.alpha)), mmr_lambda=mmr,
+                     neighbours=int(get("neighbours", DEFAULTS.neighbours)))
+    for name in ("mode", "fusion", "mmr_lambda"):  # no widget has these keys: safe to set any time
+        st.session_state[w(name)] = st.session_state[P + name] = getattr(chosen, name)
+    return chosen
+
+
 def chat_settings() -> ChatSettings:
     reranker = get("reranker", NO_RERANKER)
-    from .retrieval import chat_retrieval  # the method widgets (defaults: RetrievalSettings)
-
     retrieval = chat_retrieval(RetrievalSettings(
         top_k=int(get("top_k", 5)),
         score_threshold=float(get("threshold", 0.3)) if get("use_threshold", False) else None,
