@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
+from helpers import app_errors, fact_documents
+from streamlit.testing.v1 import AppTest
 
 from rag_core.costs import TurnCosts
-from rag_core.types import Answer, Chunk, Hit, RetrievalSettings, Usage
+from rag_core.demo import SAMPLE_QUESTIONS
+from rag_core.embeddings import create_embedder
+from rag_core.index import Index
+from rag_core.types import Answer, Chunk, ChunkingConfig, Hit, RetrievalSettings, Usage
 from ui import compare, state
 
 
@@ -40,3 +48,27 @@ def test_unswapped_diff_keeps_a_then_b():
     entry = compare.CompareEntry("q", _entry([1, 2]), _entry([2, 3]), "A cfg", "B cfg")
     heads = re.findall(r"<th[^>]*>([^<]*)</th>", compare.diff_html(entry))
     assert heads == ["chunk", "rank A", "rank B", "B vs A"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo_root(app_root):
+    """A tiny stand-in for the demo index (hashing embedder), so Home lists its sample questions."""
+    index = Index.create(app_root / "demo", create_embedder("hashing"), "numpy", ChunkingConfig(size=300, overlap=30))
+    index.ingest(fact_documents())
+    index.save()
+    return app_root
+
+
+def test_home_sample_questions_are_not_squeezed_into_five_columns(demo_root):
+    """Five equal columns cut every sample question off after ~15 characters ("What is the capi…");
+    they are one wrapping row of buttons as wide as their text."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not app_errors(at), app_errors(at)
+    keys = {f"sample_question_{n}" for n in range(len(SAMPLE_QUESTIONS))}
+    assert {b.key for b in at.button} >= keys
+    in_columns = {b.key for col in at.columns for b in col.button}
+    assert not (in_columns & keys), in_columns & keys
+    assert [at.button(key=k).label for k in sorted(keys)] == list(SAMPLE_QUESTIONS)
