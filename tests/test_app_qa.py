@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import app_errors, fact_documents
+from helpers import app_errors, fact_documents, hashing_index
 from streamlit.testing.v1 import AppTest
 
 from rag_core.costs import TurnCosts
@@ -72,3 +72,22 @@ def test_home_sample_questions_are_not_squeezed_into_five_columns(demo_root):
     in_columns = {b.key for col in at.columns for b in col.button}
     assert not (in_columns & keys), in_columns & keys
     assert [at.button(key=k).label for k in sorted(keys)] == list(SAMPLE_QUESTIONS)
+
+
+def test_replace_warning_is_gone_once_the_index_was_replaced(app_root):
+    """After "Replace facts" + Build, the page said "Replaced facts" under a warning that the index
+    still "exists with other settings": stale, and it contradicted the success just below it."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["staged_documents"] = fact_documents()
+    at.switch_page("pages/index.py").run()
+    at.selectbox(key="w:embedder").set_value("hashing")
+    at.selectbox(key="w:store").set_value("numpy").run()
+    hashing_index(app_root / "facts")  # size 300 / overlap 30
+    at.text_input(key="w:index_name").set_value("facts")
+    at.number_input(key="w:size").set_value(120).run()
+    assert any("exists with other settings" in w.value for w in at.warning)
+    next(c for c in at.checkbox if c.label == "Replace facts").check().run()
+    at.button(key="build").click().run()
+    assert not app_errors(at), app_errors(at)
+    assert any(s.value.startswith("Replaced facts") for s in at.success)
+    assert not any("exists with other settings" in w.value for w in at.warning), [w.value for w in at.warning]
