@@ -91,3 +91,15 @@ def test_replace_warning_is_gone_once_the_index_was_replaced(app_root):
     assert not app_errors(at), app_errors(at)
     assert any(s.value.startswith("Replaced facts") for s in at.success)
     assert not any("exists with other settings" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_index_page_has_no_empty_column(app_root):
+    """With one retrieval mode the experiment form kept an empty column left of Rerankers: a blank
+    gap half the form wide."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["staged_documents"] = fact_documents()
+    at.switch_page("pages/index.py").run()
+    assert not app_errors(at), app_errors(at)
+    assert at.multiselect(key="w:exp_rerankers")  # the experiment form is drawn
+    empty = [n for n, col in enumerate(at.columns) if not col.children]
+    assert not empty, f"empty columns at {empty}"
