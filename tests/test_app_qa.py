@@ -103,3 +103,18 @@ def test_index_page_has_no_empty_column(app_root):
     assert at.multiselect(key="w:exp_rerankers")  # the experiment form is drawn
     empty = [n for n, col in enumerate(at.columns) if not col.children]
     assert not empty, f"empty columns at {empty}"
+
+
+def test_explore_hits_table_names_the_chunk_before_the_details():
+    """Beside the map the hits table is narrow: it showed rank, score, "score is" (always cosine) and an
+    empty-looking "nearest on m…" column, with which chunk each hit is scrolled out of view."""
+    import numpy as np
+
+    from rag_core.explore import MapHit, MapView
+    from ui.explore import hits_frame
+
+    hit = Hit(Chunk("rivers/amazon.md", "Amazon River", "text", 0, 4, "d"), 0.69, "cosine", 1)
+    view = MapView("pca", np.array([0]), np.zeros((1, 2)), (0.0, 0.0), (MapHit(hit, 0, (0.0, 0.0), 2),),
+                   (0.1, 0.05), 1)
+    columns = list(hits_frame(view).columns)
+    assert columns[:4] == ["rank", "score", "section", "source"], columns

@@ -155,7 +155,9 @@ def distance_caption(view: MapView) -> str:
             "true score; trust the scores in the table, or switch to the map around the query.")
 
 
-HIT_COLUMNS = ["rank", "score", "score is", "nearest on map", "section", "source", "all scores"]
+#: what the hit is comes right after its score: in the narrow column beside the map the columns past the
+#: third are scrolled out of view
+HIT_COLUMNS = ["rank", "score", "section", "source", "score is", "nearest on map", "all scores"]
 
 
 def hits_frame(view: MapView) -> pd.DataFrame:
