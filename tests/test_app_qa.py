@@ -118,3 +118,17 @@ def test_explore_hits_table_names_the_chunk_before_the_details():
                    (0.1, 0.05), 1)
     columns = list(hits_frame(view).columns)
     assert columns[:4] == ["rank", "score", "section", "source"], columns
+
+
+def test_explore_sample_caption_does_not_claim_every_source_is_shown():
+    """Around the query the caption read "Showing 200 of 464 chunks (from 450 sources)": the 200 points
+    come from at most 200 sources."""
+    from types import SimpleNamespace
+
+    from ui.explore import sample_caption
+
+    emap = SimpleNamespace(n_chunks=464, n_sources=450)
+    around = sample_caption(emap, SimpleNamespace(kind="query", rows=range(200)))
+    assert "from 450 sources" not in around and "200 nearest of 464" in around
+    whole = sample_caption(emap, SimpleNamespace(kind="pca", rows=range(464)))
+    assert whole.startswith("Showing all 464 chunks")
