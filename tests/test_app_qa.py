@@ -132,3 +132,18 @@ def test_explore_sample_caption_does_not_claim_every_source_is_shown():
     assert "from 450 sources" not in around and "200 nearest of 464" in around
     whole = sample_caption(emap, SimpleNamespace(kind="pca", rows=range(464)))
     assert whole.startswith("Showing all 464 chunks")
+
+
+def test_evaluate_drill_down_shows_relevant_sources_without_stray_backslashes():
+    """The drill-down read "relevant: https://en.wikipedia.org/wiki/Mount\\_Everest": an escaped
+    underscore inside a `code span`, where markdown prints the backslash."""
+    from types import SimpleNamespace
+
+    from ui.evaluate import verdict_markdown
+
+    q = SimpleNamespace(hit=False, first_relevant_rank=None,
+                        relevant_sources=("https://en.wikipedia.org/wiki/Mount_Everest", "a`b*c.md"))
+    line = verdict_markdown(q)
+    for span in re.findall(r"`([^`]*)`", line):
+        assert "\\" not in span, line
+    assert "Mount" in line and "Everest" in line
