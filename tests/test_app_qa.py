@@ -147,3 +147,21 @@ def test_evaluate_drill_down_shows_relevant_sources_without_stray_backslashes():
     for span in re.findall(r"`([^`]*)`", line):
         assert "\\" not in span, line
     assert "Mount" in line and "Everest" in line
+
+
+def test_settings_refuses_a_metadata_base_url_as_soon_as_it_is_typed(app_root, monkeypatch):
+    """http://169.254.169.254 typed as a base URL was shown as "typed here; it must be a public server
+    (the operator can allow ... RAG_ALLOW_LOCAL_MODEL_SERVERS=1)": accepted-looking, with advice that
+    cannot help (link-local stays refused). It is refused on the spot; a public URL is not."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_ALLOW_LOCAL_MODEL_SERVERS"):
+        monkeypatch.delenv(var, raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/settings.py").run()
+    at.text_input(key="url_input:openai").set_value("http://169.254.169.254").run()
+    refused = [e.value for e in at.error if "refused" in e.value]
+    assert refused and "169.254.169.254" in refused[0] and "metadata" in refused[0], [e.value for e in at.error]
+    assert "RAG\\_ALLOW\\_LOCAL\\_MODEL\\_SERVERS" not in refused[0]
+    at.text_input(key="url_input:openai").set_value("http://10.0.0.5:11434/v1").run()
+    assert any("refused" in e.value and "RAG\\_ALLOW\\_LOCAL\\_MODEL\\_SERVERS" in e.value for e in at.error)
+    at.text_input(key="url_input:openai").set_value("https://api.example.com/v1").run()
+    assert not any("refused" in e.value for e in at.error), [e.value for e in at.error]
