@@ -165,3 +165,15 @@ def test_settings_refuses_a_metadata_base_url_as_soon_as_it_is_typed(app_root, m
     assert any("refused" in e.value and "RAG\\_ALLOW\\_LOCAL\\_MODEL\\_SERVERS" in e.value for e in at.error)
     at.text_input(key="url_input:openai").set_value("https://api.example.com/v1").run()
     assert not any("refused" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_config_import_states_its_real_size_limit(demo_root):
+    """The config uploader showed only Streamlit's "1MB per file", but a configuration file is at
+    most 256 KB (rag_core.config.MAX_BYTES): the label says so."""
+    from rag_core.config import MAX_BYTES
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/chat.py").run()
+    assert not app_errors(at), app_errors(at)
+    labels = [u.label for u in at.get("file_uploader")]
+    assert any("Import a configuration" in lab and f"{MAX_BYTES // 1024} KB" in lab for lab in labels), labels
