@@ -37,8 +37,10 @@ if st.session_state.get("demo_loaded"):
     st.page_link("pages/chat.py", label="Go to Chat", icon=":material/chat:")
 if st.session_state.get("demo_loaded") or catalog.DEMO_NAME in catalog.index_names():
     st.markdown("Try a question on the demo corpus (it opens Chat and asks):")
-    for n, (col, sample) in enumerate(zip(st.columns(len(SAMPLE_QUESTIONS)), SAMPLE_QUESTIONS)):
-        if col.button(sample, key=f"sample_question_{n}", icon=":material/chat:", width="stretch"):
+    # a wrapping row of content-wide buttons: five equal columns cut every question off at ~15 characters
+    row = st.container(horizontal=True)
+    for n, sample in enumerate(SAMPLE_QUESTIONS):
+        if row.button(sample, key=f"sample_question_{n}", icon=":material/chat:", width="content"):
             share.ask_in_chat(sample, catalog.DEMO_NAME)
     st.caption(ATTRIBUTION)
 

@@ -88,7 +88,7 @@ def test_explore_says_how_much_variance_the_map_keeps_and_colours_by_topic(demo_
     at = explore("small")
     text = captions(at)
     assert "This 2-D PCA map keeps" in text and "% of the variance" in text
-    assert "Colour = topic" in text and "Showing 116 of 116 chunks (from 60 sources)" in text
+    assert "Colour = topic" in text and "Showing all 116 chunks (the index holds 60 sources)" in text
     axis = figure(at)["layout"]["xaxis"]["title"]["text"]
     assert axis.startswith("PC1 (") and "of variance" in axis
     names = {t["name"] for t in colour_traces(at)}

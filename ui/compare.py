@@ -296,24 +296,37 @@ def _chunk_cell(hit) -> str:
     return f"{widgets.source_html(hit.chunk)}: {widgets.esc(text[:90] + ('…' if len(text) > 90 else ''))}"
 
 
+def display_sides(entry: CompareEntry) -> tuple[str, str]:
+    """The sides in the order the page draws them, left column first (a blind turn may swap them),
+    so the diff reads in the same order as the columns above it."""
+    return ("B", "A") if entry.swapped else ("A", "B")
+
+
+def _display_comparison(entry: CompareEntry) -> Comparison:
+    first, second = (getattr(entry, s.lower()) for s in display_sides(entry))
+    return compare(first.answer.hits, first.costs if not first.error else None,
+                   second.answer.hits, second.costs if not second.error else None)
+
+
 def diff_rows(entry: CompareEntry) -> list[tuple[str, str, str, str]]:
-    """(chunk cell HTML, rank A, rank B, change) for every chunk either side found."""
-    c = entry.comparison
+    """(chunk cell HTML, rank left, rank right, change) for every chunk either side found."""
+    c = _display_comparison(entry)
     by_id = {h.chunk.chunk_id: h for h in (*entry.b.answer.hits, *entry.a.answer.hits)}
     rows = []
     for m in sorted(c.both, key=lambda m: m.rank_a):
         change = "same rank" if m.moved == 0 else (f"up {m.moved}" if m.moved > 0 else f"down {-m.moved}")
         rows.append((_chunk_cell(by_id[m.chunk_id]), f"[{m.rank_a}]", f"[{m.rank_b}]", change))
-    only_a, only_b = f"only {entry.label('A')}", f"only {entry.label('B')}"
-    rows += [(_chunk_cell(by_id[r.chunk_id]), f"[{r.rank}]", "—", only_a) for r in c.only_a]
-    rows += [(_chunk_cell(by_id[r.chunk_id]), "—", f"[{r.rank}]", only_b) for r in c.only_b]
+    first, second = (entry.label(s) for s in display_sides(entry))
+    rows += [(_chunk_cell(by_id[r.chunk_id]), f"[{r.rank}]", "—", f"only {first}") for r in c.only_a]
+    rows += [(_chunk_cell(by_id[r.chunk_id]), "—", f"[{r.rank}]", f"only {second}") for r in c.only_b]
     return rows
 
 
 def diff_html(entry: CompareEntry) -> str:
-    """The diff as one inert HTML block (document text escaped): counts, a table, the deltas."""
-    c = entry.comparison
-    la, lb = entry.label("A"), entry.label("B")
+    """The diff as one inert HTML block (document text escaped): counts, a table, the deltas;
+    columns in the order drawn above (Left before Right)."""
+    c = _display_comparison(entry)
+    la, lb = (entry.label(s) for s in display_sides(entry))
     counts = (f"<b>Diff</b> · found by both: <b>{len(c.both)}</b> · only by {la}: <b>{len(c.only_a)}</b>"
               f" · only by {lb}: <b>{len(c.only_b)}</b> · overlap {c.overlap:.0%}")
     cell = "padding:0.15rem 0.5rem;border-bottom:1px solid #e5e7eb;text-align:left"

@@ -338,11 +338,17 @@ def drill_down(run_: EvalRun, top: EvalResult) -> EvalResult:
     return result
 
 
-def show_question(q: QuestionResult) -> None:
+def verdict_markdown(q: QuestionResult) -> str:
+    """The question's verdict and its relevant sources, shown exactly: a backslash escape inside a
+    `code span` is printed as is (Mount\\_Everest), so the sources are escaped plain text."""
     verdict = (f"first relevant hit at rank {q.first_relevant_rank}" if q.hit
                else "no relevant hit in the top k")
-    st.markdown(f"**{widgets.md_escape(verdict)}** · relevant: "
-                + ", ".join(f"`{widgets.md_escape(s)}`" for s in q.relevant_sources))
+    return f"**{widgets.md_escape(verdict)}** · relevant: " + ", ".join(
+        widgets.md_literal(s) for s in q.relevant_sources)
+
+
+def show_question(q: QuestionResult) -> None:
+    st.markdown(verdict_markdown(q))
     if not q.hits:
         st.warning("No hits: the score threshold dropped every candidate." if q.below_threshold
                    else "No hits: the index returned nothing.", icon=":material/search:")

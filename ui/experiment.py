@@ -55,10 +55,13 @@ def choose_chunkings() -> list[Chunking]:
 
 def choose_settings() -> list[RetrievalSettings]:
     """Retrievers: every retrieval mode x reranker chosen, at one top-k."""
-    c1, c2, c3 = st.columns([2, 2, 1])
     modes = list(MODES)
-    chosen_modes = c1.multiselect("Retrieval modes", modes, key=state.default("exp_modes", modes[:1])) \
-        if len(modes) > 1 else modes
+    if len(modes) > 1:
+        c1, c2, c3 = st.columns([2, 2, 1])
+        chosen_modes = c1.multiselect("Retrieval modes", modes, key=state.default("exp_modes", modes[:1]))
+    else:  # no empty column where the modes would be
+        c2, c3 = st.columns([4, 1])
+        chosen_modes = modes
     offered = [state.NO_RERANKER, *RERANKERS.choices()]
     fusing = [c for c in offered if c.endswith("rrf")][:1]  # `rrf`, or `pool-rrf` where renamed
     rerankers = c2.multiselect("Rerankers", offered, key=state.default("exp_rerankers", [state.NO_RERANKER, *fusing]))

@@ -123,9 +123,12 @@ def variance_caption(view: MapView) -> str:
 
 def sample_caption(emap: ExploreMap, view: MapView) -> str:
     total, shown, sources = emap.n_chunks, len(view.rows), emap.n_sources
-    if view.kind == "query" or shown >= total:
-        return f"Showing {shown:,} of {total:,} chunks (from {sources:,} sources)."
-    return (f"Showing {shown:,} of {total:,} chunks (from {sources:,} sources): a sample stratified by "
+    held = f"the index holds {sources:,} sources"  # not "from N sources": the points shown come from fewer
+    if view.kind == "query":
+        return f"Showing the query's {shown:,} nearest of {total:,} chunks ({held})."
+    if shown >= total:
+        return f"Showing all {total:,} chunks ({held})."
+    return (f"Showing {shown:,} of {total:,} chunks ({held}): a sample stratified by "
             "colour, so small groups stay visible; the query's hits are always drawn.")
 
 
@@ -155,7 +158,9 @@ def distance_caption(view: MapView) -> str:
             "true score; trust the scores in the table, or switch to the map around the query.")
 
 
-HIT_COLUMNS = ["rank", "score", "score is", "nearest on map", "section", "source", "all scores"]
+#: what the hit is comes right after its score: in the narrow column beside the map the columns past the
+#: third are scrolled out of view
+HIT_COLUMNS = ["rank", "score", "section", "source", "score is", "nearest on map", "all scores"]
 
 
 def hits_frame(view: MapView) -> pd.DataFrame:

@@ -202,7 +202,9 @@ def build_section(docs: Sequence[Document], config: ChunkingConfig | None, embed
     if docs and config is not None and embedder is not None:
         with guard("checking the index name"):
             reason = replace_reason(catalog.check_name(name), embedder, store, config)
-    replace_ok = not reason or confirm_replace(name, reason)
+    replace_slot = st.empty()  # cleared once the replace is done: its warning would be stale
+    with replace_slot.container():
+        replace_ok = not reason or confirm_replace(name, reason)
     if hosted and docs and config is not None:
         with guard("estimating what the hosted embedder will cost"):
             confirmed = confirm_spend(spend_plan(name, docs, embedder, store, config))
@@ -214,6 +216,8 @@ def build_section(docs: Sequence[Document], config: ChunkingConfig | None, embed
             report = build(name, docs, embedder, store, config, BuildProgress(bar), replace=bool(reason))
             bar.empty()
             state.set_active_index(catalog.check_name(name))
+            if reason:
+                replace_slot.empty()
             show_build(name, report, replaced=bool(reason))
         for message in providers.drain_warnings():  # e.g. truncation warnings from a failed build
             st.warning(message, icon=":material/content_cut:")

@@ -52,7 +52,11 @@ def provider_row(provider: str) -> None:
     c2.text_input(f"{TITLES[provider]} base URL", key=url_widget, on_change=_take, args=(url_widget, url_field),
                   placeholder=URL_HINTS[provider])
     c3.markdown(f"**Key in use:** {widgets.md_escape(providers.key_origin(key_field))}")
-    c3.caption(f"Base URL in use: {widgets.md_escape(providers.url_note(provider))}")
+    note = f"Base URL in use: {widgets.md_escape(providers.url_note(provider))}"
+    if providers.typed_url_refusal(provider):
+        c3.error(note, icon=":material/block:")
+    else:
+        c3.caption(note)
     if st.session_state.pop(f"userinfo_note:{url_field}", False):
         c2.warning("The user:password part was removed from the base URL and not kept: type the key in the "
                    "API key field instead.", icon=":material/key_off:")

@@ -114,10 +114,39 @@ def key_origin(field: str) -> str:
     return f"{origin} · {mask(getattr(credentials(), field))}"
 
 
+def typed_url_refusal(provider: str) -> str | None:
+    """Why this session's typed base URL will be refused, when its host is an IP address the guard
+    refuses (169.254.169.254, 10.x, ...): said at once, not first at Test connection. A host name is
+    only checked when it is resolved, at connection time."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from rag_core.crawl.safety import AddressPolicy
+    from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
+
+    creds = credentials()
+    if provider not in creds.visitor_urls:
+        return None
+    try:
+        host = urlsplit(getattr(creds, PROVIDER_FIELDS[provider][1]) or "").hostname or ""
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    policy = AddressPolicy(allow_networks=LOCAL_MODEL_NETWORKS if creds.allow_local_servers else ())
+    return policy.why_refused(str(ip))
+
+
 def url_note(provider: str) -> str:
     """What happens to this session's base URL for `provider`: the operator's, or typed here
     (address-guarded: public servers only, unless the operator allows local model servers)."""
     creds = credentials()
+    refused = typed_url_refusal(provider)
+    if refused is not None:
+        return (f"refused, nothing will be sent to it: {refused.removeprefix('private address: ')}. "
+                "A base URL typed here must be a public server"
+                + ("." if "link-local" in refused or creds.allow_local_servers else
+                   " (the operator can allow local model servers such as Ollama with "
+                   "RAG_ALLOW_LOCAL_MODEL_SERVERS=1)."))
     if provider not in creds.visitor_urls:
         return "the server's configured base URL" if getattr(creds, PROVIDER_FIELDS[provider][1]) else \
             ("the official endpoint" if provider != "compatible" else "none")

@@ -67,7 +67,9 @@ def config_section() -> None:
     with c2:
         st.download_button("JSON", _downloader("json", settings), file_name=f"{settings.index}-setup.json",
                            mime="application/json", on_click="ignore", key="config_json", icon=":material/download:")
-    st.file_uploader("Import a configuration (.toml or .json)", type=["toml", "json"], key=CONFIG_UPLOAD,
+    # the uploader's own "1MB per file" is its smallest setting; the file limit is rconfig.MAX_BYTES
+    st.file_uploader(f"Import a configuration (.toml or .json, at most {rconfig.MAX_BYTES // 1024} KB)",
+                     type=["toml", "json"], key=CONFIG_UPLOAD,
                      on_change=_on_upload, max_upload_size=1, help="Its settings replace the ones above; the CLI reads the same "
                                                 "file: python -m rag_core query --config FILE \"question\"")
     note = st.session_state.get(_NOTE)
