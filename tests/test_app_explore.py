@@ -100,7 +100,7 @@ def test_hits_table_shows_the_true_scores_and_where_the_map_draws_them(demo_slic
     assert any(m.value == "**Top 5 hits**" for m in at.markdown)
     table = at.dataframe[0].value
     index = Index.open(demo_slice, embedder=create_embedder("hashing"))
-    truth = Retriever(index).retrieve("What is the capital of Kenya?", RetrievalSettings(top_k=5)).hits
+    truth = Retriever(index).retrieve("What is the capital of Kenya?", RetrievalSettings(top_k=5, mode="dense")).hits
     assert list(table["rank"]) == [1, 2, 3, 4, 5]
     assert np.allclose(table["score"], [round(h.score, 4) for h in truth])
     assert set(table["score is"]) == {"cosine"} and table["nearest on map"].min() >= 1

@@ -21,7 +21,10 @@ POSITIONALS = {
 #: subcommands whose --top-k and --threshold take comma-separated lists
 LISTS = ("eval", "experiment")
 #: options where 0 is meaningful (keep everything, seeds only, no delay, no overlap, any score)
-ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold"}
+ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold",
+           "--alpha", "--rrf-k", "--mmr", "--neighbours"}  # alpha 0: bm25 only; mmr 0: diversity only
+#: options that take a word from a list (args.one_of), not a number
+WORDS = {"--retriever", "--fusion", "--normalise"}
 ALWAYS_BAD = ["nan", "NaN", "inf", "-inf", "1e400", "abc", "", "-2", "1e30"]
 
 
@@ -36,7 +39,7 @@ def _numeric_options() -> list[tuple[str, str]]:
     out = []
     for command, sub in _subparsers().items():
         for action in sub._actions:
-            if action.option_strings and action.type is not None:
+            if action.option_strings and action.type is not None and action.option_strings[-1] not in WORDS:
                 out.append((command, action.option_strings[-1]))
     return out
 
@@ -102,3 +105,12 @@ def test_real_accepts_exactly_the_finite_values_in_range(value):
         assert parse(repr(value)) == value and ok
     except argparse.ArgumentTypeError:
         assert not ok
+
+
+def test_word_options_take_only_their_words(capsys):
+    for argv in (["query", "q", "--index", "i", "--retriever", "sparse"], ["eval", "--index", "i", "--fusion", "rrf,sum"],
+                 ["query", "q", "--index", "i", "--normalise", "nan"]):
+        err = _parse_error(capsys, argv)
+        assert len(err) == 1 and " must be one of " in err[0], err
+    args = build_parser().parse_args(["query", "q", "--index", "i", "--retriever", "BM25", "--mmr", "off"])
+    assert (args.retriever, args.mmr) == ("bm25", "off")

@@ -51,12 +51,14 @@ def test_json_has_questions_answers_hits_scores_prompts_settings_tokens_dollars(
     assert data["format"] == FORMAT and data["exported_at"] == "2026-12-01T12:00:00+00:00"
     first = data["turns"][0]
     assert first["question"] == "What is the capital of Kenya?" and "Nairobi" in first["answer"]
+    import dataclasses
+
     assert first["settings"] == {"index": "facts", "answerer": "extractive", "template": "default",
-                                 "retrieval": {"top_k": 2, "score_threshold": None, "sources": None,
-                                               "reranker": "bm25", "mode": "dense"}}
+                                 "retrieval": dataclasses.asdict(RetrievalSettings(top_k=2, reranker="bm25"))}
+    assert first["settings"]["retrieval"]["mode"] == "hybrid"  # every retrieval field, the default retriever too
     hit = first["hits"][0]
     assert hit["source"] == "kenya.md" and hit["text"] and hit["chunk_id"]
-    assert [s["kind"] for s in hit["scores"]] == ["cosine", "bm25"]  # every score, labelled, with its rank
+    assert [s["kind"] for s in hit["scores"]] == ["cosine", "bm25", "hybrid z-score", "pool bm25"]  # every score, labelled, with its rank
     assert first["prompt"].startswith("Answer the question") and "Nairobi" in first["prompt"]
     costs = first["costs"]
     assert costs["prompt_tokens"] > 0 and costs["cost_usd"] > 0

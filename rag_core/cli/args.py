@@ -97,3 +97,25 @@ threshold = real(-1.0, 1.0)  # a cosine score
 count = integer(0, 10**9)
 chunk_size = integer(1, 10**7)
 chunk_overlap = integer(0, 10**7)
+
+
+def one_of(names: tuple[str, ...]) -> Callable[[str], str]:
+    """A word from `names` (case-insensitive); the error lists them."""
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in names:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(names)}, not {text!r}")
+        return value
+
+    parse.__name__ = "choice"
+    parse.is_choice = True  # a word, not a number: the numeric-range checks do not apply
+    return parse
+
+
+def off_or(item: Callable[[str], float], off_words: tuple[str, ...] = ("off", "none")) -> Callable[[str], object]:
+    """`item`, or "off" for one of `off_words` (given explicitly: it overrides a config file)."""
+    def parse(text: str) -> object:
+        return "off" if text.strip().lower() in off_words else item(text)
+
+    parse.__name__ = item.__name__
+    return parse

@@ -21,6 +21,7 @@ from .. import catalog
 from ..errors import RagError
 from . import args as types
 from . import data
+from .retrieval import add_retrieval_flags
 from .common import Progress, add_hosted, add_json, add_loading, credentials, warn
 from .eval import NONE_WORDS, format_table, parse_grid
 
@@ -61,11 +62,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from ..evaluate import question_set_from
     from ..experiments import run_experiment
 
-    from ..config import retrieval_from
-
     chunkings = _chunkings(args)
-    grid = [retrieval_from(getattr(args, "config", None), top_k=s.top_k, score_threshold=s.score_threshold,
-                           reranker=s.reranker) for s in parse_grid(args)]  # mode, fusion ... from --config
+    grid = parse_grid(args)  # the retrieval flags, over a --config file's settings
     question_set = question_set_from(args.questions)
     documents = _documents(args)
     creds = credentials(args)
@@ -122,9 +120,10 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", action="store_true", help="confirm spending on a hosted embedder")
     p.add_argument("--questions", help="demo, demo-hard (bundled), or a .jsonl/.json/.csv file (default demo)")
     p.add_argument("--top-k", default="5", type=types.listing(types.top_k), help="comma-separated top-k values (default 5)")
-    p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,rrf (default none)")
+    p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,pool-rrf (default none)")
     p.add_argument("--threshold", default="none", type=types.listing(types.threshold, NONE_WORDS),
                    help="comma-separated first-stage score thresholds, e.g. none,0.3 (default none)")
+    add_retrieval_flags(p, sweep=True)
     add_hosted(p)
     add_loading(p)
     add_json(p, "print one JSON object")

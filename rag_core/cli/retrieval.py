@@ -24,22 +24,8 @@ candidates = args_t.integer(1, 10_000)
 neighbours = args_t.integer(0, 5)
 
 
-def choice(names: tuple[str, ...]):
-    def parse(text: str) -> str:
-        value = text.strip().lower()
-        if value not in names:
-            raise argparse.ArgumentTypeError(f"must be one of {', '.join(names)}, not {text!r}")
-        return value
-
-    parse.__name__ = "choice"
-    return parse
-
-
-def mmr(text: str) -> float | str:
-    """MMR lambda in [0, 1], or "off" (given explicitly: overrides a --config file's lambda)."""
-    if text.strip().lower() in OFF_WORDS:
-        return "off"
-    return args_t.real(0.0, 1.0)(text)
+choice = args_t.one_of
+mmr = args_t.off_or(args_t.real(0.0, 1.0), OFF_WORDS)
 
 
 def add_retrieval_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None:
