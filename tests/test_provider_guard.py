@@ -126,7 +126,10 @@ def test_operator_allowing_local_servers_opens_loopback_but_never_metadata(serve
         result = call()
         assert getattr(result, "ok", True), (name, result)
     metadata = visitor(server, env, openai_base_url="http://169.254.169.254/latest/v1", openai_api_key=VISITOR_KEY)
-    assert check_connection("openai", metadata).reason == "refused"
+    report = check_connection("openai", metadata)
+    assert report.reason == "refused"
+    # no setting opens a metadata address, so the advice does not suggest one (the QA run found it did)
+    assert "RAG_ALLOW_LOCAL_MODEL_SERVERS" not in report.message and "never a model server" in report.message
     # the operator's keys never reached the visitor's base URL: only typed keys or no key at all
     sent = set(server.authorizations())
     assert sent == {f"Bearer {VISITOR_KEY}", "Bearer no-key-needed", f"Bearer {server.cohere_key}"}
