@@ -149,8 +149,8 @@ _ADVICE = {
     "timeout": "timed out after {tries} ({timeout:g} s each): the server is slow or overloaded",
     "unreachable": "could not reach {where} after {tries}: is the server running and the base URL "
                    "right (OpenAI-compatible URLs usually end in /v1)?",
-    "forbidden": "refused to connect to {where} ({detail}): such an address is never a model server; "
-                 "nothing was sent. Use the address of the server that runs the model",
+    "forbidden": "refused to connect to {where} ({detail}): such an address is never a model server. "
+                 "Nothing was sent. Use the address of the server that runs the model",
     "refused": "refused to connect to {where} ({detail}): a base URL typed in Settings must be a public server. "
                "Nothing was sent. To use a model server on this machine or a private network (e.g. Ollama), "
                "the operator sets RAG_ALLOW_LOCAL_MODEL_SERVERS=1 (environment or .streamlit/secrets.toml) or "
