@@ -149,7 +149,7 @@ _ADVICE = {
     "timeout": "timed out after {tries} ({timeout:g} s each): the server is slow or overloaded",
     "unreachable": "could not reach {where} after {tries}: is the server running and the base URL "
                    "right (OpenAI-compatible URLs usually end in /v1)?",
-    "forbidden": "refused to connect to {where} ({detail}): such an address is never a model server. "
+    "refused_never": "refused to connect to {where} ({detail}): such an address is never a model server. "
                  "Nothing was sent. Use the address of the server that runs the model",
     "refused": "refused to connect to {where} ({detail}): a base URL typed in Settings must be a public server. "
                "Nothing was sent. To use a model server on this machine or a private network (e.g. Ollama), "
@@ -163,7 +163,7 @@ def describe(failure: Failure, *, provider: str, model: str | None, where: str, 
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     template = _ADVICE[failure.reason]
     if failure.reason == "refused" and any(w in str(failure.detail) for w in ("link-local", "cloud")):
-        template = _ADVICE["forbidden"]  # no operator setting opens these: do not suggest one
+        template = _ADVICE["refused_never"]  # no operator setting opens these: do not suggest one
     advice = template.format(status=failure.status, model=model, tries=tries, where=where,
                              key_hint=key_hint, timeout=timeout, detail=failure.detail)
     quiet = ("unreachable", "timeout", "refused")  # no server spoke (refused: its reason is in the advice)
