@@ -167,10 +167,9 @@ class Index:
         embedder: Embedder,
         store_name: str = "faiss",
         chunking: ChunkingConfig = ChunkingConfig(),
+        credentials=None,
     ) -> "Index":
-        from .stores import create_store
-
-        store = create_store(store_name, embedder.dim)
+        store = _new_store(store_name, embedder.dim, directory, credentials)
         now = _now()
         manifest = IndexManifest(
             embedder=embedder.name,
@@ -193,7 +192,6 @@ class Index:
         """Open a saved index; with no embedder, create the one named in the manifest (a hosted
         one with `credentials` and e.g. `base_url=`; a compatible one is told the manifest's dim)."""
         from .embeddings import create_embedder
-        from .stores import create_store
 
         generation = live_generation(directory)  # resolved once: manifest and store from the same save
         manifest = _manifest_in(generation, directory)
@@ -203,11 +201,15 @@ class Index:
                 embedder_options.setdefault("dim", manifest.dim)
             embedder = create_embedder(manifest.embedder, credentials=credentials, **embedder_options)
         check_embedder(manifest, embedder, directory)
-        store = create_store(manifest.store, manifest.dim)
+        store = _new_store(manifest.store, manifest.dim, directory, credentials)
         try:
             store.load(str(generation))
         except (OSError, ValueError, RuntimeError) as exc:
             raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it") from exc
+        stored = getattr(store, "stored_manifest", None)  # a database store: its copy is the current one
+        if stored is not None and (text := stored()):
+            manifest = manifest_from_json(text)
+            check_embedder(manifest, embedder, directory)
         return cls(directory, manifest, store, embedder, base_generation=generation.name)
 
     # ---- writing ---------------------------------------------------------------------
@@ -274,6 +276,8 @@ class Index:
         staging = self.directory / f".tmp-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
+            if hasattr(self.store, "attach_manifest"):  # a database store commits it with its rows
+                self.store.attach_manifest(manifest_to_json(self.manifest))
             self.store.save(str(staging))
             (staging / MANIFEST).write_text(manifest_to_json(self.manifest))
             _fsync_tree(staging)
@@ -348,7 +352,15 @@ def open_for_ingest(
         return Index.open(directory, credentials=credentials, **embedder_options)
     name = embedder_name or DEFAULT_EMBEDDER
     embedder = create_embedder(name, credentials=credentials, **_hosted_options(name, embedder_options))
-    return Index.create(directory, embedder, store_name or "faiss", chunking or ChunkingConfig())
+    return Index.create(directory, embedder, store_name or "faiss", chunking or ChunkingConfig(), credentials)
+
+
+def _new_store(store_name: str, dim: int, directory: str | Path, credentials) -> VectorStore:
+    """A database store (pgvector) needs the index's name and its server (credentials.pg_dsn);
+    file stores are given neither."""
+    from .stores import create_store
+
+    return create_store(store_name, dim, index_name=Path(directory).name, credentials=credentials)
 
 
 def _embedder_name(name: str, credentials, options: dict) -> str:

@@ -14,7 +14,6 @@ import re
 import threading
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import StoreError
 
@@ -34,44 +33,52 @@ _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORE
 # ---- redaction -----------------------------------------------------------------------
 
 
+def _split_url(dsn: str) -> tuple[str, str, str, str]:
+    """(scheme://, userinfo, @host..., ?query) by hand: urllib rejects some DSNs libpq accepts."""
+    scheme, rest = dsn.split("://", 1)
+    authority_end = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0] or [len(rest)])
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    userinfo, at, host = authority.rpartition("@")
+    path, q, query = tail.partition("?")
+    return f"{scheme}://", userinfo if at else "", (at + host + path) if at else (authority + path), query if q else ""
+
+
 def redact_dsn(dsn: str | None) -> str:
     """The DSN with its password (URL userinfo, `password=` parameter or key=value) replaced by ***."""
     if not dsn:
         return EMBEDDED
     text = str(dsn)[:2000]
-    if "://" in text:
-        try:
-            parts = urlsplit(text)
-            netloc = parts.netloc
-            if "@" in netloc:
-                userinfo, host = netloc.rsplit("@", 1)
-                user, sep, _ = userinfo.partition(":")
-                netloc = f"{user}:{MASK}@{host}" if sep else f"{user}@{host}"
-            query = urlencode([(k, MASK if k.lower() == "password" else v) for k, v in parse_qsl(parts.query)],
-                              safe="/:*")
-            return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-        except ValueError:
-            return f"{text.split('://', 1)[0]}://{MASK}"
-    return _KV_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    if "://" not in text:
+        return _KV_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    scheme, userinfo, host, query = _split_url(text)
+    user, colon, _ = userinfo.partition(":")
+    params = "&".join(f"{k}={MASK}" if k.lower() == "password" else f"{k}{e}{v}"
+                      for k, e, v in (p.partition("=") for p in query.split("&") if p))
+    return f"{scheme}{user}{':' + MASK if colon else ''}{host}" + (f"?{params}" if params else "")
 
 
 def dsn_password(dsn: str | None) -> str | None:
     """The password written in `dsn`, if any: what `redact_text` must remove from any message."""
     if not dsn:
         return None
-    if "://" in dsn:
-        try:
-            parts = urlsplit(dsn)
-        except ValueError:
-            return None
-        from urllib.parse import unquote
+    if "://" not in dsn:
+        match = _KV_PASSWORD.search(dsn)
+        return match.group(2).strip("'") if match else None
+    from urllib.parse import unquote
 
-        for key, value in parse_qsl(parts.query):
-            if key.lower() == "password" and value:
-                return value
-        return unquote(parts.password) if parts.password else None
-    match = _KV_PASSWORD.search(dsn)
-    return match.group(2).strip("'") if match else None
+    _, userinfo, _, query = _split_url(dsn)
+    for key, _, value in (p.partition("=") for p in query.split("&") if p):
+        if key.lower() == "password" and value:
+            return unquote(value)
+    password = userinfo.partition(":")[2]
+    return unquote(password) if password else None
+
+
+def _raw_password(dsn: str) -> str | None:
+    """The password as written (percent-encoded, if it was) in a URL DSN."""
+    if "://" not in dsn:
+        return None
+    return _split_url(dsn)[1].partition(":")[2] or None
 
 
 def redact_text(text: object, dsn: str | None) -> str:
@@ -80,8 +87,9 @@ def redact_text(text: object, dsn: str | None) -> str:
     if dsn:
         out = out.replace(dsn, redact_dsn(dsn))
         password = dsn_password(dsn)
-        if password and len(password) >= 3:
-            out = out.replace(password, MASK)
+        for form in {password, _raw_password(dsn)} - {None}:
+            if len(form) >= 3:
+                out = out.replace(form, MASK)
     return out
 
 

@@ -435,5 +435,19 @@ class PgVectorStore:
         self._version, self.hnsw_m, self.ef_construction = int(version), int(m), int(efc)
 
     def size_bytes(self) -> int:
+        """Table, HNSW and source indexes, TOAST: what the index takes in the database."""
         rows = self._read("SELECT pg_total_relation_size(to_regclass(%s))", (f'"{self.table}"',))
         return int(rows[0][0] or 0) if rows else 0
+
+
+def table_size(table: str, credentials=None, dsn: str | None = None) -> int:
+    """Bytes an index's table takes (0 if it is not there), without opening the index."""
+    import psycopg
+
+    resolved = pg_server.resolve_dsn(dsn, credentials)
+    try:
+        with pg_server.get_pool(resolved).connection() as conn:
+            row = conn.execute("SELECT pg_total_relation_size(to_regclass(%s))", (f'"{table}"',)).fetchone()
+    except psycopg.Error as exc:
+        raise pg_server.connection_error(exc, resolved) from None
+    return int(row[0] or 0)
