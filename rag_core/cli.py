@@ -60,6 +60,8 @@ def _credentials(args: argparse.Namespace):
     from .providers import load_credentials
 
     creds = load_credentials()
+    if getattr(args, "dsn", None):  # --dsn beats RAG_PG_DSN and secrets.toml
+        creds = creds.with_values(pg_dsn=args.dsn)
     base_url = getattr(args, "base_url", None)
     return creds.with_values(compatible_base_url=base_url) if base_url else creds
 
@@ -361,7 +363,13 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    results = run_bench(quick=args.quick, progress=not args.quiet)
+    if args.store == "pgvector":
+        from .bench_pgvector import run_pgvector_bench
+
+        results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet,
+                                     dsn=args.dsn, rounds=args.rounds)
+    else:
+        results = run_bench(quick=args.quick, progress=not args.quiet)
     _print(results, args.json)
     return 0
 
@@ -377,8 +385,10 @@ def _add_index_target(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedder", help="embedder name: local:all-MiniLM-L6-v2 (default), hashing, "
                    "openai:text-embedding-3-small, openai:text-embedding-3-large@256, cohere:embed-english-v3.0, "
                    "compatible:<model> (with --base-url)")
-    p.add_argument("--store", choices=["numpy", "faiss", "faiss-hnsw"], help="vector store (default faiss)")
+    p.add_argument("--store", choices=["numpy", "faiss", "faiss-hnsw", "pgvector", "pgvector-hnsw"],
+                   help="vector store (default faiss); pgvector keeps the index in PostgreSQL")
     _add_hosted(p)
+    _add_dsn(p)
     p.add_argument("--yes", action="store_true", help="confirm a hosted embedder's estimated spend without asking")
     _add_chunking(p)
 
@@ -387,6 +397,11 @@ def _add_hosted(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", help="base URL of an OpenAI-compatible server for compatible:<model> names, "
                    "e.g. http://localhost:11434/v1 (keys: OPENAI_API_KEY, COHERE_API_KEY, COMPATIBLE_API_KEY "
                    "or .streamlit/secrets.toml; OPENAI_BASE_URL / COHERE_BASE_URL for proxies)")
+
+
+def _add_dsn(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dsn", help="PostgreSQL for the pgvector stores, e.g. postgresql://user:password@host:5432/db "
+                   "(default: RAG_PG_DSN, .streamlit/secrets.toml, else an embedded server under the app's home)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -443,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answerer: extractive (default, offline), openai:gpt-4o-mini, compatible:<model>")
     _add_hosted(p)
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
+    _add_dsn(p)
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_query)
@@ -462,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", parents=[common], help="benchmarks as ratios to raw baselines measured in the same run")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
+    p.add_argument("--store", choices=["faiss", "pgvector"], default="faiss",
+                   help="pgvector: ingest vs raw COPY, HNSW recall and latency vs FAISS flat")
+    p.add_argument("--vectors", type=int, help="pgvector bench size (default 100000, 10000 with --quick)")
+    p.add_argument("--rounds", type=int, default=3, help="pgvector ingest rounds (0: skip the ingest figures)")
+    _add_dsn(p)
     p.set_defaults(func=cmd_bench)
     add_eval_parser(sub, common)
     return parser

@@ -163,7 +163,7 @@ rng = np.random.default_rng(1)
 for batch in range(10**6):
     v = rng.standard_normal((64, 32)).astype(np.float32)
     s.add([Chunk("doc0.txt", "new", f"new {batch} {i}", 0, 5, "dn") for i in range(64)], v / np.linalg.norm(v, axis=1, keepdims=True))
-    if batch == 3:
+    if batch == 70:  # past FLUSH_ROWS: rows are on the server, uncommitted
         print("WRITING", flush=True)
     time.sleep(0.01)
 """
@@ -210,6 +210,7 @@ def test_lost_connection_mid_ingest_says_so_and_writes_nothing(pg_dsn, tmp_path)
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     with pytest.raises(StoreError, match="lost the connection.*nothing was written"):
         writer.add(*rows(3, seed=3))
+        writer.commit()
     assert opened(pg_dsn, name).chunks() == chunks
     fresh = opened(pg_dsn, name)  # the pool replaced the dead connection
     fresh.add(*rows(1, seed=4, tag="x"))
