@@ -104,6 +104,26 @@ def drop(name: str, credentials=None, dsn: str | None = None) -> bool:
     return bool(gone)
 
 
+def drop_pointed(directory: str | Path, credentials=None) -> bool:
+    """Drop the database index a local pgvector index directory points at (False for a file index)."""
+    import json
+
+    from .index import live_generation
+    from .stores.pgvector_store import POINTER_FILE
+
+    try:
+        pointer = live_generation(directory) / POINTER_FILE
+    except StoreError:
+        return False
+    if not pointer.is_file():
+        return False
+    try:
+        name = json.loads(pointer.read_text())["index"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"unreadable pgvector pointer {pointer} ({exc}); nothing was deleted") from exc
+    return drop(name, credentials)
+
+
 def location(directory: str | Path, store: str, credentials=None) -> IndexLocation:
     """Where an index lives and its size; a database that cannot be reached is reported, not raised."""
     directory = Path(directory)

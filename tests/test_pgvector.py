@@ -4,6 +4,7 @@ HNSW settings, errors that say what to do, and a password that never leaks."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -357,3 +358,76 @@ def test_redacted_url_dsns_never_contain_the_password(pw, user):
     assert pw not in redact_dsn(dsn).replace(user, "", 1).replace("host:5432/db", "")
     assert pw not in redact_text(f"could not connect with {dsn}: boom {pw}", dsn).replace(user, "", 1).replace(
         "host:5432/db", "")
+
+
+# ---- the command line ------------------------------------------------------------------
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "rag_core", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})), timeout=240)
+
+
+def test_cli_ingest_and_query_with_store_pgvector_and_dsn(pg_dsn, tmp_path):
+    from helpers import FACTS
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in FACTS.items():
+        (docs / name).write_text(f"# {Path(name).stem}\n\n{text}\n")
+    index = tmp_path / unique("cli")
+    out = _cli("ingest", str(docs), "--index", str(index), "--embedder", "hashing", "--store", "pgvector-hnsw",
+               "--dsn", pg_dsn, "--chunk-size", "400", "--chunk-overlap", "40", "--json", "--quiet")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["store"] == "pgvector-hnsw" and report["chunks_total"] >= 4
+    out = _cli("query", "--index", str(index), "What is the capital of Kenya?", "--json", "--top-k", "2",
+               env={"RAG_PG_DSN": pg_dsn})  # the DSN from the environment this time
+    assert out.returncode == 0, out.stderr
+    hit = json.loads(out.stdout)["hits"][0]
+    assert hit["source"].endswith("kenya.md") and hit["score_kind"] == "cosine"
+    again = _cli("ingest", str(docs), "--index", str(index), "--dsn", pg_dsn, "--json", "--quiet")
+    assert json.loads(again.stdout)["unchanged"] == 4
+
+
+def test_cli_unreachable_server_is_one_line_without_the_password(tmp_path):
+    from helpers import FACTS
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text(next(iter(FACTS.values())))
+    out = _cli("ingest", str(docs), "--index", str(tmp_path / "i"), "--embedder", "hashing", "--store", "pgvector",
+               "--dsn", f"postgresql://bob:{SECRET}@127.0.0.1:1/rag", "--quiet")
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: cannot use PostgreSQL")
+    assert SECRET not in out.stderr + out.stdout
+
+
+# ---- the app -----------------------------------------------------------------------------
+
+
+def test_index_page_builds_a_pgvector_index_and_shows_where_it_lives(app_root, pg_env):
+    from helpers import app_errors
+    from streamlit.testing.v1 import AppTest
+
+    from rag_core.pg_catalog import database_indexes
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/index.py").run()
+    assert "pgvector" in at.selectbox(key="w:store").options
+    name = unique("app")
+    at.selectbox(key="w:embedder").set_value("hashing")
+    at.selectbox(key="w:store").set_value("pgvector-hnsw")
+    at.text_input(key="w:index_name").set_value(name)
+    at.button(key="build").click().run()
+    assert not app_errors(at), app_errors(at)
+    assert f"Built {name}" in at.success[0].value
+    frame = at.dataframe[0].value
+    row = frame[frame["name"] == name].iloc[0]
+    assert row["lives in"].startswith("database: ") and "table rag_app_" in row["lives in"]
+    assert row["size"].endswith(("KB", "MB")) and SECRET not in row["lives in"]
+    assert name in {d.name for d in database_indexes()}
+    at.checkbox(key=f"sure:{name}").check().run()
+    at.button(key=f"delete:{name}").click().run()
+    assert not app_errors(at), app_errors(at)
+    assert name not in {d.name for d in database_indexes()}  # dropped in the database too

@@ -159,7 +159,7 @@ def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: s
             index = rindex.open_for_ingest(directory, embedder_name, store_name, config, credentials=creds,
                                            on_warning=providers.on_warning)
         else:
-            index = Index.create(directory, providers.embedder(embedder_name), store_name, config)
+            index = Index.create(directory, providers.embedder(embedder_name), store_name, config, credentials=creds)
         before = reading(index.embedder)
         result = index.ingest(list(docs), progress=progress)
         index.save()
@@ -191,18 +191,32 @@ def hosted_builds() -> list[dict]:
     return st.session_state.get("hosted_builds", [])
 
 
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return ""
+
+
 def saved_frame(saved: Sequence[paths.SavedIndex]) -> pd.DataFrame:
+    """One row per index, with where it lives (a directory, or a database table; never a password)
+    and its size."""
+    from rag_core.pg_catalog import location
+
     rows = []
     for s in saved:
         m = s.manifest
         if m is None:
             rows.append({"name": s.name, "embedder": "?", "store": "?", "chunks": 0, "sources": 0,
-                         "chunking": "", "updated": "", "problem": s.problem})
+                         "chunking": "", "updated": "", "lives in": str(s.directory), "size": "", "problem": s.problem})
             continue
         c = m.chunking
+        where = location(s.directory, m.store, providers.credentials())
         rows.append({"name": s.name, "embedder": m.embedder, "store": m.store, "chunks": m.n_chunks,
                      "sources": len(m.sources), "chunking": f"{c.strategy} {c.size}/{c.overlap}",
-                     "updated": m.updated_at, "problem": ""})
+                     "updated": m.updated_at, "lives in": f"{where.kind}: {where.where}",
+                     "size": _size(where.size_bytes), "problem": ""})
     return pd.DataFrame(rows)
 
 
@@ -239,5 +253,5 @@ def manage(saved: Sequence[paths.SavedIndex], on_use: Callable[[str], None]) -> 
                     st.rerun()
             if deleted:
                 with guard(f"deleting {s.name}"), cache.build_lock():
-                    paths.delete_index(s.name)
+                    paths.delete_index(s.name, providers.credentials())
                     st.rerun()

@@ -78,8 +78,12 @@ def rename_index(old: str, new: str) -> None:
     os.rename(src, dst)
 
 
-def delete_index(name: str) -> None:
+def delete_index(name: str, credentials=None) -> None:
+    """Remove the index; one that lives in PostgreSQL is dropped there too (for every app instance)."""
     path = index_dir(name)
     if not rindex.exists(path):
         raise ConfigError(f"there is no index named {name!r}")
+    from rag_core.pg_catalog import drop_pointed
+
+    drop_pointed(path, credentials)
     shutil.rmtree(path)
