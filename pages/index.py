@@ -91,7 +91,7 @@ if indexing.hosted_builds():
 
 st.subheader("Saved indexes")
 with guard("listing the saved indexes"):
-    saved = paths.list_indexes()
+    saved = indexing.saved_indexes()
     if saved:
         st.dataframe(indexing.saved_frame(saved), hide_index=True, width="stretch")
         indexing.manage(saved, state.set_active_index)

@@ -404,6 +404,14 @@ def _add_dsn(p: argparse.ArgumentParser) -> None:
                    "(default: RAG_PG_DSN, .streamlit/secrets.toml, else an embedded server under the app's home)")
 
 
+def _add_bench_pgvector(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", choices=["faiss", "pgvector"], default="faiss",
+                   help="pgvector: ingest vs raw COPY, HNSW recall and latency vs FAISS flat")
+    p.add_argument("--vectors", type=int, help="pgvector bench size (default 100000, 10000 with --quick)")
+    p.add_argument("--rounds", type=int, default=3, help="pgvector ingest rounds (0: skip the ingest figures)")
+    _add_dsn(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag_core", description="RAG Playground core, headless.")
     common = argparse.ArgumentParser(add_help=False)
@@ -478,11 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", parents=[common], help="benchmarks as ratios to raw baselines measured in the same run")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
-    p.add_argument("--store", choices=["faiss", "pgvector"], default="faiss",
-                   help="pgvector: ingest vs raw COPY, HNSW recall and latency vs FAISS flat")
-    p.add_argument("--vectors", type=int, help="pgvector bench size (default 100000, 10000 with --quick)")
-    p.add_argument("--rounds", type=int, default=3, help="pgvector ingest rounds (0: skip the ingest figures)")
-    _add_dsn(p)
+    _add_bench_pgvector(p)
     p.set_defaults(func=cmd_bench)
     add_eval_parser(sub, common)
     return parser

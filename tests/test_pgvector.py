@@ -431,3 +431,42 @@ def test_index_page_builds_a_pgvector_index_and_shows_where_it_lives(app_root, p
     at.button(key=f"delete:{name}").click().run()
     assert not app_errors(at), app_errors(at)
     assert name not in {d.name for d in database_indexes()}  # dropped in the database too
+
+
+def test_a_second_app_instance_lists_the_index_another_one_built(app_root, pg_env, tmp_path):
+    from helpers import app_errors
+    from streamlit.testing.v1 import AppTest
+
+    from rag_core.embeddings.hashing import HashingEmbedder
+    from rag_core.index import Index
+
+    name = unique("other")
+    built = Index.create(tmp_path / "elsewhere" / name, HashingEmbedder(64), "pgvector")  # instance one
+    built.ingest(_docs("a"))
+    built.save()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/index.py").run()  # instance two: an empty index root, the same database
+    assert not app_errors(at), app_errors(at)
+    frame = at.dataframe[0].value
+    row = frame[frame["name"] == name].iloc[0]
+    assert row["store"] == "pgvector" and row["lives in"].startswith("database: ")
+    assert Index.open(app_root / name, embedder=HashingEmbedder(64)).store.count() == built.store.count()
+
+
+def test_an_unreachable_database_is_a_warning_and_local_indexes_still_list(app_root, monkeypatch):
+    from helpers import app_errors
+    from streamlit.testing.v1 import AppTest
+
+    from rag_core.embeddings.hashing import HashingEmbedder
+    from rag_core.index import Index
+
+    local = Index.create(app_root / "local", HashingEmbedder(64), "numpy")
+    local.ingest(_docs("a"))
+    local.save()
+    monkeypatch.setenv("RAG_PG_DSN", f"postgresql://bob:{SECRET}@127.0.0.1:1/rag")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/index.py").run()
+    assert not app_errors(at), app_errors(at)
+    assert any("Could not look for indexes in PostgreSQL" in w.value for w in at.warning)
+    assert all(SECRET not in w.value for w in at.warning)
+    assert list(at.dataframe[0].value["name"]) == ["local"]

@@ -18,7 +18,7 @@ from rag_core import index as rindex
 from rag_core.chunking import chunk_documents
 from rag_core.costs import format_usd
 from rag_core.embeddings import DEFAULT_EMBEDDER
-from rag_core.errors import ConfigError
+from rag_core.errors import ConfigError, RagError
 from rag_core.index import Index
 from rag_core.providers import is_hosted
 from rag_core.providers.metering import MeterReading, cost_model_of, reading
@@ -218,6 +218,16 @@ def saved_frame(saved: Sequence[paths.SavedIndex]) -> pd.DataFrame:
                      "updated": m.updated_at, "lives in": f"{where.kind}: {where.where}",
                      "size": _size(where.size_bytes), "problem": ""})
     return pd.DataFrame(rows)
+
+
+def saved_indexes() -> list[paths.SavedIndex]:
+    """The saved indexes, after attaching any that another app instance built in the configured
+    PostgreSQL (one that cannot be reached is a warning; the local indexes are still listed)."""
+    try:
+        paths.attach_database_indexes(providers.credentials())
+    except RagError as exc:
+        st.warning(f"Could not look for indexes in PostgreSQL: {exc}", icon=":material/database:")
+    return paths.list_indexes()
 
 
 def manifest_json(saved: paths.SavedIndex) -> str:
