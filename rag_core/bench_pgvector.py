@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 TARGETS = {"ingest_ratio_to_raw_copy": ">= 0.9", "hnsw_recall_at_10": ">= 0.95"}
-EF_SEARCH = (16, 24, 32, 40, 64, 100, 200)
+EF_SEARCH = (16, 32, 40, 64, 100, 200, 400, 800)
 INGEST_BATCH = 64  # what Index.ingest hands the store per embedding batch
 _RAW_COLUMNS = "chunk_id, doc_id, source, section, text, start_offset, end_offset, embedding"
 
@@ -236,7 +236,7 @@ def _sizes(store, total: int) -> dict:
 
 
 def run_pgvector_bench(n: int | None = None, quick: bool = False, progress: bool = True, dsn: str | None = None,
-                       rounds: int = 3, n_queries: int = 100) -> dict:
+                       rounds: int = 3, n_queries: int = 100, hnsw_m: int = 16, ef_construction: int = 64) -> dict:
     def log(message: str) -> None:
         if progress:
             print(f"[bench pgvector] {message}", flush=True, file=sys.stderr)
@@ -251,5 +251,5 @@ def run_pgvector_bench(n: int | None = None, quick: bool = False, progress: bool
         pg_server.get_pool(resolved)  # CREATE EXTENSION vector and the metadata table, before any side runs
         if rounds > 0:
             results["ingest"] = ingest_bench(resolved, chunks, vectors, rounds, log)
-        results["hnsw"] = hnsw_bench(resolved, chunks, vectors, queries, log)
+        results["hnsw"] = hnsw_bench(resolved, chunks, vectors, queries, log, hnsw_m, ef_construction)
     return results

@@ -367,7 +367,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from .bench_pgvector import run_pgvector_bench
 
         results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet,
-                                     dsn=args.dsn, rounds=args.rounds)
+                                     dsn=args.dsn, rounds=args.rounds, hnsw_m=args.hnsw_m,
+                                     ef_construction=args.ef_construction)
     else:
         results = run_bench(quick=args.quick, progress=not args.quiet)
     _print(results, args.json)
@@ -409,6 +410,8 @@ def _add_bench_pgvector(p: argparse.ArgumentParser) -> None:
                    help="pgvector: ingest vs raw COPY, HNSW recall and latency vs FAISS flat")
     p.add_argument("--vectors", type=int, help="pgvector bench size (default 100000, 10000 with --quick)")
     p.add_argument("--rounds", type=int, default=3, help="pgvector ingest rounds (0: skip the ingest figures)")
+    p.add_argument("--hnsw-m", type=int, default=16, help="pgvector HNSW m (default 16)")
+    p.add_argument("--ef-construction", type=int, default=64, help="pgvector HNSW ef_construction (default 64)")
     _add_dsn(p)
 
 
