@@ -235,8 +235,65 @@ def _sizes(store, total: int) -> dict:
             "total_mib": round(total / 2**20)}
 
 
+def lexical_bench(dsn: str, chunks, questions: list[str], log) -> dict:
+    """BM25/hybrid for this store: Postgres full-text search (expression GIN + ts_rank_cd, OR of the
+    question's lexemes) against bm25s built from the table's texts (what the shared BM25 module
+    does), same rows, same questions. ts_rank_cd is not BM25 (no IDF): latency is what is compared."""
+    import bm25s
+    import Stemmer
+
+    from .pg_catalog import drop
+    from .stores.pgvector_store import PgVectorStore
+
+    store = PgVectorStore("exact", 1, index_name=f"bench-{uuid.uuid4().hex[:8]}", dsn=dsn)
+    for begin in range(0, len(chunks), 4096):
+        part = chunks[begin:begin + 4096]
+        store.add(part, np.ones((len(part), 1), dtype=np.float32))
+    store.commit()
+    try:
+        with _gin_connection(dsn) as conn:
+            t0 = time.perf_counter()
+            conn.execute(f'CREATE INDEX ON "{store.table}" USING gin (to_tsvector(\'english\', text))')
+            gin_s = time.perf_counter() - t0
+            query = (f'SELECT id, ts_rank_cd(to_tsvector(\'english\', text), q) AS r FROM "{store.table}", '
+                     "(SELECT replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')::tsquery AS q) AS qq "
+                     "WHERE to_tsvector('english', text) @@ q ORDER BY r DESC LIMIT 10")
+            pg_ms = _latencies(lambda qtext: conn.execute(query, (qtext,)).fetchall(), questions)
+        t0 = time.perf_counter()
+        stemmer = Stemmer.Stemmer("english")
+        texts = [c.text for c in store.chunks()]  # from the table, as the shared module would
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False),
+                        show_progress=False)
+        bm25_build_s = time.perf_counter() - t0
+
+        def bm25_query(qtext: str):
+            tokens = bm25s.tokenize([qtext], stopwords="en", stemmer=stemmer, show_progress=False)
+            return retriever.retrieve(tokens, k=10, show_progress=False)
+
+        bm25_ms = _latencies(bm25_query, questions)
+    finally:
+        drop(store.index_name, dsn=dsn)
+    out = {"rows": len(chunks), "queries": len(questions), "pg_gin_build_s": round(gin_s, 1),
+           "pg_ts_rank_p50_ms": round(_pct(pg_ms, 50), 2), "bm25s_build_from_table_s": round(bm25_build_s, 1),
+           "bm25s_p50_ms": round(_pct(bm25_ms, 50), 2)}
+    log(f"lexical: {out}")
+    return out
+
+
+@contextmanager
+def _gin_connection(dsn: str):
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute("SET statement_timeout = 0")
+        yield conn
+
+
 def run_pgvector_bench(n: int | None = None, quick: bool = False, progress: bool = True, dsn: str | None = None,
-                       rounds: int = 3, n_queries: int = 100, hnsw_m: int = 16, ef_construction: int = 64) -> dict:
+                       rounds: int = 3, n_queries: int = 100, hnsw_m: int = 16, ef_construction: int = 64,
+                       lexical: bool = False) -> dict:
     def log(message: str) -> None:
         if progress:
             print(f"[bench pgvector] {message}", flush=True, file=sys.stderr)
@@ -251,5 +308,11 @@ def run_pgvector_bench(n: int | None = None, quick: bool = False, progress: bool
         pg_server.get_pool(resolved)  # CREATE EXTENSION vector and the metadata table, before any side runs
         if rounds > 0:
             results["ingest"] = ingest_bench(resolved, chunks, vectors, rounds, log)
+        if lexical:
+            from .bench import _questions
+            from .demo import demo_documents
+
+            results["lexical"] = lexical_bench(resolved, chunks, _questions(demo_documents())[:n_queries], log)
+            return results
         results["hnsw"] = hnsw_bench(resolved, chunks, vectors, queries, log, hnsw_m, ef_construction)
     return results

@@ -368,7 +368,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet,
                                      dsn=args.dsn, rounds=args.rounds, hnsw_m=args.hnsw_m,
-                                     ef_construction=args.ef_construction)
+                                     ef_construction=args.ef_construction, lexical=args.lexical)
     else:
         results = run_bench(quick=args.quick, progress=not args.quiet)
     _print(results, args.json)
@@ -412,6 +412,7 @@ def _add_bench_pgvector(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=3, help="pgvector ingest rounds (0: skip the ingest figures)")
     p.add_argument("--hnsw-m", type=int, default=16, help="pgvector HNSW m (default 16)")
     p.add_argument("--ef-construction", type=int, default=64, help="pgvector HNSW ef_construction (default 64)")
+    p.add_argument("--lexical", action="store_true", help="pgvector: only Postgres full-text search vs bm25s")
     _add_dsn(p)
 
 
