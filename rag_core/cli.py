@@ -410,8 +410,8 @@ def _add_bench_pgvector(p: argparse.ArgumentParser) -> None:
                    help="pgvector: ingest vs raw COPY, HNSW recall and latency vs FAISS flat")
     p.add_argument("--vectors", type=int, help="pgvector bench size (default 100000, 10000 with --quick)")
     p.add_argument("--rounds", type=int, default=3, help="pgvector ingest rounds (0: skip the ingest figures)")
-    p.add_argument("--hnsw-m", type=int, default=16, help="pgvector HNSW m (default 16)")
-    p.add_argument("--ef-construction", type=int, default=64, help="pgvector HNSW ef_construction (default 64)")
+    p.add_argument("--hnsw-m", type=int, default=32, help="pgvector HNSW m (default 32, the store's)")
+    p.add_argument("--ef-construction", type=int, default=200, help="pgvector HNSW ef_construction (default 200)")
     p.add_argument("--lexical", action="store_true", help="pgvector: only Postgres full-text search vs bm25s")
     _add_dsn(p)
 

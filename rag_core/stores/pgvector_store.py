@@ -122,7 +122,7 @@ class PgVectorStore:
     metric = "cosine"
 
     def __init__(self, kind: str = "exact", dim: int = 384, *, index_name: str | None = None, dsn: str | None = None,
-                 credentials=None, hnsw_m: int = 16, ef_construction: int = 64, ef_search: int = 40) -> None:
+                 credentials=None, hnsw_m: int = 32, ef_construction: int = 200, ef_search: int = 64) -> None:
         if kind not in ("exact", "hnsw"):
             raise ConfigError(f"unknown pgvector index kind {kind!r}; known: exact, hnsw")
         self.kind = kind
@@ -335,8 +335,12 @@ class PgVectorStore:
             "SELECT source, section, text, start_offset, end_offset, doc_id, 1 - d AS score FROM "
             "(SELECT *, embedding <=> %(q)s AS d FROM {t} {w} ORDER BY embedding <=> %(q)s LIMIT %(k)s) AS best "
             "ORDER BY d, id").format(t=self._ident(), w=where)
-        settings = ["SET LOCAL enable_indexscan = off"] if exact and self.kind == "hnsw" else [
-            f"SET LOCAL hnsw.ef_search = {min(1000, max(self.ef_search, k))}"] if self.kind == "hnsw" else []
+        if self.kind == "exact":
+            settings: list[str] = []
+        elif exact:  # the HNSW index must not serve this one
+            settings = ["SET LOCAL enable_indexscan = off"]
+        else:  # per query, never leaking into the pooled connection (pgvector's ceiling is 1000)
+            settings = [f"SET LOCAL hnsw.ef_search = {min(1000, max(self.ef_search, k))}"]
         params = {"q": query, "k": int(k), "sources": list(sources) if sources is not None else None}
         rows = self._read(statement, params, settings=settings)
         if exact and self.kind == "hnsw" and self._writer.conn is not None:
