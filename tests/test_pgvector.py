@@ -325,6 +325,26 @@ def test_missing_database_and_missing_extension_say_how_to_fix_it(pg_dsn):
     assert pg_server  # imported for the pool it keeps
 
 
+def test_a_user_without_create_on_the_schema_is_told_which_grant_is_missing(pg_dsn):
+    import psycopg
+
+    host = pg_dsn.split("host=", 1)[1]
+    db, role = f"noschema_{uuid.uuid4().hex[:6]}", f"reader_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"CREATE DATABASE {db}")
+    try:
+        with psycopg.connect(pg_dsn.replace("/postgres?", f"/{db}?"), autocommit=True) as admin:
+            admin.execute("CREATE EXTENSION vector")  # done once by a superuser, as the README says
+        with pytest.raises(StoreError, match=f"GRANT CREATE ON SCHEMA public TO {role}") as info:
+            store(index_name=unique(), dsn=f"postgresql://{role}:{SECRET}@/{db}?host={host}").add(*rows(1))
+        assert SECRET not in str(info.value)
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {db}")
+            admin.execute(f"DROP ROLE {role}")
+
+
 def test_an_index_missing_from_the_database_names_the_server_to_use(pg_dsn, tmp_path):
     with pytest.raises(StoreError, match="not in the database.*RAG_PG_DSN"):
         opened(pg_dsn, unique("never-built"))

@@ -70,6 +70,9 @@ def lock_key(index_name: str) -> int:
 
 
 def ensure_metadata(conn) -> None:
+    """Create `rag_indexes` if missing (a user without CREATE can use one an admin made)."""
+    if conn.execute("SELECT to_regclass(%s)", (META_TABLE,)).fetchone()[0] is not None:
+        return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_META_LOCK,))
         conn.execute(_META_DDL)
