@@ -60,8 +60,6 @@ def _credentials(args: argparse.Namespace):
     from .providers import load_credentials
 
     creds = load_credentials()
-    if getattr(args, "dsn", None):  # --dsn beats RAG_PG_DSN and secrets.toml
-        creds = creds.with_values(pg_dsn=args.dsn)
     base_url = getattr(args, "base_url", None)
     return creds.with_values(compatible_base_url=base_url) if base_url else creds
 
@@ -498,6 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "dsn", None):  # --dsn beats RAG_PG_DSN and secrets.toml for this process
+        os.environ["RAG_PG_DSN"] = args.dsn
     try:
         return args.func(args)
     except RagError as exc:

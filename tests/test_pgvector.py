@@ -139,6 +139,17 @@ def test_two_writers_at_once_the_second_gets_a_clear_error_and_nothing_is_overwr
     assert len(texts) == 150 + 3 and not any(t.startswith("b ") for t in texts)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinite_vectors_are_refused_and_nothing_is_written(pg_dsn, tmp_path, bad):
+    name, _, chunks, _ = saved(pg_dsn, tmp_path)
+    s = opened(pg_dsn, name)
+    vecs = rows(3, seed=2)[1]
+    vecs[1, 4] = bad
+    with pytest.raises(StoreError, match="NaN or infinite"):
+        s.add(rows(3, seed=2)[0], vecs)
+    assert s.count() == 200 and opened(pg_dsn, name).chunks() == chunks
+
+
 def test_replacing_a_file_is_one_transaction_readers_see_old_then_new(pg_dsn, tmp_path):
     name, _, chunks, _ = saved(pg_dsn, tmp_path)
     writer, reader = opened(pg_dsn, name), opened(pg_dsn, name)
@@ -280,7 +291,7 @@ def test_dsn_from_flag_env_and_secrets_toml_in_that_order(tmp_path, monkeypatch)
     (tmp_path / ".streamlit" / "secrets.toml").write_text('RAG_PG_DSN = "postgresql://s:pw@secrets/db"\n')
     monkeypatch.delenv("RAG_PG_DSN", raising=False)
     assert pg_server.configured_dsn() == "postgresql://s:pw@secrets/db"
-    assert load_credentials().pg_dsn == "postgresql://s:pw@secrets/db"
+    assert pg_server.configured_dsn(None, load_credentials()) == "postgresql://s:pw@secrets/db"
     monkeypatch.setenv("RAG_PG_DSN", "postgresql://e:pw@env/db")
     assert pg_server.configured_dsn() == "postgresql://e:pw@env/db"
     assert pg_server.configured_dsn("postgresql://f@flag/db") == "postgresql://f@flag/db"
@@ -358,13 +369,11 @@ def test_an_index_missing_from_the_database_names_the_server_to_use(pg_dsn, tmp_
     "host=db password='{pw}' dbname=rag",
 ])
 def test_redact_dsn_hides_every_password_form(dsn):
-    from rag_core.providers.credentials import Credentials, redact
-    from rag_core.stores.pg_server import redact_dsn
+    from rag_core.stores.pg_server import redact_dsn, redact_text
 
     text = dsn.format(pw=SECRET)
     assert SECRET not in redact_dsn(text) and "***" in redact_dsn(text)
-    creds = Credentials(pg_dsn=text)
-    assert SECRET not in repr(creds) and SECRET not in redact(f"failed: {text}", creds)
+    assert SECRET not in redact_text(f"failed: {text} ({SECRET})", text)
 
 
 @settings(max_examples=200, deadline=None)

@@ -22,7 +22,6 @@ ENV_VARS: Mapping[str, str] = {
     "cohere_base_url": "COHERE_BASE_URL",
     "compatible_base_url": "COMPATIBLE_BASE_URL",
     "compatible_api_key": "COMPATIBLE_API_KEY",
-    "pg_dsn": "RAG_PG_DSN",  # the pgvector store's server; shown and logged only with its password redacted
 }
 SECRET_FIELDS = ("openai_api_key", "cohere_api_key", "compatible_api_key")
 MASK = "***"
@@ -43,14 +42,12 @@ class Credentials:
     cohere_base_url: str | None = None
     compatible_base_url: str | None = None
     compatible_api_key: str | None = None
-    pg_dsn: str | None = None
 
     def __repr__(self) -> str:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = mask(value) if f.name in SECRET_FIELDS else _redact_dsn(value) if f.name == "pg_dsn" and value else value
-            parts.append(f"{f.name}={shown!r}" if f.name not in SECRET_FIELDS else f"{f.name}={shown}")
+            parts.append(f"{f.name}={mask(value) if f.name in SECRET_FIELDS else value!r}")
         return f"Credentials({', '.join(parts)})"
 
     __str__ = __repr__
@@ -94,20 +91,11 @@ class Credentials:
         return replace(self, **values)
 
     def secrets(self) -> tuple[str, ...]:
-        from ..stores.pg_server import dsn_password
-
-        found = [v for v in (getattr(self, n) for n in SECRET_FIELDS) if v]
-        return tuple(found + ([p] if (p := dsn_password(self.pg_dsn)) else []))
+        return tuple(v for v in (getattr(self, n) for n in SECRET_FIELDS) if v)
 
     def status(self) -> dict[str, str]:
         """For a Settings page: which keys are set, never their values."""
         return {ENV_VARS[n]: mask(getattr(self, n)) for n in SECRET_FIELDS}
-
-
-def _redact_dsn(dsn: str) -> str:
-    from ..stores.pg_server import redact_dsn
-
-    return redact_dsn(dsn)
 
 
 def load_credentials(

@@ -97,8 +97,8 @@ def redact_text(text: object, dsn: str | None) -> str:
 
 
 def configured_dsn(explicit: str | None = None, credentials=None) -> str | None:
-    """`explicit`, else the credentials' pg_dsn (typed > env > secrets.toml), else RAG_PG_DSN,
-    else `.streamlit/secrets.toml`; None means the embedded server."""
+    """`explicit`, else a `pg_dsn` on the credentials (for a DSN typed in the app one day), else
+    RAG_PG_DSN (the CLI's --dsn sets it), else `.streamlit/secrets.toml`; None: the embedded server."""
     if explicit:
         return explicit.strip()
     value = getattr(credentials, "pg_dsn", None)

@@ -269,6 +269,10 @@ class PgVectorStore:
         check_lengths(chunks, matrix)
         if not len(chunks):
             return
+        if not np.isfinite(matrix).all():  # it would match nothing, silently, in every later query
+            bad = int((~np.isfinite(matrix).all(axis=1)).sum())
+            raise StoreError(f"refusing to store {bad} vector(s) with NaN or infinite values: the embedder "
+                             "returned broken vectors; check the embedding model or server")
         self._begin()  # a busy or stale index is refused at the first add, before any work is buffered
         self._writer.pending.append((list(chunks), matrix.astype(">f4")))  # pgvector's binary byte order
         self._writer.pending_rows += len(chunks)
