@@ -125,7 +125,7 @@ class PgVectorStore:
     metric = "cosine"
 
     def __init__(self, kind: str = "exact", dim: int = 384, *, index_name: str | None = None, dsn: str | None = None,
-                 credentials=None, hnsw_m: int = 32, ef_construction: int = 200, ef_search: int = 64) -> None:
+                 credentials=None, hnsw_m: int = 32, ef_construction: int = 200, ef_search: int = 100) -> None:
         if kind not in ("exact", "hnsw"):
             raise ConfigError(f"unknown pgvector index kind {kind!r}; known: exact, hnsw")
         self.kind = kind
