@@ -313,6 +313,39 @@ def test_unreachable_or_malformed_dsn_says_what_to_do_without_the_password(dsn, 
     assert "***" in str(info.value)
 
 
+def test_a_query_over_the_statement_timeout_is_cancelled_with_a_clear_error(pg_dsn, tmp_path, monkeypatch):
+    from rag_core.stores import pg_server
+
+    monkeypatch.setattr(pg_server, "STATEMENT_TIMEOUT_MS", 200)
+    dsn = pg_dsn + "&application_name=short-timeout"  # its own pool, with the short timeout
+    name, _, _, _ = saved(dsn, tmp_path, n=10)
+    s = opened(dsn, name)
+    try:
+        with pytest.raises(StoreError, match="longer than the statement timeout \\(200 ms\\)"):
+            s._read("SELECT pg_sleep(2)")
+    finally:
+        pg_server.forget_pool(dsn)
+
+
+def test_a_server_that_never_answers_hits_the_connect_timeout(monkeypatch):
+    import socket
+
+    from rag_core.stores import pg_server
+
+    monkeypatch.setattr(pg_server, "CONNECT_TIMEOUT_S", 1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the TCP connection, never speaks PostgreSQL
+    try:
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="connect timeout") as info:
+            store(index_name=unique(), dsn=f"postgresql://bob:{SECRET}@127.0.0.1:{port}/rag").add(*rows(1))
+        assert time.monotonic() - started < 30 and SECRET not in str(info.value)
+    finally:
+        listener.close()
+
+
 def test_missing_database_and_missing_extension_say_how_to_fix_it(pg_dsn):
     import psycopg
 

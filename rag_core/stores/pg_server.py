@@ -183,7 +183,13 @@ def connection_error(exc: Exception, dsn: str) -> StoreError:
     where = redact_dsn(dsn)
     text = redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
     low = str(exc).lower()
-    if "password authentication failed" in low or "no password supplied" in low:
+    if "statement timeout" in low:
+        hint = (f"the query ran longer than the statement timeout ({STATEMENT_TIMEOUT_MS} ms): the server is "
+                "overloaded, or the index needs HNSW (pgvector-hnsw); RAG_PG_STATEMENT_TIMEOUT_MS raises it")
+    elif "timeout expired" in low:
+        hint = (f"no answer within the {CONNECT_TIMEOUT_S} s connect timeout: is the host right and the server "
+                "up? (RAG_PG_CONNECT_TIMEOUT_S raises it)")
+    elif "password authentication failed" in low or "no password supplied" in low:
         hint = "the server refused the user or password in the DSN: fix --dsn / RAG_PG_DSN / secrets.toml"
     elif "database" in low and "does not exist" in low:
         hint = "that database does not exist: create it (createdb, or CREATE DATABASE) or fix the DSN"
