@@ -356,11 +356,11 @@ def open_for_ingest(
 
 
 def _new_store(store_name: str, dim: int, directory: str | Path, credentials) -> VectorStore:
-    """A database store (pgvector) needs the index's name and its server (credentials.pg_dsn);
-    file stores are given neither."""
+    """A database store (pgvector) needs the index's name (the directory's) and may find its server
+    through the credentials; file stores are given neither."""
     from .stores import create_store
 
-    return create_store(store_name, dim, index_name=Path(directory).name, credentials=credentials)
+    return create_store(store_name, dim, index_name=Path(directory).resolve().name, credentials=credentials)
 
 
 def _embedder_name(name: str, credentials, options: dict) -> str:

@@ -104,8 +104,8 @@ def drop(name: str, credentials=None, dsn: str | None = None) -> bool:
     return bool(gone)
 
 
-def drop_pointed(directory: str | Path, credentials=None) -> bool:
-    """Drop the database index a local pgvector index directory points at (False for a file index)."""
+def pointed_name(directory: str | Path) -> str | None:
+    """The database index a local index directory points at; None for a file index."""
     import json
 
     from .index import live_generation
@@ -114,14 +114,19 @@ def drop_pointed(directory: str | Path, credentials=None) -> bool:
     try:
         pointer = live_generation(directory) / POINTER_FILE
     except StoreError:
-        return False
+        return None
     if not pointer.is_file():
-        return False
+        return None
     try:
-        name = json.loads(pointer.read_text())["index"]
+        return str(json.loads(pointer.read_text())["index"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"unreadable pgvector pointer {pointer} ({exc}); nothing was deleted") from exc
-    return drop(name, credentials)
+        raise StoreError(f"unreadable pgvector pointer {pointer} ({exc}); rebuild or delete the index") from exc
+
+
+def drop_pointed(directory: str | Path, credentials=None) -> bool:
+    """Drop the database index a local pgvector index directory points at (False for a file index)."""
+    name = pointed_name(directory)
+    return drop(name, credentials) if name is not None else False
 
 
 def location(directory: str | Path, store: str, credentials=None) -> IndexLocation:

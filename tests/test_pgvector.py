@@ -532,3 +532,17 @@ def test_an_unreachable_database_is_a_warning_and_local_indexes_still_list(app_r
     assert any("Could not look for indexes in PostgreSQL" in w.value for w in at.warning)
     assert all(SECRET not in w.value for w in at.warning)
     assert list(at.dataframe[0].value["name"]) == ["local"]
+
+
+def test_a_renamed_local_pointer_is_not_attached_a_second_time(app_root, pg_env, tmp_path):
+    from rag_core.embeddings.hashing import HashingEmbedder
+    from rag_core.index import Index
+    from ui import paths
+
+    name = unique("ren")
+    built = Index.create(app_root / name, HashingEmbedder(64), "pgvector")
+    built.ingest(_docs("a"))
+    built.save()
+    paths.rename_index(name, "renamed-here")
+    assert name not in paths.attach_database_indexes()
+    assert not (app_root / name).exists()

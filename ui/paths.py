@@ -63,14 +63,15 @@ def list_indexes() -> list[SavedIndex]:
 def attach_database_indexes(credentials=None) -> list[str]:
     """With a PostgreSQL DSN configured, indexes another app instance built there appear here too:
     each gets a local pointer directory (named like the index). Returns the names attached now."""
-    from rag_core.pg_catalog import attach, database_indexes
+    from rag_core.pg_catalog import attach, database_indexes, pointed_name
     from rag_core.stores.pg_server import configured_dsn
 
     if not configured_dsn(None, credentials):
         return []  # the embedded server: its indexes were built from this machine's index root
+    here = {pointed_name(s.directory) for s in list_indexes()}  # a renamed pointer still counts
     attached = []
     for db in database_indexes(credentials):
-        if _NAME.match(db.name) and db.manifest_json and not (root() / db.name).exists():
+        if db.name not in here and _NAME.match(db.name) and db.manifest_json and not (root() / db.name).exists():
             attach(root() / db.name, db.name, credentials)
             attached.append(db.name)
     return attached
