@@ -107,17 +107,23 @@ def test_second_app_instance_opens_the_index_and_refuses_a_mismatched_embedder(p
     assert "new.txt" in Index.open(local, embedder=HashingEmbedder(64)).manifest.sources
 
 
-def test_the_manifest_lives_in_the_database_without_the_password(pg_env, tmp_path):
+def test_the_manifest_lives_in_the_database_and_the_password_nowhere(pg_dsn, tmp_path, monkeypatch):
     from rag_core.embeddings.hashing import HashingEmbedder
     from rag_core.index import Index
+    from rag_core.pg_catalog import database_indexes, location
 
+    host = pg_dsn.split("host=", 1)[1]  # the test server trusts local users: any password connects
+    monkeypatch.setenv("RAG_PG_DSN", f"postgresql://postgres:{SECRET}@/postgres?host={host}")
     name = unique("idx")
     index = Index.create(tmp_path / name, HashingEmbedder(64), "pgvector")
     index.ingest(_docs("a"))
     index.save()
     assert '"embedder": "hashing' in index.store.stored_manifest()
-    pointer = next((tmp_path / name).glob("gen-*/pgvector.json")).read_text()
-    assert name in pointer and "password" not in pointer.lower()
+    written = "".join(p.read_text() for p in (tmp_path / name).rglob("*") if p.is_file())
+    assert name in written and SECRET not in written
+    shown = [d.where for d in database_indexes()] + [location(tmp_path / name, "pgvector").where, index.store.where]
+    assert all(SECRET not in w and "***" in w for w in shown), shown
+    assert SECRET not in index.store.stored_manifest() + repr(index.manifest)
 
 
 # ---- writers ---------------------------------------------------------------------------
