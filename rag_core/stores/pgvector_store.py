@@ -202,7 +202,8 @@ class PgVectorStore:
         try:
             conn = pool.getconn()
         except Exception as exc:  # noqa: BLE001 - PoolTimeout
-            raise StoreError(f"no connection to PostgreSQL at {self.where}: is the server up? ({exc})") from None
+            raise StoreError(f"no connection to PostgreSQL at {self.where}: is the server up? "
+                             f"({pg_server.redact_text(exc, self._dsn)})") from None
         self._writer.conn, self._writer.pool = conn, pool
         try:
             conn.execute("BEGIN")
