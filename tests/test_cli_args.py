@@ -21,7 +21,9 @@ POSITIONALS = {
 #: subcommands whose --top-k and --threshold take comma-separated lists
 LISTS = ("eval", "experiment")
 #: options where 0 is meaningful (keep everything, seeds only, no delay, no overlap, any score)
-ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold"}
+ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold", "--rounds"}
+#: options whose smallest ordinary value is not 1 (pgvector's HNSW limits: m >= 2, ef_construction >= 4)
+ORDINARY = {"--hnsw-m": "16", "--ef-construction": "64"}
 ALWAYS_BAD = ["nan", "NaN", "inf", "-inf", "1e400", "abc", "", "-2", "1e30"]
 
 
@@ -74,7 +76,7 @@ def test_non_finite_and_out_of_range_values_are_refused(capsys, command, option)
 @pytest.mark.parametrize("command,option", _numeric_options())
 def test_the_defaults_and_ordinary_values_still_parse(command, option):
     build_parser().parse_args([command, *POSITIONALS[command]])
-    value = "1,3" if command in LISTS and option == "--top-k" else "1"
+    value = "1,3" if command in LISTS and option == "--top-k" else ORDINARY.get(option, "1")
     if option == "--threshold":
         value = "none,0.3" if command in LISTS else "0.3"
     build_parser().parse_args([command, *POSITIONALS[command], option, value])

@@ -97,3 +97,7 @@ threshold = real(-1.0, 1.0)  # a cosine score
 count = integer(0, 10**9)
 chunk_size = integer(1, 10**7)
 chunk_overlap = integer(0, 10**7)
+vectors = integer(1, 10**8)  # a benchmark's vector count
+rounds = integer(0, 1000)  # benchmark repetitions (0: skip)
+hnsw_m = integer(2, 100)  # pgvector's own limits for HNSW m
+ef_construction = integer(4, 1000)  # and for ef_construction
