@@ -258,3 +258,19 @@ def test_a_saved_store_loads_back_bit_for_bit(tmp_path, name):
     loaded.load(str(tmp_path))
     assert loaded.chunks() == store.chunks()
     assert np.array_equal(loaded.vectors(), store.vectors())
+
+
+def test_vectors_at_are_the_rows_of_vectors_in_the_order_asked(name, tmp_path):
+    """MMR reads candidates' vectors by row (position in chunks() order); a store that deleted
+    rows, or was saved and loaded again, still numbers them as chunks() lists them."""
+    store, oracle, _ = filled(name, n=60)
+    store.delete("doc1.txt")
+    oracle.delete("doc1.txt")
+    rows = np.array([5, 0, 47, 5, oracle.count() - 1], dtype=np.int64)
+    assert [c.text for c in store.chunks()] == [c.text for c in oracle.chunks()]
+    assert np.allclose(store.vectors_at(rows), oracle.vectors()[rows], atol=1e-6)
+    assert store.vectors_at(np.array([], dtype=np.int64)).shape == (0, DIM)
+    store.save(str(tmp_path))
+    again = create_store(name, DIM)
+    again.load(str(tmp_path))
+    assert np.allclose(again.vectors_at(rows), oracle.vectors()[rows], atol=1e-6)
