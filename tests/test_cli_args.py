@@ -21,7 +21,10 @@ POSITIONALS = {
 #: subcommands whose --top-k and --threshold take comma-separated lists
 LISTS = ("eval", "experiment")
 #: options where 0 is meaningful (keep everything, seeds only, no delay, no overlap, any score)
-ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold", "--rounds"}
+ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold", "--rounds",
+           "--alpha", "--rrf-k", "--mmr", "--neighbours"}  # bm25 only, plain 1/rank, diversity only, no neighbours
+#: checked options that take words, not numbers (the retrieval mode, fusion and normaliser)
+WORDS = {"--retriever", "--fusion", "--normalise"}
 #: options whose smallest ordinary value is not 1 (pgvector's HNSW limits: m >= 2, ef_construction >= 4)
 ORDINARY = {"--hnsw-m": "16", "--ef-construction": "64"}
 ALWAYS_BAD = ["nan", "NaN", "inf", "-inf", "1e400", "abc", "", "-2", "1e30"]
@@ -38,7 +41,7 @@ def _numeric_options() -> list[tuple[str, str]]:
     out = []
     for command, sub in _subparsers().items():
         for action in sub._actions:
-            if action.option_strings and action.type is not None:
+            if action.option_strings and action.type is not None and action.option_strings[-1] not in WORDS:
                 out.append((command, action.option_strings[-1]))
     return out
 

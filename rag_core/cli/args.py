@@ -101,3 +101,30 @@ vectors = integer(1, 10**8)  # a benchmark's vector count
 rounds = integer(0, 1000)  # benchmark repetitions (0: skip)
 hnsw_m = integer(2, 100)  # pgvector's own limits for HNSW m
 ef_construction = integer(4, 1000)  # and for ef_construction
+
+# retrieval flags (rag_core/cli/retrieval.py)
+OFF_WORDS = ("off", "none")
+alpha = real(0.0, 1.0)  # the dense score's weight in weighted fusion
+rrf_k = real(0.0, 10_000.0)
+candidates = integer(1, 10_000)
+neighbours = integer(0, 5)
+
+
+def choice(names: tuple[str, ...]) -> Callable[[str], str]:
+    """One of `names` (case-insensitive), returned lower-case."""
+
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in names:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(names)}, not {text!r}")
+        return value
+
+    parse.__name__ = "choice"
+    return parse
+
+
+def mmr(text: str) -> float | str:
+    """MMR lambda in [0, 1], or "off" (given explicitly: overrides a --config file's lambda)."""
+    if text.strip().lower() in OFF_WORDS:
+        return "off"
+    return real(0.0, 1.0)(text)

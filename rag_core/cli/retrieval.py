@@ -17,29 +17,13 @@ DEFAULTS = RetrievalSettings()
 MODES = ("dense", "bm25", "hybrid")
 FUSIONS = ("weighted", "rrf")
 NORMALISERS = ("zscore", "minmax")
-OFF_WORDS = ("off", "none")
-alpha = args_t.real(0.0, 1.0)
-rrf_k = args_t.real(0.0, 10_000.0)
-candidates = args_t.integer(1, 10_000)
-neighbours = args_t.integer(0, 5)
-
-
-def choice(names: tuple[str, ...]):
-    def parse(text: str) -> str:
-        value = text.strip().lower()
-        if value not in names:
-            raise argparse.ArgumentTypeError(f"must be one of {', '.join(names)}, not {text!r}")
-        return value
-
-    parse.__name__ = "choice"
-    return parse
-
-
-def mmr(text: str) -> float | str:
-    """MMR lambda in [0, 1], or "off" (given explicitly: overrides a --config file's lambda)."""
-    if text.strip().lower() in OFF_WORDS:
-        return "off"
-    return args_t.real(0.0, 1.0)(text)
+OFF_WORDS = args_t.OFF_WORDS
+alpha = args_t.alpha
+rrf_k = args_t.rrf_k
+candidates = args_t.candidates
+neighbours = args_t.neighbours
+choice = args_t.choice
+mmr = args_t.mmr
 
 
 def add_retrieval_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None:
