@@ -85,7 +85,7 @@ with st.expander("Build 2-5 chunkings of these documents, evaluate each with sev
 
 st.subheader("Saved indexes")
 with guard("listing the saved indexes"):
-    saved = catalog.list_indexes()
+    saved = indexing.saved_indexes()
     if saved:
         st.dataframe(indexing.saved_frame(saved), hide_index=True, width="stretch")
         indexing.manage(saved, state.set_active_index)

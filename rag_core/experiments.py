@@ -198,13 +198,14 @@ def open_to_build(directory: str | Path, embedder_name: str | None = None, store
     `open_for_replace`). Settings left as None keep the saved index's. Returns the index and
     whether it is such a replacement."""
     if replace and rindex.exists(directory):
+        from .catalog import dim_from_server
         from .embeddings import create_embedder
-        from .catalog import dim_from_server, is_hosted
+        from .providers import is_hosted
 
         manifest = rindex.read_manifest(directory)
         name = embedder_name or manifest.embedder
         options = dict(embedder_options) if is_hosted(name) else {}
-        if dim_from_server(name) and name == manifest.embedder:
+        if dim_from_server(name) and name == manifest.embedder:  # the server says its dim; the manifest knows it
             options.setdefault("dim", manifest.dim)
         embedder = create_embedder(name, credentials=credentials, **options)
         had = bool(getattr(manifest, HEADERS, False))

@@ -320,13 +320,14 @@ class Index:
         store_name: str = "faiss",
         chunking: ChunkingConfig = ChunkingConfig(),
         headers: bool = False,
+        credentials=None,
     ) -> "Index":
         """A new, empty index; `headers`: embed and BM25-index each chunk with its contextual
-        header (title and section path), see rag_core/retrieval/headers.py."""
+        header (title and section path), see rag_core/retrieval/headers.py. `credentials`: where a
+        database store (pgvector) finds its server."""
         from .retrieval.bm25 import BM25Params
-        from .stores import create_store
 
-        store = create_store(store_name, embedder.dim)
+        store = _new_store(store_name, embedder.dim, directory, credentials)
         now = _now()
         manifest = IndexManifest(
             embedder=embedder.name,
@@ -352,7 +353,6 @@ class Index:
         one with `credentials` and e.g. `base_url=`; a compatible one is told the manifest's dim)."""
         from .catalog import dim_from_server
         from .embeddings import create_embedder
-        from .stores import create_store
 
         generation = live_generation(directory)  # resolved once: manifest and store from the same save
         manifest = _manifest_in(generation, directory)
@@ -362,7 +362,7 @@ class Index:
                 embedder_options.setdefault("dim", manifest.dim)
             embedder = create_embedder(manifest.embedder, credentials=credentials, **embedder_options)
         check_embedder(manifest, embedder, directory)
-        store = create_store(manifest.store, manifest.dim)
+        store = _new_store(manifest.store, manifest.dim, directory, credentials)
         try:
             store.load(str(generation))
         except StoreError as exc:  # a store file's own error: it carries the index's path and name too
@@ -372,6 +372,10 @@ class Index:
         except (OSError, ValueError, RuntimeError, RecursionError) as exc:
             raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it",
                              kind="index_damaged", **index_values(directory)) from exc
+        stored = getattr(store, "stored_manifest", None)  # a database store: its copy is the current one
+        if stored is not None and (text := stored()):
+            manifest = manifest_from_json(text)
+            check_embedder(manifest, embedder, directory)
         if store.count() != manifest.n_chunks:
             raise StoreError(f"index at {directory} is damaged: its manifest counts {manifest.n_chunks} "
                              f"chunks, its store holds {store.count()}; rebuild it",
@@ -469,6 +473,9 @@ class Index:
         except OSError as exc:
             raise write_error(exc, self.directory) from exc
         try:
+            if hasattr(self.store, "attach_manifest"):  # a database store commits it with its rows
+                self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())
+                self.store.attach_manifest(manifest_to_json(self.manifest))
             self.store.save(str(staging))
             # the manifest's count is what the store holds, however chunks got there
             self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())
@@ -607,7 +614,16 @@ def open_for_ingest(
         return Index.open(directory, credentials=credentials, **embedder_options)
     name = embedder_name or DEFAULT_EMBEDDER
     embedder = create_embedder(name, credentials=credentials, **_hosted_options(name, embedder_options))
-    return Index.create(directory, embedder, store_name or "faiss", chunking or ChunkingConfig(), bool(headers))
+    return Index.create(directory, embedder, store_name or "faiss", chunking or ChunkingConfig(), bool(headers),
+                        credentials=credentials)
+
+
+def _new_store(store_name: str, dim: int, directory: str | Path, credentials) -> VectorStore:
+    """A database store (pgvector) needs the index's name (the directory's) and may find its server
+    through the credentials; file stores are given neither."""
+    from .stores import create_store
+
+    return create_store(store_name, dim, index_name=Path(directory).resolve().name, credentials=credentials)
 
 
 def _embedder_name(name: str, credentials, options: dict) -> str:

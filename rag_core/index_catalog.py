@@ -62,6 +62,23 @@ def list_indexes() -> list[SavedIndex]:
     return found
 
 
+def attach_database_indexes(credentials=None) -> list[str]:
+    """With a PostgreSQL DSN configured, indexes another app instance built there appear here too:
+    each gets a local pointer directory (named like the index). Returns the names attached now."""
+    from rag_core.pg_catalog import attach, database_indexes, pointed_name
+    from rag_core.stores.pg_server import configured_dsn
+
+    if not configured_dsn(None, credentials):
+        return []  # the embedded server: its indexes were built from this machine's index root
+    here = {pointed_name(s.directory) for s in list_indexes()}  # a renamed pointer still counts
+    attached = []
+    for db in database_indexes(credentials):
+        if db.name not in here and _NAME.match(db.name) and db.manifest_json and not (root() / db.name).exists():
+            attach(root() / db.name, db.name, credentials)
+            attached.append(db.name)
+    return attached
+
+
 def index_names() -> list[str]:
     return [s.name for s in list_indexes() if s.manifest is not None]
 
@@ -80,8 +97,12 @@ def rename_index(old: str, new: str) -> None:
     os.rename(src, dst)
 
 
-def delete_index(name: str) -> None:
+def delete_index(name: str, credentials=None) -> None:
+    """Remove the index; one that lives in PostgreSQL is dropped there too (for every app instance)."""
     path = index_dir(name)
     if not rindex.exists(path):
         raise ConfigError(f"there is no index named {name!r}")
+    from rag_core.pg_catalog import drop_pointed
+
+    drop_pointed(path, credentials)
     shutil.rmtree(path)

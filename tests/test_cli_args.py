@@ -21,10 +21,12 @@ POSITIONALS = {
 #: subcommands whose --top-k and --threshold take comma-separated lists
 LISTS = ("eval", "experiment")
 #: options where 0 is meaningful (keep everything, seeds only, no delay, no overlap, any score)
-ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold",
-           "--alpha", "--rrf-k", "--mmr", "--neighbours"}  # alpha 0: bm25 only; mmr 0: diversity only
-#: options that take a word from a list (args.one_of), not a number
+ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold", "--rounds",
+           "--alpha", "--rrf-k", "--mmr", "--neighbours"}  # bm25 only, plain 1/rank, diversity only, no neighbours
+#: checked options that take words, not numbers (the retrieval mode, fusion and normaliser)
 WORDS = {"--retriever", "--fusion", "--normalise"}
+#: options whose smallest ordinary value is not 1 (pgvector's HNSW limits: m >= 2, ef_construction >= 4)
+ORDINARY = {"--hnsw-m": "16", "--ef-construction": "64"}
 ALWAYS_BAD = ["nan", "NaN", "inf", "-inf", "1e400", "abc", "", "-2", "1e30"]
 
 
@@ -77,7 +79,7 @@ def test_non_finite_and_out_of_range_values_are_refused(capsys, command, option)
 @pytest.mark.parametrize("command,option", _numeric_options())
 def test_the_defaults_and_ordinary_values_still_parse(command, option):
     build_parser().parse_args([command, *POSITIONALS[command]])
-    value = "1,3" if command in LISTS and option == "--top-k" else "1"
+    value = "1,3" if command in LISTS and option == "--top-k" else ORDINARY.get(option, "1")
     if option == "--threshold":
         value = "none,0.3" if command in LISTS else "0.3"
     build_parser().parse_args([command, *POSITIONALS[command], option, value])

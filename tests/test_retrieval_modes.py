@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,17 @@ LONG = {f"topic{i}.md": f"Topic {i} paragraph. " + " ".join(f"word{i}x{j} filler
         for i in range(6)}
 
 
-@pytest.fixture(scope="module", params=STORES)
+@pytest.fixture(scope="module", params=STORES + ["pgvector", "pgvector-hnsw"])
 def index(request, tmp_path_factory):
+    """Each store holds the same index; a pgvector one lives in the session's embedded PostgreSQL
+    (its table is named after the directory, hence a unique name)."""
     docs = fact_documents() + fact_documents(LONG)
-    return hashing_index(tmp_path_factory.mktemp(request.param) / "idx", store=request.param, documents=docs)
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param.startswith("pgvector"):
+            patch.setenv("RAG_PG_DSN", request.getfixturevalue("pg_dsn"))
+        name = f"idx-{request.param}-{uuid.uuid4().hex[:8]}"
+        built = hashing_index(tmp_path_factory.mktemp(request.param) / name, store=request.param, documents=docs)
+        yield built
 
 
 def _check_sorted_unique(hits, k):

@@ -11,7 +11,8 @@ from rag_core.errors import ConfigError
 from rag_core.stores import STORES, NumpyStore, create_store
 from rag_core.types import Chunk, VectorStore
 
-STORE_NAMES = ["numpy", "faiss", "faiss-hnsw"]
+STORE_NAMES = ["numpy", "faiss", "faiss-hnsw", "pgvector", "pgvector-hnsw"]
+APPROXIMATE = ("faiss-hnsw", "pgvector-hnsw")
 DIM = 32
 
 
@@ -53,7 +54,7 @@ def ids(hits) -> list[str]:
 
 
 def assert_matches_oracle(name, hits, expected, k):
-    if name == "faiss-hnsw":  # approximate: most of the true top-k, with exact scores
+    if name in APPROXIMATE:  # approximate: most of the true top-k, with exact scores
         truth = {h.chunk.text: h.score for h in expected}
         assert len(set(ids(hits)) & set(truth)) >= 0.9 * len(truth)
     else:
@@ -64,6 +65,14 @@ def assert_matches_oracle(name, hits, expected, k):
 @pytest.fixture(params=STORE_NAMES)
 def name(request) -> str:
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _pg_when_needed(request):
+    """A pgvector case gets the session's embedded PostgreSQL (RAG_PG_DSN)."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    if any(str(v).startswith("pgvector") for v in params.values()):
+        request.getfixturevalue("pg_env")
 
 
 def test_protocol_and_labels(name):
@@ -83,7 +92,7 @@ def test_same_top_k_as_oracle(name):
         for h in hits:  # every store's scores are the exact cosine of what it returns
             assert h.score == pytest.approx(float(vec_of[h.chunk.text] @ q), abs=1e-5)
         recall.append(len(set(ids(hits)) & set(ids(expected))) / 10)
-        if name != "faiss-hnsw":
+        if name not in APPROXIMATE:
             assert_matches_oracle(name, hits, expected, 10)
     assert np.mean(recall) >= 0.9
 
@@ -203,7 +212,7 @@ def test_hits_are_sorted_ranked_and_unique(store_name, n, k, seed, filt):
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert len({h.chunk for h in hits}) == len(hits)
     allowed = sum(1 for c in make_chunks(n) if filt is None or c.source in filt)
-    assert len(hits) == min(k, allowed) if store_name != "faiss-hnsw" else len(hits) <= min(k, allowed)
+    assert len(hits) == min(k, allowed) if store_name not in APPROXIMATE else len(hits) <= min(k, allowed)
     if filt is not None:
         assert all(h.chunk.source in filt for h in hits)
 
@@ -249,3 +258,19 @@ def test_a_saved_store_loads_back_bit_for_bit(tmp_path, name):
     loaded.load(str(tmp_path))
     assert loaded.chunks() == store.chunks()
     assert np.array_equal(loaded.vectors(), store.vectors())
+
+
+def test_vectors_at_are_the_rows_of_vectors_in_the_order_asked(name, tmp_path):
+    """MMR reads candidates' vectors by row (position in chunks() order); a store that deleted
+    rows, or was saved and loaded again, still numbers them as chunks() lists them."""
+    store, oracle, _ = filled(name, n=60)
+    store.delete("doc1.txt")
+    oracle.delete("doc1.txt")
+    rows = np.array([5, 0, 47, 5, oracle.count() - 1], dtype=np.int64)
+    assert [c.text for c in store.chunks()] == [c.text for c in oracle.chunks()]
+    assert np.allclose(store.vectors_at(rows), oracle.vectors()[rows], atol=1e-6)
+    assert store.vectors_at(np.array([], dtype=np.int64)).shape == (0, DIM)
+    store.save(str(tmp_path))
+    again = create_store(name, DIM)
+    again.load(str(tmp_path))
+    assert np.allclose(again.vectors_at(rows), oracle.vectors()[rows], atol=1e-6)

@@ -19,7 +19,7 @@ from rag_core import index as rindex
 from rag_core.chunking import chunk_documents
 from rag_core.costs import format_usd
 from rag_core.embeddings import DEFAULT_EMBEDDER
-from rag_core.errors import ConfigError
+from rag_core.errors import ConfigError, RagError
 from rag_core.experiments import open_for_replace, replaces
 from rag_core.index import Index
 from rag_core.providers import is_hosted
@@ -178,7 +178,7 @@ def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: s
             index = rindex.open_for_ingest(directory, embedder_name, store_name, config, credentials=creds,
                                            on_warning=providers.on_warning)
         else:
-            index = Index.create(directory, providers.embedder(embedder_name), store_name, config)
+            index = Index.create(directory, providers.embedder(embedder_name), store_name, config, credentials=creds)
         before = reading(index.embedder)
         result = index.ingest(list(docs), progress=progress)
         index.save()
@@ -247,19 +247,44 @@ def problem(saved: catalog.SavedIndex) -> str:
     return advice.error_text(saved.error, saved.problem) if saved.error is not None else saved.problem
 
 
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return ""
+
+
 def saved_frame(saved: Sequence[catalog.SavedIndex]) -> pd.DataFrame:
+    """One row per index, with where it lives (a directory, or a database table; never a password)
+    and its size."""
+    from rag_core.pg_catalog import location
+
     rows = []
     for s in saved:
         m = s.manifest
         if m is None:
             rows.append({"name": s.name, "embedder": "?", "store": "?", "chunks": 0, "sources": 0,
-                         "chunking": "", "updated": "", "problem": problem(s)})
+                         "chunking": "", "updated": "", "lives in": "", "size": "", "problem": problem(s)})
             continue
         c = m.chunking
+        where = location(s.directory, m.store, providers.credentials())
         rows.append({"name": s.name, "embedder": m.embedder, "store": m.store, "chunks": m.n_chunks,
                      "sources": len(m.sources), "chunking": f"{c.strategy} {c.size}/{c.overlap}",
-                     "updated": m.updated_at, "problem": ""})
+                     "updated": m.updated_at, "lives in": "file" if where.kind == "file" else f"database: {where.where}",
+                     "size": _size(where.size_bytes), "problem": ""})
     return pd.DataFrame(rows)
+
+
+def saved_indexes() -> list[catalog.SavedIndex]:
+    """The saved indexes, after attaching any that another app instance built in the configured
+    PostgreSQL (one that cannot be reached is a warning; the local indexes are still listed)."""
+    try:
+        catalog.attach_database_indexes(providers.credentials())
+    except RagError as exc:
+        st.warning(f"Could not look for indexes in PostgreSQL: {advice.error_text(exc, str(exc))}",
+                   icon=":material/database:")
+    return catalog.list_indexes()
 
 
 def manifest_json(saved: catalog.SavedIndex) -> str:
@@ -295,5 +320,5 @@ def manage(saved: Sequence[catalog.SavedIndex], on_use: Callable[[str], None]) -
                     st.rerun()
             if deleted:
                 with guard(f"deleting {s.name}"), cache.build_lock():
-                    catalog.delete_index(s.name)
+                    catalog.delete_index(s.name, providers.credentials())
                     st.rerun()

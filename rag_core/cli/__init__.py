@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagError as exc:  # a --config file that does not hold
         print(f"error: {advice.error_text(exc, _redacted(exc))}", file=sys.stderr)
         return 2
+    if getattr(args, "dsn", None):  # --dsn beats RAG_PG_DSN and secrets.toml for this process
+        os.environ["RAG_PG_DSN"] = args.dsn
     try:
         return args.func(args)
     except RagError as exc:

@@ -97,10 +97,22 @@ threshold = real(-1.0, 1.0)  # a cosine score
 count = integer(0, 10**9)
 chunk_size = integer(1, 10**7)
 chunk_overlap = integer(0, 10**7)
+vectors = integer(1, 10**8)  # a benchmark's vector count
+rounds = integer(0, 1000)  # benchmark repetitions (0: skip)
+hnsw_m = integer(2, 100)  # pgvector's own limits for HNSW m
+ef_construction = integer(4, 1000)  # and for ef_construction
+
+# retrieval flags (rag_core/cli/retrieval.py)
+OFF_WORDS = ("off", "none")
+alpha = real(0.0, 1.0)  # the dense score's weight in weighted fusion
+rrf_k = real(0.0, 10_000.0)
+candidates = integer(1, 10_000)
+neighbours = integer(0, 5)
 
 
-def one_of(names: tuple[str, ...]) -> Callable[[str], str]:
-    """A word from `names` (case-insensitive); the error lists them."""
+def choice(names: tuple[str, ...]) -> Callable[[str], str]:
+    """One of `names` (case-insensitive), returned lower-case."""
+
     def parse(text: str) -> str:
         value = text.strip().lower()
         if value not in names:
@@ -108,14 +120,11 @@ def one_of(names: tuple[str, ...]) -> Callable[[str], str]:
         return value
 
     parse.__name__ = "choice"
-    parse.is_choice = True  # a word, not a number: the numeric-range checks do not apply
     return parse
 
 
-def off_or(item: Callable[[str], float], off_words: tuple[str, ...] = ("off", "none")) -> Callable[[str], object]:
-    """`item`, or "off" for one of `off_words` (given explicitly: it overrides a config file)."""
-    def parse(text: str) -> object:
-        return "off" if text.strip().lower() in off_words else item(text)
-
-    parse.__name__ = item.__name__
-    return parse
+def mmr(text: str) -> float | str:
+    """MMR lambda in [0, 1], or "off" (given explicitly: overrides a --config file's lambda)."""
+    if text.strip().lower() in OFF_WORDS:
+        return "off"
+    return real(0.0, 1.0)(text)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_json, print_out
+from . import args as types
+from .common import add_dsn, add_json, print_out
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -15,7 +16,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         print_out(run(quick=args.quick, progress=not args.quiet), args.json)
         return 0
-    results = micro_figures() if args.micro else run_bench(quick=args.quick, progress=not args.quiet)
+    if args.store == "pgvector":
+        from ..bench_pgvector import run_pgvector_bench
+
+        results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet, dsn=args.dsn,
+                                     rounds=args.rounds, hnsw_m=args.hnsw_m, ef_construction=args.ef_construction,
+                                     lexical=args.lexical)
+    else:
+        results = micro_figures() if args.micro else run_bench(quick=args.quick, progress=not args.quiet)
     print_out(results, args.json)
     return 0
 
@@ -28,4 +36,18 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--retrieval", action="store_true",
                    help="only the retrieval figures: hybrid vs dense query p50, BM25 build share of the demo ingest, "
                         "a 12-setting x 1,000-question sweep (100k chunks; 10k with --quick)")
+    _add_pgvector(p)
     p.set_defaults(func=cmd_bench)
+
+
+def _add_pgvector(p: argparse.ArgumentParser) -> None:
+    """`bench --store pgvector`: ingest vs raw COPY, HNSW recall and p50 vs FAISS flat (rag_core.bench_pgvector)."""
+    p.add_argument("--store", choices=["faiss", "pgvector"], default="faiss",
+                   help="pgvector: ingest vs raw COPY, HNSW recall and latency vs FAISS flat")
+    p.add_argument("--vectors", type=types.vectors, help="pgvector bench size (default 100000, 10000 with --quick)")
+    p.add_argument("--rounds", type=types.rounds, default=3, help="pgvector ingest rounds (0: skip the ingest figures)")
+    p.add_argument("--hnsw-m", type=types.hnsw_m, default=32, help="pgvector HNSW m (default 32, the store's)")
+    p.add_argument("--ef-construction", type=types.ef_construction, default=200,
+                   help="pgvector HNSW ef_construction (default 200)")
+    p.add_argument("--lexical", action="store_true", help="pgvector: only Postgres full-text search vs bm25s")
+    add_dsn(p)

@@ -105,6 +105,12 @@ def add_hosted(p: argparse.ArgumentParser) -> None:
                    "or .streamlit/secrets.toml; OPENAI_BASE_URL / COHERE_BASE_URL for proxies)")
 
 
+def add_dsn(p: argparse.ArgumentParser) -> None:
+    """--dsn: the PostgreSQL of the pgvector stores, for this process (it sets RAG_PG_DSN)."""
+    p.add_argument("--dsn", help="PostgreSQL for the pgvector stores, e.g. postgresql://user:password@host:5432/db "
+                   "(default: RAG_PG_DSN, .streamlit/secrets.toml, else an embedded server under the app's home)")
+
+
 def add_chunking(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=["chars", "tokens", "recursive"], help="chunking strategy (default recursive)")
     p.add_argument("--chunk-size", type=types.chunk_size, help="chunk size in the strategy's unit (default 1000)")
@@ -133,8 +139,10 @@ def add_index_target(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedder", help="embedder name: local:all-MiniLM-L6-v2 (default), hashing, "
                    "openai:text-embedding-3-small, openai:text-embedding-3-large@256, cohere:embed-english-v3.0, "
                    "compatible:<model> (with --base-url)")
-    p.add_argument("--store", choices=catalog.choices("store"), help="vector store (default faiss)")
+    p.add_argument("--store", choices=catalog.choices("store"),
+                   help="vector store (default faiss); pgvector and pgvector-hnsw keep the index in PostgreSQL")
     add_hosted(p)
+    add_dsn(p)
     p.add_argument("--yes", action="store_true", help="confirm a hosted embedder's estimated spend without asking")
     p.add_argument("--replace", action="store_true", help="an index built with another chunking, embedder or store "
                    "is rebuilt with these settings (it stays readable until the new one is saved)")

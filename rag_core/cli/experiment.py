@@ -104,6 +104,9 @@ def _print(args: argparse.Namespace, result) -> None:
     print(f"best (by MRR): {top.index} · {top.label}")
 
 
+_RETRIEVAL_FLAGS = ("retriever", "fusion", "normalise", "alpha", "rrf_k", "candidates", "mmr", "neighbours")
+
+
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("experiment", parents=[common],
                        help="build one index per chunking (2-5) of the same documents and evaluate a grid of "
@@ -130,4 +133,5 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     from ..config import add_config_option
 
     add_config_option(p)
-    p.set_defaults(func=cmd_experiment)
+    # no retrieval flags here (a --config file's retrieval settings apply): the grid reads them as unset
+    p.set_defaults(func=cmd_experiment, **dict.fromkeys(_RETRIEVAL_FLAGS))

@@ -10,7 +10,7 @@ from .. import costs
 from ..config import add_config_option, retrieval_from, template_from
 from ..loaders.sources import printable, terminal_safe
 from . import args as types
-from .common import add_hosted, add_json, credentials, warn
+from .common import add_dsn, add_hosted, add_json, credentials, warn
 from .retrieval import add_retrieval_flags, retrieval_overrides
 
 
@@ -134,6 +134,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                    help="answerer: extractive (default, offline), openai:gpt-4o-mini, compatible:<model>")
     add_hosted(p)
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
+    add_dsn(p)
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
     add_retrieval_flags(p)
     add_json(p, "print one JSON object")

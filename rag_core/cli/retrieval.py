@@ -17,15 +17,13 @@ DEFAULTS = RetrievalSettings()
 MODES = ("dense", "bm25", "hybrid")
 FUSIONS = ("weighted", "rrf")
 NORMALISERS = ("zscore", "minmax")
-OFF_WORDS = ("off", "none")
-alpha = args_t.real(0.0, 1.0)
-rrf_k = args_t.real(0.0, 10_000.0)
-candidates = args_t.integer(1, 10_000)
-neighbours = args_t.integer(0, 5)
-
-
-choice = args_t.one_of
-mmr = args_t.off_or(args_t.real(0.0, 1.0), OFF_WORDS)
+OFF_WORDS = args_t.OFF_WORDS
+alpha = args_t.alpha
+rrf_k = args_t.rrf_k
+candidates = args_t.candidates
+neighbours = args_t.neighbours
+choice = args_t.choice
+mmr = args_t.mmr
 
 
 def add_retrieval_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None:

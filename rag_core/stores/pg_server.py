@@ -1,0 +1,294 @@
+"""Where the pgvector store's PostgreSQL is, and how we talk to it.
+
+A DSN (`--dsn`, `RAG_PG_DSN`, `.streamlit/secrets.toml`) names a server; with none, an embedded
+PostgreSQL 16 + pgvector (`pgserver`) is started with its data under the app's home. One
+connection pool per server per process (psycopg_pool), with connect and statement timeouts.
+Every DSN that reaches a message, a log, a pointer file or the page goes through `redact_dsn`:
+a password never leaves this process. Connection failures become StoreErrors that say what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import warnings
+from pathlib import Path
+
+from ..errors import StoreError
+
+ENV_DSN = "RAG_PG_DSN"
+MASK = "***"
+CONNECT_TIMEOUT_S = int(os.environ.get("RAG_PG_CONNECT_TIMEOUT_S", "5"))
+#: a search that takes longer than this is cancelled by the server (a runaway query never hangs the app)
+STATEMENT_TIMEOUT_MS = int(os.environ.get("RAG_PG_STATEMENT_TIMEOUT_MS", "30000"))
+#: writes (COPY, an HNSW build) may legitimately take long
+WRITE_TIMEOUT_MS = int(os.environ.get("RAG_PG_WRITE_TIMEOUT_MS", str(3 * 3600 * 1000)))
+POOL_MAX = int(os.environ.get("RAG_PG_POOL_MAX", "8"))
+POOL_WAIT_S = float(os.environ.get("RAG_PG_POOL_WAIT_S", "30"))
+EMBEDDED = "embedded"
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+# ---- redaction -----------------------------------------------------------------------
+
+
+def _split_url(dsn: str) -> tuple[str, str, str, str]:
+    """(scheme://, userinfo, @host..., ?query) by hand: urllib rejects some DSNs libpq accepts."""
+    scheme, rest = dsn.split("://", 1)
+    authority_end = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0] or [len(rest)])
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    userinfo, at, host = authority.rpartition("@")
+    path, q, query = tail.partition("?")
+    return f"{scheme}://", userinfo if at else "", (at + host + path) if at else (authority + path), query if q else ""
+
+
+def redact_dsn(dsn: str | None) -> str:
+    """The DSN with its password (URL userinfo, `password=` parameter or key=value) replaced by ***."""
+    if not dsn:
+        return EMBEDDED
+    text = str(dsn)[:2000]
+    if "://" not in text:
+        return _KV_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    scheme, userinfo, host, query = _split_url(text)
+    user, colon, _ = userinfo.partition(":")
+    params = "&".join(f"{k}={MASK}" if k.lower() == "password" else f"{k}{e}{v}"
+                      for k, e, v in (p.partition("=") for p in query.split("&") if p))
+    return f"{scheme}{user}{':' + MASK if colon else ''}{host}" + (f"?{params}" if params else "")
+
+
+def dsn_password(dsn: str | None) -> str | None:
+    """The password written in `dsn`, if any: what `redact_text` must remove from any message."""
+    if not dsn:
+        return None
+    if "://" not in dsn:
+        match = _KV_PASSWORD.search(dsn)
+        return match.group(2).strip("'") if match else None
+    from urllib.parse import unquote
+
+    _, userinfo, _, query = _split_url(dsn)
+    for key, _, value in (p.partition("=") for p in query.split("&") if p):
+        if key.lower() == "password" and value:
+            return unquote(value)
+    password = userinfo.partition(":")[2]
+    return unquote(password) if password else None
+
+
+def _raw_password(dsn: str) -> str | None:
+    """The password as written (percent-encoded, if it was) in a URL DSN."""
+    if "://" not in dsn:
+        return None
+    return _split_url(dsn)[1].partition(":")[2] or None
+
+
+def redact_text(text: object, dsn: str | None) -> str:
+    """`text` with the DSN and its password removed (driver messages sometimes echo them)."""
+    out = str(text)
+    if dsn:
+        out = out.replace(dsn, redact_dsn(dsn))
+        password = dsn_password(dsn)
+        for form in {password, _raw_password(dsn)} - {None}:
+            if len(form) >= 3:
+                out = out.replace(form, MASK)
+    return out
+
+
+# ---- which server --------------------------------------------------------------------
+
+
+def configured_dsn(explicit: str | None = None, credentials=None) -> str | None:
+    """`explicit`, else a `pg_dsn` on the credentials (for a DSN typed in the app one day), else
+    RAG_PG_DSN (the CLI's --dsn sets it), else `.streamlit/secrets.toml`; None: the embedded server."""
+    if explicit:
+        return explicit.strip()
+    value = getattr(credentials, "pg_dsn", None)
+    if value:
+        return value.strip()
+    if os.environ.get(ENV_DSN, "").strip():
+        return os.environ[ENV_DSN].strip()
+    return _secrets_dsn(Path(".streamlit/secrets.toml"))
+
+
+def _secrets_dsn(path: Path) -> str | None:
+    import tomllib
+
+    try:
+        if not path.is_file() or path.stat().st_size > 1_000_000:
+            return None
+        data = tomllib.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # credentials.py reports a broken secrets file; never echo it here
+    value = data.get(ENV_DSN) or (data.get("pgvector") or {}).get("dsn")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def embedded_data_dir() -> Path:
+    from ..paths import home
+
+    return home() / "pgvector" / "pgdata"
+
+
+_EMBEDDED: dict[Path, object] = {}
+_LOCK = threading.Lock()
+
+
+def embedded_dsn(data_dir: Path | None = None) -> str:
+    """Start (or join) the embedded server for `data_dir` and return its unix-socket DSN."""
+    data_dir = Path(data_dir or embedded_data_dir())
+    with _LOCK:
+        if data_dir in _EMBEDDED:
+            return _EMBEDDED[data_dir].get_uri()
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+                import pgserver
+
+                server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            dsn = server.get_uri()
+        except ImportError as exc:
+            raise StoreError("the embedded PostgreSQL needs `pip install pgserver`; or point at a server "
+                             f"with --dsn / {ENV_DSN}") from exc
+        except Exception as exc:  # noqa: BLE001 - pgserver raises many kinds; all mean "did not start"
+            raise StoreError(f"could not start the embedded PostgreSQL in {data_dir} ({type(exc).__name__}: "
+                             f"{str(exc)[:300]}); see {data_dir / 'log'}, or point at a server with --dsn / "
+                             f"{ENV_DSN}") from exc
+        _EMBEDDED[data_dir] = server
+        return dsn
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the embedded server this process started for `data_dir` (if no other process uses it)."""
+    with _LOCK:
+        server = _EMBEDDED.pop(Path(data_dir), None)
+    if server is not None:
+        forget_pool(server.get_uri())
+        server.cleanup()
+
+
+def resolve_dsn(explicit: str | None = None, credentials=None) -> str:
+    return configured_dsn(explicit, credentials) or embedded_dsn()
+
+
+# ---- connections ---------------------------------------------------------------------
+
+
+def connect_kwargs() -> dict:
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True,
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", "application_name": "rag-playground"}
+
+
+def connection_error(exc: Exception, dsn: str) -> StoreError:
+    """A failed connect or query as one line that says what to do, without the password."""
+    where = redact_dsn(dsn)
+    text = redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
+    low = str(exc).lower()
+    if "statement timeout" in low:
+        hint = (f"the query ran longer than the statement timeout ({STATEMENT_TIMEOUT_MS} ms): the server is "
+                "overloaded, or the index needs HNSW (pgvector-hnsw); RAG_PG_STATEMENT_TIMEOUT_MS raises it")
+    elif "timeout expired" in low:
+        hint = (f"no answer within the {CONNECT_TIMEOUT_S} s connect timeout: is the host right and the server "
+                "up? (RAG_PG_CONNECT_TIMEOUT_S raises it)")
+    elif "password authentication failed" in low or "no password supplied" in low:
+        hint = "the server refused the user or password in the DSN: fix --dsn / RAG_PG_DSN / secrets.toml"
+    elif "database" in low and "does not exist" in low:
+        hint = "that database does not exist: create it (createdb, or CREATE DATABASE) or fix the DSN"
+    elif "role" in low and "does not exist" in low:
+        hint = "that user does not exist on the server: fix the DSN's user"
+    elif any(s in low for s in ("invalid dsn", "invalid connection option", "missing \"=\"", "invalid uri",
+                                "invalid integer value", "invalid sslmode")):
+        hint = "the DSN is not valid: use postgresql://user:password@host:5432/dbname"
+    else:
+        hint = ("is the server running and reachable? start it (e.g. `docker run -p 5432:5432 "
+                "-e POSTGRES_PASSWORD=... pgvector/pgvector:pg16`) or fix the host/port in the DSN")
+    return StoreError(f"cannot use PostgreSQL at {where}: {text} — {hint}")
+
+
+def extension_error(exc: Exception, dsn: str, database: str, user: str) -> StoreError:
+    where = redact_dsn(dsn)
+    low = str(exc).lower()
+    if "control file" in low or "is not available" in low:
+        return StoreError(f"the PostgreSQL server at {where} has no pgvector extension installed: use the "
+                          "pgvector/pgvector:pg16 image or install pgvector on the server, then run "
+                          f"`CREATE EXTENSION vector;` in database {database}")
+    return StoreError(f"the pgvector extension is not enabled in database {database} at {where}, and user {user} "
+                      f"may not enable it: have a superuser run `CREATE EXTENSION vector;` in {database} once, "
+                      "then retry")
+
+
+def _probe(dsn: str) -> None:
+    """Connect once (clear errors), enable pgvector if allowed, create the metadata table."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(dsn, **connect_kwargs())
+    except psycopg.Error as exc:
+        raise connection_error(exc, dsn) from None
+    with conn:
+        try:
+            has = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+            if not has:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as exc:
+            info = conn.info
+            raise extension_error(exc, dsn, info.dbname, info.user) from None
+        try:
+            ensure_metadata(conn)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StoreError(f"user {conn.info.user} may not create tables in database {conn.info.dbname} at "
+                             f"{redact_dsn(dsn)}: GRANT CREATE ON SCHEMA public TO {conn.info.user} "
+                             f"({redact_text(exc, dsn)})") from None
+
+
+def _configure(conn) -> None:
+    from pgvector.psycopg import register_vector
+
+    register_vector(conn)
+
+
+_POOLS: dict[str, object] = {}
+
+
+def get_pool(dsn: str):
+    """The process-wide pool for `dsn` (created, probed and opened on first use)."""
+    with _LOCK:
+        pool = _POOLS.get(dsn)
+        if pool is not None and not getattr(pool, "closed", False):
+            return pool
+    _probe(dsn)
+    from psycopg_pool import ConnectionPool
+
+    with _LOCK:
+        pool = _POOLS.get(dsn)
+        if pool is None or getattr(pool, "closed", False):
+            pool = ConnectionPool(dsn, min_size=1, max_size=POOL_MAX, kwargs=connect_kwargs(), configure=_configure,
+                                  check=ConnectionPool.check_connection, timeout=POOL_WAIT_S, open=False,
+                                  name="rag-pgvector", reconnect_timeout=60)
+            pool.open(wait=False)
+            _POOLS[dsn] = pool
+        return pool
+
+
+def forget_pool(dsn: str) -> None:
+    """Close and drop the pool (tests; a server that went away for good)."""
+    with _LOCK:
+        pool = _POOLS.pop(dsn, None)
+    if pool is not None:
+        pool.close()
+
+
+META_TABLE = "rag_indexes"  # one row per index: manifest, dim, kind, version
+_META_LOCK = 0x5241_4749_4E44_5800  # "RAGINDX": serialises creating the metadata table
+_META_DDL = f"""CREATE TABLE IF NOT EXISTS {META_TABLE} (
+    name text PRIMARY KEY, table_name text NOT NULL UNIQUE, dim integer NOT NULL, kind text NOT NULL,
+    hnsw_m integer NOT NULL, ef_construction integer NOT NULL, manifest jsonb, version bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now())"""
+
+
+def ensure_metadata(conn) -> None:
+    """Create `rag_indexes` if missing (a user without CREATE can use one an admin made)."""
+    if conn.execute("SELECT to_regclass(%s)", (META_TABLE,)).fetchone()[0] is not None:
+        return
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_META_LOCK,))
+        conn.execute(_META_DDL)
