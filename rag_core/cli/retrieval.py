@@ -1,5 +1,5 @@
 """Retrieval flags shared by `query` and `eval`: --retriever, --fusion, --normalise, --alpha,
---rrf-k, --candidates, --mmr, --neighbours. A flag left out takes the --config file's value, else
+--rrf-k, --candidates, --mmr, --neighbours, --rewrite, --rewrites. A flag left out takes the --config file's value, else
 RetrievalSettings' default (the one source: the app's Chat and Evaluate pages start from it too).
 
 `query` takes one value per flag; `eval` takes comma lists for --retriever, --fusion and
@@ -22,6 +22,18 @@ alpha = args_t.real(0.0, 1.0)
 rrf_k = args_t.real(0.0, 10_000.0)
 candidates = args_t.integer(1, 10_000)
 neighbours = args_t.integer(0, 5)
+rewrites = args_t.integer(1, 5)
+REWRITES = ("multi-query", "hyde")
+
+
+def rewrite(text: str) -> str:
+    """multi-query or hyde (stored as the strategy's name), or "off"."""
+    value = text.strip().lower().replace("_", "-")
+    if value in OFF_WORDS:
+        return "off"
+    if value not in REWRITES:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(REWRITES)} or off, not {text!r}")
+    return value.replace("-", "_")
 
 
 def choice(names: tuple[str, ...]):
@@ -62,10 +74,19 @@ def add_retrieval_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None
                    help="MMR diversification with this lambda (0..1; 1 = relevance only; off); default off")
     p.add_argument("--neighbours", type=neighbours, metavar="N",
                    help="add N chunks either side of each hit to the answer's context (0..5); default 0")
+    calls = (" In eval this makes one model call per question and setting (tokens and dollars)."
+             if sweep else "")
+    p.add_argument("--rewrite", type=rewrite, metavar="multi-query|hyde|off",
+                   help="query rewriting with the generative answerer (--llm): multi-query (N paraphrases, "
+                        "fused) or hyde (a hypothetical passage); needs a chat model, not extractive; "
+                        f"default off.{calls}")
+    p.add_argument("--rewrites", type=rewrites, metavar="N",
+                   help=f"how many paraphrases multi-query asks for (1..5); default {d.rewrites}")
 
 
 _FIELDS = {"retriever": "mode", "fusion": "fusion", "normalise": "normalise", "alpha": "alpha", "rrf_k": "rrf_k",
-           "candidates": "depth", "mmr": "mmr_lambda", "neighbours": "neighbours"}
+           "candidates": "depth", "mmr": "mmr_lambda", "neighbours": "neighbours",
+           "rewrite": "rewrite", "rewrites": "rewrites"}
 _SWEPT = ("retriever", "fusion", "alpha")
 
 
