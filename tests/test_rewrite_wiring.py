@@ -143,3 +143,20 @@ def test_rewrite_stage_without_reported_usage_prices_the_estimate():
     stage = CostModels().rewrite_stage(Local(), TokenUsage(100, 20), TokenUsage(1, 1))
     assert stage.reported_tokens is None and stage.estimated_tokens == 120  # a local model's counts are not trusted
     assert stage.would_cost and stage.cost_usd == pytest.approx((100 * 0.15 + 20 * 0.60) / 1e6)
+
+
+def test_eval_rewrites_each_question_with_the_chat_model(index, server, capsys, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"question": "What is the capital of Kenya?", "relevant_sources": ["kenya.md"]},
+        {"question": "Who developed relativity?", "relevant_sources": ["einstein.md"]}]))
+    server.reply(REWRITES, REWRITES)
+    argv = ["eval", "--index", index, "--questions", str(questions), "--top-k", "3", "--json",
+            "--rewrite", "multi-query", "--llm", f"compatible:{MODEL}", "--base-url", server.openai_url]
+    assert main(argv) == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["results"]) == 1 and "MRR" in out["results"][0]
+    assert len(server.calls("/v1/chat/completions")) == 2  # one model call per question
+    assert main(["eval", "--index", index, "--questions", str(questions), "--rewrite", "hyde"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "generative answerer" in err[0]
