@@ -160,3 +160,36 @@ def test_eval_rewrites_each_question_with_the_chat_model(index, server, capsys, 
     assert main(["eval", "--index", index, "--questions", str(questions), "--rewrite", "hyde"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "generative answerer" in err[0]
+
+
+# ---- the Chat page ------------------------------------------------------------------------
+
+from test_app_providers import app_env, session  # noqa: E402,F401  (the app fixtures against the fake server)
+
+
+def test_chat_shows_the_rewritten_queries_and_the_rewrite_stage(app_env, server):  # noqa: F811
+    from helpers import app_errors
+
+    at = session(server, "chat", compatible_base_url=server.openai_url)
+    assert at.sidebar.selectbox(key="w:rewrite_choice").disabled  # extractive: nothing to rewrite with
+    assert any("generative answerer" in c.value for c in at.sidebar.caption)
+    at.sidebar.selectbox(key="w:llm").set_value("compatible:").run()
+    at.sidebar.text_input(key="w:compatible_model").set_value(MODEL).run()
+    box = at.sidebar.selectbox(key="w:rewrite_choice")
+    assert not box.disabled
+    box.set_value("multi-query").run()
+    at.sidebar.number_input(key="w:rewrites").set_value(2).run()
+    evil = "<b>Kenya</b> capital [link](http://x.test)"
+    server.reply(f"{evil}\nNairobi seat of government", "Nairobi is the capital.")
+    at.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert not app_errors(at), app_errors(at)
+    entry = at.session_state["chat_history"][-1]
+    assert entry.rewrite is not None and entry.rewrite.queries == ("<b>Kenya</b> capital [link](http://x.test)",
+                                                                    "Nairobi seat of government")
+    assert any(t.value == f"{evil}\nNairobi seat of government" for t in at.text)  # plain text, as written
+    assert not any("<b>Kenya</b>" in m.value for m in at.markdown)  # never as markdown
+    table = at.dataframe[0].value.set_index("stage")
+    assert list(table.index) == ["query embedding", "rewrite", "prompt", "completion", "total"]
+    assert entry.costs.stage("rewrite").reported_tokens and entry.costs.stage("rewrite").cost_usd > 0
+    assert entry.answer.settings.rewrite == "multi_query" and entry.answer.settings.rewrites == 2
+    assert len(server.calls("/v1/chat/completions")) == 2
