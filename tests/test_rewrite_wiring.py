@@ -193,3 +193,18 @@ def test_chat_shows_the_rewritten_queries_and_the_rewrite_stage(app_env, server)
     assert entry.costs.stage("rewrite").reported_tokens and entry.costs.stage("rewrite").cost_usd > 0
     assert entry.answer.settings.rewrite == "multi_query" and entry.answer.settings.rewrites == 2
     assert len(server.calls("/v1/chat/completions")) == 2
+
+
+def test_a_config_file_carries_the_rewrite_and_refuses_a_bad_one(tmp_path):
+    from rag_core import config as cfg
+    from rag_core.errors import ConfigError
+
+    good = tmp_path / "good.toml"
+    good.write_text('version = 1\n[retrieval]\nrewrite = "multi_query"\nrewrites = 2\n')
+    loaded = cfg.load(good)
+    assert loaded.retrieval.rewrite == "multi_query" and loaded.retrieval.rewrites == 2
+    for body in ('rewrite = "paraphrase"', "rewrites = 9"):
+        bad = tmp_path / "bad.toml"
+        bad.write_text(f"version = 1\n[retrieval]\n{body}\n")
+        with pytest.raises(ConfigError, match="rewrite"):
+            cfg.load(bad)
