@@ -484,16 +484,14 @@ def evaluate(
     credentials: object = None,
     index_name: str | None = None,
     embed_ms: float | None = None,
-    search_cache: dict | None = None,
-    rewriter: object = None,
+    search_cache: dict | None = None, rewriter: object = None,
 ) -> EvalResult:
     """Retrieve for every question with `settings` and score the hits at k = settings.top_k.
 
     `reranker` defaults to the one `settings.reranker` names. `embed_ms`, when given (a sweep
     measures it once per index), replaces the per-run query-embedding time. `search_cache`
     (shared by a sweep's settings on one index): each question's dense search runs once.
-    `rewriter` (a QueryRewriter): required when `settings.rewrite` is on; one model call per question.
-    """
+    `rewriter` (a QueryRewriter) is required when `settings.rewrite` is on (a model call per question)."""
     if not question_set.questions:
         raise ConfigError(f"question set {question_set.name!r} has no questions")
     missing = check_coverage(index, question_set)
