@@ -400,7 +400,7 @@ class EvalResult:
 
 def retriever_label(s: RetrievalSettings) -> str:
     """The retrieval method in words: "dense", "bm25", "hybrid rrf k=10", "hybrid z-score α=0.5",
-    plus depth, MMR and neighbours when they differ from off / the default."""
+    plus depth, MMR, neighbours and query rewriting when they differ from off / the default."""
     from .retrieval.modes import NORMALISE_LABEL
 
     if s.mode != "hybrid":
@@ -415,6 +415,8 @@ def retriever_label(s: RetrievalSettings) -> str:
         text += f" + mmr λ={s.mmr_lambda:g}"
     if s.neighbours:
         text += f" + neighbours {s.neighbours}"
+    if s.rewrite:
+        text += " + hyde" if s.rewrite == "hyde" else f" + multi-query ×{s.rewrites}"
     return text
 
 

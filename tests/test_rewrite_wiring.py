@@ -156,6 +156,7 @@ def test_eval_rewrites_each_question_with_the_chat_model(index, server, capsys, 
     assert main(argv) == 0, capsys.readouterr().err
     out = json.loads(capsys.readouterr().out)
     assert len(out["results"]) == 1 and "MRR" in out["results"][0]
+    assert "+ multi-query ×3" in out["results"][0]["setting"]
     assert len(server.calls("/v1/chat/completions")) == 2  # one model call per question
     assert main(["eval", "--index", index, "--questions", str(questions), "--rewrite", "hyde"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
