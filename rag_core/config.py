@@ -54,6 +54,7 @@ BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("retrieval", "score_threshold"): (-1_000_000.0, 1_000_000.0),
     ("retrieval", "alpha"): (0.0, 1.0),
     ("retrieval", "mmr_lambda"): (0.0, 1.0),
+    ("retrieval", "rewrites"): (1, 5),
 }
 #: any other number must be finite and inside this
 DEFAULT_BOUND = (-1_000_000_000, 1_000_000_000)
@@ -279,6 +280,12 @@ def _check_mode(settings: RetrievalSettings) -> None:
 
     if mode not in MODES:
         raise ConfigError(f"retrieval.mode {mode!r} is unknown; known: {', '.join(MODES)}")
+    rewrite = getattr(settings, "rewrite", None)
+    if rewrite is not None:
+        from .retrieval.rewrite import STRATEGIES
+
+        if str(rewrite).replace("-", "_") not in STRATEGIES:
+            raise ConfigError(f"retrieval.rewrite {rewrite!r} is unknown; known: multi_query, hyde (or leave it out)")
 
 
 # ---- TOML and JSON --------------------------------------------------------------------------

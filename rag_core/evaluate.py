@@ -400,7 +400,7 @@ class EvalResult:
 
 def retriever_label(s: RetrievalSettings) -> str:
     """The retrieval method in words: "dense", "bm25", "hybrid rrf k=10", "hybrid z-score α=0.5",
-    plus depth, MMR and neighbours when they differ from off / the default."""
+    plus depth, MMR, neighbours and query rewriting when they differ from off / the default."""
     from .retrieval.modes import NORMALISE_LABEL
 
     if s.mode != "hybrid":
@@ -415,6 +415,8 @@ def retriever_label(s: RetrievalSettings) -> str:
         text += f" + mmr λ={s.mmr_lambda:g}"
     if s.neighbours:
         text += f" + neighbours {s.neighbours}"
+    if s.rewrite:
+        text += " + hyde" if s.rewrite == "hyde" else f" + multi-query ×{s.rewrites}"
     return text
 
 
@@ -484,14 +486,14 @@ def evaluate(
     credentials: object = None,
     index_name: str | None = None,
     embed_ms: float | None = None,
-    search_cache: dict | None = None,
+    search_cache: dict | None = None, rewriter: object = None,
 ) -> EvalResult:
     """Retrieve for every question with `settings` and score the hits at k = settings.top_k.
 
     `reranker` defaults to the one `settings.reranker` names. `embed_ms`, when given (a sweep
     measures it once per index), replaces the per-run query-embedding time. `search_cache`
     (shared by a sweep's settings on one index): each question's dense search runs once.
-    """
+    `rewriter` (a QueryRewriter) is required when `settings.rewrite` is on (a model call per question)."""
     if not question_set.questions:
         raise ConfigError(f"question set {question_set.name!r} has no questions")
     missing = check_coverage(index, question_set)
@@ -503,7 +505,7 @@ def evaluate(
     if progress:
         progress(0, total, "")
     for done, q in enumerate(question_set.questions, start=1):
-        retrieval = retriever.retrieve(q.question, settings)
+        retrieval = retriever.retrieve(q.question, settings, rewriter if settings.rewrite else None)
         sources = [h.chunk.source for h in retrieval.hits]
         stages = retrieval.latency_ms
         rows.append(QuestionResult(
@@ -596,7 +598,7 @@ def measure_query_embedding(index: Index, question_set: QuestionSet) -> tuple[fl
 
 
 def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: QuestionSet,
-             progress: ProgressFn | None, credentials: object) -> list[EvalResult]:
+             progress: ProgressFn | None, credentials: object, rewriter: object = None) -> list[EvalResult]:
     # every reranker name and every index is checked before the first question is asked
     rerankers = {s.reranker or "none": _resolve_reranker(s, None, credentials) for _, _, s in jobs}
     for name, index, _ in jobs:
@@ -617,7 +619,7 @@ def _run_all(jobs: list[tuple[str, Index, RetrievalSettings]], question_set: Que
                 progress(base + done, total, what)
 
         result = evaluate(index, question_set, settings, rerankers[key], step, index_name=name,
-                          embed_ms=embed[name][0], search_cache=caches.setdefault(name, {}))
+                          embed_ms=embed[name][0], search_cache=caches.setdefault(name, {}), rewriter=rewriter)
         results.append(dataclasses.replace(result, embed_cached=embed[name][1]))
     return results
 
@@ -650,6 +652,7 @@ def compare_indexes(
     *,
     progress: ProgressFn | None = None,
     credentials: object = None,
+    rewriter: object = None,
 ) -> list[EvalResult]:
     """The same setting(s) on several indexes (e.g. chunking or embedder variants of one corpus):
     one EvalResult per (index, setting), labelled with the index's name."""
@@ -659,7 +662,7 @@ def compare_indexes(
     if not grid:
         raise ConfigError("no settings to evaluate: choose at least one")
     jobs = [(name, index, s) for name, index in indexes.items() for s in grid]
-    return _run_all(jobs, question_set, progress, credentials)
+    return _run_all(jobs, question_set, progress, credentials, rewriter)
 
 
 def best(results: Sequence[EvalResult], metric: str = "mrr") -> EvalResult:

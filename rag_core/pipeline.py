@@ -17,6 +17,7 @@ from .costs import CostModels, TurnCosts, cost_models_for, count_tokens, encodin
 from .index import Index
 from .prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
 from .retrieval import RERANK_POOL_FACTOR, RERANK_POOL_MIN, RetrievalResult, Retriever
+from .retrieval.rewrite import QueryRewriter, create_rewriter
 from .types import LLM, Answer, GenerationRequest, Reranker, RetrievalSettings, TokenUsage
 
 __all__ = ["CostModels", "Pipeline", "Turn", "cost_models_for", "RERANK_POOL_FACTOR", "RERANK_POOL_MIN"]
@@ -45,6 +46,7 @@ class Pipeline:
         self.llm = llm
         self.template = template
         self.cost_models = cost_models
+        self._rewriters: dict[tuple[str, int], QueryRewriter | None] = {}
 
     @property
     def index(self) -> Index:
@@ -54,10 +56,21 @@ class Pipeline:
     def reranker(self) -> Reranker | None:
         return self.retriever.reranker
 
+    def rewriter(self, settings: RetrievalSettings) -> QueryRewriter | None:
+        """The query rewriter `settings` ask for, on this pipeline's answerer (None when off); a
+        ConfigError saying what to do when the answerer is extractive or the setting is unknown."""
+        if not settings.rewrite:
+            return None
+        key = (settings.rewrite, settings.rewrites)
+        if key not in self._rewriters:
+            self._rewriters[key] = create_rewriter(settings.rewrite, self.llm, settings.rewrites,
+                                                   encoding=encoding_for_model(self.cost_models.chat))
+        return self._rewriters[key]
+
     def prepare(self, question: str, settings: RetrievalSettings) -> tuple[RetrievalResult, BuiltPrompt, float]:
         """Everything before the answerer (what the chat-turn overhead budget covers); the last
         item is the prompt-building time in ms."""
-        retrieval = self.retriever.retrieve(question, settings)
+        retrieval = self.retriever.retrieve(question, settings, self.rewriter(settings))
         t0 = time.perf_counter()
         prompt = build_prompt(
             question,
@@ -118,6 +131,9 @@ class Turn:
         models, p = self.pipeline.cost_models, self.pipeline
         stages = [models.embedding_stage(p.index.embedder, self.retrieval.embedding.estimated_tokens,
                                          self.retrieval.embedding.reported_tokens)]
+        rw = self.retrieval.rewrite
+        if rw is not None:
+            stages.append(models.rewrite_stage(p.llm, rw.estimated, rw.reported))
         if self.retrieval.rerank_searches is not None and p.reranker is not None:
             stages.append(models.rerank_stage(p.reranker, self.retrieval.rerank_searches))
         completion_estimate = count_tokens(text, encoding_for_model(models.chat))

@@ -168,6 +168,8 @@ class RetrievalSettings:
     `depth`: candidates taken from each list before fusing. Then the score threshold (on the
     cosine where a hit has one), an optional reranker, MMR (`mmr_lambda`, None = off) and the
     top k; `neighbours` adds n chunks either side of each hit to the answerer's context.
+    `rewrite` ("multi_query" or "hyde"; None = off) asks the generative answerer to rewrite the
+    question first (`rewrites` paraphrases for multi-query), one ranked list per text, fused.
     Defaults: the best offline setting measured (see rag_core/retrieval/RESULTS.md)."""
 
     top_k: int = 5
@@ -182,6 +184,8 @@ class RetrievalSettings:
     depth: int = 100
     mmr_lambda: float | None = None
     neighbours: int = 0
+    rewrite: str | None = None
+    rewrites: int = 3
 
 
 @dataclass(frozen=True)

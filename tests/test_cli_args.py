@@ -24,7 +24,7 @@ LISTS = ("eval", "experiment")
 ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap", "--threshold", "--rounds",
            "--alpha", "--rrf-k", "--mmr", "--neighbours"}  # bm25 only, plain 1/rank, diversity only, no neighbours
 #: checked options that take words, not numbers (the retrieval mode, fusion and normaliser)
-WORDS = {"--retriever", "--fusion", "--normalise"}
+WORDS = {"--retriever", "--fusion", "--normalise", "--rewrite"}
 #: options whose smallest ordinary value is not 1 (pgvector's HNSW limits: m >= 2, ef_construction >= 4)
 ORDINARY = {"--hnsw-m": "16", "--ef-construction": "64"}
 ALWAYS_BAD = ["nan", "NaN", "inf", "-inf", "1e400", "abc", "", "-2", "1e30"]

@@ -34,6 +34,8 @@ def _for(section: str, f, hint) -> st.SearchStrategy:
         return st.none() | _for(section, f, inner)
     if f.name == "mode":
         return st.sampled_from(sorted(MODES))
+    if f.name == "rewrite":
+        return st.sampled_from(("multi_query", "hyde"))
     low, high = cfg.BOUNDS.get((section, f.name), cfg.DEFAULT_BOUND)
     if inner is bool:
         return st.booleans()
@@ -77,7 +79,8 @@ def test_any_valid_config_round_trips_through_toml_and_json(config):
 def test_every_retrieval_field_is_in_the_file():
     """Fields are read from RetrievalSettings itself: a new one needs no change in config.py."""
     data = cfg.to_dict(cfg.PlaygroundConfig(retrieval=RetrievalSettings(sources=("a",), score_threshold=0.1,
-                                                                        reranker="pool-bm25", mmr_lambda=0.7)))
+                                                                        reranker="pool-bm25", mmr_lambda=0.7,
+                                                                        rewrite="hyde")))
     assert set(data["retrieval"]) == {f.name for f in fields(RetrievalSettings)}
     assert set(data["chunking"]) == {f.name for f in fields(ChunkingConfig)}
 

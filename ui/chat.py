@@ -39,7 +39,9 @@ def settings_used(entry: state.ChatEntry) -> str:
     threshold = "none" if s.score_threshold is None else f"{s.score_threshold:.2f}"
     template = "custom" if entry.custom_template else "default"
     return (f"Settings used: index {entry.index} · top-k {s.top_k} · threshold {threshold} · "
-            f"reranker {s.reranker or 'none'} · answerer {entry.llm} · {template} template")
+            f"reranker {s.reranker or 'none'} · answerer {entry.llm} · {template} template"
+            + (f" · query rewriting {s.rewrite}" + (f" ×{s.rewrites}" if s.rewrite == "multi_query" else "")
+               if s.rewrite else ""))
 
 
 def no_context(entry: state.ChatEntry, scope: str | None = None) -> None:
@@ -64,12 +66,23 @@ def explain(entry: state.ChatEntry, scope: str | None = None, show_settings: boo
     widgets.cost_table(entry.costs, key=f"costs-{scope}" if scope else None)
     if show_settings:
         st.caption(settings_used(entry))
+    if entry.rewrite is not None:
+        rewritten(entry.rewrite)
     if not answer.hits:
         no_context(entry, scope)
     else:
         st.markdown(f"**Retrieved chunks ({len(answer.hits)})**")
         hitcards.hits(answer.hits, scope=scope, question=answer.question)
     widgets.prompt_expander(answer.prompt)
+
+
+def rewritten(rw) -> None:
+    """The queries the answerer wrote (untrusted model output: plain text, never markdown)."""
+    label = "HyDE passage" if rw.strategy == "hyde" else f"Rewritten queries ({len(rw.queries)})"
+    st.markdown(f"**{label}**")
+    st.text("\n".join(rw.queries) or "(none usable: searched with the question alone)")
+    if rw.warning:
+        st.caption(widgets.md_escape(rw.warning))
 
 
 def answer_text(text: str, where=None, scope: str | None = None, n_hits: int = 0) -> None:
@@ -147,7 +160,7 @@ def answer_here(question: str, settings: state.ChatSettings, scope: str,
         if turn.answer is None or turn.costs is None:
             return None
         entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE,
-                                turn.costs, settings.llm)
+                                turn.costs, settings.llm, rewrite=turn.retrieval.rewrite)
     show_answer(entry, scope, show_settings)
     return entry
 

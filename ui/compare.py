@@ -109,6 +109,14 @@ def _one_of(label: str, name: str, options: tuple[str, ...]):
     return draw
 
 
+def _rewrite(where, side: str, value: Any) -> str | None:
+    """Query rewriting (needs a generative answerer: the column says so when it is extractive)."""
+    labels = list(state.REWRITE_CHOICES)
+    now = next((k for k, v in state.REWRITE_CHOICES.items() if v == value), labels[0])
+    chosen = where.selectbox("Query rewriting", labels, key=state.default(_key(side, "rewrite"), now))
+    return state.REWRITE_CHOICES[chosen]
+
+
 #: fields with a widget of their own: (where, side, default) -> value
 SPECIAL: dict[str, Callable[[Any, str, Any], Any]] = {
     "top_k": lambda where, side, v: int(where.slider("Top-k (chunks retrieved)", 1, 20,
@@ -119,6 +127,9 @@ SPECIAL: dict[str, Callable[[Any, str, Any], Any]] = {
     "fusion": _one_of("Hybrid fusion", "fusion", ("weighted", "rrf")),
     "normalise": _one_of("Score normalisation (weighted)", "normalise", ("zscore", "minmax")),
     "mmr_lambda": _mmr,
+    "rewrite": _rewrite,
+    "rewrites": lambda where, side, v: int(where.number_input("Rewrites (multi-query)", 1, 5, step=1,
+                                                              key=state.default(_key(side, "rewrites"), int(v)))),
     "sources": lambda where, side, v: v,  # a filter set elsewhere, not a tuning knob
 }
 

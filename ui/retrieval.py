@@ -26,6 +26,22 @@ def chat_controls() -> None:
               disabled=not state.get("use_mmr"))
     st.slider("Neighbours (chunks either side sent to the answerer)", 0, 3,
               key=state.default("neighbours", DEFAULTS.neighbours))
+    rewrite_controls()
+
+
+def rewrite_controls() -> None:
+    """Query rewriting: the answerer writes rewrites (multi-query) or a passage (HyDE) to search
+    with; an extra model call, priced as its own stage. Off for the extractive answerer."""
+    able = state.can_rewrite()
+    st.selectbox("Query rewriting", list(state.REWRITE_CHOICES),
+                 key=state.default("rewrite_choice", state.rewrite_of_settings()), disabled=not able,
+                 help="multi-query: the answerer paraphrases the question N times, each is searched and the "
+                      "lists fused (RRF); HyDE: it writes a passage that would answer it, searched instead. "
+                      "One extra model call per question (its tokens and dollars are a 'rewrite' stage).")
+    st.number_input("Rewrites (multi-query)", 1, 5, step=1, key=state.default("rewrites", DEFAULTS.rewrites),
+                    disabled=not able or state.get("rewrite_choice") != "multi-query")
+    if not able:
+        st.caption("Query rewriting needs a generative answerer: choose a chat model as the Answerer.")
 
 
 def eval_methods(container) -> list[tuple[str, str]]:

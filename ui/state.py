@@ -18,6 +18,7 @@ from rag_core import costs
 from rag_core.costs import TurnCosts
 from rag_core.loaders import LoadReport
 from rag_core.prompts import DEFAULT_TEMPLATE
+from rag_core.retrieval.rewrite import Rewrite
 from rag_core.types import Answer, Document, RetrievalSettings
 
 W = "w:"
@@ -101,6 +102,21 @@ DEFAULT_METHOD = next(k for k, v in METHODS.items() if v[0] == DEFAULTS.mode
                       and (v[1] == DEFAULTS.fusion or DEFAULTS.mode != "hybrid"))
 
 
+#: the query rewriting choices: label -> RetrievalSettings.rewrite
+REWRITE_CHOICES = {"off": None, "multi-query": "multi_query", "HyDE": "hyde"}
+
+
+def rewrite_of_settings() -> str:
+    """The rewriting label for the `rewrite` setting (from a link or a config file)."""
+    value = get("rewrite", DEFAULTS.rewrite)
+    return next((k for k, v in REWRITE_CHOICES.items() if v == value), "off")
+
+
+def can_rewrite() -> bool:
+    """Query rewriting needs a generative answerer: not the extractive one."""
+    return chosen_llm().partition(":")[0] not in ("", "extractive")
+
+
 def method_of_settings() -> str:
     """The retriever label for the `mode`/`fusion` settings (from a link or a config file)."""
     mode, fusion = get("mode", DEFAULTS.mode), get("fusion", DEFAULTS.fusion)
@@ -113,8 +129,11 @@ def chat_retrieval(base: RetrievalSettings) -> RetrievalSettings:
     settings' own field names too, so a link or an exported config carries them."""
     mode, fusion = METHODS.get(get("method", method_of_settings()), METHODS[DEFAULT_METHOD])
     mmr = float(get("mmr", 0.7)) if get("use_mmr", get("mmr_lambda") is not None) else None
+    rewrite = REWRITE_CHOICES.get(get("rewrite_choice", rewrite_of_settings()))
     chosen = replace(base, mode=mode, fusion=fusion, alpha=float(get("alpha", DEFAULTS.alpha)), mmr_lambda=mmr,
-                     neighbours=int(get("neighbours", DEFAULTS.neighbours)))
+                     neighbours=int(get("neighbours", DEFAULTS.neighbours)),
+                     rewrite=rewrite if can_rewrite() else None, rewrites=int(get("rewrites", DEFAULTS.rewrites)))
+    st.session_state[w("rewrite")] = st.session_state[P + "rewrite"] = rewrite  # the choice, kept as chosen
     for name in ("mode", "fusion", "mmr_lambda"):  # no widget has these keys: safe to set any time
         st.session_state[w(name)] = st.session_state[P + name] = getattr(chosen, name)
     return chosen
@@ -160,6 +179,8 @@ class ChatEntry:
     llm: str = DEFAULT_LLM
     #: a failed turn (missing key, provider error): what went wrong; its answer is empty, its costs zero
     error: str = ""
+    #: the query rewrite the turn ran (its queries are shown under the answer); None when off
+    rewrite: Rewrite | None = None
 
 
 def history() -> list[ChatEntry]:

@@ -128,3 +128,17 @@ def mmr(text: str) -> float | str:
     if text.strip().lower() in OFF_WORDS:
         return "off"
     return real(0.0, 1.0)(text)
+
+
+rewrites = integer(1, 5)  # query rewrites per question
+REWRITES = ("multi-query", "hyde")
+
+
+def rewrite(text: str) -> str:
+    """multi-query or hyde (stored as the strategy's name), or "off"."""
+    value = text.strip().lower().replace("_", "-")
+    if value in OFF_WORDS:
+        return "off"
+    if value not in REWRITES:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(REWRITES)} or off, not {text!r}")
+    return value.replace("-", "_")

@@ -97,6 +97,24 @@ def _open_indexes(args: argparse.Namespace, creds) -> dict:
     return indexes
 
 
+def _rewriter(args: argparse.Namespace, grid, creds):
+    """The query rewriter on --llm when the grid rewrites (a ConfigError for extractive)."""
+    rewriting = [s for s in grid if s.rewrite]
+    if not rewriting:
+        return None
+    from ..costs import cost_models_for, encoding_for_model
+    from ..llm import create_llm
+    from ..retrieval.rewrite import create_rewriter
+
+    from ..retrieval.rewrite import require_generative
+
+    s = rewriting[0]
+    if args.llm.strip().lower().partition(":")[0] == "extractive":  # refused before any model is loaded
+        require_generative(argparse.Namespace(name=args.llm), s.rewrite)
+    llm = create_llm(args.llm, credentials=creds)
+    return create_rewriter(s.rewrite, llm, s.rewrites, encoding=encoding_for_model(cost_models_for(llm, None).chat))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from ..evaluate import best, compare_indexes, question_set_from, result_to_json
 
@@ -104,9 +122,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     grid = parse_grid(args)
     creds = credentials(args)  # hosted embedders and rerankers (keys from secrets.toml or the environment)
     indexes = _open_indexes(args, creds)
+    rewriter = _rewriter(args, grid, creds)
     bar = Progress("evaluating", "questions", args.quiet)
     try:
-        results = compare_indexes(indexes, question_set, grid, progress=bar, credentials=creds)
+        results = compare_indexes(indexes, question_set, grid, progress=bar, credentials=creds, rewriter=rewriter)
     finally:
         bar.close()
     top = best(results, "mrr")
@@ -157,6 +176,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", default="none", type=types.listing(types.threshold, NONE_WORDS),
                    help="comma-separated first-stage score thresholds, e.g. none,0.3 (default none)")
     add_hosted(p)
+    p.add_argument("--llm", default="extractive",
+                   help="the answerer that writes the rewrites for --rewrite (a chat model, e.g. openai:gpt-4o-mini "
+                        "or compatible:<model>); nothing else in eval uses it")
     add_retrieval_flags(p, sweep=True)
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")

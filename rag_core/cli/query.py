@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 
 from .. import costs
 from ..config import add_config_option, retrieval_from, template_from
@@ -58,10 +59,32 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.json:
         out = answer_to_json(answer)
         out["usage"]["stages"] = [dict(dataclasses.asdict(s), cost_usd=round(s.cost_usd, 8)) for s in stages]
+        if turn.retrieval.rewrite is not None:
+            out["rewrite"] = rewrite_to_json(turn.retrieval.rewrite, turn.costs.stage("rewrite") if turn.costs else None)
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
+    _print_rewrite(turn.retrieval.rewrite)
     _print_answer(answer, stages)
     return 0
+
+
+def rewrite_to_json(rw, stage) -> dict:
+    """The rewrite that ran: its strategy, the queries searched with, and its priced tokens."""
+    usage = rw.usage
+    return {"strategy": rw.strategy, "queries": list(rw.queries), "warning": rw.warning,
+            "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "cost_usd": round(stage.cost_usd, 8) if stage is not None else 0.0,
+            "would_cost": bool(stage.would_cost) if stage is not None else False}
+
+
+def _print_rewrite(rw) -> None:
+    """The queries searched with, on stderr (stdout stays the answer and its hits)."""
+    if rw is None:
+        return
+    warn_line = f" ({terminal_safe(rw.warning)})" if rw.warning else ""
+    print(f"{rw.strategy}: {len(rw.queries)} rewrite(s){warn_line}", file=sys.stderr)
+    for q in rw.queries:
+        print(f"  > {terminal_safe(q)}", file=sys.stderr)
 
 
 def _where(hit) -> str:

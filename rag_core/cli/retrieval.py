@@ -1,5 +1,5 @@
 """Retrieval flags shared by `query` and `eval`: --retriever, --fusion, --normalise, --alpha,
---rrf-k, --candidates, --mmr, --neighbours. A flag left out takes the --config file's value, else
+--rrf-k, --candidates, --mmr, --neighbours, --rewrite, --rewrites. A flag left out takes the --config file's value, else
 RetrievalSettings' default (the one source: the app's Chat and Evaluate pages start from it too).
 
 `query` takes one value per flag; `eval` takes comma lists for --retriever, --fusion and
@@ -24,6 +24,8 @@ candidates = args_t.candidates
 neighbours = args_t.neighbours
 choice = args_t.choice
 mmr = args_t.mmr
+rewrites = args_t.rewrites
+rewrite = args_t.rewrite
 
 
 def add_retrieval_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None:
@@ -46,10 +48,19 @@ def add_retrieval_flags(p: argparse.ArgumentParser, sweep: bool = False) -> None
                    help="MMR diversification with this lambda (0..1; 1 = relevance only; off); default off")
     p.add_argument("--neighbours", type=neighbours, metavar="N",
                    help="add N chunks either side of each hit to the answer's context (0..5); default 0")
+    calls = (" In eval this makes one model call per question and setting (tokens and dollars)."
+             if sweep else "")
+    p.add_argument("--rewrite", type=rewrite, metavar="multi-query|hyde|off",
+                   help="query rewriting with the generative answerer (--llm): multi-query (N paraphrases, "
+                        "fused) or hyde (a hypothetical passage); needs a chat model, not extractive; "
+                        f"default off.{calls}")
+    p.add_argument("--rewrites", type=rewrites, metavar="N",
+                   help=f"how many paraphrases multi-query asks for (1..5); default {d.rewrites}")
 
 
 _FIELDS = {"retriever": "mode", "fusion": "fusion", "normalise": "normalise", "alpha": "alpha", "rrf_k": "rrf_k",
-           "candidates": "depth", "mmr": "mmr_lambda", "neighbours": "neighbours"}
+           "candidates": "depth", "mmr": "mmr_lambda", "neighbours": "neighbours",
+           "rewrite": "rewrite", "rewrites": "rewrites"}
 _SWEPT = ("retriever", "fusion", "alpha")
 
 

@@ -22,11 +22,13 @@ from .prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICE
                      PriceTable, is_unpriced, unpriced)
 
 EMBEDDING, RERANK, PROMPT, COMPLETION = "query embedding", "rerank", "prompt", "completion"
+#: query rewriting (multi-query, HyDE): the answerer's extra call, its prompt and reply tokens
+REWRITE = "rewrite"
 
 
 @dataclass(frozen=True)
 class StageCost:
-    stage: str  # "query embedding" | "rerank" | "prompt" | "completion"
+    stage: str  # "query embedding" | "rewrite" | "rerank" | "prompt" | "completion"
     model: str
     estimated_tokens: int
     #: what the API's usage said; None when the provider reports nothing (local, or a silent server)
@@ -89,7 +91,7 @@ class TurnCosts:
 
     def usage(self) -> Usage:
         """The summary line: tokens per kind, dollars, the models priced on (chat first)."""
-        order = {PROMPT: 0, COMPLETION: 1, EMBEDDING: 2, RERANK: 3}
+        order = {PROMPT: 0, COMPLETION: 1, EMBEDDING: 2, RERANK: 3, REWRITE: 4}
         labels = [s.model for s in sorted(self.stages, key=lambda s: order.get(s.stage, 9)) if s.is_cost_model]
         return Usage(embedding_tokens=self._tokens(EMBEDDING), prompt_tokens=self._tokens(PROMPT),
                      completion_tokens=self._tokens(COMPLETION), cost_usd=self.total_usd,
@@ -150,6 +152,16 @@ class CostModels:
                                  reported.prompt_tokens if reported else None, would_cost=would),
                 StageCost.priced(COMPLETION, self.chat, self.prices, completion_tokens,
                                  reported.completion_tokens if reported else None, would_cost=would))
+
+    def rewrite_stage(self, llm: object, estimated: TokenUsage, reported: TokenUsage | None) -> StageCost:
+        """The rewrite call, priced on the chat model: its prompt at the input rate, its reply at
+        the output rate (the server's counts when it reported them; a local answerer's are not
+        trusted, as in `chat_stages`). Tokens are the two summed."""
+        prompt, completion = self.chat_stages(llm, estimated.prompt_tokens, estimated.completion_tokens, reported)
+        return StageCost(REWRITE, prompt.model, prompt.estimated_tokens + completion.estimated_tokens,
+                         None if prompt.reported_tokens is None
+                         else prompt.reported_tokens + (completion.reported_tokens or 0),
+                         prompt.cost_usd + completion.cost_usd, prompt.would_cost)
 
     def rerank_stage(self, reranker: object, searches: int) -> StageCost:
         """Priced by search units when the table lists the reranker; a hosted one it does not list

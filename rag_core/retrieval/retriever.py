@@ -5,6 +5,9 @@ Read it as a short chain of steps over one `RetrievalQuery` (question, settings,
 1. a first stage chosen by `settings.mode` (`MODES`: name -> function returning candidates,
    best first: "dense" (the vector store), "bm25" (whole-index BM25), "hybrid" (both, fused;
    see modes.py)),
+   With query rewriting (`settings.rewrite`, a `QueryRewriter` passed to `retrieve`), the
+   first stage runs once per search text (the question and the model's rewrites, or the HyDE
+   passage) and the lists are fused by RRF (`fuse_rewrites`); the steps then see the question.
 2. the score threshold (on the cosine when a hit has one, else on its primary score),
 3. post-steps in order (`Step`: query, hits -> hits): the reranker, MMR when `settings.mmr_lambda`
    is set, then any steps given to the constructor,
@@ -34,6 +37,7 @@ from ..types import Hit, Reranker, RetrievalSettings, Score
 from . import modes
 from .mmr import mmr
 from .neighbours import MAX_NEIGHBOURS, expand
+from .rewrite import HYDE, QueryRewriter, Rewrite, fuse_rewrites
 
 #: How many first-stage candidates a reranker sees per final hit.
 RERANK_POOL_FACTOR = 4
@@ -73,6 +77,8 @@ class RetrievalResult:
     query_vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     #: what the answerer gets: the hits with their neighbours (empty: the hits alone)
     context: tuple[Hit, ...] = ()
+    #: the query rewrite that ran (its queries, tokens, latency); None when rewriting is off
+    rewrite: Rewrite | None = None
 
     @property
     def for_prompt(self) -> tuple[Hit, ...]:
@@ -90,6 +96,9 @@ class RetrievalQuery:
     latency_ms: dict[str, float] = field(default_factory=dict)
     embed_reported: MeterReading | None = None
     rerank_reported: MeterReading | None = None
+    #: the rewritten search texts embedded besides the question, and their metered deltas
+    extra_texts: list[str] = field(default_factory=list)
+    extra_reported: list[MeterReading | None] = field(default_factory=list)
 
 
 class Step(Protocol):
@@ -211,10 +220,19 @@ class Retriever:
             query.embed_reported = reading(embedder) - before if meter_of(embedder) else None
         return query.vector
 
-    def retrieve(self, question: str, settings: RetrievalSettings) -> RetrievalResult:
-        """First stage by mode, threshold on its score, the steps, then the top k."""
+    def retrieve(self, question: str, settings: RetrievalSettings,
+                 rewriter: QueryRewriter | None = None) -> RetrievalResult:
+        """First stage by mode (per rewritten query, fused, when `settings.rewrite` is on: then
+        `rewriter` is required), threshold on its score, the steps, then the top k."""
         query = self._query(question, settings)
-        found = MODES[settings.mode](self, query)
+        rewrite = None
+        if settings.rewrite:
+            if rewriter is None:
+                raise ConfigError(f"query rewriting ({settings.rewrite}) needs a generative answerer to write "
+                                  "the rewrites: choose a chat model, or turn query rewriting off")
+            rewrite, found = self._rewritten(query, rewriter)
+        else:
+            found = MODES[settings.mode](self, query)
         threshold = settings.score_threshold
         kept = [h for h in found if not _below(h, threshold)]
         below = tuple(h for h in found[: settings.top_k] if _below(h, threshold))
@@ -225,7 +243,34 @@ class Retriever:
         hits = tuple(kept[: settings.top_k])
         context = neighbour_context(self.index, hits, settings.neighbours)
         return RetrievalResult(question, settings, hits, below, dict(query.latency_ms),
-                               self._embedding_usage(query), self._searches(query), query.vector, context)
+                               self._embedding_usage(query), self._searches(query), query.vector, context,
+                               rewrite)
+
+    def _rewritten(self, query: RetrievalQuery, rewriter: QueryRewriter) -> tuple[Rewrite, list[Hit]]:
+        """Rewrite the question (one model call), run the first stage once per search text
+        (the question's own list first, unless HyDE searches with the passage alone), fuse by RRF.
+        The extra texts' embedding time and tokens add to the question's."""
+        rw = rewriter.rewrite(query.question)
+        query.latency_ms["rewrite"] = rw.latency_ms
+        lists = []
+        for text in rw.search_texts(with_question=rw.strategy != HYDE):
+            if text == query.question:
+                lists.append(MODES[query.settings.mode](self, query))
+                continue
+            sub = RetrievalQuery(text, query.settings, query.pool)
+            lists.append(MODES[query.settings.mode](self, sub))
+            query.extra_texts.append(text)
+            query.extra_reported.append(sub.embed_reported)
+            for stage, ms in sub.latency_ms.items():
+                query.latency_ms[stage] = query.latency_ms.get(stage, 0.0) + ms
+            if query.vector is None and sub.vector is not None:
+                query.vector = sub.vector  # HyDE without the question: the passage's vector
+        if len(lists) == 1:
+            return rw, lists[0]
+        t0 = time.perf_counter()
+        fused = fuse_rewrites(lists, k=query.pool, rrf_k=query.settings.rrf_k)
+        query.latency_ms["fuse_rewrites"] = _ms(t0)
+        return rw, [f.hit for f in fused]
 
     def _query(self, question: str, settings: RetrievalSettings) -> RetrievalQuery:
         if not question.strip():
@@ -245,13 +290,14 @@ class Retriever:
     def _embedding_usage(self, query: RetrievalQuery) -> EmbeddingUsage:
         """A hosted embedder's delta counts if it made a call that reported usage, or made no call
         at all (a cache hit: nothing was billed)."""
-        estimated = count_tokens(query.question, self.token_encoding)
-        delta = query.embed_reported
-        if delta is None:
+        estimated = sum(count_tokens(t, self.token_encoding) for t in [query.question, *query.extra_texts])
+        deltas = [query.embed_reported, *query.extra_reported]
+        if any(d is None for d in deltas):
             return EmbeddingUsage(estimated)
         meter = meter_of(self.index.embedder)
-        trusted = delta.requests == 0 or (meter is not None and meter.reported and delta.tokens > 0)
-        return EmbeddingUsage(estimated, delta.tokens if trusted else None)
+        trusted = all(d.requests == 0 or (meter is not None and meter.reported and d.tokens > 0)
+                      for d in deltas if d is not None)
+        return EmbeddingUsage(estimated, sum(d.tokens for d in deltas if d is not None) if trusted else None)
 
     def _searches(self, query: RetrievalQuery) -> int | None:
         if "rerank" not in query.latency_ms:
