@@ -21,6 +21,10 @@ for provider in providers.PROVIDERS:
     with st.container(border=True), guard(f"setting up {keys.TITLES[provider]}"):
         keys.provider_row(provider)
 
+st.subheader("Database for the pgvector store")
+with guard("setting the database"):
+    keys.database_row()
+
 st.subheader("Prices")
 table = state.price_table()
 st.caption(f"USD list prices as of **{table.as_of}**; check them against the providers' pricing pages. "

@@ -27,9 +27,10 @@ def load_index(name: str) -> Index:
     directory = catalog.index_dir(name)
     generation = catalog.generation(directory)
     manifest = read_manifest(directory)
-    if not is_hosted(manifest.embedder):
+    session_db = manifest.store.startswith("pgvector") and providers.credentials().pg_dsn
+    if not is_hosted(manifest.embedder) and not session_db:
         return cache.open_index(str(directory), generation)
-    return _session_index(str(directory), generation, manifest)
+    return _session_index(str(directory), generation, manifest)  # this session's keys or database
 
 
 def _session_index(directory: str, generation: str, manifest) -> Index:
@@ -44,11 +45,12 @@ def _session_index(directory: str, generation: str, manifest) -> Index:
                           f"needs a key or base URL this session does not have ({exc}). Add it on the Settings "
                           "page, then try again.") from None
     memo = st.session_state.setdefault("session_indexes", {})
-    key = (directory, generation, id(emb))
+    creds = providers.credentials()
+    key = (directory, generation, id(emb), providers.fingerprint(creds))
     if key not in memo:
         for stale in [k for k in memo if k[0] == directory]:
             memo.pop(stale)
-        memo[key] = Index.open(directory, embedder=emb)
+        memo[key] = Index.open(directory, embedder=emb, credentials=creds)
     return memo[key]
 
 

@@ -80,3 +80,46 @@ def show_report(report) -> None:
     if report.models:
         st.dataframe(pd.DataFrame({"models the server lists": list(report.models)}), hide_index=True,
                      height=min(300, 38 + 35 * len(report.models)))
+
+
+_DSN_WIDGET = "dsn_input"
+_DSN_PROBLEM = "dsn_problem"
+
+
+def _take_dsn() -> None:
+    """on_change: check the typed DSN like a typed base URL (address guard, pinned host), keep
+    it for this session only, and clear the field (it may hold a password)."""
+    from rag_core.errors import RagError
+    from rag_core.stores.pg_server import guard_typed_dsn
+
+    typed = (st.session_state.get(_DSN_WIDGET) or "").strip()
+    st.session_state[_DSN_WIDGET] = ""
+    st.session_state.pop(_DSN_PROBLEM, None)
+    if not typed:
+        return
+    try:
+        providers.set_typed("pg_dsn", guard_typed_dsn(typed, providers.credentials().allow_local_servers))
+    except RagError as exc:
+        providers.set_typed("pg_dsn", None)
+        st.session_state[_DSN_PROBLEM] = str(exc)
+
+
+def database_row() -> None:
+    """The pgvector store's server for this session: a DSN typed here beats RAG_PG_DSN and
+    secrets.toml for this browser session only; never shown again, never written anywhere."""
+    from rag_core.stores.pg_server import redact_dsn
+
+    c1, c2 = st.columns([3, 2])
+    c1.text_input("PostgreSQL DSN for the pgvector store (this session)", type="password", key=_DSN_WIDGET,
+                  on_change=_take_dsn, placeholder="postgresql://user:password@db.example.com:5432/rag; Enter to apply",
+                  help="Needs the vector extension (CREATE EXTENSION vector) and CREATE on the schema. "
+                       "Without one, the operator's RAG_PG_DSN / secrets.toml, else an embedded server, is used.")
+    problem = st.session_state.get(_DSN_PROBLEM)
+    current = providers.typed_values().get("pg_dsn")
+    if problem:
+        c2.error(widgets.md_escape(problem), icon=":material/block:")
+    elif current:
+        c2.caption(f"In use for this session: {widgets.md_escape(redact_dsn(current))}")
+        c2.button("Forget it", key="forget_dsn", on_click=providers.set_typed, args=("pg_dsn", None))
+    else:
+        c2.caption("In use: the operator's configuration (or the embedded server)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import streamlit as st
@@ -82,7 +82,8 @@ def set_typed(field: str, value: str | None) -> None:
 
 
 def typed() -> Credentials:
-    return Credentials.from_mapping(typed_values())
+    """What this session typed; a DSN only as `keys.database_row` checked and pinned it."""
+    return replace(Credentials.from_mapping(typed_values()), pg_dsn=typed_values().get("pg_dsn"))
 
 
 def credentials() -> Credentials:

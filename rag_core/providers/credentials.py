@@ -30,6 +30,8 @@ ENV_VARS: Mapping[str, str] = {
     "compatible_api_key": "COMPATIBLE_API_KEY",
 }
 SECRET_FIELDS = ("openai_api_key", "cohere_api_key", "compatible_api_key")
+#: `password=...` in a key/value DSN (its value, quoted or not)
+_DSN_PASSWORD = re.compile(r"password\s*=\s*'?([^'\s]+)")
 URL_FIELDS = ("openai_base_url", "cohere_base_url", "compatible_base_url")
 #: provider -> (key field, base-URL field)
 PROVIDER_FIELDS: Mapping[str, tuple[str, str]] = {
@@ -74,11 +76,13 @@ class Credentials:
     allow_local_servers: bool = False
     #: the operator's keys this view does not use, kept only so they are still redacted
     withheld: tuple[str, ...] = field(default=(), repr=False)
+    #: a PostgreSQL DSN typed in this session, already address-checked and pinned (pg_server.guard_typed_dsn)
+    pg_dsn: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         parts = []
         for f in fields(self):
-            if f.name == "withheld":
+            if f.name in ("withheld", "pg_dsn"):
                 continue
             value = getattr(self, f.name)
             parts.append(f"{f.name}={mask(value) if f.name in SECRET_FIELDS else _public(value)!r}")
@@ -130,6 +134,8 @@ class Credentials:
         keys = [v for v in (getattr(self, n) for n in SECRET_FIELDS) if v]
         for url in (getattr(self, n) for n in URL_FIELDS):
             keys += userinfo_secrets(url)
+        if self.pg_dsn:
+            keys += [self.pg_dsn, *userinfo_secrets(self.pg_dsn), *_DSN_PASSWORD.findall(self.pg_dsn)]
         return tuple(dict.fromkeys([*keys, *self.withheld]))
 
     def status(self) -> dict[str, str]:
@@ -185,7 +191,7 @@ def session_view(operator: Credentials, typed: Credentials) -> Credentials:
             if typed_key and op_key and op_key != typed_key:
                 withheld.append(op_key)
     return Credentials(**values, visitor_urls=tuple(visitor), allow_local_servers=operator.allow_local_servers,
-                       withheld=tuple(withheld))
+                       withheld=tuple(withheld), pg_dsn=typed.pg_dsn)
 
 
 # ---- user:password in URLs -------------------------------------------------------------------

@@ -109,6 +109,41 @@ def configured_dsn(explicit: str | None = None, credentials=None) -> str | None:
     return _secrets_dsn(Path(".streamlit/secrets.toml"))
 
 
+def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
+    """A DSN typed in the browser, checked like a typed base URL: one TCP host whose address the
+    crawler's guard allows (loopback and private networks only when the operator allows local
+    servers), pinned with `hostaddr` so psycopg connects to that checked address and no other.
+    Messages never repeat the DSN (it may hold a password)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from ..crawl.safety import AddressPolicy, AddressRefused, resolve_checked
+    from ..errors import ConfigError
+    from ..providers.clients import LOCAL_MODEL_NETWORKS
+
+    text = (dsn or "").strip()
+    if not text or len(text) > 2000:
+        raise ConfigError("a PostgreSQL DSN is one line of at most 2,000 characters, e.g. "
+                          "postgresql://user:password@db.example.com:5432/rag")
+    try:
+        params = conninfo_to_dict(text)
+    except Exception:  # psycopg's message can quote the DSN, password included
+        raise ConfigError("that is not a PostgreSQL connection string (e.g. "
+                          "postgresql://user:password@db.example.com:5432/rag)") from None
+    host, port = str(params.get("host") or ""), str(params.get("port") or "5432")
+    if not host or host.startswith("/") or "," in host or "," in port or params.get("hostaddr"):
+        raise ConfigError("a DSN typed here names one server by host name or address (no socket path, "
+                          "no list of hosts, no hostaddr)")
+    networks = LOCAL_MODEL_NETWORKS if allow_local else ()
+    try:
+        addresses = resolve_checked(host, int(port), AddressPolicy(allow_networks=networks), resolver)
+    except AddressRefused as exc:
+        raise ConfigError(f"refused: {str(exc).partition(';')[0]}; nothing was sent. A database on this machine or "
+                          "a private network is for the operator to configure (RAG_PG_DSN or secrets.toml)") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"the database host could not be resolved ({type(exc).__name__})") from None
+    return make_conninfo(text, hostaddr=addresses[0])
+
+
 def _secrets_dsn(path: Path) -> str | None:
     import tomllib
 
