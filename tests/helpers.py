@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from rag_core.embeddings import create_embedder
@@ -34,3 +37,23 @@ def hashing_index(directory, store: str = "numpy", documents=None, chunking=Chun
 def app_errors(at) -> list[str]:
     """Every exception and st.error an AppTest run rendered."""
     return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, check=True) -> subprocess.CompletedProcess:
+    """`python -m rag_core ARGS` from the project root, as a user runs it."""
+    result = subprocess.run([sys.executable, "-m", "rag_core", *args], cwd=ROOT, capture_output=True,
+                            text=True, env=dict(os.environ), timeout=240)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def write_fact_docs(folder: Path) -> Path:
+    """The FACTS as one markdown file each in `folder` (created)."""
+    folder.mkdir()
+    for name, text in FACTS.items():
+        (folder / name).write_text(f"# {Path(name).stem}\n\n{text}\n")
+    return folder

@@ -2,31 +2,20 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import FACTS
+from helpers import FACTS, run_cli, write_fact_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args, check=True):
-    result = subprocess.run([sys.executable, "-m", "rag_core", *args], cwd=ROOT, capture_output=True,
-                            text=True, env=dict(os.environ), timeout=240)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+run = run_cli
 
 
 @pytest.fixture
 def docs(tmp_path):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name, text in FACTS.items():
-        (folder / name).write_text(f"# {Path(name).stem}\n\n{text}\n")
-    return folder
+    return write_fact_docs(tmp_path / "docs")
 
 
 def test_every_command_has_help():
