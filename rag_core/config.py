@@ -38,7 +38,7 @@ from typing import Any, Sequence
 
 from .errors import ConfigError
 from .prompts import DEFAULT_TEMPLATE
-from .types import ChunkingConfig, RetrievalSettings
+from .types import RETRIEVAL_BOUNDS, ChunkingConfig, RetrievalSettings
 
 FORMAT_VERSION = 1
 #: a configuration file is small: refuse anything bigger before parsing it
@@ -50,11 +50,7 @@ MAX_ITEMS = 1000
 BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("chunking", "size"): (1, 1_000_000),
     ("chunking", "overlap"): (0, 1_000_000),
-    ("retrieval", "top_k"): (1, 1000),
-    ("retrieval", "score_threshold"): (-1_000_000.0, 1_000_000.0),
-    ("retrieval", "alpha"): (0.0, 1.0),
-    ("retrieval", "mmr_lambda"): (0.0, 1.0),
-    ("retrieval", "rewrites"): (1, 5),
+    **{("retrieval", name): bounds for name, bounds in RETRIEVAL_BOUNDS.items()},
 }
 #: any other number must be finite and inside this
 DEFAULT_BOUND = (-1_000_000_000, 1_000_000_000)

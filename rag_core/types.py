@@ -157,6 +157,21 @@ class Usage:
         return self.embedding_tokens + self.prompt_tokens + self.completion_tokens
 
 
+#: The one checked range of each numeric retrieval setting (inclusive). Config files, links,
+#: CLI flags and every widget take their bounds from here, so a value one of them accepts never
+#: breaks another (a link with neighbours=4 once broke a slider that stopped at 3).
+RETRIEVAL_BOUNDS: Mapping[str, tuple[float, float]] = {
+    "top_k": (1, 50),
+    "score_threshold": (-1.0, 1.0),
+    "alpha": (0.0, 1.0),
+    "rrf_k": (0.0, 10_000.0),
+    "depth": (1, 10_000),
+    "mmr_lambda": (0.0, 1.0),
+    "neighbours": (0, 5),
+    "rewrites": (1, 5),
+}
+
+
 @dataclass(frozen=True)
 class RetrievalSettings:
     """How to retrieve for one question (recorded on the Answer). The single source of the

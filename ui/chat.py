@@ -19,7 +19,7 @@ from rag_core.pipeline import Pipeline
 from rag_core.prompts import DEFAULT_TEMPLATE, validate_template
 from rag_core.providers import redact
 from rag_core.providers.credentials import PROVIDER_FIELDS
-from rag_core.types import Answer, Usage
+from rag_core.types import RETRIEVAL_BOUNDS, Answer, Usage
 
 from . import advice, hitcards, indexes, providers, retrieval, state, widgets
 from .guard import guard
@@ -192,11 +192,11 @@ def sidebar_settings(names: list[str], after: Callable[[], None] | None = None) 
     st.header("Retrieval")
     st.selectbox("Index", names, key=state.w("index"))
     st.session_state["active_index"] = state.get("index")
-    st.slider("Top-k (chunks retrieved)", 1, 20, key=state.w("top_k"))
+    st.slider("Top-k (chunks retrieved)", *RETRIEVAL_BOUNDS["top_k"], key=state.default("top_k", state.DEFAULTS.top_k))
     retrieval.chat_controls()
     st.checkbox("Apply a score threshold", key=state.w("use_threshold"),
                 help="Chunks whose first-stage score (cosine for these stores) is below it are not sent.")
-    st.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.w("threshold"),
+    st.slider("Score threshold", *RETRIEVAL_BOUNDS["score_threshold"], step=0.01, key=state.default("threshold", 0.30),
               disabled=not state.get("use_threshold"))
     st.selectbox("Reranker", providers.RERANKER_CHOICES, key=state.w("reranker"), format_func=labels,
                  help=providers.help_text("reranker"))

@@ -28,7 +28,7 @@ import streamlit as st
 from rag_core.compare import Comparison, compare, ranked_table, tally
 from rag_core.costs import TurnCosts, format_usd
 from rag_core.prompts import DEFAULT_TEMPLATE
-from rag_core.types import RetrievalSettings
+from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import chat, providers, state, widgets
 
@@ -75,7 +75,7 @@ def _key(side: str, name: str) -> str:
 def _threshold(where, side: str, value: Any) -> float | None:
     on = where.checkbox("Apply a score threshold",
                         key=state.default(_key(side, "use_threshold"), value is not None))
-    level = where.slider("Score threshold", -1.0, 1.0, step=0.01, disabled=not on,
+    level = where.slider("Score threshold", *RETRIEVAL_BOUNDS["score_threshold"], step=0.01, disabled=not on,
                          key=state.default(_key(side, "threshold"), 0.3 if value is None else float(value)))
     return float(level) if on else None
 
@@ -97,7 +97,7 @@ def _mode(where, side: str, value: Any) -> str:
 
 def _mmr(where, side: str, value: Any) -> float | None:
     on = where.checkbox("Diversify (MMR)", key=state.default(_key(side, "use_mmr"), value is not None))
-    level = where.slider("MMR λ (1 = relevance only)", 0.0, 1.0, step=0.05, disabled=not on,
+    level = where.slider("MMR λ (1 = relevance only)", *RETRIEVAL_BOUNDS["mmr_lambda"], step=0.05, disabled=not on,
                          key=state.default(_key(side, "mmr"), 0.7 if value is None else float(value)))
     return float(level) if on else None
 
@@ -119,7 +119,7 @@ def _rewrite(where, side: str, value: Any) -> str | None:
 
 #: fields with a widget of their own: (where, side, default) -> value
 SPECIAL: dict[str, Callable[[Any, str, Any], Any]] = {
-    "top_k": lambda where, side, v: int(where.slider("Top-k (chunks retrieved)", 1, 20,
+    "top_k": lambda where, side, v: int(where.slider("Top-k (chunks retrieved)", *RETRIEVAL_BOUNDS["top_k"],
                                                      key=state.default(_key(side, "top_k"), int(v)))),
     "score_threshold": _threshold,
     "reranker": _reranker,
@@ -128,7 +128,7 @@ SPECIAL: dict[str, Callable[[Any, str, Any], Any]] = {
     "normalise": _one_of("Score normalisation (weighted)", "normalise", ("zscore", "minmax")),
     "mmr_lambda": _mmr,
     "rewrite": _rewrite,
-    "rewrites": lambda where, side, v: int(where.number_input("Rewrites (multi-query)", 1, 5, step=1,
+    "rewrites": lambda where, side, v: int(where.number_input("Rewrites (multi-query)", *RETRIEVAL_BOUNDS["rewrites"], step=1,
                                                               key=state.default(_key(side, "rewrites"), int(v)))),
     "sources": lambda where, side, v: v,  # a filter set elsewhere, not a tuning knob
 }
@@ -146,12 +146,13 @@ def _generic(where, side: str, name: str, hint: Any, value: Any) -> Any:
     label = name.replace("_", " ").capitalize()
     kind = _plain_type(hint)
     key = state.default(_key(side, name), value)
+    low, high = RETRIEVAL_BOUNDS.get(name, (None, None))
     if kind is bool:
         return where.checkbox(label, key=key)
     if kind is int:
-        return int(where.number_input(label, step=1, key=key))
+        return int(where.number_input(label, low, high, step=1, key=key))
     if kind is float:
-        return float(where.number_input(label, step=0.05, format="%.2f", key=key))
+        return float(where.number_input(label, low, high, step=0.05, format="%.2f", key=key))
     if kind is str:
         return where.text_input(label, key=key)
     return value

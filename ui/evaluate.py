@@ -36,7 +36,7 @@ from rag_core.evaluate import (
 )
 from rag_core.experiments import varying_fields
 from rag_core.rerank import RERANKERS
-from rag_core.types import RetrievalSettings
+from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import eval_charts, handoff, indexes, providers, state, widgets
 from .retrieval import eval_methods
@@ -120,7 +120,7 @@ def choose_grid():
                                "RRF of it with the first-stage order).")
     use = c3.checkbox("Also try a score threshold", key=state.default("eval_use_threshold", False),
                       help="Each setting runs with no threshold and with this one (first-stage cosine score).")
-    threshold = c3.slider("Score threshold", -1.0, 1.0, step=0.01, key=state.default("eval_threshold", 0.30),
+    threshold = c3.slider("Score threshold", *RETRIEVAL_BOUNDS["score_threshold"], step=0.01, key=state.default("eval_threshold", 0.30),
                           disabled=not use)
     c4.selectbox("Best by", list(BEST_BY), key=state.default("eval_best_by", "MRR"))
     thresholds = [None, float(threshold)] if use else [None]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag_core.types import RETRIEVAL_BOUNDS
+
 from . import state
 
 from .state import DEFAULT_METHOD, DEFAULTS, METHODS
@@ -18,13 +20,13 @@ def chat_controls() -> None:
     st.selectbox("Retriever", list(METHODS), key=state.default("method", state.method_of_settings()),
                  help="dense: the vector store; bm25: keyword search over the whole index; hybrid: both, fused "
                       "(weighted sum of z-scored scores, or reciprocal rank fusion).")
-    st.slider("Dense weight α (weighted hybrid)", 0.0, 1.0, step=0.05, key=state.default("alpha", DEFAULTS.alpha),
+    st.slider("Dense weight α (weighted hybrid)", *RETRIEVAL_BOUNDS["alpha"], step=0.05, key=state.default("alpha", DEFAULTS.alpha),
               disabled=state.get("method") != "hybrid (weighted)")
     st.checkbox("Diversify (MMR)", key=state.default("use_mmr", state.get("mmr_lambda", DEFAULTS.mmr_lambda) is not None),
                 help="Maximal marginal relevance: trades a little relevance for less repetition.")
-    st.slider("MMR λ (1 = relevance only)", 0.0, 1.0, step=0.05, key=state.default("mmr", state.get("mmr_lambda") or 0.7),
+    st.slider("MMR λ (1 = relevance only)", *RETRIEVAL_BOUNDS["mmr_lambda"], step=0.05, key=state.default("mmr", 0.7 if state.get("mmr_lambda") is None else state.get("mmr_lambda")),
               disabled=not state.get("use_mmr"))
-    st.slider("Neighbours (chunks either side sent to the answerer)", 0, 3,
+    st.slider("Neighbours (chunks either side sent to the answerer)", *RETRIEVAL_BOUNDS["neighbours"],
               key=state.default("neighbours", DEFAULTS.neighbours))
     rewrite_controls()
 
@@ -38,7 +40,7 @@ def rewrite_controls() -> None:
                  help="multi-query: the answerer paraphrases the question N times, each is searched and the "
                       "lists fused (RRF); HyDE: it writes a passage that would answer it, searched instead. "
                       "One extra model call per question (its tokens and dollars are a 'rewrite' stage).")
-    st.number_input("Rewrites (multi-query)", 1, 5, step=1, key=state.default("rewrites", DEFAULTS.rewrites),
+    st.number_input("Rewrites (multi-query)", *RETRIEVAL_BOUNDS["rewrites"], step=1, key=state.default("rewrites", DEFAULTS.rewrites),
                     disabled=not able or state.get("rewrite_choice") != "multi-query")
     if not able:
         st.caption("Query rewriting needs a generative answerer: choose a chat model as the Answerer.")

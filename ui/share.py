@@ -143,18 +143,11 @@ def _apply_index(config: rconfig.PlaygroundConfig) -> list[str]:
 
 
 def _apply_retrieval(r: RetrievalSettings) -> list[str]:
-    notes = []
-    if 1 <= r.top_k <= 20:
-        state.put("top_k", r.top_k)
-    else:
-        notes.append(f"top-k {r.top_k} is beyond Chat's 1–20")
-    if r.score_threshold is None:
-        state.put("use_threshold", False)
-    elif -1.0 <= r.score_threshold <= 1.0:
-        state.put("use_threshold", True)
+    notes = []  # top-k and the threshold were checked against RETRIEVAL_BOUNDS, which Chat's sliders draw
+    state.put("top_k", r.top_k)
+    state.put("use_threshold", r.score_threshold is not None)
+    if r.score_threshold is not None:
         state.put("threshold", round(r.score_threshold, 2))
-    else:
-        notes.append(f"threshold {r.score_threshold} is beyond Chat's −1 to 1")
     reranker = r.reranker or state.NO_RERANKER
     if reranker in providers.RERANKER_CHOICES:
         state.put("reranker", reranker)

@@ -19,7 +19,7 @@ from rag_core.costs import TurnCosts
 from rag_core.loaders import LoadReport
 from rag_core.prompts import DEFAULT_TEMPLATE
 from rag_core.retrieval.rewrite import Rewrite
-from rag_core.types import Answer, Document, RetrievalSettings
+from rag_core.types import RETRIEVAL_BOUNDS, Answer, Document, RetrievalSettings
 
 W = "w:"
 P = "p:"
@@ -31,11 +31,29 @@ def w(name: str) -> str:
     return W + name
 
 
+#: widget name -> the RetrievalSettings field whose checked range (RETRIEVAL_BOUNDS) it draws
+BOUNDED_WIDGETS = {"top_k": "top_k", "threshold": "score_threshold", "alpha": "alpha", "mmr": "mmr_lambda",
+                   "neighbours": "neighbours", "rewrites": "rewrites"}
+
+
+def in_bounds(name: str, value: Any) -> bool:
+    """Whether `value` fits the widget `name` (a Compare side's `a:top_k` counts as `top_k`)."""
+    field = BOUNDED_WIDGETS.get(name.rsplit(":", 1)[-1])
+    if field is None or value is None:
+        return True
+    low, high = RETRIEVAL_BOUNDS[field]
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
 def default(name: str, value: Any) -> str:
-    """The widget key for `name`, seeded with `value` the first time; pass it as key=."""
+    """The widget key for `name`, seeded with `value` the first time; pass it as key=. A value
+    outside the widget's checked range (left by an older page, say) goes back to `value`, so
+    one bad value cannot break the page for the rest of the session."""
     key = w(name)
     if key not in st.session_state:
         st.session_state[key] = st.session_state.get(P + name, value)
+    if not in_bounds(name, st.session_state[key]):
+        st.session_state[key] = st.session_state[P + name] = value
     return key
 
 

@@ -13,6 +13,7 @@ refused.
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
 
@@ -21,7 +22,7 @@ import streamlit as st
 from rag_core.config import NONE_WORD, from_dict
 from rag_core.errors import ConfigError
 from rag_core.providers import redact
-from rag_core.types import RetrievalSettings
+from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import providers, state
 from .widgets import md_literal
@@ -169,16 +170,19 @@ def _llm_param() -> Param:
 def _retrieval_field(name: str) -> Param:
     """Any other RetrievalSettings field (mode, fusion, alpha ...): typed by the dataclass and
     checked by rag_core.config, so fields added there reach the URL without a change here."""
-    default = next(f.default for f in fields(RetrievalSettings) if f.name == name)
+    kind = _number_kind(typing.get_type_hints(RetrievalSettings)[name])
+    low, high = RETRIEVAL_BOUNDS.get(name, (-10**9, 10**9))
 
     def parse(raw: str) -> Any:
         value: Any = raw
-        if isinstance(default, bool):
+        if raw == NONE_WORD:
+            value = raw  # an optional field switched off (the config check says if it may be)
+        elif kind is bool:
             value = {"true": True, "false": False}.get(raw, raw)
-        elif isinstance(default, int):
-            value = whole(raw, -10**9, 10**9)
-        elif isinstance(default, float):
-            value = number(raw, -1e9, 1e9)
+        elif kind is int:
+            value = whole(raw, int(low), int(high))
+        elif kind is float:
+            value = number(raw, low, high)
         config = from_dict({"retrieval": {name: value}}, "the link")
         return getattr(config.retrieval, name)
 
@@ -188,11 +192,18 @@ def _retrieval_field(name: str) -> Param:
     return _setting(name, name, parse, show)
 
 
+def _number_kind(hint: Any) -> Any:
+    """bool, int or float for a field typed so (Optional included: `mmr_lambda: float | None`
+    takes a number from a link too), else None."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    return args[0] if len(args) == 1 and args[0] in (bool, int, float) else None
+
+
 def chat_params(names: Sequence[str]) -> tuple[Param, ...]:
     """Chat: index, top-k, threshold, reranker, answerer and every other retrieval field."""
     base = (
         _setting("index", "index", lambda raw: choice(raw, names)),
-        _setting("top_k", "top_k", lambda raw: whole(raw, 1, 20)),
+        _setting("top_k", "top_k", lambda raw: whole(raw, *RETRIEVAL_BOUNDS["top_k"])),
         _threshold_params("use_threshold", "threshold"),
         _setting("reranker", "reranker", lambda raw: choice(raw, providers.RERANKER_CHOICES)),
         _llm_param(),

@@ -12,6 +12,8 @@ import math
 import sys
 from typing import Callable, NoReturn
 
+from ..types import RETRIEVAL_BOUNDS
+
 MAX_MB = 1024 * 1024  # a terabyte: beyond it a size limit is a typo, not a choice
 
 
@@ -92,8 +94,8 @@ def listing(item: Callable[[str], object], none_words: tuple[str, ...] = ()) -> 
 megabytes = real(0, MAX_MB, low_open=True)
 seconds = real(0, 3600, low_open=True)
 delay_seconds = real(0, 3600)
-top_k = integer(1, 1000)
-threshold = real(-1.0, 1.0)  # a cosine score
+top_k = integer(*RETRIEVAL_BOUNDS["top_k"])
+threshold = real(*RETRIEVAL_BOUNDS["score_threshold"])  # a cosine score
 count = integer(0, 10**9)
 chunk_size = integer(1, 10**7)
 chunk_overlap = integer(0, 10**7)
@@ -104,10 +106,10 @@ ef_construction = integer(4, 1000)  # and for ef_construction
 
 # retrieval flags (rag_core/cli/retrieval.py)
 OFF_WORDS = ("off", "none")
-alpha = real(0.0, 1.0)  # the dense score's weight in weighted fusion
-rrf_k = real(0.0, 10_000.0)
-candidates = integer(1, 10_000)
-neighbours = integer(0, 5)
+alpha = real(*RETRIEVAL_BOUNDS["alpha"])  # the dense score's weight in weighted fusion
+rrf_k = real(*RETRIEVAL_BOUNDS["rrf_k"])
+candidates = integer(*RETRIEVAL_BOUNDS["depth"])
+neighbours = integer(*RETRIEVAL_BOUNDS["neighbours"])
 
 
 def choice(names: tuple[str, ...]) -> Callable[[str], str]:
@@ -127,10 +129,10 @@ def mmr(text: str) -> float | str:
     """MMR lambda in [0, 1], or "off" (given explicitly: overrides a --config file's lambda)."""
     if text.strip().lower() in OFF_WORDS:
         return "off"
-    return real(0.0, 1.0)(text)
+    return real(*RETRIEVAL_BOUNDS["mmr_lambda"])(text)
 
 
-rewrites = integer(1, 5)  # query rewrites per question
+rewrites = integer(*RETRIEVAL_BOUNDS["rewrites"])  # query rewrites per question
 REWRITES = ("multi-query", "hyde")
 
 
