@@ -473,7 +473,16 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
 def template_from(args: argparse.Namespace) -> str | None:
     """--template FILE wins; else the file's template when it is not the default; else None."""
     if getattr(args, "template", None):
-        return Path(args.template).read_text()
+        from .prompts import validate_template
+
+        with open(args.template, "rb") as handle:  # bounded: a template is a page of text
+            raw = handle.read(MAX_TEXT + 1)
+        if len(raw) > MAX_TEXT:
+            raise ConfigError(f"--template {args.template} is over {MAX_TEXT:,} bytes; a prompt template is "
+                              "at most that")
+        template = raw.decode("utf-8", errors="replace")
+        validate_template(template)
+        return template
     config = getattr(args, "config", None)
     if isinstance(config, PlaygroundConfig) and config.answer.template != DEFAULT_TEMPLATE:
         return config.answer.template

@@ -38,11 +38,13 @@ MIN_CUT_TOKENS = 16
 def validate_template(template: str) -> None:
     """Raise TemplateError (a ConfigError) unless `template` formats with exactly {context} and {question}."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        parsed = [(f, spec, conversion) for _, f, spec, conversion in string.Formatter().parse(template)
+                  if f is not None]
     except ValueError as exc:
         raise TemplateError(
             f"prompt template cannot be formatted ({exc}); write literal braces as {{{{ and }}}}"
         ) from None
+    fields = [f for f, _, _ in parsed]
     unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
     if unknown:
         shown = ", ".join("{" + f + "}" for f in unknown)
@@ -50,6 +52,14 @@ def validate_template(template: str) -> None:
             f"prompt template has unknown placeholder(s) {shown}; only {{context}} and {{question}} "
             "are filled in — write literal braces as {{ and }}"
         )
+    # A format spec or conversion ({question:>30000000}, {context!r}) can pad the prompt to any size
+    # (tiktoken once panicked on one): placeholders are bare.
+    dressed = sorted({"{" + f + ("!" + c if c else "") + (":" + spec if spec else "") + "}"
+                      for f, spec, c in parsed if spec or c})
+    if dressed:
+        shown = ", ".join(d if len(d) <= 40 else d[:37] + "...}" for d in dressed[:3])
+        raise TemplateError(f"prompt template has {shown}: placeholders take no format spec or conversion; "
+                            "write {context} and {question} bare")
     missing = [f for f in PLACEHOLDERS if f not in fields]
     if missing:
         raise TemplateError(f"prompt template is missing {', '.join('{' + f + '}' for f in missing)}; "

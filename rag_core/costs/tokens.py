@@ -89,12 +89,18 @@ def get_encoding(name: str = "cl100k_base") -> "tiktoken.Encoding":
 def count_tokens(text_or_texts: str | Iterable[str], encoding: str = "cl100k_base") -> int:
     """Tokens in a text, or summed over texts. Special-token strings count as ordinary text."""
     enc = get_encoding(encoding)
-    if isinstance(text_or_texts, str):
-        return len(enc.encode_ordinary(text_or_texts))
-    texts = list(text_or_texts)
-    if len(texts) > 64:  # tiktoken's batch call threads; not worth it for a handful
-        return sum(map(len, enc.encode_ordinary_batch(texts)))
-    return sum(len(enc.encode_ordinary(t)) for t in texts)
+    texts = [text_or_texts] if isinstance(text_or_texts, str) else list(text_or_texts)
+    try:
+        if len(texts) > 64:  # tiktoken's batch call threads; not worth it for a handful
+            return sum(map(len, enc.encode_ordinary_batch(texts)))
+        return sum(len(enc.encode_ordinary(t)) for t in texts)
+    except BaseException as exc:  # pyo3's PanicException is a BaseException: it would end a thread
+        if type(exc).__name__ != "PanicException":
+            raise
+        size = sum(map(len, texts))
+        raise ConfigError(f"the tokenizer ({encoding}) failed on {size:,} characters of text; "
+                          "shorten the text (a prompt template pads nothing: use bare {context} and "
+                          "{question})") from None
 
 
 _O200K_PREFIXES = ("gpt-4o", "chatgpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4")
