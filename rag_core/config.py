@@ -353,7 +353,7 @@ def loads(data: bytes | str, fmt: str | None = None, origin: str = "the configur
     fmt = fmt or ("json" if text.lstrip().startswith("{") else "toml")
     try:
         if fmt == "json":
-            parsed = json.loads(text)
+            parsed = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
         else:
             import tomllib
 
@@ -361,6 +361,16 @@ def loads(data: bytes | str, fmt: str | None = None, origin: str = "the configur
     except (ValueError, RecursionError) as exc:
         raise ConfigError(f"{origin} is not valid {fmt.upper()} ({exc}); fix it or export it again") from None
     return from_dict(parsed, origin)
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON objects with a key twice are refused, as TOML refuses them (the last would win silently)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"the key {_shown(key)} appears twice in one table")
+        seen[key] = value
+    return seen
 
 
 def format_of(name: str) -> str | None:

@@ -218,3 +218,12 @@ def test_round_trip_keeps_default_template_label():
     config = cfg.PlaygroundConfig()
     assert cfg.loads(cfg.dumps_toml(config)).answer.template == DEFAULT_TEMPLATE
     assert replace(config, answer=cfg.AnswerConfig(template="{context}{question}")) != config
+
+
+def test_a_json_key_given_twice_is_refused_like_toml():
+    """Issue 16 item 20: the last value used to win silently."""
+    text = '{"version": 1, "retrieval": {"top_k": 3, "top_k": 9}}'
+    with pytest.raises(ConfigError, match="top_k.*appears twice"):
+        cfg.loads(text, "json")
+    with pytest.raises(ConfigError, match="Cannot overwrite"):
+        cfg.loads('version = 1\n[retrieval]\ntop_k = 3\ntop_k = 9\n', "toml")
