@@ -21,7 +21,7 @@ from ..config import parse_args
 from ..errors import RagError
 from . import advice, bench, data, eval, experiment, info, query
 from .args import Parser
-from .common import common_parent
+from .common import TerminalSafeStream, common_parent
 
 #: each subcommand group's parser declarations, in the order `--help` lists them
 PARSERS = (data.add_parsers, query.add_parsers, info.add_parsers, data.add_estimate_parser, eval.add_parsers,
@@ -46,6 +46,16 @@ def _redacted(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run the subcommand, and turn every failure into one stderr line and an exit code."""
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafeStream(stdout), TerminalSafeStream(stderr, keep_cr=True)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = parse_args(build_parser(), argv)  # --config FILE: the file's values, under explicit flags
     except SystemExit as exc:  # bad arguments (one `error:` line already printed) or --help

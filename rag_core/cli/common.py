@@ -5,8 +5,11 @@ groups (one function per group, so a new shared option is declared once and adde
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import re
 import sys
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -151,3 +154,47 @@ def add_index_target(p: argparse.ArgumentParser) -> None:
                         "section path in front (the text shown is unchanged); an index option, set when it is created")
     add_chunking(p)
     add_config_option(p)
+
+
+# ---- terminal safety ----------------------------------------------------------------------
+
+#: C0 controls but tab and newline, DEL and the C1 controls (U+009B is a CSI on some terminals):
+#: text from documents and question sets must not clear the screen or set the window title.
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every terminal control character shown as `\\xNN` instead of obeyed."""
+    return _TERMINAL_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class TerminalSafeStream(io.TextIOBase):
+    """Wraps stdout or stderr so nothing the CLI prints can drive the terminal. `keep_cr` leaves
+    carriage returns alone (the progress bar redraws its line with them)."""
+
+    def __init__(self, stream: TextIO, keep_cr: bool = False) -> None:
+        self._stream, self._keep_cr = stream, keep_cr
+
+    def write(self, text: str) -> int:
+        if self._keep_cr:
+            self._stream.write("\r".join(terminal_safe(part) for part in text.split("\r")))
+        else:
+            self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
