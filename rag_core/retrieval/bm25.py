@@ -104,10 +104,16 @@ class BM25Index:
             raise ConfigError("BM25 chunk ids must be unique; two chunks share an id")
         tokenizer = Tokenizer()
         model = None
-        if ids:
+        tokens = tokenizer.many(texts) if ids else []
+        if any(tokens):  # all stopwords, emoji or punctuation: nothing to match (bm25s cannot index it)
             model = _model(params)
-            model.index(tokenizer.many(texts), show_progress=False)
+            model.index(tokens, show_progress=False)
         return cls(ids, model, params, tokenizer)
+
+    @property
+    def has_terms(self) -> bool:
+        """False when no chunk has a word BM25 can match: every search is empty."""
+        return self._model is not None
 
     @classmethod
     def from_chunks(cls, chunks: Sequence[Chunk], headers: bool = False,
@@ -174,7 +180,8 @@ class BM25Index:
         """Write the index into `directory` (created; files are plain .npy/.json, no pickle)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {"format": FORMAT, "params": asdict(self.params), "ids": list(self.ids)}
+        meta = {"format": FORMAT, "params": asdict(self.params), "ids": list(self.ids),
+                "has_terms": self._model is not None}
         (directory / IDS_FILE).write_text(json.dumps(meta), encoding="utf-8")
         if self._model is not None:
             self._model.save(str(directory), show_progress=False)
@@ -191,7 +198,7 @@ class BM25Index:
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise StoreError(f"the BM25 index in {directory} is unreadable ({exc}); rebuild the index") from exc
         model = None
-        if ids:
+        if ids and meta.get("has_terms", True):  # older indexes have no flag: they always had terms
             import bm25s
 
             try:

@@ -11,6 +11,7 @@ candidates (default 100) before fusing; a hit found by only one list gets that l
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -99,6 +100,10 @@ def bm25(retriever: "Retriever", query: "RetrievalQuery") -> list[Hit]:
             for rank, (cid, score) in enumerate(ranked, start=1)]
 
 
+#: the label a hybrid hit carries when BM25 matched nothing and dense ranked alone
+BM25_NOTHING = "BM25 matched nothing: dense alone"
+
+
 def hybrid(retriever: "Retriever", query: "RetrievalQuery") -> list[Hit]:
     """Dense top `depth` and BM25 top `depth`, fused by RRF or a weighted sum of normalised scores."""
     s = query.settings
@@ -106,6 +111,9 @@ def hybrid(retriever: "Retriever", query: "RetrievalQuery") -> list[Hit]:
     dense_hits = _dense_hits(retriever, query, depth)
     sparse = _bm25_ranked(retriever, query, depth)
     t0 = time.perf_counter()
+    if not sparse:  # no query word is in the index (or the corpus has none): say so, rank by dense alone
+        query.latency_ms["fuse"] = _ms(t0)
+        return [replace(h, score_kind=f"{h.score_kind} ({BM25_NOTHING})") for h in dense_hits[:query.pool]]
     dense_ranked = [(h.chunk.chunk_id, h.score) for h in dense_hits]
     if s.fusion == "rrf":
         fused = rrf([dense_ranked, sparse], query.pool, rrf_k=s.rrf_k)
