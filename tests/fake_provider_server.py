@@ -85,6 +85,7 @@ class FakeProviderServer:
         self.requests: list[Recorded] = []
         self.scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self.report_usage = True  # False: behave like a compatible server that sends no usage
+        self.usage_override: dict | None = None  # a server whose usage figures are junk (10**400, -5, "12")
         self.max_openai_inputs = 2048
         self.max_cohere_inputs = 96
         self.echo_key_in_errors = False  # a misbehaving proxy that echoes the key it got
@@ -279,6 +280,7 @@ class FakeProviderServer:
         pieces[-1] = pieces[-1].rstrip()
         usage = {"prompt_tokens": server_tokens(prompt), "completion_tokens": len(pieces),
                  "total_tokens": server_tokens(prompt) + len(pieces)}
+        usage = self.usage_override if self.usage_override is not None else usage
         base = {"id": "chatcmpl-fake", "created": 1700000000, "model": model, "system_fingerprint": "fp_fake"}
         if self.chunk_chars:
             pieces = [answer[i:i + self.chunk_chars] for i in range(0, len(answer), self.chunk_chars)]

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ..providers import is_hosted
-from ..providers.metering import cost_model_of
+from ..providers.metering import believable_count, cost_model_of
 from ..types import TokenUsage, Usage
 from .prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, MTOK,
                      PriceTable, is_unpriced, unpriced)
@@ -37,6 +37,9 @@ class StageCost:
     would_cost: bool = False
     #: rerank only: search units billed (reported, or estimated)
     searches: int = 0
+    #: the server reported a figure that is not a believable count (negative, huge, not a whole
+    #: number): it was not used, the estimate was priced instead, and the turn says so
+    report_refused: bool = False
 
     @classmethod
     def priced(cls, stage: str, model: str, table: PriceTable, estimated: int, reported: int | None = None,
@@ -44,15 +47,18 @@ class StageCost:
         """This stage's dollars from the table's price of `model`: completion tokens at the output
         rate, rerank by searches, the rest at the input rate. A model the table does not list
         costs $0 and is labelled so: pricing never fails a turn (it was already billed)."""
+        refused = reported is not None and not believable_count(reported)
+        if refused:
+            reported = None
         price = table.find(model)
         if price is None:
-            return cls(stage, unpriced(model), estimated, reported, 0.0, would_cost, searches)
+            return cls(stage, unpriced(model), estimated, reported, 0.0, would_cost, searches, refused)
         tokens = reported if reported is not None else estimated
         if stage == RERANK:
             dollars = searches * price.per_1k_searches / 1000
         else:
             dollars = tokens * (price.output_per_mtok if stage == COMPLETION else price.input_per_mtok) / MTOK
-        return cls(stage, model, estimated, reported, dollars, would_cost, searches)
+        return cls(stage, model, estimated, reported, dollars, would_cost, searches, refused)
 
     @property
     def tokens(self) -> int:
@@ -60,7 +66,9 @@ class StageCost:
 
     @property
     def source(self) -> str:
-        return "reported by API" if self.reported_tokens is not None else "tiktoken estimate"
+        if self.reported_tokens is not None:
+            return "reported by API"
+        return "tiktoken estimate; the server's figure was not used" if self.report_refused else "tiktoken estimate"
 
     @property
     def is_cost_model(self) -> bool:
@@ -114,7 +122,8 @@ def _merge(mine: StageCost, s: StageCost) -> StageCost:
     models = " + ".join(dict.fromkeys(m for m in (mine.model, s.model) if m))
     return replace(mine, model=models, estimated_tokens=mine.estimated_tokens + s.estimated_tokens,
                    reported_tokens=reported, cost_usd=mine.cost_usd + s.cost_usd,
-                   would_cost=mine.would_cost and s.would_cost, searches=mine.searches + s.searches)
+                   would_cost=mine.would_cost and s.would_cost, searches=mine.searches + s.searches,
+                   report_refused=mine.report_refused or s.report_refused)
 
 
 def _is_free(name: str) -> bool:
@@ -161,7 +170,8 @@ class CostModels:
         return StageCost(REWRITE, prompt.model, prompt.estimated_tokens + completion.estimated_tokens,
                          None if prompt.reported_tokens is None
                          else prompt.reported_tokens + (completion.reported_tokens or 0),
-                         prompt.cost_usd + completion.cost_usd, prompt.would_cost)
+                         prompt.cost_usd + completion.cost_usd, prompt.would_cost,
+                         report_refused=prompt.report_refused or completion.report_refused)
 
     def rerank_stage(self, reranker: object, searches: int) -> StageCost:
         """Priced by search units when the table lists the reranker; a hosted one it does not list

@@ -195,8 +195,13 @@ def _completion(data: object) -> tuple[str | None, str | None, object] | None:
     return message.get("content"), finish if isinstance(finish, str) else None, data.get("usage")
 
 
+#: stands for a usage field that is missing or not a whole number: the cost record refuses it
+#: (costs.believable_count) and prices the tiktoken estimate instead, saying so
+NOT_A_COUNT = -1
+
+
 def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else NOT_A_COUNT
 
 
 def _close(raw) -> None:

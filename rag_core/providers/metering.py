@@ -27,6 +27,9 @@ class UsageMeter:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, tokens: int | None = 0, completion_tokens: int | None = 0, search_units: int | None = 0) -> None:
+        """A server's figure that is not a believable count is dropped (None): never summed or priced."""
+        tokens, completion_tokens, search_units = (
+            v if v is None or believable_count(v) else None for v in (tokens, completion_tokens, search_units))
         with self._lock:
             self.requests += 1
             if tokens is not None or completion_tokens is not None or search_units is not None:
@@ -84,3 +87,15 @@ def batches(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> It
         total += n
     if start < len(token_counts):
         yield range(start, len(token_counts))
+
+
+#: the most tokens (or search units) one call can believably report: a million-token window,
+#: with room to spare
+MAX_REPORTED_TOKENS = 10_000_000
+
+
+def believable_count(value: object) -> bool:
+    """A server's count we use: a whole number (not a bool) from 0 to MAX_REPORTED_TOKENS.
+    10**400, -5, NaN, "12" or True are not: the tiktoken estimate is priced instead."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_REPORTED_TOKENS
+

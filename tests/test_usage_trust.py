@@ -1,0 +1,74 @@
+"""A server's usage figures are checked before they are priced: 10**400 tokens used to crash the
+CLI (OverflowError), 10**30 was priced at $1.5e23, and negative, NaN, string or boolean counts
+became 0 tokens and $0 (issue 16, item 17). Anything that is not a believable whole number falls
+back to the tiktoken estimate, and the turn says the server's figure was not used."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag_core.cli import main
+from rag_core.costs import DEFAULT_PRICES
+from rag_core.costs.record import PROMPT, StageCost
+from rag_core.providers.metering import MAX_REPORTED_TOKENS, UsageMeter, believable_count
+
+#: the openai SDK reads a streamed "12" as 12 and true as 1 before we see them; the JSON path sees them raw
+JUNK = [10**400, 10**30, -5, float("nan"), "lots", None, 1.5, [], {}]
+
+
+@given(st.one_of(st.integers(), st.floats(allow_nan=True), st.text(max_size=5), st.booleans(), st.none()))
+def test_only_a_believable_whole_number_is_priced(value):
+    stage = StageCost.priced(PROMPT, "openai:gpt-4o-mini", DEFAULT_PRICES, 100, value)
+    if believable_count(value):
+        assert stage.reported_tokens == value and not stage.report_refused
+    else:
+        assert stage.reported_tokens in (None,) and stage.tokens == 100
+        assert stage.report_refused == (value is not None)
+    assert 0 <= stage.cost_usd < 1_000  # never astronomical, never negative
+
+
+def test_a_refused_figure_is_said():
+    stage = StageCost.priced(PROMPT, "openai:gpt-4o-mini", DEFAULT_PRICES, 100, 10**30)
+    assert stage.source == "tiktoken estimate; the server's figure was not used"
+
+
+def test_the_meter_drops_junk():
+    meter = UsageMeter()
+    for junk in (10**400, -1, MAX_REPORTED_TOKENS + 1, True):
+        meter.add(tokens=junk)
+    meter.add(tokens=7)
+    assert meter.snapshot().tokens == 7
+
+
+@pytest.mark.parametrize("junk", JUNK)
+@pytest.mark.parametrize("mode", ["stream", "json"])
+def test_cli_query_with_junk_usage_prices_the_estimate_and_says_so(server, tmp_path, monkeypatch, capsys, junk, mode):
+    from test_provider_garbage import _index
+
+    monkeypatch.chdir(tmp_path)
+    index = _index(tmp_path)
+    server.chat_mode = mode
+    server.usage_override = {"prompt_tokens": junk, "completion_tokens": junk, "total_tokens": junk}
+    capsys.readouterr()
+    code = main(["query", "capital of Kenya?", "--index", str(index), "--llm", "compatible:llama3.2",
+                 "--base-url", server.openai_url])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "the server's figure was not used" in out.out, out.out
+    assert "e+" not in out.out.split("tokens:")[1].splitlines()[0]  # no astronomical dollars
+
+
+@pytest.mark.parametrize("junk", [True, "12"])
+def test_a_plain_json_answer_with_boolean_or_string_usage_is_not_used(server, tmp_path, monkeypatch, capsys, junk):
+    from test_provider_garbage import _index
+
+    monkeypatch.chdir(tmp_path)
+    index = _index(tmp_path)
+    server.chat_mode = "json"
+    server.usage_override = {"prompt_tokens": junk, "completion_tokens": junk}
+    capsys.readouterr()
+    assert main(["query", "capital of Kenya?", "--index", str(index), "--llm", "compatible:llama3.2",
+                 "--base-url", server.openai_url]) == 0
+    assert "the server's figure was not used" in capsys.readouterr().out
