@@ -130,9 +130,14 @@ def test_query_view_draws_true_similarity_and_the_top_hit_nearest(tmp_path):
     found = Retriever(index).retrieve("desert forest island", RetrievalSettings(top_k=5, mode="dense"))
     view = query_view(emap, index.store, found.query_vector, found.hits, neighbours=30)
     assert view.kind == "query" and view.candidates == len(view.rows) == 30 and view.query_xy == (0.0, 0.0)
+    distances = np.hypot(view.coords[:, 0], view.coords[:, 1])
     for placed in view.hits:  # distance from the query = 1 - the hit's true cosine score, exactly
         assert np.hypot(*placed.xy) == pytest.approx(1.0 - placed.hit.score, abs=1e-6)
-        assert placed.map_rank <= placed.hit.rank  # the map never draws a worse chunk nearer (ties share a place)
+        # The map never draws a clearly worse chunk nearer. Under ties it may: scores within 1e-5
+        # of each other (float32's last bits, which differ across numpy/faiss versions and CPU
+        # kernels) are the same distance, and either may be drawn first.
+        clearly_nearer = int(np.sum(distances < np.hypot(*placed.xy) - 1e-5))
+        assert clearly_nearer < placed.hit.rank, (clearly_nearer, placed.hit.rank)
     scores = np.array([h.score for h in index.store.search(found.query_vector, 30)])
     assert np.allclose(np.sort(np.hypot(view.coords[:, 0], view.coords[:, 1])), np.sort(1.0 - scores), atol=1e-6)
     assert 0 < sum(view.explained) <= 1 + 1e-6

@@ -3,8 +3,8 @@
 `pip install -r requirements.txt` installs the project itself (its last line), so
 `python -m rag_core` and the `rag-playground` console script run anywhere. The first test
 repeats that install in a throwaway venv (offline: no index, no build isolation, no
-dependencies; the venv sees the system's packages, setuptools and wheel among them) and
-runs both from an unrelated folder.
+dependencies; the venv sees the test interpreter's packages, setuptools and wheel among them)
+and runs both from an unrelated folder.
 """
 
 from __future__ import annotations
@@ -41,10 +41,22 @@ def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=cwd, env=outside_env(), capture_output=True, text=True, timeout=240)
 
 
+def see_this_interpreters_packages(python: Path) -> None:
+    """Let the throwaway venv import what the interpreter running the tests has (pip, setuptools,
+    wheel). `system_site_packages` alone reaches the *base* Python's, which on a fresh machine
+    that installed into a venv holds no wheel ('invalid command bdist_wheel'), and on Python
+    3.12+ no setuptools; a .pth file naming our site-packages works offline and online."""
+    ours = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and Path(p).is_dir()]
+    theirs = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    Path(theirs, "outer-interpreter.pth").write_text("\n".join(ours) + "\n")
+
+
 def test_readme_install_makes_the_cli_work_from_any_directory(tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    see_this_interpreters_packages(python)
     installed = run([str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--no-build-isolation",
                      "--no-cache-dir", "-q", *project_requirement_line()], cwd=ROOT)
     assert installed.returncode == 0, installed.stderr[-2000:]
