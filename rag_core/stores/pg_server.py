@@ -133,6 +133,10 @@ def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
     if not host or host.startswith("/") or "," in host or "," in port or params.get("hostaddr"):
         raise ConfigError("a DSN typed here names one server by host name or address (no socket path, "
                           "no list of hosts, no hostaddr)")
+    named_files = sorted(k for k in params if k.lower() in TYPED_DSN_REFUSED)
+    if named_files:
+        raise ConfigError(f"a DSN typed here may not set {', '.join(named_files)}: those name files or "
+                          "services on the server this app runs on; nothing was sent")
     networks = LOCAL_MODEL_NETWORKS if allow_local else ()
     try:
         addresses = resolve_checked(host, int(port), AddressPolicy(allow_networks=networks), resolver)
@@ -141,7 +145,28 @@ def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
                           "a private network is for the operator to configure (RAG_PG_DSN or secrets.toml)") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"the database host could not be resolved ({type(exc).__name__})") from None
-    return make_conninfo(text, hostaddr=addresses[0])
+    return make_conninfo(text, hostaddr=addresses[0], **isolated_from_operator(params))
+
+
+#: conninfo keys a visitor's DSN may not set: each names a file or service on the operator's
+#: machine, whose contents (a password, a client key) libpq would send to the visitor's server
+TYPED_DSN_REFUSED = frozenset({"passfile", "service", "servicefile", "sslkey", "sslcert", "sslrootcert",
+                               "sslcrl", "sslcrldir", "sslpassword", "requirepeer", "krbsrvname", "gsslib"})
+#: a path that never exists: libpq then loads no client certificate or key for the typed DSN
+NO_SUCH_FILE = "/nonexistent/rag-playground/typed-dsn"
+
+
+def isolated_from_operator(params: dict) -> dict:
+    """Explicit values for every connection parameter libpq would otherwise take from the operator's
+    environment (PGPASSWORD, PGUSER, PGAPPNAME, PGOPTIONS, ...) or files (~/.pgpass, PGPASSFILE,
+    ~/.postgresql/postgresql.key): an explicit value, even an empty one, is never replaced by the
+    environment's. So only what the visitor typed, and these fixed values, reach their server."""
+    user = str(params.get("user") or "postgres")  # libpq's default is the OS user: the operator's name
+    return {"password": str(params.get("password") or ""), "passfile": NO_SUCH_FILE, "user": user,
+            "dbname": str(params.get("dbname") or user), "sslcert": NO_SUCH_FILE, "sslkey": NO_SUCH_FILE,
+            "sslcrl": "", "sslcrldir": "", "application_name": "rag-playground", "options": "",
+            "client_encoding": "UTF8", "sslmode": str(params.get("sslmode") or "prefer"),
+            "gssencmode": "disable", "krbsrvname": "postgres", "target_session_attrs": "any"}
 
 
 def _secrets_dsn(path: Path) -> str | None:
