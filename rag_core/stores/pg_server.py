@@ -49,7 +49,7 @@ def redact_dsn(dsn: str | None) -> str:
         return EMBEDDED
     text = str(dsn)[:2000]
     if "://" not in text:
-        return _KV_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+        return _redact_key_values(text)
     scheme, userinfo, host, query = _split_url(text)
     user, colon, _ = userinfo.partition(":")
     params = "&".join(f"{k}={MASK}" if k.lower() == "password" else f"{k}{e}{v}"
@@ -57,13 +57,32 @@ def redact_dsn(dsn: str | None) -> str:
     return f"{scheme}{user}{':' + MASK if colon else ''}{host}" + (f"?{params}" if params else "")
 
 
+def _redact_key_values(text: str) -> str:
+    """A key=value DSN with its password masked, parsed as libpq parses it (quotes and backslash
+    escapes: `password='a b\\'c'`, `password=sec\\ ret`). One that does not parse keeps nothing
+    after the word password."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(text)
+    except Exception:  # noqa: BLE001 - unparseable: mask from the first `password` to the end
+        head, found, _ = text.lower().partition("password")
+        return text[:len(head)] + f"password={MASK}" if found else text
+    return make_conninfo("", **{k: (MASK if k == "password" else v) for k, v in params.items()})
+
+
 def dsn_password(dsn: str | None) -> str | None:
     """The password written in `dsn`, if any: what `redact_text` must remove from any message."""
     if not dsn:
         return None
     if "://" not in dsn:
-        match = _KV_PASSWORD.search(dsn)
-        return match.group(2).strip("'") if match else None
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            return conninfo_to_dict(dsn).get("password") or None
+        except Exception:  # noqa: BLE001
+            match = _KV_PASSWORD.search(dsn)
+            return match.group(2).strip("'") if match else None
     from urllib.parse import unquote
 
     _, userinfo, _, query = _split_url(dsn)
@@ -86,8 +105,10 @@ def redact_text(text: object, dsn: str | None) -> str:
     out = str(text)
     if dsn:
         out = out.replace(dsn, redact_dsn(dsn))
-        password = dsn_password(dsn)
-        for form in {password, _raw_password(dsn)} - {None}:
+        raw = _raw_password(dsn)
+        from urllib.parse import unquote
+
+        for form in {dsn_password(dsn), raw, unquote(raw) if raw else None} - {None}:
             if len(form) >= 3:
                 out = out.replace(form, MASK)
     return out
