@@ -11,6 +11,7 @@ prompt or an answer never reaches the file.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
@@ -113,13 +114,26 @@ def _fence(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+#: every ASCII punctuation character: CommonMark lets each be backslash-escaped, and an escaped
+#: one is always literal text (no link, image, emphasis, HTML tag, entity or table cell)
+_MARKUP = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def _inert(text: object) -> str:
+    """Untrusted text (a question, answer line, source name, setting) that renders as itself in
+    any CommonMark renderer: `![x](https://host/p.png)`, `[a](javascript:...)` and `<img onerror>`
+    stay visible characters, never an image, a link or HTML."""
+    return _MARKUP.sub(r"\\\1", str(text))
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Inert, on one line (a table cell or a heading)."""
+    return _inert(" ".join(str(text).splitlines()))
 
 
 def _plain(text: str) -> str:
-    """Text outside a code block: no raw HTML (a document could carry a <script>)."""
-    return text.replace("<", "&lt;")
+    """Inert, line by line (the answer's quote keeps its lines)."""
+    return "\n".join(_inert(line) for line in text.splitlines())
 
 
 def _quote(text: str) -> str:
@@ -130,8 +144,8 @@ def _quote(text: str) -> str:
 def _hit_lines(n: int, hit: dict[str, Any]) -> list[str]:
     scores = ", ".join(f"{s['kind']} {s['value']:.3f} (#{s['rank']})" for s in hit["scores"])
     where = hit["source"] + (f" — {hit['section']}" if hit["section"] else "")
-    return [f"{n}. **#{hit['rank']}** {hit['score_kind']} {hit['score']:.3f} · all scores: {scores} · "
-            f"source: `{where.replace('`', chr(39))}`", "", _indent(_fence(hit["text"])), ""]
+    return [f"{n}. **#{hit['rank']}** {_cell(hit['score_kind'])} {hit['score']:.3f} · all scores: {_cell(scores)} · "
+            f"source: {_cell(where)}", "", _indent(_fence(hit["text"])), ""]
 
 
 def _indent(text: str) -> str:
@@ -153,9 +167,9 @@ def _cost_lines(costs: dict[str, Any]) -> list[str]:
 def _turn_lines(n: int, turn: dict[str, Any]) -> list[str]:
     s, r = turn["settings"], turn["settings"]["retrieval"]
     retrieval = ", ".join(f"{k} {v}" for k, v in r.items() if v is not None)
-    lines = [f"## {n}. {_plain(_cell(turn['question']))}", "", "**Answer**", "", _quote(turn["answer"]), "",
-             f"**Settings:** index `{s['index']}` · {retrieval} · answerer `{s['answerer']}` · "
-             f"{s['template']} template", "", f"**Retrieved chunks ({len(turn['hits'])})**", ""]
+    lines = [f"## {n}. {_cell(turn['question'])}", "", "**Answer**", "", _quote(turn["answer"]), "",
+             f"**Settings:** index {_cell(s['index'])} · {_cell(retrieval)} · answerer {_cell(s['answerer'])} · "
+             f"{_cell(s['template'])} template", "", f"**Retrieved chunks ({len(turn['hits'])})**", ""]
     for k, hit in enumerate(turn["hits"], 1):
         lines += _hit_lines(k, hit)
     if not turn["hits"]:
@@ -172,7 +186,7 @@ def session_markdown(records: Sequence[TurnRecord], credentials: Credentials | N
     totals = data["totals"]
     lines = ["# RAG Playground chat session", "",
              f"Exported {data['exported_at']} · {len(data['turns'])} turn(s) · "
-             f"{totals['total_tokens']:,} tokens · {format_usd(totals['cost_usd'])} on {totals['cost_model'] or '—'}",
+             f"{totals['total_tokens']:,} tokens · {format_usd(totals['cost_usd'])} on {_cell(totals['cost_model'] or '—')}",
              ""]
     for n, turn in enumerate(data["turns"], 1):
         lines += _turn_lines(n, turn)

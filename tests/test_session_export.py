@@ -68,21 +68,29 @@ def test_json_has_questions_answers_hits_scores_prompts_settings_tokens_dollars(
     assert totals["prompt_tokens"] == sum(t["costs"]["prompt_tokens"] for t in data["turns"])
 
 
+def _rendered(markdown: str) -> str:
+    """The export as a CommonMark renderer shows it (HTML allowed, as GitHub-like viewers do)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).render(markdown)
+
+
 def test_markdown_reads_as_a_report(records):
     text = session_markdown(records, Credentials(openai_api_key=SECRET), WHEN)
+    html = _rendered(text)
     assert text.startswith("# RAG Playground chat session")
-    assert "## 1. What is the capital of Kenya?" in text
-    assert "> " in text and "Nairobi" in text
-    assert "index `facts`" in text and "top_k 2" in text and "reranker bm25" in text
-    assert "all scores: cosine" in text and "bm25" in text and "source: `kenya.md" in text
+    assert "<h2>1. What is the capital of Kenya?</h2>" in html
+    assert "<blockquote>" in html and "Nairobi" in html
+    assert "index facts" in html and "top_k 2" in html and "reranker bm25" in html
+    assert "all scores: cosine" in html and "bm25" in html and "source: kenya.md" in html
     assert "| prompt |" in text and "| total |" in text and "## Session totals" in text
     assert "Prompt sent to the answerer" in text
-    assert "&lt;b>x&lt;/b>" in text and "<b>x</b>" not in text.split("```")[0]  # no raw HTML outside code
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html  # no raw HTML from a question
 
 
 def test_configured_secrets_are_redacted_everywhere(records):
     creds = Credentials(openai_api_key=SECRET)
-    for text in (session_json(records, creds, WHEN), session_markdown(records, creds, WHEN)):
+    for text in (session_json(records, creds, WHEN), _rendered(session_markdown(records, creds, WHEN))):
         assert SECRET not in text and "***" in text
     assert SECRET in session_json(records, None, WHEN)  # (the secret really was in the session)
 
