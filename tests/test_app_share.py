@@ -194,8 +194,11 @@ def test_session_export_has_every_turn_as_markdown_and_json(indexes, downloads, 
     assert {s["kind"] for s in turn["hits"][0]["scores"]} >= {"cosine", "bm25", "pool bm25"} and turn["hits"][0]["source"]
     assert turn["costs"]["cost_usd"] > 0 and turn["costs"]["prompt_tokens"] > 0
     markdown = _bytes(downloads["session_md"]).decode()
-    assert "## 1. What is the capital of Kenya?" in markdown and "## 2. Is *** a key?" in markdown
-    assert "all scores: cosine" in markdown and "| total |" in markdown and "Prompt sent" in markdown
+    from markdown_it import MarkdownIt
+
+    shown = MarkdownIt("commonmark").render(markdown)  # as a reader sees it (untrusted text is escaped)
+    assert "<h2>1. What is the capital of Kenya?</h2>" in shown and "<h2>2. Is *** a key?</h2>" in shown
+    assert "all scores: cosine" in shown and "| total |" in markdown and "Prompt sent" in markdown
     assert SECRET not in markdown and SECRET not in json.dumps(data)
 
 
