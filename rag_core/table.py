@@ -8,6 +8,7 @@ is unique; the ordinal alone is not, across files.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -97,3 +98,26 @@ def frame_to_documents(df: pd.DataFrame) -> list[Document]:
         per_source[source] = per_source.get(source, 0) + 1
         docs.append(Document(source, section, text, number))
     return docs
+
+
+#: a cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot run as spreadsheet formulas (OWASP's CSV injection advice):
+    a cell that starts with = + - @ tab or carriage return gets a leading apostrophe, which a
+    spreadsheet shows as text. Numbers are left alone."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
+    return out
+
+
+def to_safe_csv(df: pd.DataFrame) -> str:
+    """CSV with formula cells neutralised and every text cell quoted (pandas leaves a lone carriage
+    return unquoted, which a spreadsheet reads as a new row whose first cell could be a formula)."""
+    return csv_safe(df).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+

