@@ -284,6 +284,8 @@ class FakeProviderServer:
         base = {"id": "chatcmpl-fake", "created": 1700000000, "model": model, "system_fingerprint": "fp_fake"}
         if self.chunk_chars:
             pieces = [answer[i:i + self.chunk_chars] for i in range(0, len(answer), self.chunk_chars)]
+        if self.chat_mode in ("endless", "drip"):
+            return self._endless(handler, base, drip=self.chat_mode == "drip")
         if self.chat_mode == "garbage":
             return handler._send(200, b"<html>Welcome to nginx!</html>", content_type="text/html")
         if self.chat_mode == "error_json":
@@ -310,6 +312,29 @@ class FakeProviderServer:
                 e["usage"] = None
             events.append({**chunk, "choices": [], "usage": usage})
         self._sse(handler, [f"data: {json.dumps(e)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"])
+
+    def _endless(self, handler, base: dict, drip: bool) -> None:
+        """A stream that never ends: valid chunks forever, or one byte at a time of an event that
+        never completes (a 'drip'). Stops when the client hangs up (or after 60 s)."""
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.end_headers()
+        event = json.dumps({**base, "object": "chat.completion.chunk", "choices": [
+            {"index": 0, "delta": {"content": "more words "}, "finish_reason": None}]})
+        stop = time.monotonic() + 60
+        try:
+            if drip:
+                handler.wfile.write(b"data: " + event.encode() + b"\n\n")
+                handler.wfile.flush()
+                while time.monotonic() < stop:
+                    handler.wfile.write(b"d")
+                    handler.wfile.flush()
+                    time.sleep(0.2)
+            while time.monotonic() < stop:
+                handler.wfile.write(f"data: {event}\n\n".encode() * 50)
+                handler.wfile.flush()
+        except OSError:
+            return
 
     def _sse(self, handler, lines: list[bytes]) -> None:
         handler.send_response(200)

@@ -11,6 +11,8 @@ an empty answer, is a ProviderError. Every configured key is masked in the answe
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -26,6 +28,10 @@ CONTEXT_WINDOWS: dict[str, int] = {
     "gpt-3.5-turbo": 16_385, "gpt-5": 400_000, "o1": 200_000, "o3": 200_000, "o4-mini": 200_000,
 }
 DEFAULT_COMPATIBLE_CONTEXT = 8192
+#: an answer's whole stream, from the request to the last byte (settable per answerer)
+DEFAULT_ANSWER_DEADLINE_S = 120.0
+#: characters allowed per requested token before a stream is cut off (a token is ~4 on average)
+MAX_CHARS_PER_TOKEN = 16
 
 
 def context_window_for(model: str, provider: str) -> int:
@@ -53,6 +59,7 @@ class OpenAIChat(HostedProvider):
         temperature: float | None = 0.0,
         system: str | None = None,
         client: object | None = None,
+        answer_deadline_s: float = DEFAULT_ANSWER_DEADLINE_S,
     ) -> None:
         if not model:
             example = "openai:gpt-4o-mini" if provider == "openai" else "compatible:llama3.2"
@@ -66,6 +73,15 @@ class OpenAIChat(HostedProvider):
         self.max_answer_tokens = max_answer_tokens
         self.temperature = temperature
         self.system = system
+        if not 0 < answer_deadline_s <= 3600:
+            raise ConfigError(f"the answer deadline is {answer_deadline_s} s; it must be more than 0 and at most 3600")
+        self.answer_deadline_s = float(answer_deadline_s)
+
+    @property
+    def max_answer_chars(self) -> int:
+        """The most text one answer may stream: MAX_CHARS_PER_TOKEN per requested token (a server
+        that ignores max_tokens, or streams forever, is cut off there)."""
+        return self.max_answer_tokens * MAX_CHARS_PER_TOKEN + 1000
 
     def _request(self, request: GenerationRequest) -> dict:
         messages = [{"role": "system", "content": self.system}] if self.system else []
@@ -88,21 +104,35 @@ class OpenAIChat(HostedProvider):
         raw = self.policy.call(lambda: self.client().chat.completions.with_raw_response.create(**kwargs), **where)
         redactor = StreamRedactor([*(self.credentials.secrets() if self.credentials else ()), *configured_secrets()])
         state = _Answer()
+        # The whole answer has a deadline: a timer closes the connection, which ends even a read
+        # that a 1-byte-per-second drip keeps alive (no per-read timeout ever fires on it).
+        watchdog = threading.Timer(self.answer_deadline_s, _close, (raw,))
+        watchdog.daemon = True
+        watchdog.start()
+        started = time.monotonic()
         try:
             content_type = str(raw.headers.get("content-type") or "").lower()
             pieces = self._events(raw, state) if "event-stream" in content_type else self._whole(raw, state)
             for piece in pieces:
+                state.chars += len(piece)
+                if state.chars > self.max_answer_chars:
+                    raise ProviderError(self._too_long())
+                if time.monotonic() - started > self.answer_deadline_s:
+                    raise ProviderError(self._too_slow())
                 if shown := redactor.feed(piece):
                     yield shown
         except ProviderError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failure mid-stream: say so, redacted
+            if time.monotonic() - started >= self.answer_deadline_s:
+                raise ProviderError(self._too_slow()) from None
             failure = classify(exc)
             if failure.reason == "bad_response":
                 raise ProviderError(redact(f"{self.provider}: {self._not_chat()} ({type(exc).__name__})",
                                            self.credentials)) from None
             raise describe(failure, attempts=1, timeout=self.policy.timeout, **where) from None
         finally:
+            watchdog.cancel()
             _close(raw)
         if tail := redactor.flush():
             yield tail
@@ -112,6 +142,16 @@ class OpenAIChat(HostedProvider):
                        completion_tokens=usage.completion_tokens if usage else None)
         if usage is not None:
             yield usage
+
+    def _too_slow(self) -> str:
+        return (f"{self.provider}: {self.model} did not finish its answer within {self.answer_deadline_s:g} s "
+                f"(the answer deadline); the stream was closed. Ask again, choose a faster model, or raise "
+                f"the deadline (--answer-timeout)")
+
+    def _too_long(self) -> str:
+        return (f"{self.provider}: {self.model} streamed more than {self.max_answer_chars:,} characters for an "
+                f"answer of at most {self.max_answer_tokens} tokens (the answer length cap); the stream was "
+                "closed. The server may ignore max_tokens")
 
     def _not_chat(self) -> str:
         return (f"the server's answer is not a chat completion; is {self.endpoint.base_url} an OpenAI-compatible "
@@ -182,6 +222,7 @@ class _Answer:
     text: bool = False
     finish: str | None = None
     usage: TokenUsage | None = None
+    chars: int = 0
 
 
 def _completion(data: object) -> tuple[str | None, str | None, object] | None:

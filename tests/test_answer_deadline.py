@@ -1,0 +1,56 @@
+"""An answer stream has a total deadline and a length cap (issue 16, item 15: an endless SSE
+stream grew the CLI from 360 to 517 MB in 90 s; a 1-byte/s drip hung for ever). Both are
+settable and named in the error."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rag_core.cli import main
+from rag_core.errors import ConfigError, ProviderError
+from rag_core.llm import create_llm
+from rag_core.types import GenerationRequest
+
+
+def _ask(creds, policy, **options):
+    llm = create_llm("compatible:llama3.2", credentials=creds, policy=policy, **options)
+    return list(llm.stream(GenerationRequest("p", "q", ())))
+
+
+def test_an_endless_stream_is_cut_at_the_length_cap(server, creds, policy):
+    server.chat_mode = "endless"
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match=r"more than 2,600 characters.*answer length cap"):
+        _ask(creds, policy, max_answer_tokens=100)
+    assert time.monotonic() - started < 10
+
+
+def test_a_drip_is_cut_at_the_deadline(server, creds, policy):
+    server.chat_mode = "drip"
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match=r"within 1.5 s \(the answer deadline\)"):
+        _ask(creds, policy, answer_deadline_s=1.5)
+    assert time.monotonic() - started < 6
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10_000])
+def test_the_deadline_is_checked(creds, policy, bad):
+    with pytest.raises(ConfigError, match="answer deadline"):
+        create_llm("compatible:llama3.2", credentials=creds, policy=policy, answer_deadline_s=bad)
+
+
+def test_cli_query_with_a_drip_exits_2_naming_the_deadline(server, tmp_path, monkeypatch, capsys):
+    from test_provider_garbage import _index
+
+    monkeypatch.chdir(tmp_path)
+    index = _index(tmp_path)
+    server.chat_mode = "drip"
+    capsys.readouterr()
+    started = time.monotonic()
+    code = main(["query", "capital of Kenya?", "--index", str(index), "--llm", "compatible:llama3.2",
+                 "--base-url", server.openai_url, "--answer-timeout", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "within 2 s (the answer deadline)" in err and "--answer-timeout" in err, err
+    assert time.monotonic() - started < 15
