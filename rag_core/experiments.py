@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -254,16 +255,60 @@ def _up_to_date(directory: Path, embedder: Embedder, store_name: str, variant: V
         embedder.name, embedder.dim, store_name, variant.chunking, variant.headers, dict(hashes))
 
 
+#: written beside an index's generations when an experiment built it: which base, which sources
+EXPERIMENT_MARK = "experiment.json"
+
+
+def _mark(directory: Path, base: str, documents: Sequence[Document]) -> None:
+    sources = sorted({d.source for d in documents})
+    (directory / EXPERIMENT_MARK).write_text(json.dumps({"base": base, "sources": sources}), encoding="utf-8")
+
+
+def foreign_variant(directory: Path, base: str, documents: Sequence[Document]) -> str | None:
+    """Why the index at `directory` is not this experiment's to rebuild, or None. An experiment
+    rebuilds only a variant it built itself (its mark names the same base) from the same sources
+    (their text may have changed); anything else is someone's index, replaced only when asked."""
+    if not rindex.exists(directory):
+        return None
+    try:
+        mark = json.loads((directory / EXPERIMENT_MARK).read_text(encoding="utf-8")[:10_000_000])
+    except (OSError, ValueError):
+        mark = None
+    held = len(rindex.read_manifest(directory).sources)
+    if not isinstance(mark, dict):
+        return f"index {directory.name} exists and was not built by an experiment (it holds {held} source(s))"
+    if mark.get("base") != base or mark.get("sources") != sorted({d.source for d in documents}):
+        return (f"index {directory.name} was built by an experiment from other documents (it holds {held} "
+                "source(s))")
+    return None
+
+
+#: the error kind the app catches to ask before replacing
+REPLACE_REFUSED = "experiment_replace"
+
+
+def refuse_foreign(directory: Path, name: str, base: str, documents: Sequence[Document]) -> None:
+    why = foreign_variant(directory, base, documents)
+    if why:
+        raise ConfigError(f"{why}; nothing was changed. Choose another base name, or replace it "
+                          "(CLI: --replace; app: confirm)", kind=REPLACE_REFUSED, index=name)
+
+
 def build_variant(variant: Variant, documents: Sequence[Document], embedder: Embedder, store_name: str,
-                  root: Path | None = None, progress: ProgressFn | None = None) -> BuiltVariant:
+                  root: Path | None = None, progress: ProgressFn | None = None, *, base: str = "",
+                  replace: bool = False) -> BuiltVariant:
     """The variant's index: reused when it already holds exactly these documents with these
-    settings, else built fresh and saved (replacing what was there)."""
+    settings; rebuilt when this experiment built it from the same sources; any other index there
+    is refused (a ConfigError of kind REPLACE_REFUSED) unless `replace`."""
     directory = (root or catalog.root()) / variant.name
     if _up_to_date(directory, embedder, store_name, variant, source_hashes(documents)):
         return BuiltVariant(variant, Index.open(directory, embedder=embedder), reused=True)
+    if not replace:
+        refuse_foreign(directory, variant.name, base, documents)
     index = open_for_replace(directory, embedder, store_name, variant.chunking, variant.headers)
     result = index.ingest(list(documents), progress=progress)
     index.save()
+    _mark(directory, base, documents)
     return BuiltVariant(variant, index, reused=False, result=result)
 
 
@@ -344,6 +389,7 @@ def run_experiment(
     on_build: Callable[[int, int, Variant], ProgressFn | None] | None = None,
     on_eval: ProgressFn | None = None,
     credentials: object = None,
+    replace: bool = False,
 ) -> ExperimentResult:
     """Build (or reuse) one index per chunking, then evaluate every setting on every one.
     `on_build(i, n, variant)` may return the ingest progress callback for variant i of n."""
@@ -353,10 +399,16 @@ def run_experiment(
     if not grid:
         raise ConfigError("choose at least one retriever setting to evaluate")
     planned = variants(base, chunkings)
+    directory = root or catalog.root()
+    if not replace:  # refuse before building anything: no variant is half-replaced
+        for variant in planned:
+            if not _up_to_date(directory / variant.name, embedder, store_name, variant, source_hashes(documents)):
+                refuse_foreign(directory / variant.name, variant.name, base, documents)
     built = []
     for i, variant in enumerate(planned):
         progress = on_build(i, len(planned), variant) if on_build else None
-        built.append(build_variant(variant, documents, embedder, store_name, root, progress))
+        built.append(build_variant(variant, documents, embedder, store_name, root, progress, base=base,
+                                   replace=replace))
     results = compare_indexes({b.variant.name: b.index for b in built}, question_set, list(grid),
                               progress=on_eval, credentials=credentials)
     return ExperimentResult(planned, grid, tuple(results), question_set.name,
@@ -364,7 +416,7 @@ def run_experiment(
 
 
 __all__ = [
-    "MAX_CHUNKINGS", "BuiltVariant", "Chunking", "ExperimentResult", "Variant", "build_variant", "check_chunkings",
+    "EXPERIMENT_MARK", "MAX_CHUNKINGS", "REPLACE_REFUSED", "BuiltVariant", "Chunking", "ExperimentResult", "Variant", "build_variant", "check_chunkings",
     "chunking_slug", "headers_supported", "open_for_replace", "open_to_build", "parse_chunking", "parse_variant", "replaces", "retriever_label", "run_experiment",
     "variant_name", "variants", "varying_fields",
 ]

@@ -136,3 +136,29 @@ def test_evaluate_best_row_is_one_click_from_chat(app_root):
     assert at.title[0].value.endswith("Chat") and at.session_state["active_index"] == top.index
     assert at.sidebar.slider(key="w:top_k").value == top.settings.top_k
     assert at.sidebar.selectbox(key="w:reranker").value == (top.settings.reranker or "none")
+
+
+def test_the_app_asks_before_an_experiment_replaces_an_unrelated_index(index_page, app_root):
+    """Issue 16 item 9: an index the experiment did not build is replaced only after a confirmation."""
+    from helpers import FACTS
+
+    from rag_core.types import Document
+
+    other = [Document(source=f"note{n}.md", section="n", text=f"Harbour log {n}: ships and tides. " * 5)
+             for n in range(6)]
+    hashing_index(app_root / "facts--recursive-200-20", documents=other, chunking=ChunkingConfig(size=200, overlap=20))
+    before = (app_root / "facts--recursive-200-20" / "CURRENT").read_text()
+    at = index_page
+    at.text_input(key="w:exp_base").set_value("facts")
+    at.multiselect(key="w:exp_chunkings").set_value(["recursive-200-20", "recursive-500-50"]).run()
+    at.radio(key="w:exp_origin").set_value(ui_evaluate.UPLOAD_SET).run()
+    at.file_uploader(key="exp_upload").set_value([("facts.csv", QUESTIONS, "text/csv")]).run()
+    at.button(key="exp_run").click().run()
+    assert not at.exception, at.exception
+    warned = " ".join(w.value.replace("\\", "") for w in at.warning)  # md_literal escapes ( and :
+    assert "was not built by an experiment (it holds 6 source(s))" in warned, (warned, errors(at))
+    assert (app_root / "facts--recursive-200-20" / "CURRENT").read_text() == before
+    assert "experiment" not in at.session_state
+    at.button(key="exp_replace").click().run()
+    assert not errors(at), errors(at)
+    assert sorted(rindex.read_manifest(app_root / "facts--recursive-200-20").sources) == sorted(FACTS)

@@ -54,3 +54,47 @@ def test_experiment_bad_chunking_is_one_error_line(tmp_path, docs):
     bad = run("experiment", str(docs), "--base", "facts", "--chunking", "recursive-big-10", "--embedder", "hashing",
               "--root", str(tmp_path), check=False)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "whole numbers" in bad.stderr
+
+
+def test_experiment_never_silently_replaces_an_unrelated_index(tmp_path, docs):
+    """Issue 16 item 9: `mine--recursive-500-50`, built by hand from other files, was replaced by
+    an experiment with `--base mine` (exit 0, no question asked)."""
+    root = tmp_path / "indexes"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for n in range(30):
+        (mine / f"note{n}.md").write_text(f"# Note {n}\n\nThe harbour log entry {n} records ships and tides.\n")
+    run("ingest", str(mine), "--index", str(root / "mine--recursive-500-50"), "--embedder", "hashing", "--store",
+        "numpy", "--chunk-size", "500", "--chunk-overlap", "50", "--quiet", "--min-words", "0", "--min-chars", "0")
+    before = (root / "mine--recursive-500-50" / "CURRENT").read_text()
+    questions = tmp_path / "q.csv"
+    questions.write_text(QUESTIONS)
+    args = ("experiment", str(docs), "--base", "mine", "--chunking", "recursive-500-50,recursive-200-20",
+            "--embedder", "hashing", "--store", "numpy", "--root", str(root), "--quiet", "--min-words", "0",
+            "--min-chars", "0", "--questions", str(questions))
+    refused = run(*args, check=False)
+    assert refused.returncode == 2, refused.stderr
+    assert "was not built by an experiment (it holds 30 source(s))" in refused.stderr and "--replace" in refused.stderr
+    assert (root / "mine--recursive-500-50" / "CURRENT").read_text() == before
+    assert not (root / "mine--recursive-200-20").exists()  # refused before building anything
+    run(*args, "--replace")
+    info = json.loads(run("info", "--index", str(root / "mine--recursive-500-50"), "--json").stdout)
+    assert sorted(info["sources"]) == sorted(FACTS)  # replaced, because it was asked
+
+
+def test_an_experiment_rebuilds_its_own_variant_when_the_documents_change(tmp_path, docs):
+    root = tmp_path / "indexes"
+    questions = tmp_path / "q.csv"
+    questions.write_text(QUESTIONS)
+    args = ("experiment", str(docs), "--base", "facts", "--chunking", "recursive-80-10,recursive-200-20",
+            "--embedder", "hashing", "--store", "numpy", "--root", str(root), "--quiet", "--min-words", "0",
+            "--min-chars", "0", "--questions", str(questions))
+    run(*args)
+    (docs / "kenya.md").write_text("# kenya\n\nNairobi is the capital of Kenya, on the Athi plains.\n")
+    out = run(*args)  # the same sources, one edited: its own variants, rebuilt without asking
+    assert "reused:" not in out.stdout
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.md").write_text("# x\n\nA different corpus entirely, about harbours and tides.\n")
+    refused = run("experiment", str(other), *args[2:], check=False)
+    assert refused.returncode == 2 and "from other documents" in refused.stderr

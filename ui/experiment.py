@@ -18,7 +18,8 @@ from rag_core import costs
 from rag_core import index_catalog as catalog
 from rag_core.chunking import STRATEGIES
 from rag_core.evaluate import METRICS, QuestionSet
-from rag_core.experiments import (HEADERS, MAX_CHUNKINGS, Chunking, ExperimentResult, Variant, chunking_slug,
+from rag_core.errors import ConfigError
+from rag_core.experiments import (HEADERS, MAX_CHUNKINGS, REPLACE_REFUSED, Chunking, ExperimentResult, Variant, chunking_slug,
                                   headers_supported, parse_variant, retriever_label, run_experiment, variant_name,
                                   varying_fields)
 from rag_core.providers import is_hosted
@@ -28,8 +29,11 @@ from rag_core.types import ChunkingConfig, Document, RetrievalSettings
 
 from . import eval_charts, evaluate, handoff, providers, state
 from .progress import BuildProgress
+from .widgets import md_literal
 
 KEY = "experiment"
+#: the refusal to replace an index this experiment did not build, shown with a confirm button
+REFUSED = "experiment_refused"
 SIZES = (200, 300, 500, 800, 1000, 1500, 2000)
 
 
@@ -81,14 +85,25 @@ def form(docs: Sequence[Document], embedder: str | None, store: str) -> None:
     question_set = evaluate.choose_question_set(prefix="exp")
     names = [variant_name(base, c) for c in chunkings]
     st.caption(f"{len(chunkings)} chunking(s) × {len(grid)} retriever(s) = {len(chunkings) * len(grid)} cells; "
-               f"indexes: {', '.join(names) or 'none yet'} (one already built from these documents with these settings is "
-               "reused; one with other documents or settings is replaced)")
+               f"indexes: {', '.join(names) or 'none yet'} (one this experiment built from these documents is reused, or "
+               "rebuilt when its settings changed; any other index of that name is replaced only if you confirm)")
     confirmed = not (embedder and is_hosted(embedder)) or confirm_hosted(docs, chunkings, embedder)
     ready = (bool(docs) and embedder is not None and 2 <= len(chunkings) <= MAX_CHUNKINGS and bool(grid)
              and question_set is not None and confirmed)
     if st.button("Run experiment", type="primary", icon=":material/science:", disabled=not ready, key="exp_run",
                  help=None if ready else f"Choose documents, 2-{MAX_CHUNKINGS} chunkings, a retriever and a question set."):
-        run(base, docs, chunkings, grid, question_set, embedder, store)
+        st.session_state.pop(REFUSED, None)
+        try:
+            run(base, docs, chunkings, grid, question_set, embedder, store)
+        except ConfigError as exc:
+            if exc.kind != REPLACE_REFUSED:
+                raise
+            st.session_state[REFUSED] = str(exc)
+    if st.session_state.get(REFUSED):
+        st.warning(md_literal(st.session_state[REFUSED]))
+        if st.button("Replace it and run", icon=":material/warning:", key="exp_replace", disabled=not ready):
+            st.session_state.pop(REFUSED, None)
+            run(base, docs, chunkings, grid, question_set, embedder, store, replace=True)
 
 
 def confirm_hosted(docs: Sequence[Document], chunkings: Sequence[Chunking], embedder: str) -> bool:
@@ -104,7 +119,7 @@ def confirm_hosted(docs: Sequence[Document], chunkings: Sequence[Chunking], embe
 
 
 def run(base: str, docs: Sequence[Document], chunkings: Sequence[Chunking], grid: Sequence[RetrievalSettings],
-        question_set: QuestionSet, embedder_name: str, store: str) -> ExperimentResult:
+        question_set: QuestionSet, embedder_name: str, store: str, replace: bool = False) -> ExperimentResult:
     bar = st.progress(0.0, text="Building the variant indexes…")
 
     def on_build(i: int, n: int, variant: Variant):
@@ -124,7 +139,7 @@ def run(base: str, docs: Sequence[Document], chunkings: Sequence[Chunking], grid
     with build_lock():
         result = run_experiment(base, docs, chunkings, grid, question_set, providers.embedder(embedder_name), store,
                                 root=catalog.root(), on_build=on_build, on_eval=on_eval,
-                                credentials=providers.credentials())
+                                credentials=providers.credentials(), replace=replace)
     bar.empty()
     st.session_state[KEY] = result
     return result

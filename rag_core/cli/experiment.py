@@ -77,7 +77,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     try:
         result = run_experiment(args.base, documents, chunkings, grid, question_set, _embedder(args, creds),
                                 args.store, root=Path(args.root) if args.root else catalog.root(),
-                                on_build=on_build, on_eval=evaluating, credentials=creds)
+                                on_build=on_build, on_eval=evaluating, credentials=creds, replace=args.replace)
     finally:
         building.close()
         evaluating.close()
@@ -121,6 +121,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--embedder", help="embedder name (default local:all-MiniLM-L6-v2)")
     p.add_argument("--store", choices=catalog.choices("store"), default="faiss", help="vector store (default faiss)")
     p.add_argument("--yes", action="store_true", help="confirm spending on a hosted embedder")
+    p.add_argument("--replace", action="store_true",
+                   help="rebuild a variant index that this experiment did not build from these documents")
     p.add_argument("--questions", help="demo, demo-hard (bundled), or a .jsonl/.json/.csv file (default demo)")
     p.add_argument("--top-k", default="5", type=types.listing(types.top_k), help="comma-separated top-k values (default 5)")
     p.add_argument("--reranker", default="none", help="comma-separated rerankers, e.g. none,pool-rrf (default none)")
