@@ -9,13 +9,16 @@ a password never leaves this process. Connection failures become StoreErrors tha
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import re
 import threading
 import warnings
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import DiskFullError, StoreError
+from . import pg_owners
 
 ENV_DSN = "RAG_PG_DSN"
 MASK = "***"
@@ -220,22 +223,67 @@ def embedded_dsn(data_dir: Path | None = None) -> str:
         if data_dir in _EMBEDDED:
             return _EMBEDDED[data_dir].get_uri()
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        pg_owners.join(data_dir)  # an owner until this process ends, however it ends (see pg_owners)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
-                import pgserver
-
-                server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            server = _start(data_dir)
             dsn = server.get_uri()
-        except ImportError as exc:
-            raise StoreError("the embedded PostgreSQL needs `pip install pgserver`; or point at a server "
-                             f"with --dsn / {ENV_DSN}") from exc
-        except Exception as exc:  # noqa: BLE001 - pgserver raises many kinds; all mean "did not start"
-            raise StoreError(f"could not start the embedded PostgreSQL in {data_dir} ({type(exc).__name__}: "
-                             f"{str(exc)[:300]}); see {data_dir / 'log'}, or point at a server with --dsn / "
-                             f"{ENV_DSN}") from exc
+        except BaseException:
+            pg_owners.leave(data_dir)
+            raise
         _EMBEDDED[data_dir] = server
         return dsn
+
+
+def _start(data_dir: Path):
+    """pgserver's server for `data_dir`, started if it is not running; StoreErrors that say why not."""
+    try:
+        pg_owners.drop_stale_pid_file(data_dir)
+        pg_owners.prune_handle_list(data_dir)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+            import pgserver
+
+            # pgserver logs the whole server log at ERROR when a start fails: our error says it once
+            logging.getLogger("pgserver").setLevel(logging.CRITICAL)
+            # pgserver's own stop-at-exit misses a killed process: the reaper stops it instead
+            server = pgserver.get_server(data_dir, cleanup_mode=None)
+        pg_owners.ensure_reaper(data_dir)
+        return server
+    except ImportError as exc:
+        raise StoreError("the embedded PostgreSQL needs `pip install pgserver`; or point at a server "
+                         f"with --dsn / {ENV_DSN}") from exc
+    except Exception as exc:  # noqa: BLE001 - pgserver raises many kinds; all mean "did not start"
+        if _disk_full(exc, data_dir):
+            raise DiskFullError(f"no space left on device for the embedded PostgreSQL in {data_dir}: free some "
+                                "disk space (or point RAG_PLAYGROUND_HOME at a bigger disk) and try again",
+                                kind="disk_full", path=str(data_dir)) from None
+        raise StoreError(f"could not start the embedded PostgreSQL in {data_dir} ({type(exc).__name__}: "
+                         f"{str(exc)[:300]}); see {data_dir / 'log'}, or point at a server with --dsn / "
+                         f"{ENV_DSN}") from None
+
+
+#: how much of the server's log is read to find the cause of a failure
+LOG_TAIL_BYTES = 64 * 1024
+_NO_SPACE = ("no space left on device", "could not extend file", "disk full")
+
+
+def log_tail(data_dir: Path) -> str:
+    try:
+        with open(Path(data_dir) / "log", "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - LOG_TAIL_BYTES))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _disk_full(exc: BaseException, data_dir: Path | None) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = f"{exc} {getattr(exc, 'stderr', '') or ''} {getattr(exc, 'output', '') or ''}".lower()
+    if data_dir is not None:
+        text += log_tail(data_dir).lower()
+    return any(marker in text for marker in _NO_SPACE)
 
 
 def stop_embedded(data_dir: Path) -> None:
@@ -245,6 +293,7 @@ def stop_embedded(data_dir: Path) -> None:
     if server is not None:
         forget_pool(server.get_uri())
         server.cleanup()
+    pg_owners.leave(Path(data_dir))  # the reaper stops the server once no other process owns it
 
 
 def resolve_dsn(explicit: str | None = None, credentials=None) -> str:
@@ -262,6 +311,11 @@ def connect_kwargs() -> dict:
 def connection_error(exc: Exception, dsn: str) -> StoreError:
     """A failed connect or query as one line that says what to do, without the password."""
     where = redact_dsn(dsn)
+    embedded = next((d for d, server in list(_EMBEDDED.items()) if server.get_uri() == dsn), None)
+    if _disk_full(exc, embedded):
+        place = f"the embedded PostgreSQL in {embedded}" if embedded else f"PostgreSQL at {where}"
+        return DiskFullError(f"no space left on device for {place}: free some disk space and try again "
+                             "(nothing more was written)", kind="disk_full")
     text = redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
     low = str(exc).lower()
     if "statement timeout" in low:
