@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 _HELD: dict[Path, int] = {}
@@ -46,12 +47,36 @@ def join(data_dir: Path) -> None:
         _HELD[data_dir] = fd
 
 
-def leave(data_dir: Path) -> None:
-    """Stop being an owner: the reaper stops the server once nobody else is."""
+def leave(data_dir: Path, stop_if_last: bool = False) -> None:
+    """Stop being an owner: the reaper stops the server once nobody else is. With `stop_if_last`,
+    a last owner stops it now, before returning (its caller may delete the data dir next)."""
     with _LOCK:
         fd = _HELD.pop(Path(data_dir), None)
-    if fd is not None:
+    if fd is None:
+        return
+    try:
+        if stop_if_last:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # only when no other process owns it
+            except BlockingIOError:
+                _wait_for_a_stopping_reaper(fd)
+                return
+            _stop(Path(data_dir))
+    finally:
         os.close(fd)
+
+
+def _wait_for_a_stopping_reaper(fd: int, timeout_s: float = 60.0) -> None:
+    """flock's shared-to-exclusive conversion is not atomic: the reaper may have taken the lock in
+    between and be stopping the server. Wait until it has (a shared lock is granted again), so
+    a caller that deletes the data dir next does not pull it from under a running server."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(0.1)
 
 
 def reaper_running(data_dir: Path) -> bool:

@@ -293,7 +293,7 @@ def stop_embedded(data_dir: Path) -> None:
     if server is not None:
         forget_pool(server.get_uri())
         server.cleanup()
-    pg_owners.leave(Path(data_dir))  # the reaper stops the server once no other process owns it
+    pg_owners.leave(Path(data_dir), stop_if_last=True)  # else the reaper stops it once nobody owns it
 
 
 def resolve_dsn(explicit: str | None = None, credentials=None) -> str:

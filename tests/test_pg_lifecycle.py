@@ -1,0 +1,108 @@
+"""The embedded PostgreSQL's owners are tracked with locks the kernel releases (issue 16, item 16):
+a CLI killed with kill -9 no longer keeps the server running for ever, and a postmaster.pid that
+names a live, unrelated PID (reused after a restart) no longer stops it from starting. Real
+processes, real servers; a fresh data dir per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+OWNER = """
+import sys, time
+from pathlib import Path
+from rag_core.stores import pg_server
+dsn = pg_server.embedded_dsn(Path(sys.argv[1]))
+pg_server.get_pool(dsn).connection().__enter__().execute("select 1")
+print("up", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.fixture
+def data_dir():
+    base = Path(tempfile.mkdtemp(prefix="rag-pg-life-"))
+    yield base / "pgdata"
+    pid_file = base / "pgdata" / "postmaster.pid"
+    if pid_file.exists():  # never leave a server behind, whatever the test did
+        try:
+            psutil.Process(int(pid_file.read_text().split()[0])).kill()
+        except (psutil.Error, ValueError, IndexError):
+            pass
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _owner(data_dir: Path, seconds: float) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", OWNER, str(data_dir), str(seconds)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    assert line.strip() == "up", proc.stderr.read() if proc.poll() is not None else line
+    return proc
+
+
+def _postmaster(data_dir: Path) -> psutil.Process | None:
+    try:
+        process = psutil.Process(int((data_dir / "postmaster.pid").read_text().split()[0]))
+        return process if process.is_running() and process.status() != psutil.STATUS_ZOMBIE else None
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return None
+
+
+def _gone_within(data_dir: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _postmaster(data_dir) is None:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_a_killed_owner_does_not_keep_the_server_running(data_dir):
+    owner = _owner(data_dir, 600)
+    server = _postmaster(data_dir)
+    assert server is not None
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(10)
+    assert _gone_within(data_dir, 60), "the server outlived its only (killed) owner"
+
+
+def test_the_server_stays_while_another_owner_lives(data_dir):
+    first, second = _owner(data_dir, 600), _owner(data_dir, 600)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    time.sleep(3)
+    assert _postmaster(data_dir) is not None  # the second still uses it
+    second.send_signal(signal.SIGKILL)
+    second.wait(10)
+    assert _gone_within(data_dir, 60)
+
+
+def test_a_postmaster_pid_naming_a_live_unrelated_process_does_not_block_a_start(data_dir):
+    owner = _owner(data_dir, 600)
+    pid_file = (data_dir / "postmaster.pid").read_text()
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(10)
+    assert _gone_within(data_dir, 60)
+    unrelated = subprocess.Popen(["sleep", "120"])
+    try:  # a restart reused the old postmaster's PID for something else
+        (data_dir / "postmaster.pid").write_text("\n".join([str(unrelated.pid), *pid_file.splitlines()[1:]]) + "\n")
+        again = _owner(data_dir, 600)
+        assert _postmaster(data_dir) is not None and _postmaster(data_dir).pid != unrelated.pid
+        again.send_signal(signal.SIGKILL)
+        again.wait(10)
+        assert unrelated.poll() is None  # the unrelated process was left alone
+    finally:
+        unrelated.kill()
