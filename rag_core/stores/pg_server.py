@@ -212,6 +212,11 @@ def embedded_data_dir() -> Path:
     return home() / "pgvector" / "pgdata"
 
 
+# psycopg_pool logs each failed background reconnect at WARNING; with no handler configured,
+# Python prints those as stray "error connecting in 'rag-pgvector'" lines on stderr. Our own
+# errors say it once; an app that configures logging still receives these records.
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
+
 _EMBEDDED: dict[Path, object] = {}
 _LOCK = threading.Lock()
 
