@@ -48,8 +48,12 @@ _NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 _COLUMNS = ("chunk_id", "doc_id", "source", "section", "text", "start_offset", "end_offset", "embedding")
 
 
-
 def check_index_name(name: str) -> str:
+    """The name the database stores. A directory name that is not UTF-8 (Python holds its bytes as
+    lone surrogates, which no UTF-8 text can carry) is stored with those bytes written as \\xNN:
+    the same directory always maps to the same, printable name."""
+    if isinstance(name, str):
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"index name {name!r} is not allowed in the database: use 1-128 printable characters")
     return name
@@ -58,11 +62,12 @@ def check_index_name(name: str) -> str:
 def table_name(index_name: str) -> str:
     """A safe, stable identifier for an index's table: a readable slug plus a hash of the exact name."""
     slug = re.sub(r"[^a-z0-9_]+", "_", index_name.lower()).strip("_")[:40] or "index"
-    return f"rag_{slug}_{hashlib.sha1(index_name.encode()).hexdigest()[:10]}"
+    return f"rag_{slug}_{hashlib.sha1(index_name.encode('utf-8', 'surrogateescape')).hexdigest()[:10]}"
 
 
 def lock_key(index_name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"rag-index:{index_name}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(hashlib.sha256(f"rag-index:{index_name}".encode("utf-8", "surrogateescape")).digest()[:8],
+                          "big", signed=True)
 
 
 def embedding_storage(dim: int) -> str:
