@@ -33,6 +33,7 @@ from typing import Any
 
 from . import index as rindex
 from . import index_catalog as catalog
+from . import pg_catalog
 from .errors import ConfigError
 from .evaluate import EvalResult, QuestionSet, best, compare_indexes, setting_label
 from .index import Index, IngestResult, source_hashes
@@ -170,7 +171,20 @@ def open_for_replace(directory: str | Path, embedder: Embedder, store_name: str,
     index = Index.create(directory, embedder, store_name, chunking, **options)
     if rindex.exists(directory):
         index.base_generation = rindex.live_generation(directory).name
+        _replace_database_index(directory, index)
     return index
+
+
+def _replace_database_index(directory: str | Path, index: Index) -> None:
+    """A pgvector index replaced by a pgvector one of the same name builds into a new table that
+    its save swaps in; replaced by anything else, its table and row are dropped once the new
+    index is saved. Either way nothing is left orphaned in the database."""
+    old = pg_catalog.pointed_name(directory)
+    replace_in_database = getattr(index.store, "replace_existing", None)
+    if replace_in_database is not None:
+        replace_in_database()
+    if old and old != getattr(index.store, "index_name", None):
+        index.after_save.append(lambda: pg_catalog.drop(old))
 
 
 def replaces(directory: str | Path, embedder_name: str, store_name: str, chunking: ChunkingConfig,

@@ -245,6 +245,8 @@ class Index:
         self._bm25 = None  # BM25Index, loaded or built on first use
         self._lookups: dict[str, object] = {}  # row of a chunk id, sources per row, reading order
         self._changed = False  # chunks added or deleted since opening: the saved BM25 is stale
+        #: run once a save has flipped CURRENT (e.g. drop the database index a file index replaced)
+        self.after_save: list[Callable[[], None]] = []
 
     # ---- BM25 and chunk lookups (built lazily, dropped whenever the chunks change) ---------
 
@@ -483,7 +485,10 @@ class Index:
             manifest = manifest_to_json(self.manifest).encode()
             write_file(staging / MANIFEST, lambda handle: handle.write(manifest))
             _fsync_tree(staging)
-            return self._flip(staging)
+            saved = self._flip(staging)
+            while self.after_save:
+                self.after_save.pop(0)()
+            return saved
         except OSError as exc:
             raise write_error(exc, self.directory) from exc
         finally:

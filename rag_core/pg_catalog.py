@@ -99,8 +99,10 @@ def drop(name: str, credentials=None, dsn: str | None = None) -> bool:
     with pg_server.get_pool(pg_server.resolve_dsn(dsn, credentials)).connection() as conn, conn.transaction():
         if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(name),)).fetchone()[0]:
             raise StoreError(f"index {name} is being written right now; nothing was deleted: try again later")
-        gone = conn.execute(f"DELETE FROM {META_TABLE} WHERE name = %s", (name,)).rowcount
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table_name(name))))
+        row = conn.execute(f"DELETE FROM {META_TABLE} WHERE name = %s RETURNING table_name", (name,)).fetchone()
+        gone = row is not None
+        for table in {table_name(name), *([row[0]] if row and row[0] else [])}:  # a replaced index has its own
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
     return bool(gone)
 
 

@@ -129,6 +129,10 @@ class PgVectorStore:
         self._dsn_option, self._credentials, self._dsn = dsn, credentials, None
         self._version: int | None = None  # the committed version this object is based on; None: new
         self._manifest_json: str | None = None
+        #: replacing an index of the same name: rows go to a new table, swapped in by the commit
+        #: that also drops the old one (readers keep the old table until then)
+        self._replacing = False
+        self._table_ready = False
         self._writer = _Writer()
         weakref.finalize(self, self._writer.abort)
 
@@ -205,15 +209,25 @@ class PgVectorStore:
                                  "nothing was changed: wait for it to finish, then run this again")
             row = conn.execute(f"SELECT version, dim FROM {META_TABLE} WHERE name = %s",
                                (self.index_name,)).fetchone()
-            self._check_version(row[0] if row else None, row[1] if row else None)
-            if row is None:
+            if not self._replacing:
+                self._check_version(row[0] if row else None, row[1] if row else None)
+            if (row is None or self._replacing) and not self._table_ready:
                 self._create_table(conn)
+                self._table_ready = True
         except psycopg.Error as exc:
             raise self._write_failed(exc) from None
         except BaseException:
             self._writer.abort()
             raise
         return conn
+
+    def replace_existing(self) -> None:
+        """Build into a new table that replaces the index of this name when committed: the old
+        table stays readable until then, and is dropped in the same transaction (nothing orphaned)."""
+        self._replacing = True
+        self._version = None
+        unique = hashlib.sha1(f"{self.index_name}:{uuid.uuid4()}".encode("utf-8", "surrogateescape")).hexdigest()
+        self.table = f"rag_r{unique[:24]}"
 
     def _check_version(self, version: int | None, dim: int | None) -> None:
         if version == self._version:
@@ -420,20 +434,28 @@ class PgVectorStore:
         conn = self._begin()
         self._flush()
         try:
+            old = conn.execute(f"SELECT table_name FROM {META_TABLE} WHERE name = %s FOR UPDATE",
+                               (self.index_name,)).fetchone() if self._replacing else None
+            swap = (", table_name = EXCLUDED.table_name, dim = EXCLUDED.dim, kind = EXCLUDED.kind, "
+                    "hnsw_m = EXCLUDED.hnsw_m, ef_construction = EXCLUDED.ef_construction") if self._replacing else ""
             row = conn.execute(
                 f"INSERT INTO {META_TABLE} (name, table_name, dim, kind, hnsw_m, ef_construction, manifest, version) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, 1) ON CONFLICT (name) DO UPDATE SET "
                 "manifest = COALESCE(EXCLUDED.manifest, " + META_TABLE + ".manifest), "
-                "version = " + META_TABLE + ".version + 1, updated_at = now() RETURNING version",
+                "version = " + META_TABLE + ".version + 1, updated_at = now()" + swap + " RETURNING version",
                 (self.index_name, self.table, self.dim, self.kind, self.hnsw_m, self.ef_construction,
                  self._manifest_json)).fetchone()
             if self.kind == "hnsw":
                 self._build_hnsw(conn)
+            if old and old[0] != self.table:
+                from psycopg import sql
+
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(old[0])))
             conn.execute("COMMIT")
         except psycopg.Error as exc:
             raise self._write_failed(exc) from None
         self._writer.release(rollback=False)
-        self._version = int(row[0])
+        self._version, self._replacing = int(row[0]), False
         return self._version
 
     def _build_hnsw(self, conn) -> None:
@@ -479,7 +501,7 @@ class PgVectorStore:
         self.index_name, self.table = check_index_name(index_name), table_name(index_name)
         self._version = -1  # lets _read run before we know the real version
         try:
-            rows = self._read(f"SELECT version, dim, kind, hnsw_m, ef_construction FROM {META_TABLE} "
+            rows = self._read(f"SELECT version, dim, kind, hnsw_m, ef_construction, table_name FROM {META_TABLE} "
                               "WHERE name = %s", (self.index_name,))
         finally:
             self._version = None
@@ -487,7 +509,9 @@ class PgVectorStore:
             raise StoreError(f"index {self.index_name} is not in the database at {self.where}"
                              + (f" (it was built on {built_on})" if built_on and built_on != self.where else "")
                              + f": point --dsn / {pg_server.ENV_DSN} at that server, or rebuild the index")
-        version, dim, kind, m, efc = rows[0]
+        version, dim, kind, m, efc, table = rows[0]
+        if isinstance(table, str) and re.fullmatch(r"rag_[a-z0-9_]{1,58}", table):
+            self.table = table  # a replaced index lives in a table of its own
         if dim != self.dim:
             raise IndexMismatchError(f"index {self.index_name} in the database holds {dim}-d vectors, not "
                                      f"{self.dim}: open it with the embedder it was built with")
