@@ -13,7 +13,9 @@ import errno
 import logging
 import os
 import re
+import socket
 import threading
+from contextlib import contextmanager
 import warnings
 from pathlib import Path
 
@@ -27,6 +29,14 @@ CONNECT_TIMEOUT_S = int(os.environ.get("RAG_PG_CONNECT_TIMEOUT_S", "5"))
 STATEMENT_TIMEOUT_MS = int(os.environ.get("RAG_PG_STATEMENT_TIMEOUT_MS", "30000"))
 #: writes (COPY, an HNSW build) may legitimately take long
 WRITE_TIMEOUT_MS = int(os.environ.get("RAG_PG_WRITE_TIMEOUT_MS", str(3 * 3600 * 1000)))
+#: client-side deadlines, for a server that stops answering without closing the connection (a
+#: network partition, a frozen proxy): a search, one write batch (COPY of up to 4,096 rows or a
+#: delete), and the commit with its HNSW build. A timer shuts the socket down when one passes.
+SEARCH_DEADLINE_S = float(os.environ.get("RAG_PG_SEARCH_DEADLINE_S", "60"))
+WRITE_DEADLINE_S = float(os.environ.get("RAG_PG_WRITE_DEADLINE_S", "300"))
+COMMIT_DEADLINE_S = float(os.environ.get("RAG_PG_COMMIT_DEADLINE_S", str(3 * 3600 + 60)))
+#: TCP keepalives and tcp_user_timeout end a connection whose peer stopped acknowledging
+TCP_USER_TIMEOUT_MS = 30_000
 POOL_MAX = int(os.environ.get("RAG_PG_POOL_MAX", "8"))
 POOL_WAIT_S = float(os.environ.get("RAG_PG_POOL_WAIT_S", "30"))
 EMBEDDED = "embedded"
@@ -310,7 +320,42 @@ def resolve_dsn(explicit: str | None = None, credentials=None) -> str:
 
 def connect_kwargs() -> dict:
     return {"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True,
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", "application_name": "rag-playground"}
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", "application_name": "rag-playground",
+            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
+
+
+@contextmanager
+def deadline(conn, seconds: float, what: str, dsn: str | None):
+    """Run the block on `conn` within `seconds`, or shut the connection's socket down and raise a
+    StoreError that names the server and the wait. A server that stops answering but keeps the
+    connection open (its kernel still acknowledges) is never noticed by TCP: this is."""
+    import psycopg
+
+    fired = threading.Event()
+
+    def cut() -> None:
+        fired.set()
+        try:
+            with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, psycopg.Error, ValueError):
+            pass
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except (psycopg.Error, OSError) as exc:
+        if fired.is_set():
+            raise StoreError(f"PostgreSQL at {redact_dsn(dsn)} did not answer {what} within {seconds:g} s; the "
+                             "connection was closed (nothing more was written). Check the server and the network; "
+                             "the wait is RAG_PG_SEARCH_DEADLINE_S / RAG_PG_WRITE_DEADLINE_S",
+                             kind="deadline", seconds=seconds) from None
+        raise
+    finally:
+        timer.cancel()
 
 
 def connection_error(exc: Exception, dsn: str) -> StoreError:
@@ -380,6 +425,12 @@ def _probe(dsn: str) -> None:
                              f"({redact_text(exc, dsn)})") from None
 
 
+def _checked(conn) -> None:
+    """The pool's check of a connection it hands out, within the connect timeout."""
+    with deadline(conn, CONNECT_TIMEOUT_S, "a connection check", None):
+        conn.execute("")
+
+
 def _configure(conn) -> None:
     from pgvector.psycopg import register_vector
 
@@ -402,7 +453,7 @@ def get_pool(dsn: str):
         pool = _POOLS.get(dsn)
         if pool is None or getattr(pool, "closed", False):
             pool = ConnectionPool(dsn, min_size=1, max_size=POOL_MAX, kwargs=connect_kwargs(), configure=_configure,
-                                  check=ConnectionPool.check_connection, timeout=POOL_WAIT_S, open=False,
+                                  check=_checked, timeout=POOL_WAIT_S, open=False,
                                   name="rag-pgvector", reconnect_timeout=60)
             pool.open(wait=False)
             _POOLS[dsn] = pool

@@ -172,7 +172,8 @@ class PgVectorStore:
         if self._version is None:
             return []  # never saved: nothing in the database yet
         try:
-            with self._pool().connection() as conn, conn.transaction():
+            with self._pool().connection() as conn, \
+                    pg_server.deadline(conn, pg_server.SEARCH_DEADLINE_S, "a read", self.dsn), conn.transaction():
                 for s in settings:
                     conn.execute(s)
                 return conn.execute(query, params).fetchall()
@@ -298,7 +299,8 @@ class PgVectorStore:
         copy_sql = sql.SQL("COPY {t} ({c}) FROM STDIN WITH (FORMAT BINARY)").format(
             t=self._ident(), c=sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)))
         try:
-            with self._writer.conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            with pg_server.deadline(self._writer.conn, pg_server.WRITE_DEADLINE_S, f"a write of {self.index_name}",
+                                    self.dsn), self._writer.conn.cursor() as cur, cur.copy(copy_sql) as copy:
                 copy.set_types(["text", "text", "text", "text", "text", "int4", "int4", "bytea"])
                 for chunks, big_endian in pending:
                     for c, v in zip(chunks, big_endian):
@@ -306,6 +308,9 @@ class PgVectorStore:
                                         c.start, c.end, header + v.tobytes()))
         except psycopg.Error as exc:
             raise self._write_failed(exc) from None
+        except StoreError:  # the deadline passed: the connection is gone, roll back what is left
+            self._writer.abort()
+            raise
 
     def delete(self, sources: str | Iterable[str]) -> int:
         import psycopg
@@ -434,29 +439,38 @@ class PgVectorStore:
         conn = self._begin()
         self._flush()
         try:
-            old = conn.execute(f"SELECT table_name FROM {META_TABLE} WHERE name = %s FOR UPDATE",
-                               (self.index_name,)).fetchone() if self._replacing else None
-            swap = (", table_name = EXCLUDED.table_name, dim = EXCLUDED.dim, kind = EXCLUDED.kind, "
-                    "hnsw_m = EXCLUDED.hnsw_m, ef_construction = EXCLUDED.ef_construction") if self._replacing else ""
-            row = conn.execute(
-                f"INSERT INTO {META_TABLE} (name, table_name, dim, kind, hnsw_m, ef_construction, manifest, version) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, 1) ON CONFLICT (name) DO UPDATE SET "
-                "manifest = COALESCE(EXCLUDED.manifest, " + META_TABLE + ".manifest), "
-                "version = " + META_TABLE + ".version + 1, updated_at = now()" + swap + " RETURNING version",
-                (self.index_name, self.table, self.dim, self.kind, self.hnsw_m, self.ef_construction,
-                 self._manifest_json)).fetchone()
-            if self.kind == "hnsw":
-                self._build_hnsw(conn)
-            if old and old[0] != self.table:
-                from psycopg import sql
-
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(old[0])))
-            conn.execute("COMMIT")
+            with pg_server.deadline(conn, pg_server.COMMIT_DEADLINE_S, f"the commit of {self.index_name}", self.dsn):
+                row = self._commit_rows(conn)
         except psycopg.Error as exc:
             raise self._write_failed(exc) from None
+        except StoreError:
+            self._writer.abort()
+            raise
         self._writer.release(rollback=False)
         self._version, self._replacing = int(row[0]), False
         return self._version
+
+    def _commit_rows(self, conn) -> tuple:
+        """The catalog row, the HNSW build, the old table of a replacement dropped, COMMIT."""
+        old = conn.execute(f"SELECT table_name FROM {META_TABLE} WHERE name = %s FOR UPDATE",
+                           (self.index_name,)).fetchone() if self._replacing else None
+        swap = (", table_name = EXCLUDED.table_name, dim = EXCLUDED.dim, kind = EXCLUDED.kind, "
+                "hnsw_m = EXCLUDED.hnsw_m, ef_construction = EXCLUDED.ef_construction") if self._replacing else ""
+        row = conn.execute(
+            f"INSERT INTO {META_TABLE} (name, table_name, dim, kind, hnsw_m, ef_construction, manifest, version) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, 1) ON CONFLICT (name) DO UPDATE SET "
+            "manifest = COALESCE(EXCLUDED.manifest, " + META_TABLE + ".manifest), "
+            "version = " + META_TABLE + ".version + 1, updated_at = now()" + swap + " RETURNING version",
+            (self.index_name, self.table, self.dim, self.kind, self.hnsw_m, self.ef_construction,
+             self._manifest_json)).fetchone()
+        if self.kind == "hnsw":
+            self._build_hnsw(conn)
+        if old and old[0] != self.table:
+            from psycopg import sql
+
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(old[0])))
+        conn.execute("COMMIT")
+        return row
 
     def _build_hnsw(self, conn) -> None:
         """After the bulk load, in the same transaction: one build is far faster than row-by-row inserts."""
