@@ -276,6 +276,13 @@ def _check_mode(settings: RetrievalSettings) -> None:
 
     if mode not in MODES:
         raise ConfigError(f"retrieval.mode {mode!r} is unknown; known: {', '.join(MODES)}")
+    from .retrieval.fusion import NORMALISERS
+    from .retrieval.modes import FUSIONS
+
+    for name, known in (("fusion", FUSIONS), ("normalise", NORMALISERS)):
+        value = getattr(settings, name, None)
+        if value is not None and value not in known:
+            raise ConfigError(f"retrieval.{name} {_shown(value)} is unknown; known: {', '.join(known)}")
     rewrite = getattr(settings, "rewrite", None)
     if rewrite is not None:
         from .retrieval.rewrite import STRATEGIES

@@ -83,3 +83,13 @@ def test_a_page_recovers_once_a_bad_value_is_gone(demo):
     at.run()
     assert not errors(at), errors(at)
     assert at.slider(key="w:neighbours").value == RetrievalSettings().neighbours
+
+
+@pytest.mark.parametrize("name, value", [("fusion", "<x>"), ("normalise", "zscore\u202e"), ("fusion", "RRF")])
+def test_an_unknown_fusion_or_normalisation_is_refused_by_a_config_and_a_link(demo, name, value):
+    """Hostile round: these were accepted from a link and failed only when a question was asked."""
+    with pytest.raises(ConfigError, match=name):
+        rconfig.from_dict({"retrieval": {name: value}})
+    at = chat({name: value})
+    assert not errors(at), errors(at)
+    assert any(name in w.value for w in at.warning)

@@ -36,6 +36,10 @@ def _for(section: str, f, hint) -> st.SearchStrategy:
         return st.sampled_from(sorted(MODES))
     if f.name == "rewrite":
         return st.sampled_from(("multi_query", "hyde"))
+    if f.name == "fusion":
+        return st.sampled_from(("weighted", "rrf"))
+    if f.name == "normalise":
+        return st.sampled_from(("zscore", "minmax"))
     low, high = cfg.BOUNDS.get((section, f.name), cfg.DEFAULT_BOUND)
     if inner is bool:
         return st.booleans()
