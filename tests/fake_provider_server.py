@@ -284,8 +284,8 @@ class FakeProviderServer:
         base = {"id": "chatcmpl-fake", "created": 1700000000, "model": model, "system_fingerprint": "fp_fake"}
         if self.chunk_chars:
             pieces = [answer[i:i + self.chunk_chars] for i in range(0, len(answer), self.chunk_chars)]
-        if self.chat_mode in ("endless", "drip"):
-            return self._endless(handler, base, drip=self.chat_mode == "drip")
+        if self.chat_mode in ("endless", "drip", "longline"):
+            return self._endless(handler, base, drip=self.chat_mode == "drip", line=self.chat_mode == "longline")
         if self.chat_mode == "garbage":
             return handler._send(200, b"<html>Welcome to nginx!</html>", content_type="text/html")
         if self.chat_mode == "error_json":
@@ -313,7 +313,7 @@ class FakeProviderServer:
             events.append({**chunk, "choices": [], "usage": usage})
         self._sse(handler, [f"data: {json.dumps(e)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"])
 
-    def _endless(self, handler, base: dict, drip: bool) -> None:
+    def _endless(self, handler, base: dict, drip: bool, line: bool = False) -> None:
         """A stream that never ends: valid chunks forever, or one byte at a time of an event that
         never completes (a 'drip'). Stops when the client hangs up (or after 60 s)."""
         handler.send_response(200)
@@ -323,6 +323,10 @@ class FakeProviderServer:
             {"index": 0, "delta": {"content": "more words "}, "finish_reason": None}]})
         stop = time.monotonic() + 60
         try:
+            if line:  # one event whose data never ends
+                handler.wfile.write(b'data: {"choices": [{"delta": {"content": "')
+                while time.monotonic() < stop:
+                    handler.wfile.write(b"x" * 65536)
             if drip:
                 handler.wfile.write(b"data: " + event.encode() + b"\n\n")
                 handler.wfile.flush()

@@ -54,3 +54,16 @@ def test_cli_query_with_a_drip_exits_2_naming_the_deadline(server, tmp_path, mon
     err = capsys.readouterr().err
     assert code == 2 and "within 2 s (the answer deadline)" in err and "--answer-timeout" in err, err
     assert time.monotonic() - started < 15
+
+
+def test_one_endless_event_line_is_cut_at_the_event_cap(server, creds, policy):
+    """Hostile round: a single SSE line that never ends (the SDK's reader buffered it whole)."""
+    import resource
+
+    server.chat_mode = "longline"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="one event of the server's stream is over 1,000,000 bytes"):
+        _ask(creds, policy)
+    assert time.monotonic() - started < 10
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KB: no runaway buffer

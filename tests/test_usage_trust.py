@@ -14,8 +14,7 @@ from rag_core.costs import DEFAULT_PRICES
 from rag_core.costs.record import PROMPT, StageCost
 from rag_core.providers.metering import MAX_REPORTED_TOKENS, UsageMeter, believable_count
 
-#: the openai SDK reads a streamed "12" as 12 and true as 1 before we see them; the JSON path sees them raw
-JUNK = [10**400, 10**30, -5, float("nan"), "lots", None, 1.5, [], {}]
+JUNK = [10**400, 10**30, -5, float("nan"), "lots", "12", True, None, 1.5, [], {}]
 
 
 @given(st.one_of(st.integers(), st.floats(allow_nan=True), st.text(max_size=5), st.booleans(), st.none()))

@@ -158,16 +158,34 @@ class OpenAIChat(HostedProvider):
                 f"/v1 URL serving the chat model {self.model!r}?")
 
     def _events(self, raw, state: "_Answer") -> Iterator[str]:
-        """The text of an SSE chat completion stream (chunks with choices[].delta.content)."""
-        for chunk in raw.parse():
+        """The text of an SSE chat completion stream (chunks with choices[].delta.content), read
+        with our own bounded reader: one event is at most MAX_EVENT_BYTES, so a server that sends
+        one endless line cannot grow the process (the SDK's reader would buffer it whole)."""
+        for data in _sse_data(raw.http_response.iter_bytes(), MAX_EVENT_BYTES, self.provider):
+            if data.strip() == "[DONE]":
+                break
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                raise ProviderError(f"{self.provider}: {self._not_chat()}") from None
+            if not isinstance(chunk, dict):
+                raise ProviderError(f"{self.provider}: {self._not_chat()}")
+            if chunk.get("error"):
+                said = chunk["error"].get("message", chunk["error"]) if isinstance(chunk["error"], dict) else chunk["error"]
+                raise ProviderError(redact(f"{self.provider}: the server reported an error mid-answer: "
+                                           f"{str(said)[:500]}", self.credentials))
             state.events += 1
-            usage = getattr(chunk, "usage", None)
-            if usage:
-                state.usage = TokenUsage(prompt_tokens=_count(getattr(usage, "prompt_tokens", 0)),
-                                         completion_tokens=_count(getattr(usage, "completion_tokens", 0)))
-            for choice in chunk.choices or ():
-                state.finish = getattr(choice, "finish_reason", None) or state.finish
-                text = getattr(choice.delta, "content", None) if choice.delta else None
+            usage = chunk.get("usage")
+            if isinstance(usage, dict):
+                state.usage = TokenUsage(prompt_tokens=_count(usage.get("prompt_tokens")),
+                                         completion_tokens=_count(usage.get("completion_tokens")))
+            for choice in chunk.get("choices") or ():
+                if not isinstance(choice, dict):
+                    continue
+                state.finish = choice.get("finish_reason") if isinstance(choice.get("finish_reason"), str) \
+                    else state.finish
+                delta = choice.get("delta")
+                text = delta.get("content") if isinstance(delta, dict) else None
                 if isinstance(text, str) and text:
                     state.text = True
                     yield text
@@ -239,6 +257,33 @@ def _completion(data: object) -> tuple[str | None, str | None, object] | None:
 #: stands for a usage field that is missing or not a whole number: the cost record refuses it
 #: (costs.believable_count) and prices the tiktoken estimate instead, saying so
 NOT_A_COUNT = -1
+
+
+#: one server-sent event's data, at most (a chat chunk is a few hundred bytes)
+MAX_EVENT_BYTES = 1_000_000
+
+
+def _sse_data(parts: Iterator[bytes], limit: int, provider: str) -> Iterator[str]:
+    """The `data:` payload of each server-sent event in a byte stream, each at most `limit` bytes
+    (other fields and comments are skipped). Worked example: b"data: a\\n\\ndata: b\\n\\n" -> "a", "b"."""
+    buffer, lines, size = bytearray(), [], 0
+    for part in parts:
+        buffer += part
+        while (end := buffer.find(b"\n")) >= 0:
+            line = bytes(buffer[:end]).rstrip(b"\r")
+            del buffer[:end + 1]
+            if not line:
+                if lines:
+                    yield "\n".join(lines)
+                lines, size = [], 0
+            elif line.startswith(b"data:"):
+                lines.append(line[5:].removeprefix(b" ").decode("utf-8", "replace"))
+                size += len(line)
+        if size + len(buffer) > limit:
+            raise ProviderError(f"{provider}: one event of the server's stream is over {limit:,} bytes; a chat "
+                                "chunk is a few hundred. The stream was closed")
+    if lines:
+        yield "\n".join(lines)
 
 
 def _count(value: object) -> int:
