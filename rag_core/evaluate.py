@@ -37,11 +37,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import ConfigError
 from .index import Index
 from .loaders.sources import match_sources
 from .paths import DATA_DIR
 from .retrieval import Retriever
+from .significance import Difference, questions_needed
+from .significance import compare as compare_paired
 from .types import Hit, Reranker, RetrievalSettings
 
 ProgressFn = Callable[[int, int, str], None]
@@ -677,8 +681,51 @@ def best(results: Sequence[EvalResult], metric: str = "mrr") -> EvalResult:
     return max(results, key=lambda r: (getattr(r, metric), *(getattr(r, m) for m in others)))
 
 
+#: metric -> the per-question value it is the mean of
+PER_QUESTION = {"hit_rate": "hit", "recall": "recall", "mrr": "reciprocal_rank", "ndcg": "ndcg"}
+
+
+def per_question(result: EvalResult, metric: str = "mrr") -> tuple[list[str], list[float]]:
+    """The scored questions (those with an answer in the corpus) and each one's `metric` value."""
+    scored = [q for q in result.questions if q.relevant_sources]
+    return [q.question for q in scored], [float(getattr(q, PER_QUESTION[metric])) for q in scored]
+
+
+def against_best(results: Sequence[EvalResult], metric: str = "mrr", seed: int = 0) -> list[Difference | None]:
+    """Each row's paired difference to the best row by `metric` (row - best, so <= 0 on the
+    mean), with its bootstrap CI and randomisation p-value; None for the best row itself and for
+    a row evaluated on other questions."""
+    top = best(results, metric)
+    keys, base = per_question(top, metric)
+    out: list[Difference | None] = []
+    for r in results:
+        questions, values = per_question(r, metric)
+        out.append(None if r is top or questions != keys or not values else compare_paired(values, base, seed=seed))
+    return out
+
+
+def questions_to_resolve(results: Sequence[EvalResult], differences: Sequence[Difference | None],
+                         metric: str = "mrr", effect: float = 0.02) -> int | None:
+    """How many questions would resolve a difference of `effect` at the variance seen here (the
+    median SD of the rows' paired differences to the best)."""
+    top = best(results, metric)
+    _, base = per_question(top, metric)
+    sds = [float(np.std(np.asarray(per_question(r, metric)[1]) - base, ddof=1))
+           for r, d in zip(results, differences) if d is not None and d.n > 1]
+    return questions_needed(float(np.median(sds)), effect) if sds else None
+
+
 def results_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
     return [r.row() for r in results]
+
+
+def difference_to_json(difference: Difference | None, metric: str = "mrr") -> dict[str, Any]:
+    """The `vs_best` object of `eval --json`: null fields for the best row itself."""
+    if difference is None:
+        return {"metric": metric, "is_best": True}
+    return {"metric": metric, "is_best": False, "difference": round(difference.mean, 4),
+            "ci95": [round(difference.low, 4), round(difference.high, 4)], "p_value": round(difference.p_value, 4),
+            "questions": difference.n, "tied_with_best": not difference.resolved}
 
 
 def result_to_json(result: EvalResult, per_question: bool = False) -> dict[str, Any]:
@@ -706,7 +753,11 @@ __all__ = [
     "EvalResult",
     "QuestionResult",
     "QuestionSet",
+    "against_best",
     "best",
+    "difference_to_json",
+    "per_question",
+    "questions_to_resolve",
     "bundled_question_set",
     "check_coverage",
     "compare_indexes",

@@ -65,16 +65,20 @@ def parse_grid(args: argparse.Namespace):
                          fusions=split(args.fusion) if args.fusion else None, alphas=alphas, base=base)
 
 
-def format_table(results, best_row) -> str:
+def format_table(results, best_row, differences=None) -> str:
+    """The grid; with `differences` (evaluate.against_best), each row's MRR difference to the best
+    with its 95% CI, and `=` marking rows that cannot be told apart from the best (`*`)."""
     multi = len({r.index for r in results}) > 1
     header = (["index"] if multi else []) + ["setting", "hit@k", "recall@k", "MRR", "nDCG@k", "latency ms", "misses"]
+    header += ["ΔMRR vs best [95% CI]"] if differences else []
     rows = []
-    for r in results:
-        mark = "*" if r is best_row else " "
+    for n, r in enumerate(results):
+        d = differences[n] if differences else None
+        mark = "*" if r is best_row else ("=" if d is not None and not d.resolved else " ")
         rows.append(([r.index] if multi else []) + [
             f"{mark} {r.label}", f"{r.hit_rate:.3f}", f"{r.recall:.3f}", f"{r.mrr:.3f}", f"{r.ndcg:.3f}",
             f"{r.latency_ms:.2f}", f"{len(r.misses)}/{len(r.questions) - r.no_answer}",
-        ])
+        ] + ([("best" if d is None else f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")] if differences else []))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     numeric_from = 2 if multi else 1
     lines = []
@@ -116,7 +120,8 @@ def _rewriter(args: argparse.Namespace, grid, creds):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ..evaluate import best, compare_indexes, question_set_from, result_to_json
+    from ..evaluate import (against_best, best, compare_indexes, difference_to_json, question_set_from,
+                            questions_to_resolve, result_to_json)
 
     question_set = question_set_from(args.questions)
     grid = parse_grid(args)
@@ -129,20 +134,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     top = best(results, "mrr")
+    differences = against_best(results, "mrr")
     if args.json:
         out = {
             "question_set": question_set.name,
             "questions": len(question_set),
             "best": {"index": top.index, "setting": top.label},
-            "results": [result_to_json(r, per_question=args.per_question) for r in results],
+            "questions_to_resolve_0.02": questions_to_resolve(results, differences),
+            "results": [result_to_json(r, per_question=args.per_question)
+                        | {"vs_best": difference_to_json(d)} for r, d in zip(results, differences)],
         }
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
-    _print_results(args, question_set, results, top, multi=len(indexes) > 1)
+    _print_results(args, question_set, results, top, multi=len(indexes) > 1, differences=differences)
+    needed = questions_to_resolve(results, differences)
+    ties = sum(1 for d in differences if d is not None and not d.resolved)
+    print(f"= {ties} setting(s) cannot be told apart from the best (paired bootstrap 95% CI of the MRR difference "
+          f"includes 0, or randomisation p >= 0.05)"
+          + (f"; about {needed:,} questions would resolve a difference of 0.02 at this variance" if needed else ""))
     return 0
 
 
-def _print_results(args: argparse.Namespace, question_set, results, top, multi: bool) -> None:
+def _print_results(args: argparse.Namespace, question_set, results, top, multi: bool, differences=None) -> None:
     no_answer = sum(1 for q in question_set.questions if not q.relevant_sources)
     scored = f", {no_answer} with no answer in the corpus, not scored" if no_answer else ""
     print(f"question set: {question_set.name} ({len(question_set)} questions{scored}); k = top-k; "
@@ -152,7 +165,7 @@ def _print_results(args: argparse.Namespace, question_set, results, top, multi: 
             print(f"warning: {len(r.missing_sources)} relevant source(s) are not in index {r.index} "
                   f"(e.g. {r.missing_sources[0]}); their questions cannot be hit", file=sys.stderr)
             break
-    print(format_table(results, top))
+    print(format_table(results, top, differences))
     embed = {r.index: r.embed_text for r in results}
     print("query embedding ms: " + ", ".join(f"{k} {v}" for k, v in embed.items()))
     print(f"best (by MRR): {(top.index + ' · ') if multi else ''}{top.label}")
