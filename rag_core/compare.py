@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from .costs import TurnCosts
+from .significance import ALPHA, sign_test
 from .types import Hit
 
 
@@ -121,6 +122,20 @@ def tally(votes: Iterable[tuple[str, str, str]]) -> dict[str, dict[str, int]]:
             row(first)["wins"] += 1
             row(second)["losses"] += 1
     return out
+
+
+def verdict(counts: Mapping[str, Mapping[str, int]]) -> str:
+    """The leading configuration's record with an exact sign test (ties left out), e.g.
+    "dense preferred in 7 of 9 decided votes (1 tie), p = 0.18: not yet a difference"."""
+    table = ranked_table(counts)
+    if not table:
+        return "no votes yet"
+    config, wins, losses, ties = table[0]
+    p = sign_test(wins, losses)
+    said = "a difference" if p < ALPHA else "not yet a difference"
+    tie_text = f" ({ties} tie{'s' if ties != 1 else ''})" if ties else ""
+    return (f"{config} preferred in {wins} of {wins + losses} decided vote{'s' if wins + losses != 1 else ''}"
+            f"{tie_text}, sign test p = {p:.2f}: {said}")
 
 
 def ranked_table(counts: Mapping[str, Mapping[str, int]]) -> list[tuple[str, int, int, int]]:

@@ -245,3 +245,23 @@ def test_results_say_when_the_choices_changed_since_the_run(indexes):
     assert not any("from the last run" in i.value for i in at.info)
     at.multiselect(key="w:eval_top_ks").set_value([1, 5]).run()
     assert any("from the last run" in i.value and "press Run evaluation" in i.value for i in at.info)
+
+
+def test_every_row_shows_its_difference_to_the_best_with_a_ci(indexes):
+    """Issue 19 part 2: Δ to the best with a 95% CI and p, = for rows that cannot be told apart,
+    whiskers on the chart, and how many questions would resolve 0.02."""
+    import json as _json
+
+    at = open_page()
+    at.multiselect(key="w:eval_top_ks").set_value([1, 5]).run()
+    at = run_eval(at)
+    table = frame(at, "best")
+    assert {"Δ MRR vs best", "95% CI", "p"} <= set(table.columns)
+    best_row = table[table["best"] == "★"].iloc[0]
+    assert best_row["95% CI"] == "" and best_row["Δ MRR vs best"] != best_row["Δ MRR vs best"]  # NaN: no Δ
+    others = table[table["best"] != "★"]
+    assert (others["Δ MRR vs best"] <= 0).all() and others["95% CI"].str.startswith("[").all()
+    assert any("cannot be told apart from the best" in c.value for c in at.caption)
+    bars = next(_json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "per setting" in _json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert bars["data"][0]["error_x"]["type"] == "data"

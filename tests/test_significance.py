@@ -106,3 +106,12 @@ def test_eval_json_has_a_ci_and_p_value_against_the_best_and_the_text_marks_ties
     text = run_cli(*args).stdout
     assert "ΔMRR vs best [95% CI]" in text and "cannot be told apart from the best" in text
     assert "\n= " in text or "\n  =" in text or any(line.startswith("= ") for line in text.splitlines())
+
+
+def test_the_blind_tally_says_whether_votes_show_a_difference():
+    from rag_core.compare import tally, verdict
+
+    votes = [("B", "A", "win")] * 7 + [("A", "B", "win")] * 2 + [("A", "B", "tie")]
+    assert verdict(tally(votes)) == "B preferred in 7 of 9 decided votes (1 tie), sign test p = 0.18: not yet a difference"
+    assert verdict(tally([("B", "A", "win")] * 9)).endswith("p = 0.00: a difference")
+    assert verdict({}) == "no votes yet"

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from rag_core.compare import Comparison, compare, ranked_table, tally
+from rag_core.compare import Comparison, compare, ranked_table, tally, verdict
 from rag_core.costs import TurnCosts, format_usd
 from rag_core.prompts import DEFAULT_TEMPLATE
 from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
@@ -403,7 +403,9 @@ def tally_view() -> bool:
     reveal = st.toggle(f"Reveal the tally ({len(rows)} vote{'s' if len(rows) != 1 else ''})",
                        key=state.default("cmp_reveal", False))
     if reveal:
-        table = ranked_table(tally(rows))
+        counts = tally(rows)
+        table = ranked_table(counts)
+        st.caption(verdict(counts))
         st.dataframe([{"configuration": c, "wins": w, "losses": lo, "ties": t} for c, w, lo, t in table],
                      hide_index=True, width="stretch", key="blind_tally")
     return reveal

@@ -32,18 +32,27 @@ def _hover(r: EvalResult) -> str:
     return f"{metrics}<br>search + rerank {r.latency_ms:.2f} ms · query embed {r.embed_text}"
 
 
-def ranked_bars(results: Sequence[EvalResult], names: Sequence[str], top: EvalResult, metric: str) -> go.Figure:
-    """One bar per setting for `metric`, best at the top in green; every metric in the hover."""
+def ranked_bars(results: Sequence[EvalResult], names: Sequence[str], top: EvalResult, metric: str,
+                differences: Sequence | None = None) -> go.Figure:
+    """One bar per setting for `metric`, best at the top in green; every metric in the hover. With
+    `differences` (evaluate.against_best), each other bar carries the 95% CI of its difference to
+    the best, drawn around its own value, and "=" marks one that cannot be told apart."""
     label = METRICS[metric]
     order = sorted(range(len(results)), key=lambda i: (results[i] is top, getattr(results[i], metric)))
-    ys = [("★ " if results[i] is top else "") + names[i] for i in order]
+    diffs = list(differences) if differences else [None] * len(results)
+    tie = [d is not None and not d.resolved for d in diffs]
+    ys = [("★ " if results[i] is top else ("= " if tie[i] else "")) + names[i] for i in order]
     values = [getattr(results[i], metric) for i in order]
+    plus = [0.0 if diffs[i] is None else max(0.0, diffs[i].high - diffs[i].mean) for i in order]
+    minus = [0.0 if diffs[i] is None else max(0.0, diffs[i].mean - diffs[i].low) for i in order]
     fig = go.Figure(go.Bar(
         x=values, y=ys, orientation="h", text=[f"{v:.3f}" for v in values], textposition="outside",
         marker_color=[BEST if results[i] is top else OTHER for i in order],
+        error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "visible": any(plus)},
         customdata=[_hover(results[i]) for i in order], hovertemplate="%{y}<br>%{customdata}<extra></extra>"))
     fig.update_layout(height=max(260, ROW_PX * len(results) + 140), margin={"l": 10, "r": 30, "t": 50, "b": 60},
-                      font={"size": 14}, title=f"{label} per setting (mean over questions), best on top",
+                      font={"size": 14}, title=f"{label} per setting (mean over questions), best on top"
+                      + ("; whiskers: 95% CI of the difference to the best" if any(plus) else ""),
                       xaxis={"range": [0, 1.12], "title": label, "automargin": True}, yaxis={"automargin": True},
                       showlegend=False)
     return fig

@@ -21,6 +21,8 @@ import pandas as pd
 import streamlit as st
 
 from rag_core.evaluate import (
+    against_best,
+    questions_to_resolve,
     METRICS,
     SUFFIXES,
     EvalResult,
@@ -66,6 +68,17 @@ class EvalRun:
     indexes: tuple[str, ...] = ()
     grid: tuple[RetrievalSettings, ...] = ()
     run_id: int = field(default_factory=lambda: next(_RUNS))
+
+
+def differences(run_: EvalRun, metric: str) -> list:
+    """Each result's paired difference to the best by `metric` (evaluate.against_best), computed
+    once per run and metric (10,000 resamples each: too slow to repeat on every rerun)."""
+    cache = st.session_state.setdefault("eval_differences", {})
+    key = (run_.run_id, metric)
+    if key not in cache:
+        cache.clear()  # only the run on screen is kept
+        cache[key] = against_best(run_.results, metric)
+    return cache[key]
 
 
 def best_by() -> str:
@@ -196,16 +209,21 @@ def ranked(run_: EvalRun, metric: str) -> list[int]:
 
 def results_frame(run_: EvalRun) -> pd.DataFrame:
     """Every (index, setting) row, the best pinned first, the rest by the "Best by" metric."""
-    top = best(run_.results, best_by())
-    label = names(run_.results)
+    metric = best_by()
+    top = best(run_.results, metric)
+    label, diffs = names(run_.results), differences(run_, metric)
     rows = []
-    for i in ranked(run_, best_by()):
-        r = run_.results[i]
+    for i in ranked(run_, metric):
+        r, d = run_.results[i], diffs[i]
         row = r.row()
-        rows.append({"best": "★" if r is top else "", "index": row["index"], "setting": label[i],
+        rows.append({"best": "★" if r is top else ("=" if d is not None and not d.resolved else ""),
+                     "index": row["index"], "setting": label[i],
                      "top-k": row["top_k"], "reranker": row["reranker"],
                      "threshold": "none" if row["threshold"] is None else f"{row['threshold']:.2f}",
                      **{name: row[name] for name in METRICS.values()},
+                     f"Δ {METRICS[metric]} vs best": None if d is None else round(d.mean, 4),
+                     "95% CI": "" if d is None else f"[{d.low:+.3f}, {d.high:+.3f}]",
+                     "p": None if d is None else round(d.p_value, 4),
                      "latency ms (search + rerank)": row["latency_ms"], "query embed ms": r.embed_text,
                      "misses": row["misses"]})
     return pd.DataFrame(rows)
@@ -256,9 +274,22 @@ def show_results(run_: EvalRun) -> EvalResult:
                f"from {run_.question_set}; k is each row's top-k. A hit is relevant when its source is one the "
                "question names; each source counts once. Query embed: the mean time of the queries really "
                "embedded, \"cached\" when the embedder's cache served them all.")
+    st.caption(uncertainty_caption(run_))
     downloads(run_)
     show_charts(run_, top)
     return top
+
+
+def uncertainty_caption(run_: EvalRun) -> str:
+    """What the Δ, CI and = columns mean, and how many questions a 0.02 difference would need."""
+    metric = best_by()
+    diffs = differences(run_, metric)
+    ties = sum(1 for d in diffs if d is not None and not d.resolved)
+    needed = questions_to_resolve(run_.results, diffs, metric)
+    return (f"Δ is each row's {METRICS[metric]} minus the best's on the same questions, with a paired bootstrap "
+            f"95% CI and a randomisation p-value. = marks the {ties} row(s) that cannot be told apart from the best "
+            "(the CI includes 0 or p ≥ 0.05)."
+            + (f" At this variance, about {needed:,} questions would resolve a difference of 0.02." if needed else ""))
 
 
 def downloads(run_: EvalRun) -> None:
@@ -273,7 +304,7 @@ def downloads(run_: EvalRun) -> None:
 def show_charts(run_: EvalRun, top: EvalResult) -> None:
     results, metric = run_.results, best_by()
     label = names(results)
-    bars = eval_charts.ranked_bars(results, label, top, metric)
+    bars = eval_charts.ranked_bars(results, label, top, metric, differences(run_, metric))
     index_names = list(dict.fromkeys(r.index for r in results))
     settings = list(dict.fromkeys(r.settings for r in results))
     if len(index_names) < 2 or len(settings) < 2:
