@@ -35,7 +35,8 @@ from . import index as rindex
 from . import index_catalog as catalog
 from . import pg_catalog
 from .errors import ConfigError
-from .evaluate import EvalResult, QuestionSet, best, compare_indexes, setting_label
+from .evaluate import (EvalResult, QuestionSet, against_best, best, compare_indexes, difference_to_json,
+                       setting_label)
 from .index import Index, IngestResult, source_hashes
 from .types import ChunkingConfig, Document, Embedder, RetrievalSettings
 
@@ -374,13 +375,14 @@ class ExperimentResult:
         """One flat row per cell: the chunking's fields, the retriever's label, the metrics."""
         fields = varying_fields(self.settings)
         rows = []
-        for r in self.results:
+        for r, d in zip(self.results, against_best(self.results, "mrr")):
             v = self.variant_of(r)
             c = v.chunking
             rows.append({"index": r.index, "chunking": v.slug, "strategy": c.strategy, "size": c.size,
                          "overlap": c.overlap, "headers": v.headers, "family": _family(c, v.headers),
                          "retriever": retriever_label(r.settings, fields),
-                         **{k: v for k, v in r.row().items() if k not in ("index", "setting", "retriever")}})
+                         **{k: v for k, v in r.row().items() if k not in ("index", "setting", "retriever")},
+                         "vs_best": difference_to_json(d)})
         return rows
 
 

@@ -183,7 +183,13 @@ def show(result: ExperimentResult) -> None:
 
 def table_frame(rows: Sequence[dict], best_index: str, best_retriever: str, label: str) -> pd.DataFrame:
     """Every cell, the best pinned first and the rest by the metric."""
-    frame = pd.DataFrame(rows)
-    frame.insert(0, "best", ["★" if (r["index"], r["retriever"]) == (best_index, best_retriever) else "" for r in rows])
+    frame = pd.DataFrame([{k: v for k, v in r.items() if k != "vs_best"} for r in rows])
+    vs = [r.get("vs_best") or {} for r in rows]
+    frame.insert(0, "best", ["★" if (r["index"], r["retriever"]) == (best_index, best_retriever)
+                             else ("=" if v.get("tied_with_best") else "") for r, v in zip(rows, vs)])
+    frame["Δ MRR vs best"] = [v.get("difference") for v in vs]
+    frame["95% CI"] = [f"[{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]" if v.get("ci95") else "" for v in vs]
     frame = frame.drop(columns=["family", "reranker", "top_k", "threshold"], errors="ignore")
-    return frame.sort_values(["best", label], ascending=[False, False], kind="stable").reset_index(drop=True)
+    pinned = frame["best"] == "★"
+    return pd.concat([frame[pinned], frame[~pinned].sort_values(label, ascending=False, kind="stable")]
+                     ).reset_index(drop=True)

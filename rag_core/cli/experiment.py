@@ -86,21 +86,23 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace, result) -> None:
-    from ..evaluate import result_to_json
+    from ..evaluate import against_best, difference_to_json, result_to_json
     from ..experiments import retriever_label, varying_fields
 
     top = result.best("mrr")
     fields = varying_fields(result.settings)
+    differences = against_best(result.results, "mrr")
     if args.json:
         rows = [{**result_to_json(r), "chunking": result.variant_of(r).slug,
-                 "retriever": retriever_label(r.settings, fields)} for r in result.results]
+                 "retriever": retriever_label(r.settings, fields), "vs_best": difference_to_json(d)}
+                for r, d in zip(result.results, differences)]
         print(json.dumps({"question_set": result.question_set, "reused": list(result.reused),
                           "best": {"index": top.index, "setting": top.label}, "results": rows},
                          indent=2, ensure_ascii=False))
         return
     print(f"question set: {result.question_set}; indexes: {', '.join(v.name for v in result.variants)}"
           + (f" (reused: {', '.join(result.reused)})" if result.reused else ""))
-    print(format_table(list(result.results), top))
+    print(format_table(list(result.results), top, differences))
     print(f"best (by MRR): {top.index} · {top.label}")
 
 
