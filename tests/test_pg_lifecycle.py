@@ -46,10 +46,15 @@ def data_dir():
 
 def _owner(data_dir: Path, seconds: float) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", OWNER, str(data_dir), str(seconds)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    line = proc.stdout.readline()
-    assert line.strip() == "up", proc.stderr.read() if proc.poll() is not None else line
+    log = data_dir.parent / f"owner-{time.monotonic_ns()}.log"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:  # a file, not a pipe: a server the owner started may inherit the pipe
+        proc = subprocess.Popen([sys.executable, "-c", OWNER, str(data_dir), str(seconds)], stdout=out,
+                                stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and "up" not in log.read_text() and proc.poll() is None:
+        time.sleep(0.1)
+    assert "up" in log.read_text(), log.read_text()[-2000:]
     return proc
 
 

@@ -41,12 +41,13 @@ from rag_core.table import to_safe_csv
 from rag_core.rerank import RERANKERS
 from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from . import eval_charts, handoff, indexes, providers, state, widgets
+from . import eval_charts, handoff, indexes, providers, question_gen, state, widgets
 from .retrieval import eval_methods
 
 DEMO_SET = "Demo questions: easy (for the demo corpus)"
 HARD_SET = "Demo questions: hard (paraphrased, some unanswerable)"
 UPLOAD_SET = "Upload a question set"
+GENERATED_SET = "Generate from an index"
 #: the bundled sets by the name the radio shows
 BUNDLED = {DEMO_SET: demo_question_set, HARD_SET: demo_hard_question_set}
 _RUNS = itertools.count(1)
@@ -102,11 +103,13 @@ def choose_indexes(names: Sequence[str]) -> list[str]:
 def choose_question_set(prefix: str = "eval") -> QuestionSet | None:
     """A bundled set by name, or an uploaded file (widget keys start with `prefix`)."""
     key = state.default(f"{prefix}_origin", DEMO_SET)
-    if st.session_state[key] not in (*BUNDLED, UPLOAD_SET):  # a label from an older version
+    if st.session_state[key] not in (*BUNDLED, UPLOAD_SET, GENERATED_SET):  # a label from an older version
         st.session_state[key] = DEMO_SET
-    origin = st.radio("Question set", [*BUNDLED, UPLOAD_SET], horizontal=True, key=key)
+    origin = st.radio("Question set", [*BUNDLED, UPLOAD_SET, GENERATED_SET], horizontal=True, key=key)
     if origin in BUNDLED:
         return BUNDLED[origin]()
+    if origin == GENERATED_SET:
+        return question_gen.generated_question_set(prefix)
     upload = st.file_uploader("Question set file", type=[s.lstrip(".") for s in SUFFIXES], key=f"{prefix}_upload",
                               help=FORMAT_HELP)
     st.caption(FORMAT_HELP)

@@ -19,13 +19,13 @@ from typing import Sequence
 
 from ..config import parse_args
 from ..errors import RagError
-from . import advice, bench, data, eval, experiment, info, query
+from . import advice, bench, data, eval, experiment, info, query, questions
 from .args import Parser
 from .common import TerminalSafeStream, common_parent
 
 #: each subcommand group's parser declarations, in the order `--help` lists them
 PARSERS = (data.add_parsers, query.add_parsers, info.add_parsers, data.add_estimate_parser, eval.add_parsers,
-           experiment.add_parsers, bench.add_parsers)
+           experiment.add_parsers, questions.add_parsers, bench.add_parsers)
 
 
 def build_parser() -> Parser:

@@ -11,6 +11,11 @@ from .common import add_dsn, add_json, print_out
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench import micro_figures, run_bench
 
+    if args.question_gen:
+        from ..bench_questions import run as question_gen
+
+        print_out(question_gen(progress=not args.quiet), args.json)
+        return 0
     if args.retrieval:
         from ..bench_retrieval import run
 
@@ -33,6 +38,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     add_json(p)
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
     p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")
+    p.add_argument("--question-gen", action="store_true",
+                   help="Kendall's tau between settings ranked on generated and on hand-written questions (demo)")
     p.add_argument("--retrieval", action="store_true",
                    help="only the retrieval figures: hybrid vs dense query p50, BM25 build share of the demo ingest, "
                         "a 12-setting x 1,000-question sweep (100k chunks; 10k with --quick)")
