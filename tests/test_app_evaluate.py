@@ -231,7 +231,7 @@ def test_query_embedding_column_says_cached_not_zero(indexes):
 def test_bundled_sets_offered_by_name(indexes):
     at = open_page()
     assert at.radio(key="w:eval_origin").options == [ui_evaluate.DEMO_SET, ui_evaluate.HARD_SET,
-                                                     ui_evaluate.UPLOAD_SET]
+                                                     ui_evaluate.UPLOAD_SET, ui_evaluate.GENERATED_SET]
     at.radio(key="w:eval_origin").set_value(ui_evaluate.HARD_SET).run()
     assert not errors(at), errors(at)
     assert any("questions in demo questions (hard)" in e.label for e in at.expander)
