@@ -27,11 +27,36 @@ from ..costs import count_tokens
 from ..text import STOPWORDS, terms
 from ..types import Embedder, GenerationRequest, Hit, TokenUsage
 
-#: A sentence runs to . ! ? (or a CJK stop) followed by space or the end; a stop inside a token
-#: ("20.4 km2", "e.g.x", "v1.2") does not end it.
-_SENTENCE = re.compile(r"(?:[^.!?。！？\n]|[.!?](?=[^\s.!?]))+(?:[.!?。！？]+[\"'”’)\]]*|\n|$)")
+#: A sentence ends at . ! ? (then closing quotes or brackets) before a space or the end, at a CJK
+#: stop, or at a line break. A stop inside a token ("20.4 km2", "v1.2") is no end, and neither is
+#: the period of an abbreviation ("Dr.", "e.g.", "Jan."), an initial ("J. R. R. Tolkien") or a
+#: dotted acronym ("U.S."): "invented by Dr. Ada Quill." stays one sentence, its name kept.
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？]+|\n")
+ABBREVIATIONS = frozenset("""dr mr mrs ms mx prof st jr sr vs etc e.g i.e cf al inc ltd co corp no nos fig figs
+    approx est dept univ vol pp ed eds ca gen sen rep gov lt col capt sgt mt ft jan feb mar apr jun jul aug sep
+    sept oct nov dec mon tue wed thu fri sat sun""".split())
+_ACRONYM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+
+
+def _not_an_end(text: str, start: int, stop: int) -> bool:
+    """Whether the single period at `stop` belongs to the word before it (Dr., J., U.S.)."""
+    space = max(text.rfind(c, start, stop) for c in " \t\n")
+    word = text[max(space + 1, start):stop].lstrip("([{\"'“‘").lower()
+    return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or bool(_ACRONYM.fullmatch(word))
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    """The sentences of `text`, in order; joined back they hold every non-space character."""
+    out, start = [], 0
+    for m in _BOUNDARY.finditer(text):
+        if m.group() == "." and _not_an_end(text, start, m.start()):
+            continue
+        if piece := text[start:m.end()].strip():
+            out.append(piece)
+        start = m.end()
+    if tail := text[start:].strip():
+        out.append(tail)
+    return out
 
 
 #: What the default template tells a model to begin with when the context does not help, and to
