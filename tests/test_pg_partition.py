@@ -26,6 +26,7 @@ class FreezingProxy:
 
     def __init__(self, unix_path: str) -> None:
         self.unix_path, self.marker, self.frozen = unix_path, None, threading.Event()
+        self.sockets: list[socket.socket] = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -40,12 +41,26 @@ class FreezingProxy:
                 return
             server = socket.socket(socket.AF_UNIX)
             server.connect(self.unix_path)
+            self.sockets += [client, server]
             threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
 
+    def close(self) -> None:
+        """End every connection: the server's backends see the client go and roll back, so no
+        frozen transaction keeps its locks for the tests that follow."""
+        self.closed = True
+        for sock in [self.sock, *self.sockets]:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    closed = False
+
     def _pump(self, source, target, from_client: bool) -> None:
         try:
-            while True:
+            while not self.closed:
                 if self.frozen.is_set():
                     time.sleep(0.2)
                     continue
@@ -63,7 +78,9 @@ class FreezingProxy:
 @pytest.fixture
 def proxy(pg_dsn):
     params = conninfo_to_dict(pg_dsn)
-    return FreezingProxy(f"{params['host']}/.s.PGSQL.{params.get('port') or 5432}")
+    proxy = FreezingProxy(f"{params['host']}/.s.PGSQL.{params.get('port') or 5432}")
+    yield proxy
+    proxy.close()
 
 
 def _cli(proxy, *args, **env):
