@@ -31,7 +31,8 @@ from ..types import Embedder, GenerationRequest, Hit, TokenUsage
 #: stop, or at a line break. A stop inside a token ("20.4 km2", "v1.2") is no end, and neither is
 #: the period of an abbreviation ("Dr.", "e.g.", "Jan."), an initial ("J. R. R. Tolkien") or a
 #: dotted acronym ("U.S."): "invented by Dr. Ada Quill." stays one sentence, its name kept.
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？]+|\n")
+#: (linear on hostile text: a run of stops is tried once, from its first stop, and never backtracked)
+_BOUNDARY = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s|$)|(?<![。！？])[。！？]++|\n")
 ABBREVIATIONS = frozenset("""dr mr mrs ms mx prof st jr sr vs etc e.g i.e cf al inc ltd co corp no nos fig figs
     approx est dept univ vol pp ed eds ca gen sen rep gov lt col capt sgt mt ft jan feb mar apr jun jul aug sep
     sept oct nov dec mon tue wed thu fri sat sun""".split())
