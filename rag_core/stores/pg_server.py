@@ -16,6 +16,7 @@ import re
 import socket
 import threading
 from contextlib import contextmanager
+from urllib.parse import unquote
 import warnings
 from pathlib import Path
 
@@ -96,8 +97,6 @@ def dsn_password(dsn: str | None) -> str | None:
         except Exception:  # noqa: BLE001
             match = _KV_PASSWORD.search(dsn)
             return match.group(2).strip("'") if match else None
-    from urllib.parse import unquote
-
     _, userinfo, _, query = _split_url(dsn)
     for key, _, value in (p.partition("=") for p in query.split("&") if p):
         if key.lower() == "password" and value:
@@ -119,8 +118,6 @@ def redact_text(text: object, dsn: str | None) -> str:
     if dsn:
         out = out.replace(dsn, redact_dsn(dsn))
         raw = _raw_password(dsn)
-        from urllib.parse import unquote
-
         for form in {dsn_password(dsn), raw, unquote(raw) if raw else None} - {None}:
             if len(form) >= 3:
                 out = out.replace(form, MASK)
