@@ -224,6 +224,34 @@ def answer_embedder(kind: str, index: Index) -> Embedder | None:
     return index.embedder if index.embedder.name == DEFAULT_EMBEDDER else create_embedder(DEFAULT_EMBEDDER)
 
 
+def _idk_rates(observations: Sequence[Observation], threshold: float) -> tuple[float, float]:
+    """("I don't know" precision, its recall) at `threshold`."""
+    row = threshold_rows(observations, [threshold])[0]
+    return row.idk_precision, row.idk_recall
+
+
+def held_out(observations: Sequence[Observation], seed: int = 0, resamples: int = 2000) -> dict:
+    """Choose the threshold on one half (seeded, split within answerable and unanswerable), and
+    report "I don't know" precision and recall on the other half with 95% bootstrap CIs (the
+    held-out questions resampled), so the figure is not the one the threshold was chosen on."""
+    rng = np.random.default_rng(seed)
+    halves: tuple[list, list] = ([], [])
+    for answerable in (True, False):
+        group = [o for o in observations if o.question.answerable == answerable]
+        for n, i in enumerate(rng.permutation(len(group))):
+            halves[n % 2].append(group[i])
+    tune, test = halves
+    chosen = choose_threshold(threshold_rows(tune))
+    precision, recall = _idk_rates(test, chosen.threshold)
+    draws = np.array([_idk_rates([test[i] for i in rng.integers(0, len(test), len(test))], chosen.threshold)
+                      for _ in range(resamples)])
+    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+    return {"seed": seed, "tuned_on": len(tune), "tested_on": len(test),
+            "tested_unanswerable": sum(not o.question.answerable for o in test), "threshold": chosen.threshold,
+            "idk_precision": round(precision, 3), "idk_precision_ci95": [round(low[0], 3), round(high[0], 3)],
+            "idk_recall": round(recall, 3), "idk_recall_ci95": [round(low[1], 3), round(high[1], 3)]}
+
+
 def report(index: Index, questions: Sequence[AnswererQuestion], embedder: Embedder | None,
            top_k: int = 5) -> dict:
     """The whole measurement: threshold table, the chosen threshold, and cited answers at it."""
@@ -244,6 +272,7 @@ def report(index: Index, questions: Sequence[AnswererQuestion], embedder: Embedd
         "default_threshold": answerer.threshold,
         "at_default": dict(zip(_CITED_KEYS, at_default)),
         "by_set_at_default": by_set(observations, answerer.threshold),
+        "held_out": held_out(observations),
     }
 
 
@@ -264,6 +293,10 @@ def _table(out: dict) -> str:
     for name, row in out["by_set_at_default"].items():
         lines.append(f"  {name}: idk recall {row['idk_recall']:.3f} of {row['unanswerable']} unanswerable, "
                      f"answered {row['answered']:.3f} of {row['answerable']} answerable")
+    h = out["held_out"]
+    lines.append(f"held out (threshold {h['threshold']:.3f} chosen on {h['tuned_on']} questions, tested on the other "
+                 f"{h['tested_on']}, {h['tested_unanswerable']} unanswerable): idk precision {h['idk_precision']:.3f} "
+                 f"{h['idk_precision_ci95']}, idk recall {h['idk_recall']:.3f} {h['idk_recall_ci95']} (95% bootstrap CIs)")
     return "\n".join(lines)
 
 

@@ -200,7 +200,8 @@ def test_meaning_finds_a_sentence_that_shares_no_word(minilm):
     words_only = ExtractiveAnswerer().answer("What is the weather like?", hits)
     assert words_only.startswith("Context not relevant")  # no shared word
     text = ExtractiveAnswerer(embedder=minilm).answer("What is the weather like?", hits)
-    assert not text.startswith("Context not relevant") and "[2]" in text and "[1]" not in text
+    assert "Summers are hot and dry." in text and "[2]" in text and "[1]" not in text  # by meaning alone
+    # (at the measured threshold this meaning-only match is quoted as the closest passage, not answered)
 
 
 def test_thresholds_are_measured_per_embedder():

@@ -38,3 +38,16 @@ def test_joined_sentences_come_back_apart(parts):
 @given(st.text(max_size=300))
 def test_splitting_never_loses_a_character(text):
     assert re.sub(r"\s", "", "".join(sentences(text))) == re.sub(r"\s", "", text)
+
+
+def test_the_idk_threshold_is_scored_on_questions_it_was_not_chosen_on():
+    """Issue 19 part 4: choose on one half, report precision and recall with CIs on the other."""
+    from rag_core.evaluate_answerer import AnswererQuestion, Observation, held_out
+
+    obs = [Observation(AnswererQuestion(f"q{i}", ("s",) if i % 3 else (), bool(i % 3), "t"), (),
+                       0.2 + (0.4 if i % 3 else 0.0) + (i % 7) / 100) for i in range(90)]
+    out = held_out(obs, seed=1, resamples=200)
+    assert out["tuned_on"] + out["tested_on"] == 90 and out["tested_unanswerable"] == 15
+    assert 0.2 < out["threshold"] < 0.6 and out["idk_precision"] == 1.0 and out["idk_recall"] == 1.0
+    low, high = out["idk_recall_ci95"]
+    assert low <= out["idk_recall"] <= high
