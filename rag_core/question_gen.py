@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .costs import count_tokens
 from .errors import ConfigError
 from .evaluate import EvalQuestion, QuestionSet
+from .providers.metering import believable_count
 from .text import STOPWORDS
-from .types import Chunk
+from .types import Chunk, GenerationRequest, TokenUsage
 
 #: at most this many consecutive words of a question may appear, in order, in its chunk
 COPY_BOUND = 3
@@ -150,6 +152,85 @@ def offline_questions(chunks: Sequence[Chunk], n: int = 200, seed: int = 0,
     return out
 
 
+# ---- with a chat model ----------------------------------------------------------------------
+
+LLM_METHOD = "llm"
+#: a model's question may repeat at most this many consecutive words of its passage
+LLM_COPY_BOUND = 5
+#: completion tokens a question is estimated at before spending (one short line)
+EST_QUESTION_TOKENS = 40
+MAX_PASSAGE_CHARS = 2_000
+LLM_PROMPT = ("Write one question that a person could ask and that the passage below answers. Use your own "
+              "words: do not copy phrases from the passage and do not name its title. Reply with the question "
+              "only, on one line.\n\nTitle: {title}\nPassage:\n{text}")
+
+
+@dataclass(frozen=True)
+class LlmPlan:
+    """What asking a chat model for `n` questions would send and cost, before spending."""
+
+    chunks: tuple[Chunk, ...]
+    prompts: tuple[str, ...]
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None  # None: the model has no price in the table
+
+
+def llm_plan(chunks: Sequence[Chunk], n: int, seed: int, model_price=None) -> LlmPlan:
+    """The sampled chunks, their prompts, and the estimate: tiktoken counts of the prompts plus
+    EST_QUESTION_TOKENS per reply, priced with `model_price` (a costs Price, or None)."""
+    if not 1 <= n <= MAX_QUESTIONS:
+        raise ConfigError(f"ask for 1 to {MAX_QUESTIONS:,} questions, not {n}")
+    picked = tuple(sample_chunks(chunks, n, seed))
+    prompts = tuple(LLM_PROMPT.format(title=c.section[:200], text=c.text[:MAX_PASSAGE_CHARS]) for c in picked)
+    tokens, completion = count_tokens(prompts), EST_QUESTION_TOKENS * len(prompts)
+    cost = None
+    if model_price is not None:
+        cost = (tokens * model_price.input_per_mtok + completion * model_price.output_per_mtok) / 1_000_000
+    return LlmPlan(picked, prompts, tokens, completion, cost)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(words(text))
+
+
+def keep_llm_question(reply: str, chunk: Chunk) -> str | None:
+    """The model's question, or None when it is not one, copies a long span of its passage, or
+    names the passage's title (both would hand lexical search the answer)."""
+    line = next((part.strip(" \t\"'-*0123456789.)") for part in reply.splitlines() if part.strip()), "")
+    if not (8 <= len(line) <= 300) or not line.endswith("?"):
+        return None
+    if longest_copied_run(line, chunk.text) > LLM_COPY_BOUND:
+        return None
+    title = _normalised(chunk.section)
+    if len(title) > 3 and title in _normalised(line):
+        return None
+    return line
+
+
+def llm_questions(plan: LlmPlan, llm, progress: Callable[[int, int], None] | None = None
+                  ) -> tuple[list[GeneratedQuestion], int, int]:
+    """Ask `llm` (an OpenAI-compatible chat model) once per planned chunk; keep the questions that
+    pass `keep_llm_question`, deduplicated. Returns them and the prompt and completion tokens
+    spent (the server's counts where it reported them, else tiktoken's)."""
+    out, seen, spent_in, spent_out = [], set(), 0, 0
+    for i, (chunk, prompt) in enumerate(zip(plan.chunks, plan.prompts)):
+        parts = list(llm.stream(GenerationRequest(prompt=prompt, question="", hits=())))
+        reply = "".join(p for p in parts if isinstance(p, str))
+        usage = next((p for p in parts if isinstance(p, TokenUsage)), None)
+        reported = usage is not None and believable_count(usage.prompt_tokens) and believable_count(
+            usage.completion_tokens)
+        spent_in += usage.prompt_tokens if reported else count_tokens(prompt)
+        spent_out += usage.completion_tokens if reported else count_tokens(reply)
+        question = keep_llm_question(reply, chunk)
+        if question and _normalised(question) not in seen:
+            seen.add(_normalised(question))
+            out.append(GeneratedQuestion(question, (chunk.source,), chunk.chunk_id, LLM_METHOD))
+        if progress:
+            progress(i + 1, len(plan.chunks))
+    return out, spent_in, spent_out
+
+
 def as_question_set(questions: Sequence[GeneratedQuestion], name: str) -> QuestionSet:
     return QuestionSet(name, tuple(EvalQuestion(q.question, q.relevant_sources) for q in questions))
 
@@ -158,5 +239,5 @@ def to_jsonl(questions: Sequence[GeneratedQuestion]) -> str:
     return "".join(json.dumps(q.to_json(), ensure_ascii=False) + "\n" for q in questions)
 
 
-__all__ = ["COPY_BOUND", "GeneratedQuestion", "as_question_set", "longest_copied_run", "offline_questions",
-           "sample_chunks", "to_jsonl"]
+__all__ = ["COPY_BOUND", "LLM_COPY_BOUND", "GeneratedQuestion", "LlmPlan", "as_question_set", "keep_llm_question",
+           "llm_plan", "llm_questions", "longest_copied_run", "offline_questions", "sample_chunks", "to_jsonl"]

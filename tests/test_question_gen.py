@@ -88,3 +88,47 @@ def test_evaluate_generates_edits_saves_and_scores(app_root):
     at.button(key="eval_run_button").click().run()
     assert not app_errors(at), app_errors(at)
     assert at.session_state["eval_run"].question_set == "generated from mine"
+
+
+# ---- with a chat model, against the local wire-format server ----------------------------------
+
+
+def test_llm_questions_are_filtered_deduplicated_and_priced(server, tmp_path, monkeypatch, capsys):
+    from helpers import fact_documents
+
+    from rag_core.cli import main
+    from rag_core.question_gen import keep_llm_question
+    from rag_core.types import Document
+
+    docs = [Document(source=d.source, section=d.section, text=(d.text + " ") * 2) for d in fact_documents()]
+    index = hashing_index(tmp_path / "facts", documents=docs)
+    from rag_core.question_gen import llm_plan
+
+    planned = llm_plan(index.store.chunks(), 5, 0).chunks  # the order the questions are asked in
+    copied = " ".join(planned[1].text.split()[:8]) + "?"
+    server.replies.extend([
+        "Which city is the seat of government of the East African country on the equator?",
+        copied,  # copies a long span of its passage
+        "Which city is the seat of government of the East African country on the equator?",  # a repeat
+        f"What does the text about {planned[3].section} say?",  # names its title
+        "no question here"])
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "q.jsonl"
+    args = ["questions", "generate", "--index", str(index.directory), "--n", "5", "--out", str(out),
+            "--llm", "compatible:llama3.2", "--base-url", server.openai_url, "--quiet"]
+    capsys.readouterr()
+    assert main(args) == 2  # the estimate first: nothing sent without --yes
+    err = capsys.readouterr().err
+    assert "estimate: 5 calls to compatible:llama3.2" in err and "nothing was sent" in err
+    assert not server.calls("/v1/chat/completions")
+    assert main([*args, "--yes"]) == 0
+    err = capsys.readouterr().err
+    calls = server.calls("/v1/chat/completions")
+    assert len(calls) == 5 and calls[0].body["model"] == "llama3.2" and calls[0].body["stream"] is True
+    assert "Passage:" in calls[0].body["messages"][-1]["content"]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["question"] for r in rows] == [
+        "Which city is the seat of government of the East African country on the equator?"]
+    assert rows[0]["method"] == "llm" and "spent:" in err and "kept 1 of 5" in err
+    chunk = index.store.chunks()[0]
+    assert keep_llm_question("1. " + chunk.text[:200] + "?", chunk) is None

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import args as types
-from .common import Progress, credentials, warn
+from .common import Progress, add_hosted, credentials, warn
 
 MAX_QUESTIONS = 5_000
 
@@ -17,11 +17,17 @@ def cmd_questions(args: argparse.Namespace) -> int:
     from ..index import Index
     from ..question_gen import COPY_BOUND, offline_questions, to_jsonl
 
-    index = Index.open(args.index, credentials=credentials(args), on_warning=warn)
+    creds = credentials(args)
+    index = Index.open(args.index, credentials=creds, on_warning=warn)
     bar = Progress("generating", "questions", args.quiet)
     try:
-        questions = offline_questions(index.store.chunks(), n=args.n, seed=args.seed,
-                                      progress=lambda done, total: bar(done, total, ""))
+        if args.llm:
+            questions = _with_a_model(args, creds, index.store.chunks(), bar)
+            if questions is None:
+                return 2
+        else:
+            questions = offline_questions(index.store.chunks(), n=args.n, seed=args.seed,
+                                          progress=lambda done, total: bar(done, total, ""))
     finally:
         bar.close()
     if not questions:
@@ -34,10 +40,35 @@ def cmd_questions(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {len(questions)} questions to {args.out} (offline key-term generator, seed {args.seed}; no "
-              f"question repeats more than {COPY_BOUND} consecutive words of its chunk); score settings with: "
+        how = (f"{args.llm}, filtered" if args.llm else
+               f"offline key-term generator; no question repeats more than {COPY_BOUND} consecutive words of its chunk")
+        print(f"wrote {len(questions)} questions to {args.out} ({how}; seed {args.seed}); score settings with: "
               f"python -m rag_core eval --index {args.index} --questions {args.out}")
     return 0
+
+
+def _with_a_model(args: argparse.Namespace, creds, chunks, bar):
+    """Questions from a chat model: the estimate first (and --yes to spend), the true cost after."""
+    from ..costs import DEFAULT_PRICES, cost_models_for, format_usd
+    from ..llm import create_llm
+    from ..question_gen import llm_plan, llm_questions
+
+    llm = create_llm(args.llm, credentials=creds)
+    model = cost_models_for(llm, None).chat
+    price = DEFAULT_PRICES.find(model)
+    plan = llm_plan(chunks, args.n, args.seed, price)
+    estimate = format_usd(plan.cost_usd) if plan.cost_usd is not None else "an unknown amount (no price)"
+    print(f"estimate: {len(plan.prompts)} calls to {args.llm}, about {plan.prompt_tokens:,} prompt and "
+          f"{plan.completion_tokens:,} completion tokens, {estimate} on {model}", file=sys.stderr)
+    if not args.yes:
+        warn("nothing was sent: add --yes to spend that")
+        return None
+    questions, spent_in, spent_out = llm_questions(plan, llm, progress=lambda done, total: bar(done, total, ""))
+    cost = ((spent_in * price.input_per_mtok + spent_out * price.output_per_mtok) / 1_000_000) if price else None
+    print(f"spent: {spent_in:,} prompt and {spent_out:,} completion tokens, "
+          f"{format_usd(cost) if cost is not None else 'unpriced'}; kept {len(questions)} of {len(plan.prompts)} "
+          "questions (dropped: not a question, a long copied span, the title, or a repeat)", file=sys.stderr)
+    return questions
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -49,4 +80,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     g.add_argument("--n", type=types.integer(1, MAX_QUESTIONS), default=200, help="how many (default 200)")
     g.add_argument("--seed", type=types.integer(0, 2**31 - 1), default=0, help="sampling seed (default 0)")
     g.add_argument("--out", required=True, help="the .jsonl file to write (- for standard output)")
+    g.add_argument("--llm", help="ask this chat model instead (openai:<model> or compatible:<model>): natural "
+                                 "questions, filtered and deduplicated; prints the cost estimate first")
+    g.add_argument("--yes", action="store_true", help="spend what the estimate says (with --llm)")
+    add_hosted(g)
     g.set_defaults(func=cmd_questions)
