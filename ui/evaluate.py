@@ -224,9 +224,9 @@ def results_frame(run_: EvalRun) -> pd.DataFrame:
                      "top-k": row["top_k"], "reranker": row["reranker"],
                      "threshold": "none" if row["threshold"] is None else f"{row['threshold']:.2f}",
                      **{name: row[name] for name in METRICS.values()},
-                     f"Δ {METRICS[metric]} vs best": None if d is None else round(d.mean, 4),
-                     "95% CI": "" if d is None else f"[{d.low:+.3f}, {d.high:+.3f}]",
-                     "p": None if d is None else round(d.p_value, 4),
+                     f"Δ {METRICS[metric]} vs best": 0.0 if d is None else round(d.mean, 4),
+                     "95% CI": "best" if d is None else f"[{d.low:+.3f}, {d.high:+.3f}]",
+                     "p": 1.0 if d is None else round(d.p_value, 4),
                      "latency ms (search + rerank)": row["latency_ms"], "query embed ms": r.embed_text,
                      "misses": row["misses"]})
     return pd.DataFrame(rows)
