@@ -37,8 +37,8 @@ BOUNDED_WIDGETS = {"top_k": "top_k", "threshold": "score_threshold", "alpha": "a
 
 
 def in_bounds(name: str, value: Any) -> bool:
-    """Whether `value` fits the widget `name` (a Compare side's `a:top_k` counts as `top_k`)."""
-    field = BOUNDED_WIDGETS.get(name.rsplit(":", 1)[-1])
+    """Whether `value` fits the widget `name` (a Compare side's `cmp_a_top_k` counts as `top_k`)."""
+    field = BOUNDED_WIDGETS.get(name.removeprefix("cmp_a_").removeprefix("cmp_b_"))
     if field is None or value is None:
         return True
     low, high = RETRIEVAL_BOUNDS[field]
