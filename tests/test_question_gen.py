@@ -132,3 +132,25 @@ def test_llm_questions_are_filtered_deduplicated_and_priced(server, tmp_path, mo
     assert rows[0]["method"] == "llm" and "spent:" in err and "kept 1 of 5" in err
     chunk = index.store.chunks()[0]
     assert keep_llm_question("1. " + chunk.text[:200] + "?", chunk) is None
+
+
+def test_evaluate_generates_with_a_chat_model_after_accepting_the_cost(app_root, server, monkeypatch):
+    """The app's chat-model generator: the estimate is accepted first, then the real spend shows."""
+    monkeypatch.setenv("OPENAI_API_KEY", server.openai_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.openai_url)  # the operator's configured endpoint
+    monkeypatch.setenv("RAG_ALLOW_LOCAL_MODEL_SERVERS", "1")
+    hashing_index(app_root / "mine", documents=demo_documents()[:10])
+    server.replies.extend([f"Which passage answers question number {i} about this place?" for i in range(10)])
+    at = AppTest.from_file(str(ROOT / "pages" / "evaluate.py"), default_timeout=60).run()
+    at.radio(key="w:eval_origin").set_value("Generate from an index").run()
+    at.number_input(key="w:eval_gen_n").set_value(5).run()
+    at.radio(key="w:eval_gen_kind").set_value("with a chat model").run()
+    assert at.button(key="eval_gen_run").disabled  # nothing is spent before the estimate is accepted
+    assert not server.calls("/v1/chat/completions")
+    accept = next(c for c in at.checkbox if c.key.startswith("eval_gen_accept:"))
+    assert "I accept spending about" in accept.label
+    accept.check().run()
+    at.button(key="eval_gen_run").click().run()
+    assert not app_errors(at), app_errors(at)
+    assert len(server.calls("/v1/chat/completions")) == 5
+    assert any("Spent" in i.value and "kept 5 of 5" in i.value for i in at.info)

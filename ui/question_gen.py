@@ -10,12 +10,16 @@ import streamlit as st
 from rag_core import index_catalog as catalog
 from rag_core.errors import RagError
 from rag_core.evaluate import EvalQuestion, QuestionSet, parse_question_set
-from rag_core.question_gen import COPY_BOUND, MEASURED_TAU, GeneratedQuestion, offline_questions, to_jsonl
+from rag_core.costs import cost_models_for, format_usd
+from rag_core.question_gen import (COPY_BOUND, MEASURED_TAU, GeneratedQuestion, LlmPlan, llm_plan, llm_questions,
+                                   offline_questions, to_jsonl)
 
-from . import indexes, state, widgets
+from . import indexes, providers, state, widgets
 
 SAVED_NAME = "questions-generated.jsonl"
 GENERATED = "eval_generated"  # session key: index name -> the (edited) questions frame
+SPENT = "eval_generated_spent"  # what the last chat-model generation spent
+OFFLINE, WITH_A_MODEL = "offline (no model)", "with a chat model"
 
 
 def _saved_path(name: str):
@@ -27,13 +31,33 @@ def _frame(question_set: QuestionSet) -> pd.DataFrame:
                          for q in question_set.questions])
 
 
-def _generate(name: str, n: int, seed: int) -> pd.DataFrame:
+def _generate(name: str, n: int, seed: int, plan: LlmPlan | None = None, model: str = "") -> pd.DataFrame:
     bar = st.progress(0.0, text="Generating questions…")
-    chunks = indexes.load_index(name).store.chunks()
-    questions = offline_questions(chunks, n=n, seed=seed,
-                                  progress=lambda done, total: bar.progress(done / total, text=f"{done} of {total}"))
+    tick = lambda done, total: bar.progress(done / total, text=f"{done} of {total}")  # noqa: E731
+    if plan is None:
+        questions = offline_questions(indexes.load_index(name).store.chunks(), n=n, seed=seed, progress=tick)
+    else:
+        questions, spent_in, spent_out = llm_questions(plan, providers.llm(model), progress=tick)
+        price = state.price_table().find(cost_models_for(providers.llm(model), None).chat)
+        cost = (spent_in * price.input_per_mtok + spent_out * price.output_per_mtok) / 1e6 if price else None
+        st.session_state[SPENT] = (f"Spent {spent_in:,} prompt and {spent_out:,} completion tokens"
+                                   + (f", {format_usd(cost)}" if cost is not None else " (no price in the table)")
+                                   + f"; kept {len(questions)} of {len(plan.prompts)} questions.")
     bar.empty()
     return _frame(QuestionSet("generated", tuple(EvalQuestion(q.question, q.relevant_sources) for q in questions)))
+
+
+def _model_plan(name: str, n: int, seed: int, prefix: str) -> tuple[LlmPlan, str] | None:
+    """The chat model to ask, and what that would cost (accepted explicitly before spending)."""
+    models = [m for m in providers.LLM_CHOICES if providers.is_hosted(m) and m != providers.COMPATIBLE]
+    model = st.selectbox("Chat model", models, key=state.default(f"{prefix}_gen_model", models[0]))
+    price = state.price_table().find(model)
+    plan = llm_plan(indexes.load_index(name).store.chunks(), n, seed, price)
+    cost = format_usd(plan.cost_usd) if plan.cost_usd is not None else "an unknown amount"
+    accepted = st.checkbox(f"I accept spending about {cost} ({len(plan.prompts)} calls, ~{plan.prompt_tokens:,} "
+                           f"prompt and ~{plan.completion_tokens:,} completion tokens on {model})".replace("$", "\\$"),
+                           key=f"{prefix}_gen_accept:{model}:{len(plan.prompts)}")
+    return (plan, model) if accepted else None
 
 
 def _as_set(frame: pd.DataFrame, name: str) -> QuestionSet:
@@ -59,16 +83,28 @@ def generated_question_set(prefix: str = "eval") -> QuestionSet | None:
             store[name] = _frame(parse_question_set(_saved_path(name).read_bytes()[:20_000_000], SAVED_NAME))
         except RagError as exc:
             st.warning(f"The saved set beside {widgets.md_escape(name)} is unreadable ({exc}); generate it again.")
-    if st.button("Generate from this index", icon=":material/auto_awesome:", key=f"{prefix}_gen_run"):
-        store[name] = _generate(name, int(n), int(seed))
+    generator = st.radio("Generator", [OFFLINE, WITH_A_MODEL], horizontal=True,
+                         key=state.default(f"{prefix}_gen_kind", OFFLINE),
+                         help="Offline: the chunk's distinctive words, no model, free. With a chat model: natural "
+                              "questions, filtered for copied spans and titles, deduplicated; costs tokens.")
+    asked = _model_plan(name, int(n), int(seed), prefix) if generator == WITH_A_MODEL else None
+    if st.button("Generate from this index", icon=":material/auto_awesome:", key=f"{prefix}_gen_run",
+                 disabled=generator == WITH_A_MODEL and asked is None):
+        store[name] = _generate(name, int(n), int(seed), *(asked or (None, "")))
+    if st.session_state.get(SPENT):
+        st.info(st.session_state[SPENT].replace("$", "\\$"))
     if name not in store:
         st.caption("Offline, no model: each question names a sampled chunk's most distinctive words; its relevant "
                    "source is that chunk's source.")
         return None
-    st.caption(f"Orders settings like hand-written questions: τ = {MEASURED_TAU:.2f} (Kendall's tau on the demo "
-               "corpus; 1 = the same order). Below 0.6 it favours keyword search: treat its ranking as a first "
-               f"look, and check the leaders with questions of your own. No question repeats more than "
-               f"{COPY_BOUND} consecutive words of its chunk. Drop or fix rows below.")
+    if generator == OFFLINE:
+        st.caption(f"Orders settings like hand-written questions: τ = {MEASURED_TAU:.2f} (Kendall's tau on the demo "
+                   "corpus; 1 = the same order). Below 0.6 it favours keyword search: treat its ranking as a first "
+                   f"look, and check the leaders with questions of your own. No question repeats more than "
+                   f"{COPY_BOUND} consecutive words of its chunk. Drop or fix rows below.")
+    else:
+        st.caption("How well a chat model's questions order settings like hand-written ones has not been measured "
+                   "(no chat model was reachable where this was built). Drop or fix rows below.")
     edited = st.data_editor(store[name], num_rows="dynamic", width="stretch", key=f"{prefix}_gen_editor:{name}",
                             hide_index=True)
     question_set = _as_set(edited, name)
