@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .evaluate import (EvalResult, QuestionSet, against_best, best, demo_hard_question_set, load_question_set,
-                       retriever_label, sweep)
+                       questions_to_resolve, retriever_label, sweep)
 from .significance import Difference
 from .significance import compare as compare_paired
 from .types import RetrievalSettings
@@ -143,6 +143,7 @@ def run(demo_index: str, heldout_index: str) -> dict[str, Any]:
         "rows": rows, "chosen": chosen, "set_names": names,
         "best": [best(results, "mrr").label for results in per_set],
         "questions": [sum(1 for q in questions.questions if q.relevant_sources) for _, questions in sets],
+        "to_resolve_0.02": [questions_to_resolve(results, against_best(results, "mrr")) for results in per_set],
         "top_k": top_k_rows(sets, replace(chosen.settings, top_k=TOP_K)),
     }
 
@@ -151,6 +152,7 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
     from .evaluate import difference_to_json
 
     return {"set_names": report["set_names"], "questions": report["questions"], "best": report["best"],
+            "questions_to_resolve_0.02": report["to_resolve_0.02"],
             "chosen": report["chosen"].label, "top_k": report["top_k"],
             "rows": [{"retriever": r.label, "simplicity": simplicity(r.settings), "mrr": [round(m, 4) for m in r.mrr],
                       "vs_best": [difference_to_json(d) for d in r.vs_best], "tied_everywhere": r.tied_everywhere}
@@ -166,7 +168,9 @@ def main(argv: list[str]) -> int:
     if "--json" in argv:
         print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
         return 0
-    print(f"questions scored: " + ", ".join(f"{n} {q}" for n, q in zip(report["set_names"], report["questions"])))
+    print("questions scored: " + ", ".join(f"{n} {q}" for n, q in zip(report["set_names"], report["questions"]))
+          + "; questions that would resolve an MRR difference of 0.02 (80% power): "
+          + ", ".join(f"{n} {q}" for n, q in zip(report["set_names"], report["to_resolve_0.02"])))
     print(markdown(report["rows"], report["set_names"], report["chosen"]))
     print(f"\nchosen: {report['chosen'].label} (simplicity {simplicity(report['chosen'].settings)})")
     for row in report["top_k"]:
