@@ -25,8 +25,8 @@ def test_the_docstring_example():
 
 def test_bootstrap_ci_agrees_with_scipy():
     ours = bootstrap_ci(A, B, resamples=20_000)
-    theirs = stats.bootstrap((A - B,), np.mean, n_resamples=20_000, method="percentile",
-                             random_state=np.random.default_rng(1)).confidence_interval
+    theirs = stats.bootstrap((A, B), lambda x, y: np.mean(x - y), paired=True, vectorized=False, n_resamples=20_000,
+                             method="percentile", random_state=np.random.default_rng(1)).confidence_interval
     assert ours == pytest.approx((theirs.low, theirs.high), abs=0.015)
 
 
