@@ -44,7 +44,7 @@ from .index import Index
 from .loaders.sources import match_sources
 from .paths import DATA_DIR
 from .retrieval import Retriever
-from .significance import Difference, questions_needed
+from .significance import ALPHA, Difference, questions_needed
 from .significance import compare as compare_paired
 from .types import Hit, Reranker, RetrievalSettings
 
@@ -691,11 +691,18 @@ def per_question(result: EvalResult, metric: str = "mrr") -> tuple[list[str], li
     return [q.question for q in scored], [float(getattr(q, PER_QUESTION[metric])) for q in scored]
 
 
-def against_best(results: Sequence[EvalResult], metric: str = "mrr", seed: int = 0) -> list[Difference | None]:
-    """Each row's paired difference to the best row by `metric` (row - best, so <= 0 on the
-    mean), with its bootstrap CI and randomisation p-value; None for the best row itself and for
-    a row evaluated on other questions."""
-    top = best(results, metric)
+#: the metrics `eval --json` compares with the best row in `vs_best_by_metric`
+COMPARED_METRICS = ("mrr", "hit_rate", "ndcg")
+#: the difference `questions_to_resolve` sizes a question set for, and the power it assumes
+RESOLVE_EFFECT, RESOLVE_POWER = 0.02, 0.8
+
+
+def against_best(results: Sequence[EvalResult], metric: str = "mrr", seed: int = 0,
+                 by: str | None = None) -> list[Difference | None]:
+    """Each row's paired difference in `metric` to the best row by `by` (default: `metric`), as
+    row - best, with its bootstrap CI and randomisation p-value; None for the best row itself and
+    for a row evaluated on other questions."""
+    top = best(results, by or metric)
     keys, base = per_question(top, metric)
     out: list[Difference | None] = []
     for r in results:
@@ -705,14 +712,37 @@ def against_best(results: Sequence[EvalResult], metric: str = "mrr", seed: int =
 
 
 def questions_to_resolve(results: Sequence[EvalResult], differences: Sequence[Difference | None],
-                         metric: str = "mrr", effect: float = 0.02) -> int | None:
-    """How many questions would resolve a difference of `effect` at the variance seen here (the
-    median SD of the rows' paired differences to the best)."""
+                         metric: str = "mrr", effect: float = RESOLVE_EFFECT) -> int | None:
+    """How many questions would resolve a difference of `effect` (two-sided, at significance.ALPHA,
+    with RESOLVE_POWER = 80% power) at the variance seen here: the median SD of the rows' paired
+    differences to the best, in the normal approximation of `significance.questions_needed`."""
     top = best(results, metric)
     _, base = per_question(top, metric)
     sds = [float(np.std(np.asarray(per_question(r, metric)[1]) - base, ddof=1))
            for r, d in zip(results, differences) if d is not None and d.n > 1]
-    return questions_needed(float(np.median(sds)), effect) if sds else None
+    return questions_needed(float(np.median(sds)), effect, RESOLVE_POWER) if sds else None
+
+
+def resolve_json(needed: int | None) -> dict[str, Any]:
+    """What `questions_to_resolve` assumed, with its answer (None: no variance to go on)."""
+    return {"difference": RESOLVE_EFFECT, "alpha": ALPHA, "power": RESOLVE_POWER, "questions": needed}
+
+
+def vs_best_json(results: Sequence[EvalResult], metric: str = "mrr", by: str | None = None,
+                 differences: Sequence[Difference | None] | None = None) -> list[dict[str, Any]]:
+    """Each row's `vs_best` object (difference_to_json) against the best row by `by` (default:
+    `metric`); a row that is not the best but was scored on other questions says `compared: false`."""
+    top = best(results, by or metric)
+    diffs = against_best(results, metric, by=by) if differences is None else differences
+    return [difference_to_json(d, metric) if d is not None or r is top
+            else {"metric": metric, "is_best": False, "compared": False} for r, d in zip(results, diffs)]
+
+
+def vs_best_by_metric(results: Sequence[EvalResult], by: str = "mrr",
+                      metrics: Sequence[str] = COMPARED_METRICS) -> list[dict[str, dict[str, Any]]]:
+    """Per row, {metric: vs_best object} for each of `metrics`, all against the one best row by `by`."""
+    per = {m: vs_best_json(results, m, by=by) for m in metrics}
+    return [{m: per[m][i] for m in metrics} for i in range(len(results))]
 
 
 def results_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
@@ -753,11 +783,15 @@ __all__ = [
     "EvalResult",
     "QuestionResult",
     "QuestionSet",
+    "COMPARED_METRICS",
     "against_best",
     "best",
     "difference_to_json",
     "per_question",
     "questions_to_resolve",
+    "resolve_json",
+    "vs_best_by_metric",
+    "vs_best_json",
     "bundled_question_set",
     "check_coverage",
     "compare_indexes",

@@ -35,9 +35,9 @@ from . import index as rindex
 from . import index_catalog as catalog
 from . import pg_catalog
 from .errors import ConfigError
-from .evaluate import (EvalResult, QuestionSet, against_best, best, compare_indexes, difference_to_json,
-                       setting_label)
+from .evaluate import EvalResult, QuestionSet, best, compare_indexes, setting_label, vs_best_json
 from .index import Index, IngestResult, source_hashes
+from .significance import Difference
 from .types import ChunkingConfig, Document, Embedder, RetrievalSettings
 
 ProgressFn = Callable[[int, int, str], None]
@@ -371,18 +371,20 @@ class ExperimentResult:
     def best(self, metric: str = "mrr") -> EvalResult:
         return best(self.results, metric)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One flat row per cell: the chunking's fields, the retriever's label, the metrics."""
+    def rows(self, metric: str = "mrr", differences: Sequence[Difference | None] | None = None) -> list[dict[str, Any]]:
+        """One flat row per cell: the chunking's fields, the retriever's label, the metrics, and
+        `vs_best`: the cell's difference in `metric` to the best cell by `metric` (95% CI, p;
+        `differences` from evaluate.against_best when already computed)."""
         fields = varying_fields(self.settings)
         rows = []
-        for r, d in zip(self.results, against_best(self.results, "mrr")):
+        for r, vs in zip(self.results, vs_best_json(self.results, metric, differences=differences)):
             v = self.variant_of(r)
             c = v.chunking
             rows.append({"index": r.index, "chunking": v.slug, "strategy": c.strategy, "size": c.size,
                          "overlap": c.overlap, "headers": v.headers, "family": _family(c, v.headers),
                          "retriever": retriever_label(r.settings, fields),
                          **{k: v for k, v in r.row().items() if k not in ("index", "setting", "retriever")},
-                         "vs_best": difference_to_json(d)})
+                         "vs_best": vs})
         return rows
 
 

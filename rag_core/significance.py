@@ -130,7 +130,8 @@ def sign_test(wins: int, losses: int) -> float:
 def questions_needed(differences_sd: float, effect: float = 0.02, power: float = 0.8) -> int | None:
     """Questions a paired comparison needs to resolve a mean difference of `effect` at ALPHA
     (two-sided) with `power`, given the SD of the per-question differences (normal
-    approximation): n = ((z_{1-α/2} + z_{power}) * sd / effect) ** 2. None when sd is 0."""
+    approximation): n = ((z_{1-α/2} + z_{power}) * sd / effect) ** 2. None when sd is 0.
+    Worked example: sd 0.2, effect 0.02, 80% power: ((1.960 + 0.842) * 0.2 / 0.02) ** 2 = 784.9 -> 785."""
     if differences_sd <= 0 or effect <= 0:
         return None
     z_alpha, z_power = _z(1 - ALPHA / 2), _z(power)

@@ -104,6 +104,8 @@ def test_blind_mode_hides_which_is_which_and_keeps_a_tally(chat_page):
     for config in set(lefts):
         assert wins[config] == lefts.count(config)
     assert any(c.value.startswith("was A:") for c in at.caption)  # revealed under each column
+    # issue 19 part 2: the tally says whether the votes show a difference (two votes cannot)
+    assert any("sign test p = " in c.value and c.value.endswith(": not yet a difference") for c in at.caption)
 
 
 def test_hit_cards_show_every_labelled_score_and_highlight_the_question(chat_page):

@@ -195,12 +195,24 @@ def test_downloads_hold_every_row_best_first(indexes):
         csv_text, json_text = ui_evaluate.results_csv(run), ui_evaluate.results_json(run)
     shown = frame(at, "best")
     csv_frame = pd.read_csv(io.StringIO(csv_text))
-    assert list(csv_frame.columns) == list(shown.columns) and len(csv_frame) == 4
+    ci_at = list(shown.columns).index("95% CI")  # the CI text becomes two numeric columns
+    expected = [*shown.columns[:ci_at], "95% CI low", "95% CI high", *shown.columns[ci_at + 1:]]
+    assert list(csv_frame.columns) == expected and len(csv_frame) == 4
     assert list(csv_frame["setting"]) == list(shown["setting"]) and csv_frame["best"].iloc[0] == "★"
+    others = csv_frame.iloc[1:]
+    assert (others["95% CI low"] <= others["Δ MRR vs best"]).all() and (others["Δ MRR vs best"] <= others["95% CI high"]).all()
+    assert csv_frame.iloc[0][["95% CI low", "95% CI high"]].isna().all() and csv_frame.iloc[0]["p"] == 1.0  # the best row
     payload = json.loads(json_text)
     assert payload["best_by"] == "MRR" and len(payload["results"]) == 4
     assert payload["results"][0]["MRR"] == max(r["MRR"] for r in payload["results"])
     assert len(payload["results"][0]["per_question"]) == len(demo_question_set())
+    assert payload["results"][0]["vs_best"] == {"metric": "mrr", "is_best": True}
+    for row in payload["results"][1:]:
+        vs = row["vs_best"]
+        assert vs["ci95"][0] <= vs["difference"] <= vs["ci95"][1] and 0 < vs["p_value"] <= 1
+    ties = [r["vs_best"].get("tied_with_best", False) for r in payload["results"]]
+    assert ties == list(csv_frame["best"] == "'=")  # "=" quoted against spreadsheet formulas
+    assert payload["questions_to_resolve"]["power"] == 0.8 and payload["questions_to_resolve"]["difference"] == 0.02
 
 
 class ui_evaluate_session:
@@ -261,7 +273,9 @@ def test_every_row_shows_its_difference_to_the_best_with_a_ci(indexes):
     assert best_row["95% CI"] == "best" and best_row["Δ MRR vs best"] == 0.0 and best_row["p"] == 1.0
     others = table[table["best"] != "★"]
     assert (others["Δ MRR vs best"] <= 0).all() and others["95% CI"].str.startswith("[").all()
-    assert any("cannot be told apart from the best" in c.value for c in at.caption)
+    caption = next(c.value for c in at.caption if "cannot be told apart from the best" in c.value)
+    assert f"= marks the {(others['best'] == '=').sum()} row(s)" in caption
+    assert "questions would resolve a difference of 0.02 (80% power, two-sided α = 0.05)" in caption
     bars = next(_json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if "per setting" in _json.loads(c.proto.spec)["layout"]["title"]["text"])
     assert bars["data"][0]["error_x"]["type"] == "data"

@@ -94,6 +94,10 @@ def test_experiment_builds_variants_charts_them_and_opens_the_best_in_chat(index
     assert {t["name"] for t in line["data"]} >= {"reranker none", f"reranker {BM25}"}  # one line per retriever
     table = next(df.value for df in at.dataframe if "retriever" in df.value.columns)
     assert len(table) == 4 and table["best"].iloc[0] == "★"
+    assert {"Δ MRR vs best", "95% CI", "p"} <= set(table.columns)  # issue 19 part 2: the same marks as Evaluate
+    assert table["95% CI"].iloc[0] == "" and table["95% CI"].iloc[1:].str.startswith("[").all()
+    assert set(table["best"].iloc[1:]) <= {"=", ""}
+    assert any("cannot be told apart from the best" in c.value for c in at.caption)
     best = result.best()
     assert f"**{best.index}**" in at.success[0].value
     at.button(key="exp_use_best").click().run()

@@ -142,6 +142,10 @@ def test_run_experiment_fills_every_cell_of_the_grid(tmp_path):
     assert [r["size"] for r in rows] == [80, 80, 160, 160]
     assert {r["retriever"] for r in rows} == {"top-k 1 · reranker none", "top-k 3 · reranker bm25"}
     assert result.best().mrr == max(r.mrr for r in result.results)
+    for metric in ("mrr", "hit_rate"):  # each cell against the best by the same metric
+        marks = [r["vs_best"] for r in result.rows(metric)]
+        assert [m["is_best"] for m in marks] == [r is result.best(metric) for r in result.results]
+        assert all(m["metric"] == metric for m in marks)
     rerun = run_experiment("facts", fact_documents(), chunkings, grid, QUESTIONS, create_embedder("hashing"),
                            "numpy", root=tmp_path)
     assert set(rerun.reused) == {v.name for v in result.variants}

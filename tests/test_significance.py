@@ -25,8 +25,8 @@ def test_the_docstring_example():
 
 def test_bootstrap_ci_agrees_with_scipy():
     ours = bootstrap_ci(A, B, resamples=20_000)
-    theirs = stats.bootstrap((A - B,), np.mean, n_resamples=20_000, method="percentile",
-                             random_state=np.random.default_rng(1)).confidence_interval
+    theirs = stats.bootstrap((A, B), lambda x, y: np.mean(x - y), paired=True, vectorized=False, n_resamples=20_000,
+                             method="percentile", random_state=np.random.default_rng(1)).confidence_interval
     assert ours == pytest.approx((theirs.low, theirs.high), abs=0.015)
 
 
@@ -103,8 +103,15 @@ def test_eval_json_has_a_ci_and_p_value_against_the_best_and_the_text_marks_ties
             low, high = m["ci95"]
             assert low <= m["difference"] <= high and 0 < m["p_value"] <= 1 and m["questions"] == 4
             assert m["tied_with_best"] is True  # four questions cannot tell settings apart
+    for r in out["results"]:  # MRR, hit@k and nDCG@k, each against the one best row (by MRR)
+        by_metric = r["vs_best_by_metric"]
+        assert set(by_metric) == {"mrr", "hit_rate", "ndcg"} and by_metric["mrr"] == r["vs_best"]
+        assert {m["is_best"] for m in by_metric.values()} == {r["vs_best"]["is_best"]}
+    assert out["questions_to_resolve"] == {"difference": 0.02, "alpha": 0.05, "power": 0.8,
+                                           "questions": out["questions_to_resolve_0.02"]}
     text = run_cli(*args).stdout
-    assert "ΔMRR vs best [95% CI]" in text and "cannot be told apart from the best" in text
+    assert "ΔMRR vs best [95% CI], p" in text and "cannot be told apart from the best" in text
+    assert ", p = " in text or "p < 0.001" in text
     assert "\n= " in text or "\n  =" in text or any(line.startswith("= ") for line in text.splitlines())
 
 
@@ -115,3 +122,26 @@ def test_the_blind_tally_says_whether_votes_show_a_difference():
     assert verdict(tally(votes)) == "B preferred in 7 of 9 decided votes (1 tie), sign test p = 0.18: not yet a difference"
     assert verdict(tally([("B", "A", "win")] * 9)).endswith("p = 0.00: a difference")
     assert verdict({}) == "no votes yet"
+
+
+def _result(name: str, values, questions=None):
+    from rag_core.evaluate import EvalResult, QuestionResult
+    from rag_core.types import RetrievalSettings
+
+    qs = tuple(QuestionResult(question=q, relevant_sources=("s",), hits=(), hit=float(v > 0), recall=float(v > 0),
+                              reciprocal_rank=v, ndcg=v, latency_ms=0.0, embed_ms=0.0)
+               for q, v in zip(questions or [f"q{i}" for i in range(len(values))], values))
+    n = len(values)
+    return EvalResult(index=name, settings=RetrievalSettings(), question_set="t", questions=qs,
+                      hit_rate=sum(q.hit for q in qs) / n, recall=sum(q.recall for q in qs) / n,
+                      mrr=sum(values) / n, ndcg=sum(values) / n, latency_ms=0.0, embed_ms=0.0)
+
+
+def test_a_row_scored_on_other_questions_is_not_called_the_best():
+    from rag_core.evaluate import vs_best_json
+
+    results = [_result("a", [1, 1, 0.5]), _result("b", [1, 0.5, 0.5]), _result("c", [0, 0, 0], ["x", "y", "z"])]
+    marks = vs_best_json(results)
+    assert marks[0] == {"metric": "mrr", "is_best": True}
+    assert marks[1]["is_best"] is False and marks[1]["tied_with_best"] is True
+    assert marks[2] == {"metric": "mrr", "is_best": False, "compared": False}

@@ -33,15 +33,17 @@ from rag_core.evaluate import (
     demo_hard_question_set,
     demo_question_set,
     parse_question_set,
+    resolve_json,
     result_to_json,
     settings_grid,
+    vs_best_json,
 )
 from rag_core.experiments import varying_fields
 from rag_core.table import to_safe_csv
 from rag_core.rerank import RERANKERS
 from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from . import eval_charts, handoff, indexes, providers, question_gen, state, widgets
+from . import eval_charts, eval_significance, handoff, indexes, providers, question_gen, state, widgets
 from .retrieval import eval_methods
 
 DEMO_SET = "Demo questions: easy (for the demo corpus)"
@@ -219,13 +221,13 @@ def results_frame(run_: EvalRun) -> pd.DataFrame:
     for i in ranked(run_, metric):
         r, d = run_.results[i], diffs[i]
         row = r.row()
-        rows.append({"best": "★" if r is top else ("=" if d is not None and not d.resolved else ""),
+        rows.append({"best": eval_significance.mark(r is top, d),
                      "index": row["index"], "setting": label[i],
                      "top-k": row["top_k"], "reranker": row["reranker"],
                      "threshold": "none" if row["threshold"] is None else f"{row['threshold']:.2f}",
                      **{name: row[name] for name in METRICS.values()},
                      f"Δ {METRICS[metric]} vs best": 0.0 if d is None else round(d.mean, 4),
-                     "95% CI": "best" if d is None else f"[{d.low:+.3f}, {d.high:+.3f}]",
+                     "95% CI": "best" if d is None else eval_significance.ci_text(d),
                      "p": 1.0 if d is None else round(d.p_value, 4),
                      "latency ms (search + rerank)": row["latency_ms"], "query embed ms": r.embed_text,
                      "misses": row["misses"]})
@@ -233,13 +235,20 @@ def results_frame(run_: EvalRun) -> pd.DataFrame:
 
 
 def results_csv(run_: EvalRun) -> str:
-    return to_safe_csv(results_frame(run_))
+    """The table as shown, with the 95% CI as two numeric columns (its low and high ends)."""
+    diffs = differences(run_, best_by())
+    return to_safe_csv(eval_significance.split_ci(results_frame(run_), [diffs[i] for i in ranked(run_, best_by())]))
 
 
 def results_json(run_: EvalRun) -> str:
-    """Every row with its per-question hits, best first, plus what was run."""
-    payload = {"question_set": run_.question_set, "questions": run_.n_questions, "best_by": METRICS[best_by()],
-               "results": [result_to_json(run_.results[i], per_question=True) for i in ranked(run_, best_by())]}
+    """Every row with its per-question hits and its difference to the best (`vs_best`: CI, p),
+    best first, plus what was run."""
+    metric, diffs = best_by(), differences(run_, best_by())
+    vs = vs_best_json(run_.results, metric, differences=diffs)
+    payload = {"question_set": run_.question_set, "questions": run_.n_questions, "best_by": METRICS[metric],
+               "questions_to_resolve": resolve_json(questions_to_resolve(run_.results, diffs, metric)),
+               "results": [result_to_json(run_.results[i], per_question=True) | {"vs_best": vs[i]}
+                           for i in ranked(run_, metric)]}
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
@@ -285,14 +294,7 @@ def show_results(run_: EvalRun) -> EvalResult:
 
 def uncertainty_caption(run_: EvalRun) -> str:
     """What the Δ, CI and = columns mean, and how many questions a 0.02 difference would need."""
-    metric = best_by()
-    diffs = differences(run_, metric)
-    ties = sum(1 for d in diffs if d is not None and not d.resolved)
-    needed = questions_to_resolve(run_.results, diffs, metric)
-    return (f"Δ is each row's {METRICS[metric]} minus the best's on the same questions, with a paired bootstrap "
-            f"95% CI and a randomisation p-value. = marks the {ties} row(s) that cannot be told apart from the best "
-            "(the CI includes 0 or p ≥ 0.05)."
-            + (f" At this variance, about {needed:,} questions would resolve a difference of 0.02." if needed else ""))
+    return eval_significance.caption(run_.results, differences(run_, best_by()), best_by())
 
 
 def downloads(run_: EvalRun) -> None:

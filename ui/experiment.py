@@ -17,7 +17,7 @@ import streamlit as st
 from rag_core import costs
 from rag_core import index_catalog as catalog
 from rag_core.chunking import STRATEGIES
-from rag_core.evaluate import METRICS, QuestionSet
+from rag_core.evaluate import METRICS, QuestionSet, against_best
 from rag_core.errors import ConfigError
 from rag_core.experiments import (HEADERS, MAX_CHUNKINGS, REPLACE_REFUSED, Chunking, ExperimentResult, Variant, chunking_slug,
                                   headers_supported, parse_variant, retriever_label, run_experiment, variant_name,
@@ -27,7 +27,7 @@ from rag_core.rerank import RERANKERS
 from rag_core.retrieval import MODES
 from rag_core.types import ChunkingConfig, Document, RetrievalSettings
 
-from . import eval_charts, evaluate, handoff, providers, state
+from . import eval_charts, eval_significance, evaluate, handoff, providers, state
 from .progress import BuildProgress
 from .widgets import md_literal
 
@@ -168,7 +168,7 @@ def show(result: ExperimentResult) -> None:
         handoff.use_in_chat(top.index, top.settings)
     if result.reused:
         st.caption(f"Reused (already built with these settings and documents): {', '.join(result.reused)}")
-    rows = result.rows()
+    rows, diffs = rows_and_differences(result, metric)
     chart, heat, table = st.tabs(["Chart", "Heatmap", "Table"])
     chart.plotly_chart(eval_charts.size_lines(rows, metric, top.index, top_retriever), width="stretch",
                        key="exp_chart")
@@ -179,6 +179,18 @@ def show(result: ExperimentResult) -> None:
                                           f"{label} by chunking and retriever"), width="stretch", key="exp_heatmap")
     table.dataframe(table_frame(rows, top.index, top_retriever, label), hide_index=True, width="stretch",
                     key="exp_table")
+    table.caption(eval_significance.caption(result.results, diffs, metric))
+
+
+def rows_and_differences(result: ExperimentResult, metric: str) -> tuple[list[dict], list]:
+    """The table's rows and each cell's difference to the best (evaluate.against_best), computed
+    once per result and metric (10,000 resamples per cell: too slow to repeat on every rerun)."""
+    cached = st.session_state.get("exp_differences")
+    if not cached or cached[0] is not result or cached[1] != metric:
+        diffs = against_best(result.results, metric)
+        cached = (result, metric, result.rows(metric, diffs), diffs)
+        st.session_state["exp_differences"] = cached
+    return cached[2], cached[3]
 
 
 def table_frame(rows: Sequence[dict], best_index: str, best_retriever: str, label: str) -> pd.DataFrame:
@@ -187,8 +199,9 @@ def table_frame(rows: Sequence[dict], best_index: str, best_retriever: str, labe
     vs = [r.get("vs_best") or {} for r in rows]
     frame.insert(0, "best", ["★" if (r["index"], r["retriever"]) == (best_index, best_retriever)
                              else ("=" if v.get("tied_with_best") else "") for r, v in zip(rows, vs)])
-    frame["Δ MRR vs best"] = [v.get("difference") for v in vs]
+    frame[f"Δ {label} vs best"] = [v.get("difference") for v in vs]
     frame["95% CI"] = [f"[{v['ci95'][0]:+.3f}, {v['ci95'][1]:+.3f}]" if v.get("ci95") else "" for v in vs]
+    frame["p"] = [v.get("p_value") for v in vs]
     frame = frame.drop(columns=["family", "reranker", "top_k", "threshold"], errors="ignore")
     pinned = frame["best"] == "★"
     return pd.concat([frame[pinned], frame[~pinned].sort_values(label, ascending=False, kind="stable")]

@@ -70,7 +70,7 @@ def format_table(results, best_row, differences=None) -> str:
     with its 95% CI, and `=` marking rows that cannot be told apart from the best (`*`)."""
     multi = len({r.index for r in results}) > 1
     header = (["index"] if multi else []) + ["setting", "hit@k", "recall@k", "MRR", "nDCG@k", "latency ms", "misses"]
-    header += ["ΔMRR vs best [95% CI]"] if differences else []
+    header += ["ΔMRR vs best [95% CI], p"] if differences else []
     rows = []
     for n, r in enumerate(results):
         d = differences[n] if differences else None
@@ -78,7 +78,7 @@ def format_table(results, best_row, differences=None) -> str:
         rows.append(([r.index] if multi else []) + [
             f"{mark} {r.label}", f"{r.hit_rate:.3f}", f"{r.recall:.3f}", f"{r.mrr:.3f}", f"{r.ndcg:.3f}",
             f"{r.latency_ms:.2f}", f"{len(r.misses)}/{len(r.questions) - r.no_answer}",
-        ] + ([("best" if d is None else f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")] if differences else []))
+        ] + ([("best" if r is best_row else "" if d is None else d.text(3))] if differences else []))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     numeric_from = 2 if multi else 1
     lines = []
@@ -120,8 +120,8 @@ def _rewriter(args: argparse.Namespace, grid, creds):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ..evaluate import (against_best, best, compare_indexes, difference_to_json, question_set_from,
-                            questions_to_resolve, result_to_json)
+    from ..evaluate import (against_best, best, compare_indexes, question_set_from, questions_to_resolve,
+                            resolve_json, result_to_json, vs_best_by_metric, vs_best_json)
 
     question_set = question_set_from(args.questions)
     grid = parse_grid(args)
@@ -141,18 +141,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "questions": len(question_set),
             "best": {"index": top.index, "setting": top.label},
             "questions_to_resolve_0.02": questions_to_resolve(results, differences),
-            "results": [result_to_json(r, per_question=args.per_question)
-                        | {"vs_best": difference_to_json(d)} for r, d in zip(results, differences)],
+            "questions_to_resolve": resolve_json(questions_to_resolve(results, differences)),
+            "results": [result_to_json(r, per_question=args.per_question) | {"vs_best": v, "vs_best_by_metric": m}
+                        for r, v, m in zip(results, vs_best_json(results, "mrr", differences=differences),
+                                           vs_best_by_metric(results, "mrr"))],
         }
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     _print_results(args, question_set, results, top, multi=len(indexes) > 1, differences=differences)
+    print(ties_line(results, differences))
+    return 0
+
+
+def ties_line(results, differences) -> str:
+    """The footer under a table with `=` marks: how many ties, what a tie is, and the questions a
+    difference of 0.02 would need at this variance."""
+    from ..evaluate import questions_to_resolve
+
     needed = questions_to_resolve(results, differences)
     ties = sum(1 for d in differences if d is not None and not d.resolved)
-    print(f"= {ties} setting(s) cannot be told apart from the best (paired bootstrap 95% CI of the MRR difference "
-          f"includes 0, or randomisation p >= 0.05)"
-          + (f"; about {needed:,} questions would resolve a difference of 0.02 at this variance" if needed else ""))
-    return 0
+    return (f"= {ties} setting(s) cannot be told apart from the best (paired bootstrap 95% CI of the MRR difference "
+            f"includes 0, or randomisation p >= 0.05)"
+            + (f"; about {needed:,} questions would resolve a difference of 0.02 at this variance "
+               "(80% power, two-sided 0.05)" if needed else ""))
 
 
 def _print_results(args: argparse.Namespace, question_set, results, top, multi: bool, differences=None) -> None:

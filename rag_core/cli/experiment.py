@@ -23,7 +23,7 @@ from . import args as types
 from . import data
 from .retrieval import add_retrieval_flags
 from .common import Progress, add_hosted, add_json, add_loading, credentials, warn
-from .eval import NONE_WORDS, format_table, parse_grid
+from .eval import NONE_WORDS, format_table, parse_grid, ties_line
 
 
 def _chunkings(args: argparse.Namespace) -> list:
@@ -86,7 +86,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace, result) -> None:
-    from ..evaluate import against_best, difference_to_json, result_to_json
+    from ..evaluate import against_best, questions_to_resolve, resolve_json, result_to_json, vs_best_json
     from ..experiments import retriever_label, varying_fields
 
     top = result.best("mrr")
@@ -94,16 +94,19 @@ def _print(args: argparse.Namespace, result) -> None:
     differences = against_best(result.results, "mrr")
     if args.json:
         rows = [{**result_to_json(r), "chunking": result.variant_of(r).slug,
-                 "retriever": retriever_label(r.settings, fields), "vs_best": difference_to_json(d)}
-                for r, d in zip(result.results, differences)]
+                 "retriever": retriever_label(r.settings, fields), "vs_best": vs}
+                for r, vs in zip(result.results, vs_best_json(result.results, "mrr", differences=differences))]
         print(json.dumps({"question_set": result.question_set, "reused": list(result.reused),
-                          "best": {"index": top.index, "setting": top.label}, "results": rows},
+                          "best": {"index": top.index, "setting": top.label},
+                          "questions_to_resolve": resolve_json(questions_to_resolve(result.results, differences)),
+                          "results": rows},
                          indent=2, ensure_ascii=False))
         return
     print(f"question set: {result.question_set}; indexes: {', '.join(v.name for v in result.variants)}"
           + (f" (reused: {', '.join(result.reused)})" if result.reused else ""))
     print(format_table(list(result.results), top, differences))
     print(f"best (by MRR): {top.index} · {top.label}")
+    print(ties_line(result.results, differences))
 
 
 _RETRIEVAL_FLAGS = ("retriever", "fusion", "normalise", "alpha", "rrf_k", "candidates", "mmr", "neighbours")
