@@ -93,3 +93,17 @@ def test_an_unknown_fusion_or_normalisation_is_refused_by_a_config_and_a_link(de
     at = chat({name: value})
     assert not errors(at), errors(at)
     assert any(name in w.value for w in at.warning)
+
+
+def test_a_config_import_applies_the_retriever_even_after_the_widget_was_used(demo):
+    """Issue 17, finding 1 (a config import said "the settings above are the file's" while the
+    retriever stayed as it was): the widgets' own keys are set, not only the field names."""
+    at = chat()
+    at.selectbox(key="w:method").set_value("hybrid (rrf)").run()
+    at.checkbox(key="w:use_mmr").check().run()
+    text = rconfig.dumps_toml(rconfig.PlaygroundConfig(retrieval=RetrievalSettings(mode="bm25", mmr_lambda=None,
+                                                                                   neighbours=2)))
+    at.file_uploader(key="config_upload").set_value(("x.toml", text.encode(), "application/toml")).run()
+    assert not errors(at), errors(at)
+    assert at.selectbox(key="w:method").value == "bm25 (whole index)"
+    assert at.checkbox(key="w:use_mmr").value is False and at.slider(key="w:neighbours").value == 2

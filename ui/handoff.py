@@ -5,16 +5,14 @@ applies an imported configuration."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 
-from rag_core.types import RetrievalSettings
+from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import indexes, state
 
 #: Chat's top-k slider goes this far
-CHAT_MAX_TOP_K = 20
+CHAT_MAX_TOP_K = RETRIEVAL_BOUNDS["top_k"][1]
 
 
 def use_in_chat(index: str, settings: RetrievalSettings) -> None:
@@ -25,8 +23,6 @@ def use_in_chat(index: str, settings: RetrievalSettings) -> None:
     if settings.score_threshold is not None:
         state.put("threshold", round(max(-1.0, min(settings.score_threshold, 1.0)), 2))
     state.put("reranker", settings.reranker or state.NO_RERANKER)
-    for f in dataclasses.fields(RetrievalSettings):
-        if f.name not in ("top_k", "score_threshold", "reranker", "sources"):
-            state.put(f.name, getattr(settings, f.name))
+    state.put_retrieval(settings)  # the retriever too, under the widgets' own keys
     indexes.load_index(index)  # opened now: Chat draws at once, and a broken index is said here
     st.switch_page("pages/chat.py")

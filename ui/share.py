@@ -10,7 +10,6 @@ slider) is said, and the rest is applied.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any, Callable, Sequence
 
 import streamlit as st
@@ -23,7 +22,6 @@ from rag_core.session_export import session_json, session_markdown
 from rag_core.types import RetrievalSettings
 
 from . import providers, state
-from .url_state import CHAT_RETRIEVAL
 from .widgets import md_literal
 
 CONFIG_UPLOAD = "config_upload"
@@ -155,9 +153,7 @@ def _apply_retrieval(r: RetrievalSettings) -> list[str]:
         notes.append(f"reranker {md_literal(reranker)} is not offered on Chat")
     if r.sources:
         notes.append("the sources filter is not applied (Chat searches the whole index)")
-    for f in fields(RetrievalSettings):
-        if f.name not in CHAT_RETRIEVAL:  # mode, fusion, ...: the same setting names on Chat
-            state.put(f.name, getattr(r, f.name))
+    state.put_retrieval(r)  # mode, fusion, α, MMR ...: under the field names and the widgets' keys
     return notes
 
 

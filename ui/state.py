@@ -9,7 +9,7 @@ Settings page live here only: never on disk, in logs or in an index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import streamlit as st
@@ -140,6 +140,22 @@ def method_of_settings() -> str:
     mode, fusion = get("mode", DEFAULTS.mode), get("fusion", DEFAULTS.fusion)
     return next((k for k, v in METHODS.items() if v == (mode, fusion)),
                 next((k for k, v in METHODS.items() if v[0] == mode), DEFAULT_METHOD))
+
+
+def put_retrieval(settings: RetrievalSettings) -> None:
+    """Every retrieval field of `settings` into Chat, under the field names (links, config files)
+    and the widgets' own keys (method, use_mmr, mmr, rewrite_choice ...): a widget drawn earlier
+    in the session keeps its key's value, so writing only the field names left, say, the
+    retriever as it was while "use the best" said otherwise. Call before the widgets are drawn
+    in this run (a page switch, an upload's rerun)."""
+    for f in fields(RetrievalSettings):
+        if f.name not in ("top_k", "score_threshold", "reranker", "sources"):
+            put(f.name, getattr(settings, f.name))
+    put("method", method_of_settings())
+    put("use_mmr", settings.mmr_lambda is not None)
+    if settings.mmr_lambda is not None:
+        put("mmr", float(settings.mmr_lambda))
+    put("rewrite_choice", rewrite_of_settings())
 
 
 def chat_retrieval(base: RetrievalSettings) -> RetrievalSettings:
