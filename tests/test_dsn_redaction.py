@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
 
@@ -40,3 +40,47 @@ def test_a_url_encoded_password_never_shows(password, in_query):
     shown = redact_dsn(dsn)
     assert encoded not in shown and password not in shown
     assert password not in redact_text(f"failed for {password} / {encoded}", dsn)
+
+
+def test_a_percent_encoded_password_key_in_a_url_is_masked():
+    """libpq decodes query keys too: `?pass%77ord=` sets the password."""
+    for dsn in ("postgresql://u@db/rag?pass%77ord=secretXYZ", "postgresql://u@db/rag?sslmode=require&%70assword=secretXYZ"):
+        assert "secretXYZ" not in redact_dsn(dsn)
+        assert dsn_password(dsn) == "secretXYZ"
+        assert "secretXYZ" not in redact_text(f"failed: secretXYZ at {dsn}", dsn)
+
+
+#: characters that never stand 4 in a row in the rest of these DSNs, so any 4-character piece of
+#: the password found in the redacted form can only have come from the password
+SECRETISH = st.text(alphabet=st.sampled_from("QJKXZqjkxz0189 '\\\"=@:/%?&#+;,$!~"), min_size=4, max_size=24)
+
+
+def _pieces(password: str) -> set[str]:
+    """Every substring of 4 or more characters."""
+    return {password[i:j] for i in range(len(password)) for j in range(i + 4, len(password) + 1)}
+
+
+@settings(max_examples=300)
+@given(SECRETISH, st.sampled_from(["kv", "url", "query"]))
+def test_no_piece_of_the_password_shows_in_any_form(password, form):
+    if form == "kv":
+        dsn = make_conninfo("", host="db.example.com", dbname="rag", user="u", password=password)
+    elif form == "url":
+        dsn = f"postgresql://u:{quote(password, safe='')}@db.example.com:5432/rag"
+    else:
+        dsn = f"postgresql://u@db.example.com/rag?password={quote(password, safe='')}&sslmode=require"
+    shown = redact_dsn(dsn)
+    leaked = {piece for piece in _pieces(password) | _pieces(quote(password, safe="")) if piece in shown}
+    assert not leaked, (dsn, shown, leaked)
+
+
+@settings(max_examples=150)
+@given(SECRETISH)
+def test_a_typed_dsns_password_is_redacted_from_any_text_whole(password):
+    """The session's typed DSN (stored as guard_typed_dsn returns it: libpq-quoted) gives redact()
+    its whole password, not the part before a space or a quote."""
+    from rag_core.providers.credentials import Credentials, redact
+
+    creds = Credentials(pg_dsn=make_conninfo("", host="db.example.com", hostaddr="93.184.216.34", password=password))
+    shown = redact(f"the server said: {password}.", creds)
+    assert not {piece for piece in _pieces(password) if piece in shown}, shown

@@ -135,12 +135,24 @@ class Credentials:
         for url in (getattr(self, n) for n in URL_FIELDS):
             keys += userinfo_secrets(url)
         if self.pg_dsn:
-            keys += [self.pg_dsn, *userinfo_secrets(self.pg_dsn), *_DSN_PASSWORD.findall(self.pg_dsn)]
+            keys += [self.pg_dsn, *userinfo_secrets(self.pg_dsn), *_dsn_passwords(self.pg_dsn)]
         return tuple(dict.fromkeys([*keys, *self.withheld]))
 
     def status(self) -> dict[str, str]:
         """For a Settings page: which keys are set, never their values."""
         return {ENV_VARS[n]: mask(getattr(self, n)) for n in SECRET_FIELDS}
+
+
+def _dsn_passwords(dsn: str) -> list[str]:
+    """The password in a DSN as libpq reads it (quotes, backslash escapes, URL encoding), else
+    what the pattern finds: the whole password, never the part before a space or a quote."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # noqa: BLE001 - not a DSN libpq parses: the pattern's best guess
+        return _DSN_PASSWORD.findall(dsn)
+    return [str(password)] if password else []
 
 
 def load_credentials(

@@ -66,7 +66,7 @@ def redact_dsn(dsn: str | None) -> str:
         return _redact_key_values(text)
     scheme, userinfo, host, query = _split_url(text)
     user, colon, _ = userinfo.partition(":")
-    params = "&".join(f"{k}={MASK}" if k.lower() == "password" else f"{k}{e}{v}"
+    params = "&".join(f"{k}={MASK}" if _is_password_key(k) else f"{k}{e}{v}"
                       for k, e, v in (p.partition("=") for p in query.split("&") if p))
     return f"{scheme}{user}{':' + MASK if colon else ''}{host}" + (f"?{params}" if params else "")
 
@@ -99,17 +99,24 @@ def dsn_password(dsn: str | None) -> str | None:
             return match.group(2).strip("'") if match else None
     _, userinfo, _, query = _split_url(dsn)
     for key, _, value in (p.partition("=") for p in query.split("&") if p):
-        if key.lower() == "password" and value:
+        if _is_password_key(key) and value:
             return unquote(value)
     password = userinfo.partition(":")[2]
     return unquote(password) if password else None
 
 
-def _raw_password(dsn: str) -> str | None:
-    """The password as written (percent-encoded, if it was) in a URL DSN."""
+def _is_password_key(key: str) -> bool:
+    """libpq decodes a URL's query keys too: `?pass%77ord=` sets the password."""
+    return unquote(key).lower() == "password"
+
+
+def _raw_passwords(dsn: str) -> list[str]:
+    """Every password as written (percent-encoded, if it was) in a URL DSN: userinfo and query."""
     if "://" not in dsn:
-        return None
-    return _split_url(dsn)[1].partition(":")[2] or None
+        return []
+    _, userinfo, _, query = _split_url(dsn)
+    found = [v for k, _, v in (p.partition("=") for p in query.split("&") if p) if _is_password_key(k) and v]
+    return [userinfo.partition(":")[2], *found]
 
 
 def redact_text(text: object, dsn: str | None) -> str:
@@ -117,8 +124,8 @@ def redact_text(text: object, dsn: str | None) -> str:
     out = str(text)
     if dsn:
         out = out.replace(dsn, redact_dsn(dsn))
-        raw = _raw_password(dsn)
-        for form in {dsn_password(dsn), raw, unquote(raw) if raw else None} - {None}:
+        raws = _raw_passwords(dsn)
+        for form in sorted({dsn_password(dsn), *raws, *map(unquote, raws)} - {None}, key=len, reverse=True):
             if len(form) >= 3:
                 out = out.replace(form, MASK)
     return out
@@ -164,10 +171,12 @@ def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
     if not host or host.startswith("/") or "," in host or "," in port or params.get("hostaddr"):
         raise ConfigError("a DSN typed here names one server by host name or address (no socket path, "
                           "no list of hosts, no hostaddr)")
-    named_files = sorted(k for k in params if k.lower() in TYPED_DSN_REFUSED)
-    if named_files:
-        raise ConfigError(f"a DSN typed here may not set {', '.join(named_files)}: those name files or "
-                          "services on the server this app runs on; nothing was sent")
+    refused = sorted(k for k in params if k not in TYPED_DSN_ALLOWED
+                     and not (k == "sslrootcert" and params[k] == "system"))
+    if refused:
+        raise ConfigError(f"a DSN typed here may not set {', '.join(refused)}: it sets the server, port, "
+                          "database, user, password, sslmode and connection timings only (files, services, "
+                          "Kerberos and OAuth on the machine this app runs on are the operator's); nothing was sent")
     networks = LOCAL_MODEL_NETWORKS if allow_local else ()
     try:
         addresses = resolve_checked(host, int(port), AddressPolicy(allow_networks=networks), resolver)
@@ -179,25 +188,58 @@ def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
     return make_conninfo(text, hostaddr=addresses[0], **isolated_from_operator(params))
 
 
-#: conninfo keys a visitor's DSN may not set: each names a file or service on the operator's
-#: machine, whose contents (a password, a client key) libpq would send to the visitor's server
+#: conninfo keys a visitor's DSN may set: where the server is, who logs in, and how TLS and the
+#: connection behave. Anything else is refused, including whatever a newer libpq adds.
+TYPED_DSN_ALLOWED = frozenset({
+    "host", "port", "dbname", "user", "password", "sslmode", "sslnegotiation", "sslsni", "sslcompression",
+    "channel_binding", "ssl_min_protocol_version", "ssl_max_protocol_version", "min_protocol_version",
+    "max_protocol_version", "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+    "keepalives_count", "tcp_user_timeout", "target_session_attrs", "load_balance_hosts", "options",
+    "application_name", "client_encoding"})
+#: examples of what is refused: each names a file, a service or credentials on the operator's
+#: machine (a password, a client key, a Kerberos ticket, an OAuth client) or writes a file there
 TYPED_DSN_REFUSED = frozenset({"passfile", "service", "servicefile", "sslkey", "sslcert", "sslrootcert",
-                               "sslcrl", "sslcrldir", "sslpassword", "requirepeer", "krbsrvname", "gsslib"})
+                               "sslcrl", "sslcrldir", "sslpassword", "sslkeylogfile", "requirepeer", "krbsrvname",
+                               "gsslib", "gssencmode", "gssdelegation", "require_auth", "oauth_issuer",
+                               "oauth_client_id", "oauth_client_secret", "oauth_scope", "hostaddr"})
 #: a path that never exists: libpq then loads no client certificate or key for the typed DSN
 NO_SUCH_FILE = "/nonexistent/rag-playground/typed-dsn"
+#: the only authentication a visitor's server may ask for: a password (never the operator's
+#: Kerberos ticket, SSPI identity or OAuth client), or none
+TYPED_DSN_AUTH = "password,md5,scram-sha-256,none"
 
 
 def isolated_from_operator(params: dict) -> dict:
     """Explicit values for every connection parameter libpq would otherwise take from the operator's
-    environment (PGPASSWORD, PGUSER, PGAPPNAME, PGOPTIONS, ...) or files (~/.pgpass, PGPASSFILE,
-    ~/.postgresql/postgresql.key): an explicit value, even an empty one, is never replaced by the
-    environment's. So only what the visitor typed, and these fixed values, reach their server."""
+    environment (PGPASSWORD, PGPORT, PGUSER, PGOPTIONS, ... every PG* variable this libpq reads) or
+    files (~/.pgpass, PGPASSFILE, a service file, ~/.postgresql/): an explicit value, even an empty
+    one, is never replaced by the environment's or a service file's. So only what the visitor
+    typed, and these fixed values, reach their server."""
+    from psycopg import pq
+
     user = str(params.get("user") or "postgres")  # libpq's default is the OS user: the operator's name
-    return {"password": str(params.get("password") or ""), "passfile": NO_SUCH_FILE, "user": user,
-            "dbname": str(params.get("dbname") or user), "sslcert": NO_SUCH_FILE, "sslkey": NO_SUCH_FILE,
-            "sslcrl": "", "sslcrldir": "", "application_name": "rag-playground", "options": "",
-            "client_encoding": "UTF8", "sslmode": str(params.get("sslmode") or "prefer"),
-            "gssencmode": "disable", "krbsrvname": "postgres", "target_session_attrs": "any"}
+    sslmode = str(params.get("sslmode") or "prefer")
+    fixed = {"password": str(params.get("password") or ""), "passfile": NO_SUCH_FILE, "user": user,
+             "dbname": str(params.get("dbname") or user), "port": str(params.get("port") or "5432"),
+             "sslcert": NO_SUCH_FILE, "sslkey": NO_SUCH_FILE, "sslpassword": "", "sslkeylogfile": "",
+             "sslrootcert": "system" if sslmode == "verify-full" else NO_SUCH_FILE, "sslcertmode": "allow",
+             "sslcrl": "", "sslcrldir": "", "application_name": "rag-playground", "client_encoding": "UTF8",
+             "options": str(params.get("options") or ""), "sslmode": sslmode, "requirepeer": "",
+             "gssencmode": "disable", "gssdelegation": "0", "krbsrvname": "postgres", "gsslib": "",
+             "require_auth": TYPED_DSN_AUTH, "target_session_attrs": "any", "min_protocol_version": "3.0",
+             "max_protocol_version": "3.0", "oauth_issuer": "", "oauth_client_id": "",
+             "oauth_client_secret": "", "oauth_scope": "",
+             "connect_timeout": str(params.get("connect_timeout") or CONNECT_TIMEOUT_S)}
+    out = {}
+    for option in pq.Conninfo.get_defaults():
+        key = option.keyword.decode()
+        if key in fixed:
+            out[key] = fixed[key]
+        elif key in params and key in TYPED_DSN_ALLOWED:
+            out[key] = str(params[key])
+        elif option.envvar and key not in ("service", "host", "hostaddr"):
+            out[key] = option.compiled.decode() if option.compiled else ""
+    return out
 
 
 def _secrets_dsn(path: Path) -> str | None:
