@@ -100,19 +100,30 @@ def frame_to_documents(df: pd.DataFrame) -> list[Document]:
     return docs
 
 
-#: a cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: a cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP;
+#: ASVS 1.2.10 adds the NUL)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+#: the same signs behind leading blanks (some spreadsheets trim them) or in full width
+_FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_BLANKS = " \t\r\n\0\x0b\x0c\u00a0\u2007\u202f\u3000"
+
+
+def is_formula(value: object) -> bool:
+    """True for a text cell a spreadsheet could run as a formula."""
+    return isinstance(value, str) and (value.startswith(FORMULA_STARTS)
+                                       or value.lstrip(_BLANKS).startswith(_FORMULA_SIGNS))
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells cannot run as spreadsheet formulas (OWASP's CSV injection advice):
-    a cell that starts with = + - @ tab or carriage return gets a leading apostrophe, which a
-    spreadsheet shows as text. Numbers are left alone."""
+    a cell that starts with = + - @ tab, carriage return or NUL (or one of those signs behind
+    blanks, or in full width) gets a leading apostrophe, which a spreadsheet shows as text.
+    Numbers are left alone."""
     out = df.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
+                lambda v: "'" + v if is_formula(v) else v)
     return out
 
 

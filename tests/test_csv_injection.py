@@ -13,7 +13,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag_core.table import FORMULA_STARTS, csv_safe, documents_frame, to_safe_csv
+from rag_core.table import FORMULA_STARTS, csv_safe, documents_frame, is_formula, to_safe_csv
 from rag_core.types import Document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,5 +38,17 @@ def test_only_formula_cells_change_and_keep_their_text(texts):
     frame = pd.DataFrame({"text": texts, "n": range(len(texts))})
     safe = csv_safe(frame)
     for before, after in zip(texts, safe["text"]):
-        assert after == ("'" + before if before.startswith(FORMULA_STARTS) else before)
+        assert after == ("'" + before if is_formula(before) else before)
     assert list(safe["n"]) == list(frame["n"])
+
+
+BEHIND = [" =HYPERLINK(\"http://evil.example\")", "\n=1+1", "\x00=1+1", "\u00a0+cmd|' /C calc'!A0", "＝HYPERLINK(\"x\")",
+          "  @SUM(1)"]
+
+
+def test_a_formula_behind_blanks_a_nul_or_in_full_width_signs_is_neutralised():
+    """ASVS 1.2.10 adds the NUL; some spreadsheets trim leading blanks or read full-width signs."""
+    frame = documents_frame([Document(source=h, section=h, text=h) for h in BEHIND])
+    for row in list(csv.reader(io.StringIO(to_safe_csv(frame), newline="")))[1:]:
+        for cell in row[:3]:
+            assert cell.startswith("'"), repr(cell)
