@@ -158,26 +158,29 @@ def add_index_target(p: argparse.ArgumentParser) -> None:
 
 # ---- terminal safety ----------------------------------------------------------------------
 
-#: C0 controls but tab and newline, DEL and the C1 controls (U+009B is a CSI on some terminals):
-#: text from documents and question sets must not clear the screen or set the window title.
-_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: C0 controls but tab and newline, DEL and the C1 controls (U+009B is a CSI on some terminals),
+#: and the bidi overrides and isolates (they reorder what is shown): text from documents and
+#: question sets must not clear the screen, set the window title or disguise a line.
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_safe(text: str) -> str:
-    """`text` with every terminal control character shown as `\\xNN` instead of obeyed."""
-    return _TERMINAL_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """`text` with every terminal control character shown as `\\uNNNN` instead of obeyed: in
+    `--json` output that is the JSON escape of the very same character, so the JSON stays valid."""
+    return _TERMINAL_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class TerminalSafeStream(io.TextIOBase):
-    """Wraps stdout or stderr so nothing the CLI prints can drive the terminal. `keep_cr` leaves
-    carriage returns alone (the progress bar redraws its line with them)."""
+    """Wraps stdout or stderr so nothing the CLI prints can drive the terminal. `keep_cr` leaves a
+    carriage return that starts a write alone (the progress bar redraws its line with one); one
+    inside a write (from a file name, a question) is escaped like any control."""
 
     def __init__(self, stream: TextIO, keep_cr: bool = False) -> None:
         self._stream, self._keep_cr = stream, keep_cr
 
     def write(self, text: str) -> int:
-        if self._keep_cr:
-            self._stream.write("\r".join(terminal_safe(part) for part in text.split("\r")))
+        if self._keep_cr and text.startswith("\r"):
+            self._stream.write("\r" + terminal_safe(text[1:]))
         else:
             self._stream.write(terminal_safe(text))
         return len(text)
