@@ -84,3 +84,12 @@ def test_a_typed_dsns_password_is_redacted_from_any_text_whole(password):
     creds = Credentials(pg_dsn=make_conninfo("", host="db.example.com", hostaddr="93.184.216.34", password=password))
     shown = redact(f"the server said: {password}.", creds)
     assert not {piece for piece in _pieces(password) if piece in shown}, shown
+
+
+def test_a_key_value_password_holding_a_scheme_separator_is_not_read_as_a_url():
+    """`password=77://` made the DSN look like a URL: the part before `://` was shown."""
+    for dsn in ("host=db password=ab77://", "host=db password='se cret://x'", "password=zz9:// host=db"):
+        assert dsn_password(dsn) in ("ab77://", "se cret://x", "zz9://")
+        shown = redact_dsn(dsn)
+        assert "77" not in shown and "cret" not in shown and "zz9" not in shown, shown
+    assert "Zq9x" not in redact_dsn("POSTGRESQL://u:Zq9x@db/rag")  # libpq would refuse it; still masked

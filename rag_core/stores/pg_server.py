@@ -57,12 +57,28 @@ def _split_url(dsn: str) -> tuple[str, str, str, str]:
     return f"{scheme}://", userinfo if at else "", (at + host + path) if at else (authority + path), query if q else ""
 
 
+def _is_url(dsn: str) -> bool:
+    """A URL DSN, as libpq decides it (the scheme at the very start); `password=ab://` is not one.
+    Text with `://` that parses neither way is treated as a URL, so its userinfo is masked."""
+    if dsn.startswith(("postgresql://", "postgres://")):
+        return True
+    if "://" not in dsn:
+        return False
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - neither form: mask it as a URL
+        return True
+    return False
+
+
 def redact_dsn(dsn: str | None) -> str:
     """The DSN with its password (URL userinfo, `password=` parameter or key=value) replaced by ***."""
     if not dsn:
         return EMBEDDED
     text = str(dsn)[:2000]
-    if "://" not in text:
+    if not _is_url(text):
         return _redact_key_values(text)
     scheme, userinfo, host, query = _split_url(text)
     user, colon, _ = userinfo.partition(":")
@@ -89,7 +105,7 @@ def dsn_password(dsn: str | None) -> str | None:
     """The password written in `dsn`, if any: what `redact_text` must remove from any message."""
     if not dsn:
         return None
-    if "://" not in dsn:
+    if not _is_url(dsn):
         from psycopg.conninfo import conninfo_to_dict
 
         try:
@@ -112,7 +128,7 @@ def _is_password_key(key: str) -> bool:
 
 def _raw_passwords(dsn: str) -> list[str]:
     """Every password as written (percent-encoded, if it was) in a URL DSN: userinfo and query."""
-    if "://" not in dsn:
+    if not _is_url(dsn):
         return []
     _, userinfo, _, query = _split_url(dsn)
     found = [v for k, _, v in (p.partition("=") for p in query.split("&") if p) if _is_password_key(k) and v]
