@@ -264,9 +264,9 @@ def _start(data_dir: Path):
                          f"with --dsn / {ENV_DSN}") from exc
     except Exception as exc:  # noqa: BLE001 - pgserver raises many kinds; all mean "did not start"
         if _disk_full(exc, data_dir):
-            raise DiskFullError(f"no space left on device for the embedded PostgreSQL in {data_dir}: free some "
-                                "disk space (or point RAG_PLAYGROUND_HOME at a bigger disk) and try again",
-                                kind="disk_full", path=str(data_dir)) from None
+            raise DiskFullError(f"no space left on device for the embedded PostgreSQL in {data_dir}"
+                                f"{_log_line(data_dir)}: free some disk space (or point RAG_PLAYGROUND_HOME at a "
+                                "bigger disk) and try again", kind="disk_full", path=str(data_dir)) from None
         raise StoreError(f"could not start the embedded PostgreSQL in {data_dir} ({type(exc).__name__}: "
                          f"{str(exc)[:300]}); see {data_dir / 'log'}, or point at a server with --dsn / "
                          f"{ENV_DSN}") from None
@@ -277,23 +277,61 @@ LOG_TAIL_BYTES = 64 * 1024
 _NO_SPACE = ("no space left on device", "could not extend file", "disk full")
 
 
-def log_tail(data_dir: Path) -> str:
+def log_tail(data_dir: Path, since: int | None = None) -> str:
+    """The last LOG_TAIL_BYTES of the server's log (only what was written after offset `since`)."""
     try:
         with open(Path(data_dir) / "log", "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - LOG_TAIL_BYTES))
+            end = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, end - LOG_TAIL_BYTES, since or 0))
             return handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
 
 
-def _disk_full(exc: BaseException, data_dir: Path | None) -> bool:
+def log_mark(dsn: str | None) -> int | None:
+    """Where the embedded server's log ends now (None for another server): a later failure looks
+    only at what was logged after it, never at an old incident."""
+    data_dir = _embedded_dir(dsn)
+    try:
+        return (data_dir / "log").stat().st_size if data_dir else None
+    except OSError:
+        return 0
+
+
+def _embedded_dir(dsn: str | None) -> Path | None:
+    return next((d for d, server in list(_EMBEDDED.items()) if dsn and server.get_uri() == dsn), None)
+
+
+def _disk_full(exc: BaseException, data_dir: Path | None, since: int | None = None) -> bool:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     text = f"{exc} {getattr(exc, 'stderr', '') or ''} {getattr(exc, 'output', '') or ''}".lower()
     if data_dir is not None:
-        text += log_tail(data_dir).lower()
+        text += log_tail(data_dir, since).lower()
     return any(marker in text for marker in _NO_SPACE)
+
+
+def _log_line(data_dir: Path, since: int | None = None) -> str:
+    """The server log's line that says the disk is full, bounded (the log itself is never printed)."""
+    for line in reversed(log_tail(data_dir, since).splitlines()):
+        if any(marker in line.lower() for marker in _NO_SPACE):
+            return f" (server log: {line.strip()[:200]})"
+    return ""
+
+
+def disk_full_error(exc: BaseException, dsn: str | None, since: int | None = None) -> DiskFullError | None:
+    """A DiskFullError if `exc` (or, for the embedded server, its log since `since`) says the disk is
+    full: one line naming where, and what to do. None otherwise."""
+    data_dir = _embedded_dir(dsn)
+    if not _disk_full(exc, data_dir, since):
+        return None
+    if data_dir is not None:
+        return DiskFullError(f"no space left on device for the embedded PostgreSQL in {data_dir}"
+                             f"{_log_line(data_dir, since)}: free some disk space (or point RAG_PLAYGROUND_HOME at "
+                             "a bigger disk) and try again; nothing was written", kind="disk_full",
+                             path=str(data_dir))
+    return DiskFullError(f"no space left on device for PostgreSQL at {redact_dsn(dsn)}: free some disk space on "
+                         "the database server and try again; nothing was written", kind="disk_full")
 
 
 def stop_embedded(data_dir: Path) -> None:
@@ -337,11 +375,9 @@ def connection_error(exc: Exception, dsn: str) -> StoreError:
     if isinstance(exc, StoreError):  # a deadline that passed (pg_wait): it names the server already
         return exc
     where = redact_dsn(dsn)
-    embedded = next((d for d, server in list(_EMBEDDED.items()) if server.get_uri() == dsn), None)
-    if _disk_full(exc, embedded):
-        place = f"the embedded PostgreSQL in {embedded}" if embedded else f"PostgreSQL at {where}"
-        return DiskFullError(f"no space left on device for {place}: free some disk space and try again "
-                             "(nothing more was written)", kind="disk_full")
+    full = disk_full_error(exc, dsn)
+    if full is not None:
+        return full
     text = redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
     low = str(exc).lower()
     if "statement timeout" in low:

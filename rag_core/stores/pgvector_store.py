@@ -90,6 +90,8 @@ class _Writer:
         #: rows added but not yet sent: COPY in batches of FLUSH_ROWS, not one COPY per 64-row add
         self.pending: list[tuple[list[Chunk], np.ndarray]] = []
         self.pending_rows = 0
+        #: where the embedded server's log ended when the transaction began (pg_server.log_mark)
+        self.log_from: int | None = None
 
     def release(self, rollback: bool) -> None:
         conn, pool, self.conn, self.pool = self.conn, self.pool, None, None
@@ -203,6 +205,7 @@ class PgVectorStore:
             raise StoreError(f"no connection to PostgreSQL at {self.where}: is the server up? "
                              f"({pg_server.redact_text(exc, self._dsn)})") from None
         self._writer.conn, self._writer.pool = conn, pool
+        self._writer.log_from = pg_server.log_mark(self.dsn)
         limits = pg_server.limits()
         pg_wait.set_rule(conn, pg_wait.Rule(limits.write_s, f"a write of {self.index_name}", pg_wait.WRITE_VAR))
         pg_wait.set_budget(conn, pg_wait.Budget(limits.ingest_s))  # every wait until the commit, together
@@ -264,9 +267,13 @@ class PgVectorStore:
         import psycopg
 
         lost = isinstance(exc, psycopg.OperationalError) or self._writer.conn is None or self._writer.conn.closed
+        log_from = self._writer.log_from
         self._writer.abort()
         if isinstance(exc, StoreError):  # a deadline passed (pg_wait): it says which and where
             return exc
+        full = pg_server.disk_full_error(exc, self._dsn, log_from)  # also a server that crashed on it
+        if full is not None:
+            return full
         detail = pg_server.redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
                                        self._dsn)
         if lost:
