@@ -109,6 +109,7 @@ def test_a_search_frozen_after_its_sql_ends_within_the_deadline(proxy, tmp_path)
                RAG_PG_SEARCH_DEADLINE_S="3")
     took = time.monotonic() - started
     assert out.returncode == 2, (out.returncode, out.stderr[-600:])
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr[-1200:]  # no stray psycopg log lines
     assert "did not answer a read within 3 s" in out.stderr and f"127.0.0.1:{proxy.port}" in out.stderr
     assert took < 30, took
 
