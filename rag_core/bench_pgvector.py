@@ -190,7 +190,8 @@ def hnsw_bench(dsn: str, chunks, vectors: np.ndarray, queries: np.ndarray, log, 
     import faiss
 
     from .pg_catalog import drop
-    from .stores.pgvector_store import MAINTENANCE_WORK_MEM, table_size
+    from .stores import pg_server
+    from .stores.pgvector_store import table_size
 
     k = 10
     store, load_s = _store_ingest_seconds(dsn, chunks, vectors, "hnsw", hnsw_m=m, ef_construction=ef_construction)
@@ -222,7 +223,8 @@ def hnsw_bench(dsn: str, chunks, vectors: np.ndarray, queries: np.ndarray, log, 
         drop(store.index_name, dsn=dsn)
     reaching = [r for r in rows if r["recall_at_10"] >= 0.95]
     return {"rows": len(chunks), "queries": len(queries), "hnsw_m": m, "ef_construction": ef_construction,
-            "maintenance_work_mem": MAINTENANCE_WORK_MEM, "load_s": round(load_s, 1), "hnsw_build_s": round(build_s, 1),
+            "maintenance_work_mem": pg_server.limits().maintenance_work_mem, "load_s": round(load_s, 1),
+            "hnsw_build_s": round(build_s, 1),
             "server_peak_rss_mib": round(memory.peak / 2**20), **sizes, "faiss_flat_p50_ms": round(flat_p50, 3),
             "pgvector_exact_p50_ms": round(exact_p50, 2), "by_ef_search": rows,
             "lowest_ef_search_reaching_0.95": reaching[0] if reaching else None}

@@ -111,3 +111,37 @@ def test_a_postmaster_pid_naming_a_live_unrelated_process_does_not_block_a_start
         assert unrelated.poll() is None  # the unrelated process was left alone
     finally:
         unrelated.kill()
+
+
+DECOY_OWNER = """
+import os, sys, time
+from pathlib import Path
+from rag_core.stores import pg_server
+os.environ["PYTHONPATH"] = sys.argv[3]  # from here on, rag_core cannot be imported by a new process
+dsn = pg_server.embedded_dsn(Path(sys.argv[1]))
+pg_server.get_pool(dsn).connection().__enter__().execute("select 1")
+print("up", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_the_reaper_works_where_rag_core_is_not_installed(data_dir):
+    """`pip install -r requirements.txt && streamlit run app.py` installs no rag_core: the reaper,
+    started from / in its own session, must not need to import it (it died at once, and the server
+    of a killed app ran for ever)."""
+    decoy = data_dir.parent / "decoy"
+    (decoy / "rag_core").mkdir(parents=True)
+    (decoy / "rag_core" / "__init__.py").write_text("raise ImportError('rag_core is not installed here')\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    log = data_dir.parent / "decoy-owner.log"
+    with open(log, "w") as out:
+        owner = subprocess.Popen([sys.executable, "-c", DECOY_OWNER, str(data_dir), "600", str(decoy)], stdout=out,
+                                 stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and "up" not in log.read_text() and owner.poll() is None:
+        time.sleep(0.1)
+    assert "up" in log.read_text(), log.read_text()[-2000:]
+    assert _postmaster(data_dir) is not None
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(10)
+    assert _gone_within(data_dir, 45), "the server outlived its killed owner: no reaper ran"

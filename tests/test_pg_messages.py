@@ -68,3 +68,45 @@ def test_the_pool_prints_no_stray_lines():
                             env=dict(os.environ, PYTHONPATH=str(root)))
     assert result.returncode == 0, result.stderr[-800:]
     assert "error connecting" not in result.stderr, result.stderr[-800:]
+
+
+def test_a_refused_reconnect_is_one_error_of_ours_and_log_records_not_stray_lines(monkeypatch, capfd, caplog):
+    """In process, as a plain run has it (no logging configured: Python's last-resort handler would
+    print each record on stderr), the pool's failed reconnects print nothing; an app that does
+    configure logging still gets them as records (caplog); the caller gets one StoreError."""
+    import logging
+    import socket
+    import time
+    from dataclasses import replace
+
+    from rag_core.errors import StoreError
+    from rag_core.stores.pgvector_store import PgVectorStore
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there, every connect is refused
+    dsn = f"postgresql://u@127.0.0.1:{port}/rag"
+    monkeypatch.setattr(pg_server, "_probe", lambda dsn: None)  # as after the server went away
+    monkeypatch.setattr(pg_server, "_LIMITS", [replace(pg_server.limits(), pool_wait_s=2.0)])
+    monkeypatch.setattr(logging.root, "handlers", [])  # a plain run: nothing configured
+    store = PgVectorStore("exact", 4, index_name="refused", dsn=dsn)
+    store._version = 1  # an index that was opened before the server went away
+    try:
+        with pytest.raises(StoreError) as caught:
+            store.count()
+        time.sleep(1.0)  # more background retries
+    finally:
+        pg_server.forget_pool(dsn)
+    assert f"127.0.0.1:{port}" in str(caught.value) and "\n" not in str(caught.value)
+    err = capfd.readouterr().err
+    assert "error connecting" not in err and "rag-pgvector" not in err, err[-800:]
+
+    monkeypatch.setattr(logging.root, "handlers", [caplog.handler])  # an app that configures logging
+    caplog.set_level(logging.WARNING, logger="psycopg")
+    try:
+        pg_server.get_pool(dsn)
+        time.sleep(1.5)
+    finally:
+        pg_server.forget_pool(dsn)
+    assert any("error connecting in 'rag-pgvector'" in r.getMessage() for r in caplog.records)
+    assert "error connecting" not in capfd.readouterr().err

@@ -322,7 +322,9 @@ def test_unreachable_or_malformed_dsn_says_what_to_do_without_the_password(dsn, 
 def test_a_query_over_the_statement_timeout_is_cancelled_with_a_clear_error(pg_dsn, tmp_path, monkeypatch):
     from rag_core.stores import pg_server
 
-    monkeypatch.setattr(pg_server, "STATEMENT_TIMEOUT_MS", 200)
+    from dataclasses import replace
+
+    monkeypatch.setattr(pg_server, "_LIMITS", [replace(pg_server.limits(), statement_ms=200)])
     dsn = pg_dsn + "&application_name=short-timeout"  # its own pool, with the short timeout
     name, _, _, _ = saved(dsn, tmp_path, n=10)
     s = opened(dsn, name)
@@ -338,7 +340,9 @@ def test_a_server_that_never_answers_hits_the_connect_timeout(monkeypatch):
 
     from rag_core.stores import pg_server
 
-    monkeypatch.setattr(pg_server, "CONNECT_TIMEOUT_S", 1)
+    from dataclasses import replace
+
+    monkeypatch.setattr(pg_server, "_LIMITS", [replace(pg_server.limits(), connect_s=1)])
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)  # accepts the TCP connection, never speaks PostgreSQL

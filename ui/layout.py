@@ -87,3 +87,19 @@ def page_setup() -> None:
         _reroute_once()
     st.set_page_config(page_title="RAG Playground", page_icon=ICON, layout="wide")
     state.preserve_widgets()
+    _configure_postgres()
+
+
+def _configure_postgres() -> None:
+    """The pgvector store's waits and limits (RAG_PG_*), read from the operator's environment here
+    and passed down; a bad value is named on the page and the defaults are kept."""
+    import os
+
+    from rag_core.errors import ConfigError
+    from rag_core.stores import pg_server
+    from rag_core.stores.pg_limits import PgLimits
+
+    try:
+        pg_server.configure(PgLimits.from_env(os.environ))
+    except ConfigError as exc:
+        st.warning(f"{exc} (the defaults are used)")

@@ -44,6 +44,14 @@ def _redacted(exc: BaseException) -> str:
     return redact(exc, Credentials.from_env())
 
 
+def _configure_postgres() -> None:
+    """The pgvector store's waits and limits (RAG_PG_*_S, ...), read here once and passed down."""
+    from ..stores import pg_server
+    from ..stores.pg_limits import PgLimits
+
+    pg_server.configure(PgLimits.from_env(os.environ))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run the subcommand, and turn every failure into one stderr line and an exit code."""
     stdout, stderr = sys.stdout, sys.stderr
@@ -66,6 +74,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if getattr(args, "dsn", None):  # --dsn beats RAG_PG_DSN and secrets.toml for this process
         os.environ["RAG_PG_DSN"] = args.dsn
     try:
+        _configure_postgres()
         return args.func(args)
     except RagError as exc:
         print(f"error: {advice.error_text(exc, _redacted(exc))}", file=sys.stderr)

@@ -4,7 +4,7 @@ pgserver keeps its users in `.handle_pids.json` and stops the server when the la
 cleanly; a process killed with kill -9 stays on that list and the server runs for ever. Here
 every process that uses the server holds a shared `flock` on `<data dir>.owners.lock` for as
 long as it does, and the kernel drops it however the process ends. One detached reaper per
-running server (`python -m rag_core.stores.pg_owners <data dir>`) waits for an exclusive lock
+running server (this file, run by its path: `reaper_command`) waits for an exclusive lock
 on the same file, which it gets only when no owner is left, and then stops the server.
 
 Order matters, so that no server is left without a reaper and none is stopped under a user:
@@ -94,9 +94,17 @@ def ensure_reaper(data_dir: Path) -> None:
     """Spawn the reaper for `data_dir` unless one is waiting already (a second one exits at once)."""
     if reaper_running(data_dir):
         return
-    subprocess.Popen([sys.executable, "-m", "rag_core.stores.pg_owners", str(data_dir)],
+    subprocess.Popen(reaper_command(data_dir),
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                      start_new_session=True, close_fds=True, cwd="/")
+
+
+def reaper_command(data_dir: Path) -> list[str]:
+    """The reaper runs this file by its path, not `-m rag_core...`: it starts in / and in its own
+    session, where rag_core may not be importable (a checkout run with `streamlit run app.py`,
+    not installed), and this file needs nothing but the standard library and pgserver."""
+    runner = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+    return [sys.executable, "-c", runner, str(Path(__file__).resolve()), str(data_dir)]
 
 
 def drop_stale_pid_file(data_dir: Path) -> bool:
@@ -165,4 +173,4 @@ def reap(data_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    reap(Path(sys.argv[1]))
+    reap(Path(sys.argv[-1]))

@@ -13,33 +13,19 @@ import errno
 import logging
 import os
 import re
-import socket
 import threading
-from contextlib import contextmanager
 from urllib.parse import unquote
 import warnings
 from pathlib import Path
 
 from ..errors import DiskFullError, StoreError
-from . import pg_owners
+from . import pg_owners, pg_wait
+from .pg_limits import PgLimits
 
 ENV_DSN = "RAG_PG_DSN"
 MASK = "***"
-CONNECT_TIMEOUT_S = int(os.environ.get("RAG_PG_CONNECT_TIMEOUT_S", "5"))
-#: a search that takes longer than this is cancelled by the server (a runaway query never hangs the app)
-STATEMENT_TIMEOUT_MS = int(os.environ.get("RAG_PG_STATEMENT_TIMEOUT_MS", "30000"))
-#: writes (COPY, an HNSW build) may legitimately take long
-WRITE_TIMEOUT_MS = int(os.environ.get("RAG_PG_WRITE_TIMEOUT_MS", str(3 * 3600 * 1000)))
-#: client-side deadlines, for a server that stops answering without closing the connection (a
-#: network partition, a frozen proxy): a search, one write batch (COPY of up to 4,096 rows or a
-#: delete), and the commit with its HNSW build. A timer shuts the socket down when one passes.
-SEARCH_DEADLINE_S = float(os.environ.get("RAG_PG_SEARCH_DEADLINE_S", "60"))
-WRITE_DEADLINE_S = float(os.environ.get("RAG_PG_WRITE_DEADLINE_S", "300"))
-COMMIT_DEADLINE_S = float(os.environ.get("RAG_PG_COMMIT_DEADLINE_S", str(3 * 3600 + 60)))
-#: TCP keepalives and tcp_user_timeout end a connection whose peer stopped acknowledging
-TCP_USER_TIMEOUT_MS = 30_000
-POOL_MAX = int(os.environ.get("RAG_PG_POOL_MAX", "8"))
-POOL_WAIT_S = float(os.environ.get("RAG_PG_POOL_WAIT_S", "30"))
+#: how long we wait and how much we ask: set by the entry point (PgLimits.from_env), see pg_limits
+_LIMITS = [PgLimits()]
 EMBEDDED = "embedded"
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
@@ -145,6 +131,17 @@ def redact_text(text: object, dsn: str | None) -> str:
             if len(form) >= 3:
                 out = out.replace(form, MASK)
     return out
+
+
+def configure(limits: PgLimits) -> PgLimits:
+    """Use `limits` in this process from now on (pools opened later); the previous ones are returned."""
+    previous, _LIMITS[0] = _LIMITS[0], limits
+    pg_wait.set_default(limits.read_s)
+    return previous
+
+
+def limits() -> PgLimits:
+    return _LIMITS[0]
 
 
 # ---- which server --------------------------------------------------------------------
@@ -277,10 +274,11 @@ def embedded_data_dir() -> Path:
     return home() / "pgvector" / "pgdata"
 
 
-# psycopg_pool logs each failed background reconnect at WARNING; with no handler configured,
-# Python prints those as stray "error connecting in 'rag-pgvector'" lines on stderr. Our own
-# errors say it once; an app that configures logging still receives these records.
-logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
+# psycopg_pool logs each failed background reconnect at WARNING (and psycopg a rollback that failed
+# on a closed connection); with no handler configured, Python prints those as stray "error
+# connecting in 'rag-pgvector'" lines on stderr. Our own errors say it once; an app that
+# configures logging still receives these records.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 _EMBEDDED: dict[Path, object] = {}
 _LOCK = threading.Lock()
@@ -324,9 +322,9 @@ def _start(data_dir: Path):
                          f"with --dsn / {ENV_DSN}") from exc
     except Exception as exc:  # noqa: BLE001 - pgserver raises many kinds; all mean "did not start"
         if _disk_full(exc, data_dir):
-            raise DiskFullError(f"no space left on device for the embedded PostgreSQL in {data_dir}: free some "
-                                "disk space (or point RAG_PLAYGROUND_HOME at a bigger disk) and try again",
-                                kind="disk_full", path=str(data_dir)) from None
+            raise DiskFullError(f"no space left on device for the embedded PostgreSQL in {data_dir}"
+                                f"{_log_line(data_dir)}: free some disk space (or point RAG_PLAYGROUND_HOME at a "
+                                "bigger disk) and try again", kind="disk_full", path=str(data_dir)) from None
         raise StoreError(f"could not start the embedded PostgreSQL in {data_dir} ({type(exc).__name__}: "
                          f"{str(exc)[:300]}); see {data_dir / 'log'}, or point at a server with --dsn / "
                          f"{ENV_DSN}") from None
@@ -337,23 +335,61 @@ LOG_TAIL_BYTES = 64 * 1024
 _NO_SPACE = ("no space left on device", "could not extend file", "disk full")
 
 
-def log_tail(data_dir: Path) -> str:
+def log_tail(data_dir: Path, since: int | None = None) -> str:
+    """The last LOG_TAIL_BYTES of the server's log (only what was written after offset `since`)."""
     try:
         with open(Path(data_dir) / "log", "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - LOG_TAIL_BYTES))
+            end = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, end - LOG_TAIL_BYTES, since or 0))
             return handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
 
 
-def _disk_full(exc: BaseException, data_dir: Path | None) -> bool:
+def log_mark(dsn: str | None) -> int | None:
+    """Where the embedded server's log ends now (None for another server): a later failure looks
+    only at what was logged after it, never at an old incident."""
+    data_dir = _embedded_dir(dsn)
+    try:
+        return (data_dir / "log").stat().st_size if data_dir else None
+    except OSError:
+        return 0
+
+
+def _embedded_dir(dsn: str | None) -> Path | None:
+    return next((d for d, server in list(_EMBEDDED.items()) if dsn and server.get_uri() == dsn), None)
+
+
+def _disk_full(exc: BaseException, data_dir: Path | None, since: int | None = None) -> bool:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     text = f"{exc} {getattr(exc, 'stderr', '') or ''} {getattr(exc, 'output', '') or ''}".lower()
     if data_dir is not None:
-        text += log_tail(data_dir).lower()
+        text += log_tail(data_dir, since).lower()
     return any(marker in text for marker in _NO_SPACE)
+
+
+def _log_line(data_dir: Path, since: int | None = None) -> str:
+    """The server log's line that says the disk is full, bounded (the log itself is never printed)."""
+    for line in reversed(log_tail(data_dir, since).splitlines()):
+        if any(marker in line.lower() for marker in _NO_SPACE):
+            return f" (server log: {line.strip()[:200]})"
+    return ""
+
+
+def disk_full_error(exc: BaseException, dsn: str | None, since: int | None = None) -> DiskFullError | None:
+    """A DiskFullError if `exc` (or, for the embedded server, its log since `since`) says the disk is
+    full: one line naming where, and what to do. None otherwise."""
+    data_dir = _embedded_dir(dsn)
+    if not _disk_full(exc, data_dir, since):
+        return None
+    if data_dir is not None:
+        return DiskFullError(f"no space left on device for the embedded PostgreSQL in {data_dir}"
+                             f"{_log_line(data_dir, since)}: free some disk space (or point RAG_PLAYGROUND_HOME at "
+                             "a bigger disk) and try again; nothing was written", kind="disk_full",
+                             path=str(data_dir))
+    return DiskFullError(f"no space left on device for PostgreSQL at {redact_dsn(dsn)}: free some disk space on "
+                         "the database server and try again; nothing was written", kind="disk_full")
 
 
 def stop_embedded(data_dir: Path) -> None:
@@ -374,60 +410,39 @@ def resolve_dsn(explicit: str | None = None, credentials=None) -> str:
 
 
 def connect_kwargs() -> dict:
-    return {"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True,
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", "application_name": "rag-playground",
+    """How every connection is made: libpq's connect timeout, the server's statement timeout for
+    reads, TCP keepalives and tcp_user_timeout (a peer that stops acknowledging ends the connection),
+    and the connection class whose every wait has a client-side deadline (pg_wait)."""
+    lim = limits()
+    return {"connect_timeout": lim.connect_s, "autocommit": True,
+            "options": f"-c statement_timeout={lim.statement_ms}", "application_name": "rag-playground",
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
-            "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
+            "tcp_user_timeout": lim.tcp_user_timeout_ms}
 
 
-@contextmanager
-def deadline(conn, seconds: float, what: str, dsn: str | None):
-    """Run the block on `conn` within `seconds`, or shut the connection's socket down and raise a
-    StoreError that names the server and the wait. A server that stops answering but keeps the
-    connection open (its kernel still acknowledges) is never noticed by TCP: this is."""
-    import psycopg
-
-    fired = threading.Event()
-
-    def cut() -> None:
-        fired.set()
-        try:
-            with socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
-                sock.shutdown(socket.SHUT_RDWR)
-        except (OSError, psycopg.Error, ValueError):
-            pass
-
-    timer = threading.Timer(seconds, cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    except (psycopg.Error, OSError) as exc:
-        if fired.is_set():
-            raise StoreError(f"PostgreSQL at {redact_dsn(dsn)} did not answer {what} within {seconds:g} s; the "
-                             "connection was closed (nothing more was written). Check the server and the network; "
-                             "the wait is RAG_PG_SEARCH_DEADLINE_S / RAG_PG_WRITE_DEADLINE_S",
-                             kind="deadline", seconds=seconds) from None
-        raise
-    finally:
-        timer.cancel()
+def deadline(conn, seconds: float, what: str, dsn: str | None, variable: str = pg_wait.READ_VAR):
+    """Every statement in the block on `conn` gets `seconds` to answer, or the connection is closed
+    and a StoreError (kind "deadline") names the server, what it did not answer and the wait."""
+    if dsn:
+        pg_wait.set_where(conn, redact_dsn(dsn))
+    return pg_wait.rule(conn, seconds, what, variable)
 
 
 def connection_error(exc: Exception, dsn: str) -> StoreError:
     """A failed connect or query as one line that says what to do, without the password."""
+    if isinstance(exc, StoreError):  # a deadline that passed (pg_wait): it names the server already
+        return exc
     where = redact_dsn(dsn)
-    embedded = next((d for d, server in list(_EMBEDDED.items()) if server.get_uri() == dsn), None)
-    if _disk_full(exc, embedded):
-        place = f"the embedded PostgreSQL in {embedded}" if embedded else f"PostgreSQL at {where}"
-        return DiskFullError(f"no space left on device for {place}: free some disk space and try again "
-                             "(nothing more was written)", kind="disk_full")
+    full = disk_full_error(exc, dsn)
+    if full is not None:
+        return full
     text = redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
     low = str(exc).lower()
     if "statement timeout" in low:
-        hint = (f"the query ran longer than the statement timeout ({STATEMENT_TIMEOUT_MS} ms): the server is "
+        hint = (f"the query ran longer than the statement timeout ({limits().statement_ms} ms): the server is "
                 "overloaded, or the index needs HNSW (pgvector-hnsw); RAG_PG_STATEMENT_TIMEOUT_MS raises it")
     elif "timeout expired" in low:
-        hint = (f"no answer within the {CONNECT_TIMEOUT_S} s connect timeout: is the host right and the server "
+        hint = (f"no answer within the {limits().connect_s} s connect timeout: is the host right and the server "
                 "up? (RAG_PG_CONNECT_TIMEOUT_S raises it)")
     elif "password authentication failed" in low or "no password supplied" in low:
         hint = "the server refused the user or password in the DSN: fix --dsn / RAG_PG_DSN / secrets.toml"
@@ -445,6 +460,8 @@ def connection_error(exc: Exception, dsn: str) -> StoreError:
 
 
 def extension_error(exc: Exception, dsn: str, database: str, user: str) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
     where = redact_dsn(dsn)
     low = str(exc).lower()
     if "control file" in low or "is not available" in low:
@@ -461,9 +478,10 @@ def _probe(dsn: str) -> None:
     import psycopg
 
     try:
-        conn = psycopg.connect(dsn, **connect_kwargs())
+        conn = pg_wait.connection_class().connect(dsn, **connect_kwargs())
     except psycopg.Error as exc:
         raise connection_error(exc, dsn) from None
+    pg_wait.set_where(conn, redact_dsn(dsn))
     with conn:
         try:
             has = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
@@ -478,17 +496,20 @@ def _probe(dsn: str) -> None:
             raise StoreError(f"user {conn.info.user} may not create tables in database {conn.info.dbname} at "
                              f"{redact_dsn(dsn)}: GRANT CREATE ON SCHEMA public TO {conn.info.user} "
                              f"({redact_text(exc, dsn)})") from None
+        except psycopg.Error as exc:
+            raise connection_error(exc, dsn) from None
 
 
 def _checked(conn) -> None:
     """The pool's check of a connection it hands out, within the connect timeout."""
-    with deadline(conn, CONNECT_TIMEOUT_S, "a connection check", None):
+    with deadline(conn, limits().connect_s, "a connection check", None, "RAG_PG_CONNECT_TIMEOUT_S"):
         conn.execute("")
 
 
-def _configure(conn) -> None:
+def _configure(conn, where: str = "") -> None:
     from pgvector.psycopg import register_vector
 
+    pg_wait.set_where(conn, where)
     register_vector(conn)
 
 
@@ -502,13 +523,18 @@ def get_pool(dsn: str):
         if pool is not None and not getattr(pool, "closed", False):
             return pool
     _probe(dsn)
+    from functools import partial
+
     from psycopg_pool import ConnectionPool
 
     with _LOCK:
         pool = _POOLS.get(dsn)
         if pool is None or getattr(pool, "closed", False):
-            pool = ConnectionPool(dsn, min_size=1, max_size=POOL_MAX, kwargs=connect_kwargs(), configure=_configure,
-                                  check=_checked, timeout=POOL_WAIT_S, open=False,
+            lim = limits()
+            pool = ConnectionPool(dsn, min_size=1, max_size=lim.pool_max, kwargs=connect_kwargs(),
+                                  connection_class=pg_wait.connection_class(),
+                                  configure=partial(_configure, where=redact_dsn(dsn)),
+                                  check=_checked, timeout=lim.pool_wait_s, open=False,
                                   name="rag-pgvector", reconnect_timeout=60)
             pool.open(wait=False)
             _POOLS[dsn] = pool

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import struct
 import uuid
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..errors import ConfigError, IndexMismatchError, StoreError
 from ..types import Chunk, Hit
-from . import pg_server
+from . import pg_server, pg_wait
 from .pg_server import META_TABLE, ensure_metadata  # noqa: F401 - ensure_metadata: re-exported
 from .numpy_store import as_matrix, check_lengths
 
@@ -40,9 +39,9 @@ POINTER_FILE = "pgvector.json"
 #: a filtered HNSW query scans exactly when at most this many rows pass the filter (pgvector 0.6
 #: filters after the graph walk, so a selective filter could return fewer than k)
 EXACT_FILTER_MAX = 20_000
-#: for the HNSW build (SET LOCAL): the build is much faster while the whole graph fits in it
-#: (>= 1GB made it 3x faster here); raise it for millions of vectors (RAG_PG_MAINTENANCE_WORK_MEM=4GB)
-MAINTENANCE_WORK_MEM = os.environ.get("RAG_PG_MAINTENANCE_WORK_MEM", "1GB")
+#: maintenance_work_mem for the HNSW build (SET LOCAL) is pg_server.limits().maintenance_work_mem:
+#: the build is much faster while the whole graph fits in it (>= 1GB made it 3x faster here);
+#: raise it for millions of vectors (RAG_PG_MAINTENANCE_WORK_MEM=4GB)
 FLUSH_ROWS = 4096
 _NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 _COLUMNS = ("chunk_id", "doc_id", "source", "section", "text", "start_offset", "end_offset", "embedding")
@@ -91,6 +90,8 @@ class _Writer:
         #: rows added but not yet sent: COPY in batches of FLUSH_ROWS, not one COPY per 64-row add
         self.pending: list[tuple[list[Chunk], np.ndarray]] = []
         self.pending_rows = 0
+        #: where the embedded server's log ended when the transaction began (pg_server.log_mark)
+        self.log_from: int | None = None
 
     def release(self, rollback: bool) -> None:
         conn, pool, self.conn, self.pool = self.conn, self.pool, None, None
@@ -102,6 +103,8 @@ class _Writer:
                 conn.execute("ROLLBACK")
         except Exception:  # noqa: BLE001 - a dead connection: the server rolled back already
             pass
+        pg_wait.set_rule(conn, None)
+        pg_wait.set_budget(conn, None)
         try:
             pool.putconn(conn)
         except Exception:  # noqa: BLE001 - the pool was closed
@@ -173,7 +176,7 @@ class PgVectorStore:
             return []  # never saved: nothing in the database yet
         try:
             with self._pool().connection() as conn, \
-                    pg_server.deadline(conn, pg_server.SEARCH_DEADLINE_S, "a read", self.dsn), conn.transaction():
+                    pg_server.deadline(conn, pg_server.limits().read_s, "a read", self.dsn), conn.transaction():
                 for s in settings:
                     conn.execute(s)
                 return conn.execute(query, params).fetchall()
@@ -184,7 +187,7 @@ class PgVectorStore:
             raise pg_server.connection_error(exc, self.dsn) from None
         except Exception as exc:  # psycopg_pool.PoolTimeout: no connection came in time
             if type(exc).__name__ == "PoolTimeout":
-                raise StoreError(f"no connection to PostgreSQL at {self.where} within {pg_server.POOL_WAIT_S:.0f}s: "
+                raise StoreError(f"no connection to PostgreSQL at {self.where} within {pg_server.limits().pool_wait_s:g} s: "
                                  "is the server up? (or raise RAG_PG_POOL_MAX)") from None
             raise
 
@@ -202,9 +205,13 @@ class PgVectorStore:
             raise StoreError(f"no connection to PostgreSQL at {self.where}: is the server up? "
                              f"({pg_server.redact_text(exc, self._dsn)})") from None
         self._writer.conn, self._writer.pool = conn, pool
+        self._writer.log_from = pg_server.log_mark(self.dsn)
+        limits = pg_server.limits()
+        pg_wait.set_rule(conn, pg_wait.Rule(limits.write_s, f"a write of {self.index_name}", pg_wait.WRITE_VAR))
+        pg_wait.set_budget(conn, pg_wait.Budget(limits.ingest_s))  # every wait until the commit, together
         try:
             conn.execute("BEGIN")
-            conn.execute(f"SET LOCAL statement_timeout = {int(pg_server.WRITE_TIMEOUT_MS)}")
+            conn.execute(f"SET LOCAL statement_timeout = {int(limits.write_statement_ms)}")
             if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(self.index_name),)).fetchone()[0]:
                 raise StoreError(f"another writer is adding to index {self.index_name} at {self.where} right now; "
                                  "nothing was changed: wait for it to finish, then run this again")
@@ -260,7 +267,13 @@ class PgVectorStore:
         import psycopg
 
         lost = isinstance(exc, psycopg.OperationalError) or self._writer.conn is None or self._writer.conn.closed
+        log_from = self._writer.log_from
         self._writer.abort()
+        if isinstance(exc, StoreError):  # a deadline passed (pg_wait): it says which and where
+            return exc
+        full = pg_server.disk_full_error(exc, self._dsn, log_from)  # also a server that crashed on it
+        if full is not None:
+            return full
         detail = pg_server.redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
                                        self._dsn)
         if lost:
@@ -299,8 +312,9 @@ class PgVectorStore:
         copy_sql = sql.SQL("COPY {t} ({c}) FROM STDIN WITH (FORMAT BINARY)").format(
             t=self._ident(), c=sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)))
         try:
-            with pg_server.deadline(self._writer.conn, pg_server.WRITE_DEADLINE_S, f"a write of {self.index_name}",
-                                    self.dsn), self._writer.conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            with pg_server.deadline(self._writer.conn, pg_server.limits().write_s, f"a write of {self.index_name}",
+                                    self.dsn, pg_wait.WRITE_VAR), self._writer.conn.cursor() as cur, \
+                    cur.copy(copy_sql) as copy:
                 copy.set_types(["text", "text", "text", "text", "text", "int4", "int4", "bytea"])
                 for chunks, big_endian in pending:
                     for c, v in zip(chunks, big_endian):
@@ -439,7 +453,8 @@ class PgVectorStore:
         conn = self._begin()
         self._flush()
         try:
-            with pg_server.deadline(conn, pg_server.COMMIT_DEADLINE_S, f"the commit of {self.index_name}", self.dsn):
+            with pg_server.deadline(conn, pg_server.limits().commit_s, f"the commit of {self.index_name}", self.dsn,
+                                    pg_wait.COMMIT_VAR):
                 row = self._commit_rows(conn)
         except psycopg.Error as exc:
             raise self._write_failed(exc) from None
@@ -479,7 +494,7 @@ class PgVectorStore:
         if conn.execute("SELECT 1 FROM pg_indexes WHERE tablename = %s AND indexname = %s",
                         (self.table, f"{self.table}_hnsw")).fetchone():
             return
-        conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (MAINTENANCE_WORK_MEM,))
+        conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (pg_server.limits().maintenance_work_mem,))
         conn.execute(sql.SQL("CREATE INDEX {i} ON {t} USING hnsw (embedding vector_cosine_ops) "
                              "WITH (m = {m}, ef_construction = {e})").format(
             i=sql.Identifier(f"{self.table}_hnsw"), t=self._ident(), m=sql.Literal(self.hnsw_m),
