@@ -67,3 +67,55 @@ def test_one_endless_event_line_is_cut_at_the_event_cap(server, creds, policy):
         _ask(creds, policy)
     assert time.monotonic() - started < 10
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KB: no runaway buffer
+
+
+@pytest.mark.parametrize("bad", [0, 15, 32_769, 10**9])
+def test_the_longest_answer_is_checked(creds, policy, bad):
+    """Issue 16 item 15: the cap comes from the requested max tokens, so that number is bounded too."""
+    from rag_core.llm.limits import ANSWER_TOKENS
+
+    with pytest.raises(ConfigError, match=f"longest answer is {bad:,} tokens.*{ANSWER_TOKENS[0]}"):
+        create_llm("compatible:llama3.2", credentials=creds, policy=policy, max_answer_tokens=bad)
+
+
+def test_a_rewrite_call_has_the_deadline_too(server, creds, policy):
+    from rag_core.retrieval.rewrite import hyde
+
+    server.chat_mode = "drip"
+    llm = create_llm("compatible:llama3.2", credentials=creds, policy=policy, answer_deadline_s=1.5)
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match=r"within 1.5 s \(the answer deadline\)"):
+        hyde(llm, "What is the capital of Kenya?")
+    assert time.monotonic() - started < 6
+
+
+def test_cli_query_max_answer_tokens_sets_the_cap_and_names_it(server, tmp_path, monkeypatch, capsys):
+    from test_provider_garbage import _index
+
+    monkeypatch.chdir(tmp_path)
+    index = _index(tmp_path)
+    server.chat_mode = "endless"
+    capsys.readouterr()
+    started = time.monotonic()
+    code = main(["query", "capital of Kenya?", "--index", str(index), "--llm", "compatible:llama3.2",
+                 "--base-url", server.openai_url, "--max-answer-tokens", "50"])
+    err = capsys.readouterr().err
+    assert code == 2 and "more than 1,800 characters" in err and "--max-answer-tokens" in err, err
+    assert time.monotonic() - started < 15
+
+
+def test_cli_eval_rewrites_have_the_deadline(server, tmp_path, monkeypatch, capsys):
+    from test_provider_garbage import _index
+
+    monkeypatch.chdir(tmp_path)
+    index = _index(tmp_path)
+    server.chat_mode = "drip"
+    capsys.readouterr()
+    started = time.monotonic()
+    questions = tmp_path / "q.csv"
+    questions.write_text("question,relevant_sources\nWhat is the capital of Kenya?,a.md\n")
+    code = main(["eval", "--index", str(index), "--llm", "compatible:llama3.2", "--base-url", server.openai_url,
+                 "--rewrite", "hyde", "--answer-timeout", "1.5", "--top-k", "3", "--questions", str(questions)])
+    err = capsys.readouterr().err
+    assert code == 2 and "within 1.5 s (the answer deadline)" in err, err
+    assert time.monotonic() - started < 20
