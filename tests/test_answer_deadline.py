@@ -12,6 +12,7 @@ from rag_core.cli import main
 from rag_core.errors import ConfigError, ProviderError
 from rag_core.llm import create_llm
 from rag_core.types import GenerationRequest
+from test_app_providers import app_env  # noqa: F401  (the app fixture: an index, the fake server allowed)
 
 
 def _ask(creds, policy, **options):
@@ -119,3 +120,26 @@ def test_cli_eval_rewrites_have_the_deadline(server, tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert code == 2 and "within 1.5 s (the answer deadline)" in err, err
     assert time.monotonic() - started < 20
+
+
+def test_the_app_deadline_is_set_on_settings_and_named_in_chat(app_env, server):
+    """The app's entry point passes the session's limits down: Settings → Answers."""
+    from test_app_providers import openai_creds, session
+
+    at = session(server, "settings", **openai_creds(server))
+    at.number_input(key="w:answer_deadline_s").set_value(1.5).run()
+    at.number_input(key="w:max_answer_tokens").set_value(64).run()
+    assert any("at most 2,024 characters" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.switch_page("pages/chat.py").run()
+    at.sidebar.selectbox(key="w:llm").set_value("openai:gpt-4o-mini").run()
+    server.chat_mode = "drip"
+    started = time.monotonic()
+    at.chat_input[0].set_value("What is the capital of Kenya?").run(timeout=30)
+    assert time.monotonic() - started < 15
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "within 1.5 s (the answer deadline)" in shown and "Settings → Answers" in shown, shown
+    server.chat_mode = "endless"
+    at.chat_input[0].set_value("Who developed relativity?").run(timeout=30)
+    shown = " ".join(e.value for e in at.error)
+    assert "more than 2,024 characters" in shown, shown
