@@ -94,6 +94,17 @@ def batches(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> It
 MAX_REPORTED_TOKENS = 10_000_000
 
 
+def count_from_float(value: object) -> int | None:
+    """A count from an SDK that reads it as a float (Cohere's billed_units): 12.0 -> 12; anything
+    that is not a believable whole number (inf, NaN, 2.5, 1e30, 10**400, -5, True, a list) -> None.
+    Never raises (int(inf) is an OverflowError, and so is comparing 10**400 with a float)."""
+    if isinstance(value, float):
+        if not (value == value and 0 <= value <= MAX_REPORTED_TOKENS and value.is_integer()):
+            return None
+        value = int(value)
+    return value if believable_count(value) else None  # type: ignore[return-value]
+
+
 def believable_count(value: object) -> bool:
     """A server's count we use: a whole number (not a bool) from 0 to MAX_REPORTED_TOKENS.
     10**400, -5, NaN, "12" or True are not: the tiktoken estimate is priced instead."""
