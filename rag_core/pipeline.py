@@ -137,7 +137,8 @@ class Turn:
         text = "".join(self._parts)
         models, p = self.pipeline.cost_models, self.pipeline
         stages = [models.embedding_stage(p.index.embedder, self.retrieval.embedding.estimated_tokens,
-                                         self.retrieval.embedding.reported_tokens)]
+                                         self.retrieval.embedding.reported_tokens,
+                                         refused=self.retrieval.embedding.refused)]
         rw = self.retrieval.rewrite
         if rw is not None:
             stages.append(models.rewrite_stage(p.llm, rw.estimated, rw.reported))

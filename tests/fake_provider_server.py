@@ -87,6 +87,7 @@ class FakeProviderServer:
         self.report_usage = True  # False: behave like a compatible server that sends no usage
         self.usage_override: dict | None = None  # a server whose usage figures are junk (10**400, -5, "12")
         self.billed_override: dict | None = None  # Cohere's billed_units, junk likewise
+        self.embed_usage_override: dict | None = None  # /v1/embeddings usage, junk likewise
         self.max_openai_inputs = 2048
         self.max_cohere_inputs = 96
         self.echo_key_in_errors = False  # a misbehaving proxy that echoes the key it got
@@ -268,6 +269,8 @@ class FakeProviderServer:
         out: dict = {"object": "list", "data": data, "model": model}
         if self.report_usage:
             out["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
+        if self.embed_usage_override is not None:
+            out["usage"] = self.embed_usage_override
         handler._send(200, out)
 
     def _openai_chat(self, handler, body: dict) -> None:

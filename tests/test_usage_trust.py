@@ -102,3 +102,27 @@ def test_a_count_read_as_a_float_never_raises_and_is_whole_and_bounded(value):
 
     got = count_from_float(value)
     assert got is None or (type(got) is int and 0 <= got <= MAX_REPORTED_TOKENS and got == value)
+
+
+@pytest.mark.parametrize("junk", [10**400, -5, "12", True, 1.5, None], ids=repr)
+def test_a_turn_says_when_the_query_embeddings_figure_was_not_used(server, creds, policy, tmp_path, junk):
+    """The embedding stage too: a junk figure is not used, and the turn says so (it said 'tiktoken
+    estimate' as if the server had reported nothing)."""
+    from helpers import fact_documents
+
+    from rag_core.embeddings import create_embedder
+    from rag_core.index import Index
+    from rag_core.llm import create_llm
+    from rag_core.pipeline import Pipeline
+    from rag_core.types import ChunkingConfig, RetrievalSettings
+
+    emb = create_embedder("openai:text-embedding-3-small", credentials=creds, cached=False, policy=policy)
+    index = Index.create(tmp_path / "idx", emb, "numpy", ChunkingConfig(size=300, overlap=30))
+    index.ingest(fact_documents())
+    server.embed_usage_override = {"prompt_tokens": junk, "total_tokens": junk}
+    turn = Pipeline(index, create_llm("extractive")).ask("What is the capital of Kenya?", RetrievalSettings(top_k=2))
+    list(turn)
+    stage = turn.costs.stage("query embedding")
+    assert stage.reported_tokens is None and stage.tokens == stage.estimated_tokens > 0
+    assert stage.source == ("tiktoken estimate" if junk is None else
+                            "tiktoken estimate; the server's figure was not used")

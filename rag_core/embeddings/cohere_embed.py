@@ -84,7 +84,8 @@ class CohereEmbedder(HostedProvider):
         vectors = checked_vectors(floats, len(texts), self.dim, self.name)
         billed = getattr(getattr(response, "meta", None), "billed_units", None)
         tokens = getattr(billed, "input_tokens", None) if billed else None
-        self.meter.add(tokens=count_from_float(tokens))
+        count = count_from_float(tokens)
+        self.meter.add(tokens=count, refused=tokens is not None and count is None)
         return vectors
 
     def _embed(self, texts: Sequence[str], input_type: str) -> np.ndarray:
