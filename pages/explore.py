@@ -27,7 +27,7 @@ active = state.active_index()
 name = c1.selectbox("Index", names, index=names.index(active) if active in names else 0, key="explore_index")
 query = c2.text_input("Query", key=state.default("explore_query", ""),
                       placeholder="Type a question to place it on the map")
-top_k = c3.slider("Top-k", 1, 20, key=state.default("explore_k", 5))
+top_k = c3.slider("Top-k", *explore.TOP_K_RANGE, key=state.default("explore_k", 5))
 view_kind = st.radio("Map", list(explore.VIEWS), format_func=explore.VIEWS.get, horizontal=True,
                      key=state.default("explore_view", "pca"), disabled=not query.strip(),
                      help="PCA shows the whole index but distorts distances; around the query, the "

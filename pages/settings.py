@@ -3,7 +3,7 @@ editable price table."""
 
 import streamlit as st
 
-from ui import keys, prices, providers, state
+from ui import answer_limits, keys, prices, providers, state
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -24,6 +24,10 @@ for provider in providers.PROVIDERS:
 st.subheader("Database for the pgvector store")
 with guard("setting the database"):
     keys.database_row()
+
+st.subheader("Answers")
+with guard("setting the answer limits"):
+    answer_limits.row()
 
 st.subheader("Prices")
 table = state.price_table()

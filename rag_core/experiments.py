@@ -270,28 +270,38 @@ def _up_to_date(directory: Path, embedder: Embedder, store_name: str, variant: V
         embedder.name, embedder.dim, store_name, variant.chunking, variant.headers, dict(hashes))
 
 
-#: written beside an index's generations when an experiment built it: which base, which sources
+#: written beside an index's generations when an experiment built it (its provenance): which base,
+#: which sources, the fingerprint of the documents it was given, and the fingerprint of the index
+#: it saved (the manifest's): an index changed since (an ingest, a rebuild by hand) no longer matches
 EXPERIMENT_MARK = "experiment.json"
 
 
-def _mark(directory: Path, base: str, documents: Sequence[Document]) -> None:
+def _mark(directory: Path, base: str, documents: Sequence[Document], saved: Index) -> None:
     sources = sorted({d.source for d in documents})
-    (directory / EXPERIMENT_MARK).write_text(json.dumps({"base": base, "sources": sources}), encoding="utf-8")
+    provenance = {"built_by": "experiment", "base": base, "sources": sources,
+                  "corpus": rindex.fingerprint(source_hashes(documents), ChunkingConfig()),
+                  "index": saved.manifest.fingerprint}
+    (directory / EXPERIMENT_MARK).write_text(json.dumps(provenance), encoding="utf-8")
 
 
 def foreign_variant(directory: Path, base: str, documents: Sequence[Document]) -> str | None:
     """Why the index at `directory` is not this experiment's to rebuild, or None. An experiment
-    rebuilds only a variant it built itself (its mark names the same base) from the same sources
-    (their text may have changed); anything else is someone's index, replaced only when asked."""
+    rebuilds only a variant it built itself (its mark names the same base, and the index is still
+    the one it saved: same manifest fingerprint) from the same sources (their text may have
+    changed); anything else is someone's index, replaced only when asked."""
     if not rindex.exists(directory):
         return None
     try:
         mark = json.loads((directory / EXPERIMENT_MARK).read_text(encoding="utf-8")[:10_000_000])
     except (OSError, ValueError):
         mark = None
-    held = len(rindex.read_manifest(directory).sources)
+    manifest = rindex.read_manifest(directory)
+    held = len(manifest.sources)
     if not isinstance(mark, dict):
         return f"index {directory.name} exists and was not built by an experiment (it holds {held} source(s))"
+    if mark.get("index") != manifest.fingerprint:
+        return (f"index {directory.name} was changed since an experiment built it (an ingest or a rebuild under "
+                f"its name; it holds {held} source(s))")
     if mark.get("base") != base or mark.get("sources") != sorted({d.source for d in documents}):
         return (f"index {directory.name} was built by an experiment from other documents (it holds {held} "
                 "source(s))")
@@ -323,7 +333,7 @@ def build_variant(variant: Variant, documents: Sequence[Document], embedder: Emb
     index = open_for_replace(directory, embedder, store_name, variant.chunking, variant.headers)
     result = index.ingest(list(documents), progress=progress)
     index.save()
-    _mark(directory, base, documents)
+    _mark(directory, base, documents, index)
     return BuiltVariant(variant, index, reused=False, result=result)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from .costs import CostModels, TurnCosts, cost_models_for, count_tokens, encoding_for_model
+from .errors import ConfigError
 from .index import Index
 from .prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
 from .retrieval import RERANK_POOL_FACTOR, RERANK_POOL_MIN, RetrievalResult, Retriever
@@ -21,6 +22,9 @@ from .retrieval.rewrite import QueryRewriter, create_rewriter
 from .types import LLM, Answer, GenerationRequest, Reranker, RetrievalSettings, TokenUsage
 
 __all__ = ["CostModels", "Pipeline", "Turn", "cost_models_for", "RERANK_POOL_FACTOR", "RERANK_POOL_MIN"]
+
+#: the longest question asked (about 5,000 tokens): typed text is bounded before the tokenizer sees it
+MAX_QUESTION_CHARS = 20_000
 
 
 def _ms(since: float) -> float:
@@ -70,6 +74,9 @@ class Pipeline:
     def prepare(self, question: str, settings: RetrievalSettings) -> tuple[RetrievalResult, BuiltPrompt, float]:
         """Everything before the answerer (what the chat-turn overhead budget covers); the last
         item is the prompt-building time in ms."""
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ConfigError(f"the question is {len(question):,} characters; a question is at most "
+                              f"{MAX_QUESTION_CHARS:,} characters: shorten it")
         retrieval = self.retriever.retrieve(question, settings, self.rewriter(settings))
         t0 = time.perf_counter()
         prompt = build_prompt(
@@ -130,7 +137,8 @@ class Turn:
         text = "".join(self._parts)
         models, p = self.pipeline.cost_models, self.pipeline
         stages = [models.embedding_stage(p.index.embedder, self.retrieval.embedding.estimated_tokens,
-                                         self.retrieval.embedding.reported_tokens)]
+                                         self.retrieval.embedding.reported_tokens,
+                                         refused=self.retrieval.embedding.refused)]
         rw = self.retrieval.rewrite
         if rw is not None:
             stages.append(models.rewrite_stage(p.llm, rw.estimated, rw.reported))

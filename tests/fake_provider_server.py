@@ -86,6 +86,8 @@ class FakeProviderServer:
         self.scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self.report_usage = True  # False: behave like a compatible server that sends no usage
         self.usage_override: dict | None = None  # a server whose usage figures are junk (10**400, -5, "12")
+        self.billed_override: dict | None = None  # Cohere's billed_units, junk likewise
+        self.embed_usage_override: dict | None = None  # /v1/embeddings usage, junk likewise
         self.max_openai_inputs = 2048
         self.max_cohere_inputs = 96
         self.echo_key_in_errors = False  # a misbehaving proxy that echoes the key it got
@@ -267,6 +269,8 @@ class FakeProviderServer:
         out: dict = {"object": "list", "data": data, "model": model}
         if self.report_usage:
             out["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
+        if self.embed_usage_override is not None:
+            out["usage"] = self.embed_usage_override
         handler._send(200, out)
 
     def _openai_chat(self, handler, body: dict) -> None:
@@ -372,7 +376,7 @@ class FakeProviderServer:
         tokens = sum(server_tokens(t) for t in texts)
         handler._send(200, {"id": "emb-fake", "response_type": "embeddings_by_type", "embeddings": {"float": floats},
                             "texts": texts, "meta": {"api_version": {"version": "2"},
-                                                     "billed_units": {"input_tokens": tokens}}})
+                                                     "billed_units": self.billed_override or {"input_tokens": tokens}}})
 
     def _cohere_rerank(self, handler, body: dict) -> None:
         model = body["model"]
@@ -403,7 +407,8 @@ class FakeProviderServer:
         elif fault == "repeated":
             results = [results[0], results[0]] if results else results
         handler._send(200, {"id": "rr-fake", "results": results,
-                            "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": units}}})
+                            "meta": {"api_version": {"version": "2"},
+                                     "billed_units": self.billed_override or {"search_units": units}}})
 
 
 def spoil(rows: list, fault: str | None, get, put) -> None:

@@ -26,7 +26,8 @@ ZERO_OK = {"--min-words", "--min-chars", "--depth", "--delay", "--chunk-overlap"
 #: checked options that take words, not numbers (the retrieval mode, fusion and normaliser)
 WORDS = {"--retriever", "--fusion", "--normalise", "--rewrite"}
 #: options whose smallest ordinary value is not 1 (pgvector's HNSW limits: m >= 2, ef_construction >= 4)
-ORDINARY = {"--hnsw-m": "16", "--ef-construction": "64"}
+#: and an answer of at least 16 tokens
+ORDINARY = {"--hnsw-m": "16", "--ef-construction": "64", "--max-answer-tokens": "512"}
 ALWAYS_BAD = ["nan", "NaN", "inf", "-inf", "1e400", "abc", "", "-2", "1e30"]
 
 

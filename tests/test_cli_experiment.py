@@ -98,3 +98,27 @@ def test_an_experiment_rebuilds_its_own_variant_when_the_documents_change(tmp_pa
     (other / "x.md").write_text("# x\n\nA different corpus entirely, about harbours and tides.\n")
     refused = run("experiment", str(other), *args[2:], check=False)
     assert refused.returncode == 2 and "from other documents" in refused.stderr
+
+
+def test_an_experiment_does_not_rebuild_its_variant_after_an_ingest_into_it(tmp_path, docs):
+    """Issue 16 item 9: a variant the experiment built, then ingested into by hand (30 more files),
+    is someone's index now: the next run is refused (exit 2) and it keeps all 34 sources."""
+    root = tmp_path / "indexes"
+    questions = tmp_path / "q.csv"
+    questions.write_text(QUESTIONS)
+    args = ("experiment", str(docs), "--base", "mine", "--chunking", "recursive-500-50,recursive-200-20",
+            "--embedder", "hashing", "--store", "numpy", "--root", str(root), "--quiet", "--min-words", "0",
+            "--min-chars", "0", "--questions", str(questions))
+    run(*args)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for n in range(30):
+        (notes / f"note{n}.md").write_text(f"# Note {n}\n\nThe harbour log entry {n} records ships and tides.\n")
+    run("ingest", str(notes), "--index", str(root / "mine--recursive-500-50"), "--quiet", "--min-words", "0",
+        "--min-chars", "0")
+    (docs / "kenya.md").write_text("# kenya\n\nNairobi is the capital of Kenya, on the Athi plains.\n")
+    refused = run(*args, check=False)
+    assert refused.returncode == 2, refused.stderr
+    assert "changed since an experiment built it" in refused.stderr and "--replace" in refused.stderr
+    info = json.loads(run("info", "--index", str(root / "mine--recursive-500-50"), "--json").stdout)
+    assert len(info["sources"]) == len(FACTS) + 30

@@ -213,3 +213,48 @@ def test_headers_variant_is_named_parsed_and_built_where_indexes_take_it(tmp_pat
     assert Index.open(tmp_path / variant.name).manifest.headers is True
     again = build_variant(variant, fact_documents(), create_embedder("hashing"), "numpy", root=tmp_path)
     assert again.reused and not built.reused
+
+
+def _own_variant_then_changed(tmp_path, change):
+    """An experiment builds facts--recursive-80-10; then `change(directory)` alters that index by hand."""
+    from rag_core.errors import ConfigError
+    from rag_core.experiments import REPLACE_REFUSED
+
+    chunkings = [ChunkingConfig(size=80, overlap=10), ChunkingConfig(size=160, overlap=10)]
+    grid = [RetrievalSettings(top_k=1)]
+    embedder = create_embedder("hashing")
+    docs = fact_documents()
+    run_experiment("facts", docs, chunkings, grid, QUESTIONS, embedder, "numpy", root=tmp_path)
+    directory = tmp_path / "facts--recursive-80-10"
+    change(directory)
+    held = sorted(rindex.read_manifest(directory).sources)
+    with pytest.raises(ConfigError, match="changed since an experiment built it") as refused:
+        run_experiment("facts", docs, chunkings, grid, QUESTIONS, embedder, "numpy", root=tmp_path)
+    assert refused.value.kind == REPLACE_REFUSED and "--replace" in str(refused.value)
+    assert sorted(rindex.read_manifest(directory).sources) == held  # nothing was changed
+    return directory
+
+
+def test_an_experiment_variant_someone_added_documents_to_is_not_rebuilt_silently(tmp_path):
+    """Issue 16 item 9: the provenance names the index the experiment saved (its fingerprint), so
+    a variant that was ingested into by hand afterwards is no longer the experiment's to replace."""
+    from rag_core.types import Document
+
+    def add_notes(directory):
+        index = rindex.open_for_ingest(directory, "hashing")
+        index.ingest([Document(f"note{n}.md", "n", f"Harbour log {n}: ships and tides.") for n in range(30)])
+        index.save()
+
+    directory = _own_variant_then_changed(tmp_path, add_notes)
+    assert len(rindex.read_manifest(directory).sources) == len(FACTS) + 30
+
+
+def test_an_experiment_variant_rebuilt_by_hand_under_its_name_is_not_rebuilt_silently(tmp_path):
+    from rag_core.types import Document
+
+    def rebuild(directory):
+        index = open_for_replace(directory, create_embedder("hashing"), "numpy", ChunkingConfig(size=80, overlap=10))
+        index.ingest([Document(f"mine{n}.md", "n", f"My own note {n} about the harbour.") for n in range(5)])
+        index.save()
+
+    _own_variant_then_changed(tmp_path, rebuild)

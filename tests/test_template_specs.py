@@ -51,3 +51,59 @@ def test_a_tokenizer_panic_becomes_a_config_error(monkeypatch):
     monkeypatch.setattr("rag_core.costs.tokens.get_encoding", lambda name: Exploding())
     with pytest.raises(ConfigError, match="tokenizer"):
         count_tokens("x" * 10)
+
+
+def _chat_page(app_root):
+    from pathlib import Path
+
+    from helpers import fact_documents, hashing_index
+    from streamlit.testing.v1 import AppTest
+
+    hashing_index(app_root / "small", documents=fact_documents())
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.switch_page("pages/chat.py").run()
+    return at
+
+
+def test_the_chat_prompt_editor_refuses_one_where_it_is_typed_and_recovers(app_root):
+    """Issue 16 item 11, in the app: the typed template is refused with the reason, the question
+    is not sent with it (no PanicException ends the script thread), and Reset brings Chat back."""
+    from helpers import app_errors as errors
+
+    at = _chat_page(app_root)
+    at.sidebar.text_area(key="w:template").set_value(HOSTILE[0]).run()
+    assert not at.exception, at.exception
+    assert any("format spec or conversion" in e.value for e in at.sidebar.error), [e.value for e in at.error]
+    at.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert not at.exception, at.exception
+    assert any("format spec or conversion" in e.value for e in at.error)
+    refused = [e.value for e in at.error if "format spec" in e.value]
+    assert refused[0].count("Reset to default") == 1, refused  # the hint once, not twice
+    at.sidebar.button(key="reset_template").click().run()
+    at.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert not at.exception and not at.sidebar.error, errors(at)
+    first, second = at.session_state["chat_history"]
+    assert first.error and not second.error and second.answer.text  # the failed turn stays in the history
+
+
+def test_a_compare_column_refuses_one_too(app_root):
+    at = _chat_page(app_root)
+    at.toggle(key="w:compare").set_value(True).run()
+    at.text_area(key="w:cmp_B_template").set_value(HOSTILE[1]).run()
+    at.chat_input[0].set_value("What is the capital of Kenya?").run()
+    assert not at.exception, at.exception
+    assert any("format spec or conversion" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_question_is_bounded_before_it_reaches_the_tokenizer(tmp_path):
+    """Issue 16 item 11: text a visitor types is bounded before tiktoken counts it."""
+    from helpers import hashing_index
+
+    from rag_core.llm import create_llm
+    from rag_core.pipeline import MAX_QUESTION_CHARS, Pipeline
+    from rag_core.types import RetrievalSettings
+
+    pipeline = Pipeline(hashing_index(tmp_path / "idx"), create_llm("extractive"))
+    assert pipeline.answer("Kenya " * 100, RetrievalSettings()).text
+    with pytest.raises(ConfigError, match=f"at most {MAX_QUESTION_CHARS:,} characters"):
+        pipeline.ask(" " * (MAX_QUESTION_CHARS + 1) + "Kenya?", RetrievalSettings())

@@ -71,3 +71,58 @@ def test_a_plain_json_answer_with_boolean_or_string_usage_is_not_used(server, tm
     assert main(["query", "capital of Kenya?", "--index", str(index), "--llm", "compatible:llama3.2",
                  "--base-url", server.openai_url]) == 0
     assert "the server's figure was not used" in capsys.readouterr().out
+
+
+#: the cohere SDK reads billed_units as floats (it turns "12" into 12.0 before we see it)
+COHERE_JUNK = [10**400, float("inf"), float("-inf"), float("nan"), 1e30, -5, 2.5, [], {"n": 1}]
+
+
+@pytest.mark.parametrize("junk", COHERE_JUNK, ids=repr)
+def test_cohere_billed_units_that_are_junk_are_not_counted(server, creds, policy, junk):
+    """Cohere's billed_units: Infinity made int() raise OverflowError mid-embed, and true counted as 1."""
+    from rag_core.embeddings import create_embedder
+    from rag_core.rerank import create_reranker
+    from rag_core.types import Chunk, Hit
+
+    server.billed_override = {"input_tokens": junk, "search_units": junk}
+    emb = create_embedder("cohere:embed-english-v3.0", credentials=creds, cached=False, policy=policy)
+    assert emb.embed_documents(["the capital of Kenya"]).shape == (1, emb.dim)
+    assert emb.meter.snapshot().tokens == 0 and emb.meter.reported is False
+    rr = create_reranker("cohere:rerank-v3.5", credentials=creds, policy=policy)
+    hits = [Hit(Chunk("a.md", "s", f"text {i}", 0, 6, f"c{i}"), score=0.5, score_kind="cosine", rank=i + 1)
+            for i in range(3)]
+    assert len(rr.rerank("text", hits, 2)) == 2
+    assert rr.meter.snapshot().search_units == 1  # the estimate: ceil(3 documents / 100)
+
+
+@given(st.one_of(st.integers(min_value=-10**500, max_value=10**500), st.floats(allow_nan=True, allow_infinity=True),
+                 st.booleans(), st.none(), st.text(max_size=3)))
+def test_a_count_read_as_a_float_never_raises_and_is_whole_and_bounded(value):
+    from rag_core.providers.metering import count_from_float
+
+    got = count_from_float(value)
+    assert got is None or (type(got) is int and 0 <= got <= MAX_REPORTED_TOKENS and got == value)
+
+
+@pytest.mark.parametrize("junk", [10**400, -5, "12", True, 1.5, None], ids=repr)
+def test_a_turn_says_when_the_query_embeddings_figure_was_not_used(server, creds, policy, tmp_path, junk):
+    """The embedding stage too: a junk figure is not used, and the turn says so (it said 'tiktoken
+    estimate' as if the server had reported nothing)."""
+    from helpers import fact_documents
+
+    from rag_core.embeddings import create_embedder
+    from rag_core.index import Index
+    from rag_core.llm import create_llm
+    from rag_core.pipeline import Pipeline
+    from rag_core.types import ChunkingConfig, RetrievalSettings
+
+    emb = create_embedder("openai:text-embedding-3-small", credentials=creds, cached=False, policy=policy)
+    index = Index.create(tmp_path / "idx", emb, "numpy", ChunkingConfig(size=300, overlap=30))
+    index.ingest(fact_documents())
+    server.embed_usage_override = {"prompt_tokens": junk, "total_tokens": junk}
+    turn = Pipeline(index, create_llm("extractive")).ask("What is the capital of Kenya?", RetrievalSettings(top_k=2))
+    list(turn)
+    stage = turn.costs.stage("query embedding")
+    assert stage.reported_tokens is None and stage.tokens == stage.estimated_tokens > 0
+    assert stage.source == ("tiktoken estimate" if junk is None else
+                            "tiktoken estimate; the server's figure was not used")

@@ -141,9 +141,10 @@ def error_text(exc: RagError) -> str:
         return (widgets.md_escape(redact(exc, providers.credentials())) + "  \nThe chat is still usable: "
                 "try again, or change the answerer, reranker or key (Settings).")
     # e.g. a template without {context}, or no key: worded for the app, as ui.guard shows it
+    shown = advice.error_text(exc, str(redact(exc, providers.credentials())))
     hint = ("  \nEdit the prompt template in the sidebar, or press **Reset to default**."
-            if isinstance(exc, TemplateError) else "")
-    return f"No answer: {advice.error_text(exc, str(redact(exc, providers.credentials())))}{hint}"
+            if isinstance(exc, TemplateError) and "Reset to default" not in shown else "")
+    return f"No answer: {shown}{hint}"
 
 
 def answer_here(question: str, settings: state.ChatSettings, scope: str,

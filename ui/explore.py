@@ -17,6 +17,9 @@ from rag_core.explore import OTHER, ExploreMap, MapHit, MapView, short_name
 
 from .widgets import hover_text, score_text
 
+#: the Explore top-k slider's range, which a link's top_k is checked against too
+TOP_K_RANGE = (1, 20)
+
 #: Tableau 10 plus one, all distinct; "other" is grey, so no two groups ever share a colour
 COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#1f3b57", "#8cd17d")

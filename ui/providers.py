@@ -211,7 +211,10 @@ def llm(name: str) -> LLM:
         return cache.answerer(name)
     from rag_core.llm import create_llm
 
-    return _session_object("llm", name, {}, lambda creds: create_llm(name, credentials=creds))
+    from .answer_limits import options
+
+    limits = options()  # Settings → Answers: part of the key, so a change makes a new answerer
+    return _session_object("llm", name, limits, lambda creds: create_llm(name, credentials=creds, **limits))
 
 
 def reranker(name: str | None) -> Reranker | None:

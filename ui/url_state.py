@@ -235,6 +235,8 @@ def evaluate_params(names: Sequence[str]) -> tuple[Param, ...]:
 
 def explore_params(names: Sequence[str]) -> tuple[Param, ...]:
     """Explore: the index, the query and its top-k."""
+    from .explore import TOP_K_RANGE
+
 
     def write_index(raw: str) -> None:
         # the Explore selectbox starts at the active index (setting its key would fight its index=)
@@ -246,5 +248,5 @@ def explore_params(names: Sequence[str]) -> tuple[Param, ...]:
     return (
         Param("index", read_index, write_index),
         _setting("query", "explore_query", lambda raw: raw.strip()[:MAX_VALUE]),
-        _setting("top_k", "explore_k", lambda raw: whole(raw, 1, 20)),
+        _setting("top_k", "explore_k", lambda raw: whole(raw, *TOP_K_RANGE)),
     )

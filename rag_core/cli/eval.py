@@ -115,7 +115,9 @@ def _rewriter(args: argparse.Namespace, grid, creds):
     s = rewriting[0]
     if args.llm.strip().lower().partition(":")[0] == "extractive":  # refused before any model is loaded
         require_generative(argparse.Namespace(name=args.llm), s.rewrite)
-    llm = create_llm(args.llm, credentials=creds)
+    from .answer_limits import answer_options
+
+    llm = create_llm(args.llm, credentials=creds, **answer_options(args, args.llm))
     return create_rewriter(s.rewrite, llm, s.rewrites, encoding=encoding_for_model(cost_models_for(llm, None).chat))
 
 
@@ -203,6 +205,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", default="extractive",
                    help="the answerer that writes the rewrites for --rewrite (a chat model, e.g. openai:gpt-4o-mini "
                         "or compatible:<model>); nothing else in eval uses it")
+    from .answer_limits import add_answer_limits
+
+    add_answer_limits(p, "reply to each rewrite call")
     add_retrieval_flags(p, sweep=True)
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")

@@ -35,7 +35,9 @@ def _pipeline(args: argparse.Namespace):
     template = template_from(args)
     creds = credentials(args)
     index = Index.open(args.index, credentials=creds, on_warning=warn)
-    hosted = {"answer_deadline_s": args.answer_timeout} if args.answer_timeout and args.llm != "extractive" else {}
+    from .answer_limits import answer_options
+
+    hosted = answer_options(args, args.llm)
     llm = create_llm(args.llm, credentials=creds, embedder=_answer_embedder(args.llm, index.embedder), **hosted)
     reranker = create_reranker(args.reranker, credentials=creds, on_warning=warn)
     return Pipeline(index, llm, reranker, cost_models=cost_models_for(llm, index.embedder, reranker),
@@ -160,8 +162,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
     add_dsn(p)
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
-    p.add_argument("--answer-timeout", type=types.real(0.0, 3600.0, low_open=True), default=None, metavar="SECONDS",
-                   help="a chat model's whole answer (and each rewrite call) must arrive within this (default 120)")
+    from .answer_limits import add_answer_limits
+
+    add_answer_limits(p)
     add_retrieval_flags(p)
     add_json(p, "print one JSON object")
     add_config_option(p)

@@ -146,9 +146,12 @@ class CostModels:
     #: a priced reranker (e.g. cohere:rerank-v3.5); None: reranking costs nothing
     rerank: str | None = None
 
-    def embedding_stage(self, embedder: object, estimated: int, reported: int | None) -> StageCost:
-        return StageCost.priced(EMBEDDING, self.embedding, self.prices, estimated, reported,
-                                would_cost=_would_cost(embedder, self.embedding))
+    def embedding_stage(self, embedder: object, estimated: int, reported: int | None,
+                        refused: bool = False) -> StageCost:
+        """`refused`: the API reported a figure the meter did not use (the estimate is priced, and said)."""
+        stage = StageCost.priced(EMBEDDING, self.embedding, self.prices, estimated, reported,
+                                 would_cost=_would_cost(embedder, self.embedding))
+        return replace(stage, report_refused=True) if refused and reported is None else stage
 
     def chat_stages(self, llm: object, prompt_tokens: int, completion_tokens: int,
                     reported: TokenUsage | None) -> tuple[StageCost, StageCost]:

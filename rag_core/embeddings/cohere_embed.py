@@ -17,7 +17,7 @@ from ..costs import count_tokens, get_encoding
 from ..errors import ConfigError, ProviderError
 from ..providers.clients import HostedProvider, cohere_client, cohere_endpoint
 from ..providers.credentials import Credentials
-from ..providers.metering import batches
+from ..providers.metering import batches, count_from_float
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy
 from .openai_embed import checked_vectors, split_dimensions
 
@@ -84,7 +84,8 @@ class CohereEmbedder(HostedProvider):
         vectors = checked_vectors(floats, len(texts), self.dim, self.name)
         billed = getattr(getattr(response, "meta", None), "billed_units", None)
         tokens = getattr(billed, "input_tokens", None) if billed else None
-        self.meter.add(tokens=int(tokens) if isinstance(tokens, (int, float)) and tokens == tokens else None)
+        count = count_from_float(tokens)
+        self.meter.add(tokens=count, refused=tokens is not None and count is None)
         return vectors
 
     def _embed(self, texts: Sequence[str], input_type: str) -> np.ndarray:

@@ -191,7 +191,7 @@ class OpenAIEmbedder(HostedProvider):
         vectors = checked_vectors(self._rows(response, len(texts)), len(texts), self._dim, self.name)
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, "prompt_tokens", None) if usage else None
-        self.meter.add(tokens=tokens if isinstance(tokens, int) else None)
+        self.meter.add(tokens=tokens)  # the meter drops (and counts) a figure that is not a believable count
         if self._dim is None:
             self._dim = vectors.shape[1]
         return vectors

@@ -21,6 +21,8 @@ from ..providers.clients import HostedProvider, openai_client, openai_endpoint
 from ..providers.credentials import Credentials, StreamRedactor, configured_secrets, redact
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy, classify, describe
 from ..types import GenerationRequest, TokenUsage
+from .limits import (DEFAULT_ANSWER_DEADLINE_S, DEFAULT_ANSWER_TOKENS, WHERE_DEADLINE, WHERE_TOKENS, check_deadline,
+                     check_tokens, max_answer_chars)
 
 #: model prefix -> context window (tokens); the longest matching prefix wins
 CONTEXT_WINDOWS: dict[str, int] = {
@@ -28,10 +30,6 @@ CONTEXT_WINDOWS: dict[str, int] = {
     "gpt-3.5-turbo": 16_385, "gpt-5": 400_000, "o1": 200_000, "o3": 200_000, "o4-mini": 200_000,
 }
 DEFAULT_COMPATIBLE_CONTEXT = 8192
-#: an answer's whole stream, from the request to the last byte (settable per answerer)
-DEFAULT_ANSWER_DEADLINE_S = 120.0
-#: characters allowed per requested token before a stream is cut off (a token is ~4 on average)
-MAX_CHARS_PER_TOKEN = 16
 
 
 def context_window_for(model: str, provider: str) -> int:
@@ -55,7 +53,7 @@ class OpenAIChat(HostedProvider):
         base_url: str | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         context_window: int | None = None,
-        max_answer_tokens: int = 512,
+        max_answer_tokens: int = DEFAULT_ANSWER_TOKENS,
         temperature: float | None = 0.0,
         system: str | None = None,
         client: object | None = None,
@@ -70,18 +68,16 @@ class OpenAIChat(HostedProvider):
         self.cost_model = self.name
         self._connect(openai_endpoint(provider, credentials, base_url), credentials, policy, client)
         self.context_window = context_window or context_window_for(model, provider)
-        self.max_answer_tokens = max_answer_tokens
+        self.max_answer_tokens = check_tokens(max_answer_tokens)
         self.temperature = temperature
         self.system = system
-        if not 0 < answer_deadline_s <= 3600:
-            raise ConfigError(f"the answer deadline is {answer_deadline_s} s; it must be more than 0 and at most 3600")
-        self.answer_deadline_s = float(answer_deadline_s)
+        self.answer_deadline_s = check_deadline(answer_deadline_s)
 
     @property
     def max_answer_chars(self) -> int:
         """The most text one answer may stream: MAX_CHARS_PER_TOKEN per requested token (a server
         that ignores max_tokens, or streams forever, is cut off there)."""
-        return self.max_answer_tokens * MAX_CHARS_PER_TOKEN + 1000
+        return max_answer_chars(self.max_answer_tokens)
 
     def _request(self, request: GenerationRequest) -> dict:
         messages = [{"role": "system", "content": self.system}] if self.system else []
@@ -146,12 +142,12 @@ class OpenAIChat(HostedProvider):
     def _too_slow(self) -> str:
         return (f"{self.provider}: {self.model} did not finish its answer within {self.answer_deadline_s:g} s "
                 f"(the answer deadline); the stream was closed. Ask again, choose a faster model, or raise "
-                f"the deadline (--answer-timeout)")
+                f"the deadline ({WHERE_DEADLINE})")
 
     def _too_long(self) -> str:
         return (f"{self.provider}: {self.model} streamed more than {self.max_answer_chars:,} characters for an "
                 f"answer of at most {self.max_answer_tokens} tokens (the answer length cap); the stream was "
-                "closed. The server may ignore max_tokens")
+                f"closed. The server may ignore max_tokens; or raise the longest answer ({WHERE_TOKENS})")
 
     def _not_chat(self) -> str:
         return (f"the server's answer is not a chat completion; is {self.endpoint.base_url} an OpenAI-compatible "

@@ -24,14 +24,21 @@ class UsageMeter:
     requests: int = 0
     #: True once any response carried usage (a compatible server may report none)
     reported: bool = False
+    #: responses whose usage figure was not a believable count (dropped: never summed or priced)
+    refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, tokens: int | None = 0, completion_tokens: int | None = 0, search_units: int | None = 0) -> None:
-        """A server's figure that is not a believable count is dropped (None): never summed or priced."""
-        tokens, completion_tokens, search_units = (
-            v if v is None or believable_count(v) else None for v in (tokens, completion_tokens, search_units))
+    def add(self, tokens: int | None = 0, completion_tokens: int | None = 0, search_units: int | None = 0,
+            *, refused: bool = False) -> None:
+        """A server's figure that is not a believable count is dropped (None): never summed or priced,
+        and counted in `refused` (so is a call whose caller already dropped one: `refused`)."""
+        given = (tokens, completion_tokens, search_units)
+        tokens, completion_tokens, search_units = (v if v is None or believable_count(v) else None for v in given)
+        refused = refused or any(v is not None and c is None
+                                 for v, c in zip(given, (tokens, completion_tokens, search_units)))
         with self._lock:
             self.requests += 1
+            self.refused += int(refused)
             if tokens is not None or completion_tokens is not None or search_units is not None:
                 self.reported = self.reported or bool(tokens or completion_tokens or search_units)
             self.tokens += tokens or 0
@@ -40,7 +47,7 @@ class UsageMeter:
 
     def snapshot(self) -> "MeterReading":
         with self._lock:
-            return MeterReading(self.tokens, self.completion_tokens, self.search_units, self.requests)
+            return MeterReading(self.tokens, self.completion_tokens, self.search_units, self.requests, self.refused)
 
 
 @dataclass(frozen=True)
@@ -49,10 +56,12 @@ class MeterReading:
     completion_tokens: int = 0
     search_units: int = 0
     requests: int = 0
+    refused: int = 0
 
     def __sub__(self, other: "MeterReading") -> "MeterReading":
         return MeterReading(self.tokens - other.tokens, self.completion_tokens - other.completion_tokens,
-                            self.search_units - other.search_units, self.requests - other.requests)
+                            self.search_units - other.search_units, self.requests - other.requests,
+                            self.refused - other.refused)
 
 
 def unwrap(component: object) -> object:
@@ -92,6 +101,17 @@ def batches(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> It
 #: the most tokens (or search units) one call can believably report: a million-token window,
 #: with room to spare
 MAX_REPORTED_TOKENS = 10_000_000
+
+
+def count_from_float(value: object) -> int | None:
+    """A count from an SDK that reads it as a float (Cohere's billed_units): 12.0 -> 12; anything
+    that is not a believable whole number (inf, NaN, 2.5, 1e30, 10**400, -5, True, a list) -> None.
+    Never raises (int(inf) is an OverflowError, and so is comparing 10**400 with a float)."""
+    if isinstance(value, float):
+        if not (value == value and 0 <= value <= MAX_REPORTED_TOKENS and value.is_integer()):
+            return None
+        value = int(value)
+    return value if believable_count(value) else None  # type: ignore[return-value]
 
 
 def believable_count(value: object) -> bool:

@@ -14,6 +14,7 @@ from typing import Sequence
 from ..errors import ConfigError, ProviderError
 from ..providers.clients import HostedProvider, cohere_client, cohere_endpoint
 from ..providers.credentials import Credentials
+from ..providers.metering import count_from_float
 from ..providers.retry import DEFAULT_POLICY, RetryPolicy
 from ..types import Hit
 
@@ -59,7 +60,7 @@ class CohereReranker(HostedProvider):
         )
         billed = getattr(getattr(response, "meta", None), "billed_units", None)
         units = getattr(billed, "search_units", None) if billed else None
-        units = int(units) if isinstance(units, (int, float)) and math.isfinite(units) and units > 0 else None
+        units = count_from_float(units)  # junk (inf, 1e30, 2.5, -5) -> the estimate below
         self.meter.add(search_units=units or math.ceil(len(hits) / DOCS_PER_SEARCH_UNIT))
         return [hits[index].reranked(score, SCORE_KIND, rank)
                 for rank, (index, score) in enumerate(self._results(response, len(hits), kwargs["top_n"]), 1)]

@@ -54,6 +54,8 @@ class EmbeddingUsage:
 
     estimated_tokens: int
     reported_tokens: int | None = None
+    #: the API reported a figure that is not a believable count: not used, and the turn says so
+    refused: bool = False
 
     @property
     def tokens(self) -> int:
@@ -297,7 +299,9 @@ class Retriever:
         meter = meter_of(self.index.embedder)
         trusted = all(d.requests == 0 or (meter is not None and meter.reported and d.tokens > 0)
                       for d in deltas if d is not None)
-        return EmbeddingUsage(estimated, sum(d.tokens for d in deltas if d is not None) if trusted else None)
+        refused = any(d.refused for d in deltas if d is not None)
+        return EmbeddingUsage(estimated, sum(d.tokens for d in deltas if d is not None) if trusted else None,
+                              refused and not trusted)
 
     def _searches(self, query: RetrievalQuery) -> int | None:
         if "rerank" not in query.latency_ms:
