@@ -12,7 +12,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench import micro_figures, run_bench
 
     if args.embedders:
-        from ..bench_questions import embedders
+        from ..bench_embedders import run as embedders
 
         print_out(embedders(), args.json)
         return 0
