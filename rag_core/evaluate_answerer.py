@@ -17,7 +17,8 @@ measured, not guessed:
 
 Run it: `python -m rag_core.evaluate_answerer --index DIR --questions FILE [--questions FILE ...]
 [--embedder local|hashing|none] [--top-k 5] [--json]` (build the index first, e.g.
-`python -m rag_core demo --index /tmp/demo`).
+`python -m rag_core demo --index /tmp/demo`). `python -m rag_core bench --answerer` does it all on the
+demo's four bundled sets in one command (rag_core/bench_answerer.py).
 """
 
 from __future__ import annotations
