@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import app_errors as errors
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
@@ -36,6 +36,7 @@ def test_only_measured_local_embedders_get_a_time():
     assert build_seconds(E5, []) == 0
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(0, 5000), max_size=30), st.integers(1, 5000))
 def test_more_text_never_takes_less_time(lengths, extra):
     for name in (MINILM, E5):
