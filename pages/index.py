@@ -63,9 +63,10 @@ if not hosted:
         with guard("estimating the cost"):
             chunks, lengths = indexing.chunk_all(docs, config)
             estimate = costs.estimate_ingest_cost([c.text for c in chunks], priced_on, state.price_table())
-            m1, m2, m3 = st.columns(3)
+            m1, m2, m4, m3 = st.columns(4)
             m1.metric("Chunks", f"{len(chunks):,}")
             m2.metric("Tokens", f"{estimate.tokens:,}")
+            indexing.build_time(m4, embedder, lengths)
             m3.metric(f"Cost on {priced_on}", costs.format_usd(estimate.cost_usd), help=f"Prices as of {estimate.prices_as_of}")
             st.caption(f"The local embedder is free; this is what {priced_on} would charge (prices as of "
                        f"{estimate.prices_as_of}).")

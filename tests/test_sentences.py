@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core.llm.extractive import sentences
@@ -29,12 +29,14 @@ SENTENCE = st.lists(PIECES, min_size=1, max_size=4).map(lambda p: "This is " + "
 ENDS = st.sampled_from([".", "!", "?", '."', ".)"])
 
 
+@settings(deadline=None)  # timing on a shared 2-core machine is not what is tested
 @given(st.lists(st.tuples(SENTENCE, ENDS), min_size=1, max_size=6))
 def test_joined_sentences_come_back_apart(parts):
     written = [body + end for body, end in parts]
     assert sentences(" ".join(written)) == written
 
 
+@settings(deadline=None)  # timing on a shared 2-core machine is not what is tested
 @given(st.text(max_size=300))
 def test_splitting_never_loses_a_character(text):
     assert re.sub(r"\s", "", "".join(sentences(text))) == re.sub(r"\s", "", text)

