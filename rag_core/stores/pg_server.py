@@ -242,7 +242,7 @@ def isolated_from_operator(params: dict) -> dict:
              "require_auth": TYPED_DSN_AUTH, "target_session_attrs": "any", "min_protocol_version": "3.0",
              "max_protocol_version": "3.0", "oauth_issuer": "", "oauth_client_id": "",
              "oauth_client_secret": "", "oauth_scope": "",
-             "connect_timeout": str(params.get("connect_timeout") or CONNECT_TIMEOUT_S)}
+             "connect_timeout": str(params.get("connect_timeout") or limits().connect_s)}
     out = {}
     for option in pq.Conninfo.get_defaults():
         key = option.keyword.decode()
