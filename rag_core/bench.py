@@ -22,9 +22,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .chunking import chunk_documents
-from .demo import demo_documents
-from .types import ChunkingConfig, RetrievalSettings
+from rag_core.chunking import chunk_documents
+from rag_core.demo import demo_documents
+from rag_core.types import ChunkingConfig, RetrievalSettings
 
 TARGETS = {
     "ingest_ratio": ">= 0.9",
@@ -99,8 +99,8 @@ def micro_figures(log: Callable[[str], None] = lambda _: None, repeats: int = 20
     """Figures that were once wall-clock test assertions (they flaked on a busy machine):
     ms per prompt build (5 hits of ~1,000 characters; target < 5 ms) and seconds to chunk the
     demo corpus per chunking config (target < 0.5 s each)."""
-    from .prompts import build_prompt
-    from .types import Chunk, Hit
+    from rag_core.prompts import build_prompt
+    from rag_core.types import Chunk, Hit
 
     text = "The quick brown fox jumps over the lazy dog. " * 22
     hits = [Hit(Chunk("s.md", "", text, 0, len(text), f"d-{r}"), 0.5, "cosine", r) for r in range(1, 6)]
@@ -116,8 +116,8 @@ def micro_figures(log: Callable[[str], None] = lambda _: None, repeats: int = 20
 
 def _ingest_figures(results: dict, documents, rounds: int, tmp: str, log):
     """Ingest ratio and cached re-ingest speedup; returns the demo index and the raw embedder."""
-    from .embeddings.local_onnx import LocalMiniLM
-    from .index import Index
+    from rag_core.embeddings.local_onnx import LocalMiniLM
+    from rag_core.index import Index
 
     config = ChunkingConfig()
     texts = [c.text for c in chunk_documents(documents, config)]
@@ -160,8 +160,8 @@ def _large_figures(results: dict, demo_index, raw, questions: list[str], n_large
     """Query ratio on an n_large-chunk index built from the demo vectors + noise, and HNSW vs flat."""
     import faiss
 
-    from .index import Index
-    from .stores import create_store
+    from rag_core.index import Index
+    from rag_core.stores import create_store
 
     demo_vectors = demo_index.store.vectors()
     log(f"building {n_large} structured vectors (demo vectors + noise)")
@@ -180,7 +180,7 @@ def _large_figures(results: dict, demo_index, raw, questions: list[str], n_large
 def _ingest(index_cls, inner, config: ChunkingConfig, directory: str):
     """The full pipeline as a user runs it: load the corpus, chunk, embed (through the disk
     cache), index and save atomically."""
-    from .embeddings.cache import CachedEmbedder
+    from rag_core.embeddings.cache import CachedEmbedder
 
     t0 = time.perf_counter()
     index = index_cls.create(directory, CachedEmbedder(inner), "faiss", config)
@@ -202,8 +202,8 @@ def _query_bench(index, vectors: np.ndarray, questions: list[str], log, label: s
     side, in alternating order."""
     import faiss
 
-    from .llm.extractive import ExtractiveAnswerer
-    from .pipeline import Pipeline
+    from rag_core.llm.extractive import ExtractiveAnswerer
+    from rag_core.pipeline import Pipeline
 
     raw_index = faiss.IndexFlatIP(vectors.shape[1])
     raw_index.add(vectors)

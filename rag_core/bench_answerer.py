@@ -19,13 +19,13 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from .embeddings import DEFAULT_EMBEDDER, create_embedder
-from .evaluate_answerer import (MemoEmbedder, answer_embedder, by_set, held_out, load_answerer_questions,
+from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
+from rag_core.evaluate_answerer import (MemoEmbedder, answer_embedder, by_set, held_out, load_answerer_questions,
                                 observe)
-from .index import Index
-from .llm.extractive import ExtractiveAnswerer
-from .paths import DATA_DIR
-from .types import ChunkingConfig
+from rag_core.index import Index
+from rag_core.llm.extractive import ExtractiveAnswerer
+from rag_core.paths import DATA_DIR
+from rag_core.types import ChunkingConfig
 
 DEMO_SETS = tuple(DATA_DIR / "demo" / name for name in (
     "questions.jsonl", "questions_hard.jsonl", "questions_offcorpus.jsonl", "questions_unanswerable_2026.jsonl"))
@@ -33,7 +33,7 @@ OLD_THRESHOLD = 0.325
 
 
 def demo_index(root: Path) -> Index:
-    from .demo import demo_documents
+    from rag_core.demo import demo_documents
 
     index = Index.create(root / "demo", create_embedder(DEFAULT_EMBEDDER), "faiss", ChunkingConfig())
     index.ingest(demo_documents())

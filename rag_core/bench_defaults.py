@@ -34,11 +34,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from .evaluate import (EvalResult, QuestionSet, against_best, best, demo_hard_question_set, load_question_set,
+from rag_core.evaluate import (EvalResult, QuestionSet, against_best, best, demo_hard_question_set, load_question_set,
                        questions_to_resolve, retriever_label, sweep)
-from .significance import Difference
-from .significance import compare as compare_paired
-from .types import RetrievalSettings
+from rag_core.significance import Difference
+from rag_core.significance import compare as compare_paired
+from rag_core.types import RetrievalSettings
 
 HELDOUT_QUERIES = Path(__file__).resolve().parent / "data" / "heldout_queries.jsonl"
 TOP_K = 10
@@ -131,7 +131,7 @@ def markdown(rows: Sequence[Row], set_names: Sequence[str], chosen: Row) -> str:
 
 
 def run(demo_index: str, heldout_index: str) -> dict[str, Any]:
-    from .index import Index
+    from rag_core.index import Index
 
     sets = [(Index.open(demo_index), demo_hard_question_set()),
             (Index.open(heldout_index), load_question_set(HELDOUT_QUERIES, name="held-out"))]
@@ -149,7 +149,7 @@ def run(demo_index: str, heldout_index: str) -> dict[str, Any]:
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:
-    from .evaluate import difference_to_json
+    from rag_core.evaluate import difference_to_json
 
     return {"set_names": report["set_names"], "questions": report["questions"], "best": report["best"],
             "questions_to_resolve_0.02": report["to_resolve_0.02"],

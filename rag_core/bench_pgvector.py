@@ -37,7 +37,7 @@ def _pct(values: list[float], q: float) -> float:
 
 @contextmanager
 def _server(dsn: str | None) -> Iterator[str]:
-    from .stores import pg_server
+    from rag_core.stores import pg_server
 
     if dsn:
         yield dsn
@@ -54,12 +54,12 @@ def _server(dsn: str | None) -> Iterator[str]:
 def structured_data(n: int, n_queries: int, log: Callable[[str], None]):
     """(chunks, vectors, queries): n noisy copies of the demo corpus's chunks and vectors, and
     real questions embedded as queries. Embeddings go through the disk cache (a rerun is fast)."""
-    from .bench import _noisy_copies, _questions
-    from .chunking import chunk_documents
-    from .demo import demo_documents
-    from .embeddings.cache import CachedEmbedder
-    from .embeddings.local_onnx import LocalMiniLM
-    from .types import ChunkingConfig
+    from rag_core.bench import _noisy_copies, _questions
+    from rag_core.chunking import chunk_documents
+    from rag_core.demo import demo_documents
+    from rag_core.embeddings.cache import CachedEmbedder
+    from rag_core.embeddings.local_onnx import LocalMiniLM
+    from rag_core.types import ChunkingConfig
 
     documents = demo_documents()
     base_chunks = chunk_documents(documents, ChunkingConfig())
@@ -77,7 +77,7 @@ def _raw_copy_seconds(dsn: str, chunks, vectors: np.ndarray) -> float:
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from .stores.pgvector_store import embedding_storage
+    from rag_core.stores.pgvector_store import embedding_storage
 
     table = f"rag_bench_raw_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -100,7 +100,7 @@ def _raw_copy_seconds(dsn: str, chunks, vectors: np.ndarray) -> float:
 
 
 def _store_ingest_seconds(dsn: str, chunks, vectors: np.ndarray, kind: str = "exact", **options):
-    from .stores.pgvector_store import PgVectorStore
+    from rag_core.stores.pgvector_store import PgVectorStore
 
     store = PgVectorStore(kind, vectors.shape[1], index_name=f"bench-{uuid.uuid4().hex[:8]}", dsn=dsn, **options)
     t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def _store_ingest_seconds(dsn: str, chunks, vectors: np.ndarray, kind: str = "ex
 
 
 def ingest_bench(dsn: str, chunks, vectors: np.ndarray, rounds: int, log) -> dict:
-    from .pg_catalog import drop
+    from rag_core.pg_catalog import drop
 
     store_s, raw_s = [], []
     warm = min(len(chunks), 2000)  # pool, plans, caches: warmed on both sides, not measured
@@ -189,9 +189,9 @@ def hnsw_bench(dsn: str, chunks, vectors: np.ndarray, queries: np.ndarray, log, 
                ef_construction: int = 200) -> dict:
     import faiss
 
-    from .pg_catalog import drop
-    from .stores import pg_server
-    from .stores.pgvector_store import table_size
+    from rag_core.pg_catalog import drop
+    from rag_core.stores import pg_server
+    from rag_core.stores.pgvector_store import table_size
 
     k = 10
     store, load_s = _store_ingest_seconds(dsn, chunks, vectors, "hnsw", hnsw_m=m, ef_construction=ef_construction)
@@ -245,8 +245,8 @@ def lexical_bench(dsn: str, chunks, questions: list[str], log) -> dict:
     import bm25s
     import Stemmer
 
-    from .pg_catalog import drop
-    from .stores.pgvector_store import PgVectorStore
+    from rag_core.pg_catalog import drop
+    from rag_core.stores.pgvector_store import PgVectorStore
 
     store = PgVectorStore("exact", 1, index_name=f"bench-{uuid.uuid4().hex[:8]}", dsn=dsn)
     for begin in range(0, len(chunks), 4096):
@@ -305,15 +305,15 @@ def run_pgvector_bench(n: int | None = None, quick: bool = False, progress: bool
     chunks, vectors, queries = structured_data(n, n_queries, log)
     results: dict = {"targets": TARGETS, "vectors": n, "dim": int(vectors.shape[1])}
     with _server(dsn) as resolved:
-        from .stores import pg_server
+        from rag_core.stores import pg_server
 
         results["server"] = pg_server.redact_dsn(dsn) if dsn else "embedded (pgserver, temp dir)"
         pg_server.get_pool(resolved)  # CREATE EXTENSION vector and the metadata table, before any side runs
         if rounds > 0:
             results["ingest"] = ingest_bench(resolved, chunks, vectors, rounds, log)
         if lexical:
-            from .bench import _questions
-            from .demo import demo_documents
+            from rag_core.bench import _questions
+            from rag_core.demo import demo_documents
 
             results["lexical"] = lexical_bench(resolved, chunks, _questions(demo_documents())[:n_queries], log)
             return results

@@ -13,11 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .embeddings import create_embedder
-from .evaluate import bundled_question_set, compare_indexes
-from .experiments import Variant, build_variant
-from .question_gen import as_question_set, longest_copied_run, offline_questions
-from .types import ChunkingConfig, RetrievalSettings
+from rag_core.embeddings import create_embedder
+from rag_core.evaluate import bundled_question_set, compare_indexes
+from rag_core.experiments import Variant, build_variant
+from rag_core.question_gen import as_question_set, longest_copied_run, offline_questions
+from rag_core.types import ChunkingConfig, RetrievalSettings
 
 CHUNKINGS = (ChunkingConfig(size=1000, overlap=100), ChunkingConfig(size=300, overlap=30))
 RETRIEVERS = (
@@ -52,7 +52,7 @@ def kendall_tau(x: list[float], y: list[float]) -> float:
 
 
 def run(n: int = 200, seed: int = 0, progress: bool = True) -> dict:
-    from .demo import demo_documents
+    from rag_core.demo import demo_documents
 
     log = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
     documents = demo_documents()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .errors import ConfigError
-from .registry import Registration, Registry
+from rag_core.errors import ConfigError
+from rag_core.registry import Registration, Registry
 
 Kind = Literal["embedder", "store", "reranker", "llm"]
 KINDS: tuple[str, ...] = ("embedder", "store", "reranker", "llm")
@@ -20,13 +20,13 @@ KINDS: tuple[str, ...] = ("embedder", "store", "reranker", "llm")
 def registry(kind: str) -> Registry:
     """The registry for `kind` (its providers' modules load on first use)."""
     if kind == "embedder":
-        from .embeddings import EMBEDDERS as found
+        from rag_core.embeddings import EMBEDDERS as found
     elif kind == "store":
-        from .stores import STORES as found
+        from rag_core.stores import STORES as found
     elif kind == "reranker":
-        from .rerank import RERANKERS as found
+        from rag_core.rerank import RERANKERS as found
     elif kind == "llm":
-        from .llm import LLMS as found
+        from rag_core.llm import LLMS as found
     else:
         raise ConfigError(f"unknown kind of provider {kind!r}; known: {', '.join(KINDS)}")
     return found

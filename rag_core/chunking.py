@@ -20,8 +20,8 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import Callable, Iterable, Iterator
 
-from .errors import ConfigError
-from .types import Chunk, ChunkingConfig, Document
+from rag_core.errors import ConfigError
+from rag_core.types import Chunk, ChunkingConfig, Document
 
 Span = tuple[int, int]
 Strategy = Callable[[str, ChunkingConfig], Iterable[Span]]
@@ -52,7 +52,7 @@ def _token_boundaries(text: str, encoding: str) -> tuple[list[int], list[int]]:
 
     Both lists start at (0, 0) and end at (n_tokens, len(text)).
     """
-    from .costs import get_encoding
+    from rag_core.costs import get_encoding
 
     enc = get_encoding(encoding)
     tokens = enc.encode_ordinary(text)
@@ -74,7 +74,7 @@ def _token_boundaries(text: str, encoding: str) -> tuple[list[int], list[int]]:
 
 
 def _tokens(text: str, config: ChunkingConfig) -> Iterator[Span]:
-    from .costs import get_encoding
+    from rag_core.costs import get_encoding
 
     enc = get_encoding(config.encoding)
     tok_idx, char_off = _token_boundaries(text, config.encoding)

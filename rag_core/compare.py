@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from .costs import TurnCosts
-from .significance import ALPHA, sign_test
-from .types import Hit
+from rag_core.costs import TurnCosts
+from rag_core.significance import ALPHA, sign_test
+from rag_core.types import Hit
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import ConfigError
-from .prompts import DEFAULT_TEMPLATE
-from .types import RETRIEVAL_BOUNDS, ChunkingConfig, RetrievalSettings
+from rag_core.errors import ConfigError
+from rag_core.prompts import DEFAULT_TEMPLATE
+from rag_core.types import RETRIEVAL_BOUNDS, ChunkingConfig, RetrievalSettings
 
 FORMAT_VERSION = 1
 #: a configuration file is small: refuse anything bigger before parsing it
@@ -191,7 +191,7 @@ def _check_value(section: str, f, value: Any) -> str | None:
 
 
 def _check_text(section: str, name: str, value: str) -> str | None:
-    from .providers import redact
+    from rag_core.providers import redact
 
     if redact(value) != value:
         return "looks like an API key: keys never go in a configuration file"
@@ -253,9 +253,9 @@ def from_dict(data: Any, origin: str = "the configuration") -> PlaygroundConfig:
 
 def _semantic_problems(config: PlaygroundConfig) -> list[str]:
     """What the parts themselves reject: chunking, the template, the retrieval mode, the index name."""
-    from . import chunking
-    from .index_catalog import check_name
-    from .prompts import validate_template
+    from rag_core import chunking
+    from rag_core.index_catalog import check_name
+    from rag_core.prompts import validate_template
 
     problems = []
     checks = [(lambda: chunking.validate(config.chunking)), (lambda: validate_template(config.answer.template)),
@@ -272,12 +272,12 @@ def _check_mode(settings: RetrievalSettings) -> None:
     mode = getattr(settings, "mode", None)
     if mode is None:
         return
-    from .retrieval import MODES
+    from rag_core.retrieval import MODES
 
     if mode not in MODES:
         raise ConfigError(f"retrieval.mode {mode!r} is unknown; known: {', '.join(MODES)}")
-    from .retrieval.fusion import NORMALISERS
-    from .retrieval.modes import FUSIONS
+    from rag_core.retrieval.fusion import NORMALISERS
+    from rag_core.retrieval.modes import FUSIONS
 
     for name, known in (("fusion", FUSIONS), ("normalise", NORMALISERS)):
         value = getattr(settings, name, None)
@@ -285,7 +285,7 @@ def _check_mode(settings: RetrievalSettings) -> None:
             raise ConfigError(f"retrieval.{name} {_shown(value)} is unknown; known: {', '.join(known)}")
     rewrite = getattr(settings, "rewrite", None)
     if rewrite is not None:
-        from .retrieval.rewrite import STRATEGIES
+        from rag_core.retrieval.rewrite import STRATEGIES
 
         if str(rewrite).replace("-", "_") not in STRATEGIES:
             raise ConfigError(f"retrieval.rewrite {rewrite!r} is unknown; known: multi_query, hyde (or leave it out)")
@@ -420,7 +420,7 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 def _index_dir(config: PlaygroundConfig) -> str:
     if config.index.dir:
         return config.index.dir
-    from .index_catalog import index_dir
+    from rag_core.index_catalog import index_dir
 
     return str(index_dir(config.index.name))
 
@@ -490,7 +490,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
 def template_from(args: argparse.Namespace) -> str | None:
     """--template FILE wins; else the file's template when it is not the default; else None."""
     if getattr(args, "template", None):
-        from .prompts import validate_template
+        from rag_core.prompts import validate_template
 
         with open(args.template, "rb") as handle:  # bounded: a template is a page of text
             raw = handle.read(MAX_TEXT + 1)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from .paths import DATA_DIR
-from .types import Document
+from rag_core.paths import DATA_DIR
+from rag_core.types import Document
 
 DEMO_FILE = DATA_DIR / "demo" / "wikipedia_summaries.jsonl"
 ATTRIBUTION = (

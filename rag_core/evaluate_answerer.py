@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, RagError
-from .index import Index
-from .llm.extractive import NOT_RELEVANT, ExtractiveAnswerer, unknown_names
-from .paths import DATA_DIR
-from .retrieval import Retriever
-from .types import Embedder, Hit, RetrievalSettings
+from rag_core.errors import ConfigError, RagError
+from rag_core.index import Index
+from rag_core.llm.extractive import NOT_RELEVANT, ExtractiveAnswerer, unknown_names
+from rag_core.paths import DATA_DIR
+from rag_core.retrieval import Retriever
+from rag_core.types import Embedder, Hit, RetrievalSettings
 
 OFF_CORPUS_QUESTIONS = DATA_DIR / "demo" / "questions_offcorpus.jsonl"
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -214,7 +214,7 @@ def by_set(observations: Sequence[Observation], threshold: float) -> dict[str, d
 
 def answer_embedder(kind: str, index: Index) -> Embedder | None:
     """The answerer's embedder for a sweep: the index's own when it is the local one."""
-    from .embeddings import DEFAULT_EMBEDDER, HashingEmbedder, create_embedder
+    from rag_core.embeddings import DEFAULT_EMBEDDER, HashingEmbedder, create_embedder
 
     if kind == "none":
         return None

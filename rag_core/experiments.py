@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import index as rindex
-from . import index_catalog as catalog
-from . import pg_catalog
-from .errors import ConfigError
-from .evaluate import EvalResult, QuestionSet, best, compare_indexes, setting_label, vs_best_json
-from .index import Index, IngestResult, source_hashes
-from .significance import Difference
-from .types import ChunkingConfig, Document, Embedder, RetrievalSettings
+from rag_core import index as rindex
+from rag_core import index_catalog as catalog
+from rag_core import pg_catalog
+from rag_core.errors import ConfigError
+from rag_core.evaluate import EvalResult, QuestionSet, best, compare_indexes, setting_label, vs_best_json
+from rag_core.index import Index, IngestResult, source_hashes
+from rag_core.significance import Difference
+from rag_core.types import ChunkingConfig, Document, Embedder, RetrievalSettings
 
 ProgressFn = Callable[[int, int, str], None]
 MAX_CHUNKINGS = 5
@@ -144,7 +144,7 @@ def parse_variant(spec: str) -> Chunking:
 
 def check_chunkings(chunkings: Sequence["ChunkingConfig | Chunking"]) -> tuple[Chunking, ...]:
     """1-5 distinct chunkings, each checked by the chunker (a bad size/overlap fails here)."""
-    from .chunking import chunk_documents
+    from rag_core.chunking import chunk_documents
 
     unique = tuple(dict.fromkeys(as_chunking(c) for c in chunkings))
     if not unique:
@@ -214,9 +214,9 @@ def open_to_build(directory: str | Path, embedder_name: str | None = None, store
     `open_for_replace`). Settings left as None keep the saved index's. Returns the index and
     whether it is such a replacement."""
     if replace and rindex.exists(directory):
-        from .catalog import dim_from_server
-        from .embeddings import create_embedder
-        from .providers import is_hosted
+        from rag_core.catalog import dim_from_server
+        from rag_core.embeddings import create_embedder
+        from rag_core.providers import is_hosted
 
         manifest = rindex.read_manifest(directory)
         name = embedder_name or manifest.embedder

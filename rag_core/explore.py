@@ -22,9 +22,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .index import Index
-from .projection import Projection, project_index, top_two
-from .types import Hit, VectorStore
+from rag_core.index import Index
+from rag_core.projection import Projection, project_index, top_two
+from rag_core.types import Hit, VectorStore
 
 #: points drawn at most (the query's hits are always added on top)
 MAX_POINTS = 5_000

@@ -13,9 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import index as rindex
-from .errors import ConfigError, RagError
-from .types import IndexManifest
+from rag_core import index as rindex
+from rag_core.errors import ConfigError, RagError
+from rag_core.types import IndexManifest
 
 DEMO_NAME = "demo"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from .costs import CostModels, TurnCosts, cost_models_for, count_tokens, encoding_for_model
-from .errors import ConfigError
-from .index import Index
-from .prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
-from .retrieval import RERANK_POOL_FACTOR, RERANK_POOL_MIN, RetrievalResult, Retriever
-from .retrieval.rewrite import QueryRewriter, create_rewriter
-from .types import LLM, Answer, GenerationRequest, Reranker, RetrievalSettings, TokenUsage
+from rag_core.costs import CostModels, TurnCosts, cost_models_for, count_tokens, encoding_for_model
+from rag_core.errors import ConfigError
+from rag_core.index import Index
+from rag_core.prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
+from rag_core.retrieval import RERANK_POOL_FACTOR, RERANK_POOL_MIN, RetrievalResult, Retriever
+from rag_core.retrieval.rewrite import QueryRewriter, create_rewriter
+from rag_core.types import LLM, Answer, GenerationRequest, Reranker, RetrievalSettings, TokenUsage
 
 __all__ = ["CostModels", "Pipeline", "Turn", "cost_models_for", "RERANK_POOL_FACTOR", "RERANK_POOL_MIN"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .index import Index
-from .types import Chunk
+from rag_core.index import Index
+from rag_core.types import Chunk
 
 #: rows the PCA is fitted on at most (see `fit_rows`)
 FIT_ROWS = 20_000

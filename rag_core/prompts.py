@@ -11,9 +11,9 @@ import string
 from dataclasses import dataclass
 from typing import Sequence
 
-from .costs import count_tokens, get_encoding
-from .errors import ConfigError, TemplateError
-from .types import Hit
+from rag_core.costs import count_tokens, get_encoding
+from rag_core.errors import ConfigError, TemplateError
+from rag_core.types import Hit
 
 DEFAULT_TEMPLATE = """\
 Answer the question using your existing knowledge and the context below.

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .costs import count_tokens
-from .errors import ConfigError
-from .evaluate import EvalQuestion, QuestionSet
-from .providers.metering import believable_count
-from .text import STOPWORDS
-from .types import Chunk, GenerationRequest, TokenUsage
+from rag_core.costs import count_tokens
+from rag_core.errors import ConfigError
+from rag_core.evaluate import EvalQuestion, QuestionSet
+from rag_core.providers.metering import believable_count
+from rag_core.text import STOPWORDS
+from rag_core.types import Chunk, GenerationRequest, TokenUsage
 
 #: at most this many consecutive words of a question may appear, in order, in its chunk
 COPY_BOUND = 3

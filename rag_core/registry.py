@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Generic, Literal, TypeVar
 
-from .errors import ConfigError
+from rag_core.errors import ConfigError
 
 T = TypeVar("T")
 

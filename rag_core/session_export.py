@@ -16,9 +16,9 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
 
-from .costs import TurnCosts, format_usd
-from .providers import Credentials, redact
-from .types import Answer, Hit
+from rag_core.costs import TurnCosts, format_usd
+from rag_core.providers import Credentials, redact
+from rag_core.types import Answer, Hit
 
 FORMAT = "rag-playground-session"
 VERSION = 1

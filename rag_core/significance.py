@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from rag_core.errors import ConfigError
 
 RESAMPLES = 10_000
 #: below this p-value (and with a CI that excludes 0) a difference is "told apart"

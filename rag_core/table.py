@@ -14,8 +14,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from .errors import ConfigError
-from .types import Document
+from rag_core.errors import ConfigError
+from rag_core.types import Document
 
 COLUMNS = ("source", "section", "text", "word_count", "char_count")
 INDEX_NAME = "ordinal"

@@ -17,11 +17,11 @@ import os
 import sys
 from typing import Sequence
 
-from ..config import parse_args
-from ..errors import RagError
-from . import advice, bench, data, eval, experiment, info, query, questions
-from .args import Parser
-from .common import TerminalSafeStream, common_parent
+from rag_core.config import parse_args
+from rag_core.errors import RagError
+from rag_core.cli import advice, bench, data, eval, experiment, info, query, questions
+from rag_core.cli.args import Parser
+from rag_core.cli.common import TerminalSafeStream, common_parent
 
 #: each subcommand group's parser declarations, in the order `--help` lists them
 PARSERS = (data.add_parsers, query.add_parsers, info.add_parsers, data.add_estimate_parser, eval.add_parsers,
@@ -39,15 +39,15 @@ def build_parser() -> Parser:
 
 def _redacted(exc: BaseException) -> str:
     """The error's text with every configured key masked (environment and secrets.toml)."""
-    from ..providers import Credentials, redact
+    from rag_core.providers import Credentials, redact
 
     return redact(exc, Credentials.from_env())
 
 
 def _configure_postgres() -> None:
     """The pgvector store's waits and limits (RAG_PG_*_S, ...), read here once and passed down."""
-    from ..stores import pg_server
-    from ..stores.pg_limits import PgLimits
+    from rag_core.stores import pg_server
+    from rag_core.stores.pg_limits import PgLimits
 
     pg_server.configure(PgLimits.from_env(os.environ))
 

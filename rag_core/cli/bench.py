@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import argparse
 
-from . import args as types
-from .common import add_dsn, add_json, print_out
+from rag_core.cli import args as types
+from rag_core.cli.common import add_dsn, add_json, print_out
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ..bench import micro_figures, run_bench
+    from rag_core.bench import micro_figures, run_bench
 
     if args.embedders:
-        from ..bench_embedders import run as embedders
+        from rag_core.bench_embedders import run as embedders
 
         print_out(embedders(), args.json)
         return 0
     if args.answerer:
-        from ..bench_answerer import run as answerer
+        from rag_core.bench_answerer import run as answerer
 
         print_out(answerer(progress=not args.quiet), args.json)
         return 0
     if args.question_gen:
-        from ..bench_questions import run as question_gen
+        from rag_core.bench_questions import run as question_gen
 
         print_out(question_gen(progress=not args.quiet), args.json)
         return 0
     if args.retrieval:
-        from ..bench_retrieval import run
+        from rag_core.bench_retrieval import run
 
         print_out(run(quick=args.quick, progress=not args.quiet), args.json)
         return 0
     if args.store == "pgvector":
-        from ..bench_pgvector import run_pgvector_bench
+        from rag_core.bench_pgvector import run_pgvector_bench
 
         results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet, dsn=args.dsn,
                                      rounds=args.rounds, hnsw_m=args.hnsw_m, ef_construction=args.ef_construction,

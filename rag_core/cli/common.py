@@ -13,10 +13,10 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from .. import catalog
-from ..config import add_config_option
-from ..types import ChunkingConfig
-from . import args as types
+from rag_core import catalog
+from rag_core.config import add_config_option
+from rag_core.types import ChunkingConfig
+from rag_core.cli import args as types
 
 
 class Progress:
@@ -66,7 +66,7 @@ def print_out(out: dict, as_json: bool) -> None:
 
 def credentials(args: argparse.Namespace):
     """Keys from .streamlit/secrets.toml, then the environment; --base-url is the compatible server's."""
-    from ..providers import load_credentials
+    from rag_core.providers import load_credentials
 
     creds = load_credentials()
     base_url = getattr(args, "base_url", None)

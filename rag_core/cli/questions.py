@@ -7,15 +7,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import args as types
-from .common import Progress, add_hosted, credentials, warn
+from rag_core.cli import args as types
+from rag_core.cli.common import Progress, add_hosted, credentials, warn
 
 MAX_QUESTIONS = 5_000
 
 
 def cmd_questions(args: argparse.Namespace) -> int:
-    from ..index import Index
-    from ..question_gen import COPY_BOUND, offline_questions, to_jsonl
+    from rag_core.index import Index
+    from rag_core.question_gen import COPY_BOUND, offline_questions, to_jsonl
 
     creds = credentials(args)
     index = Index.open(args.index, credentials=creds, on_warning=warn)
@@ -49,9 +49,9 @@ def cmd_questions(args: argparse.Namespace) -> int:
 
 def _with_a_model(args: argparse.Namespace, creds, chunks, bar):
     """Questions from a chat model: the estimate first (and --yes to spend), the true cost after."""
-    from ..costs import DEFAULT_PRICES, cost_models_for, format_usd
-    from ..llm import create_llm
-    from ..question_gen import llm_plan, llm_questions
+    from rag_core.costs import DEFAULT_PRICES, cost_models_for, format_usd
+    from rag_core.llm import create_llm
+    from rag_core.question_gen import llm_plan, llm_questions
 
     llm = create_llm(args.llm, credentials=creds)
     model = cost_models_for(llm, None).chat

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..types import RetrievalSettings
-from . import args as args_t
+from rag_core.types import RetrievalSettings
+from rag_core.cli import args as args_t
 
 DEFAULTS = RetrievalSettings()
 MODES = ("dense", "bm25", "hybrid")

@@ -5,12 +5,12 @@ price table and its arithmetic), `record` (each stage of a turn priced from the 
 record per turn, and the `Usage` derived from it). Everything is re-exported here.
 """
 
-from .prices import (DEFAULT_COST_MODEL, DEFAULT_COST_ROWS, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES,
+from rag_core.costs.prices import (DEFAULT_COST_MODEL, DEFAULT_COST_ROWS, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES,
                      PRICES_AS_OF, UNPRICED_NOTE, IngestEstimate, Price, PriceTable,
                      SpendEstimate, embedding_cost, estimate_ingest_cost, estimate_spend, format_usd,
                      is_unpriced, unpriced)
-from .record import CostModels, StageCost, TurnCosts, cost_models_for
-from .tokens import OFFLINE_ENCODINGS, count_tokens, encoding_for_model, get_encoding
+from rag_core.costs.record import CostModels, StageCost, TurnCosts, cost_models_for
+from rag_core.costs.tokens import OFFLINE_ENCODINGS, count_tokens, encoding_for_model, get_encoding
 
 __all__ = [
     "DEFAULT_COST_MODEL", "DEFAULT_COST_ROWS", "DEFAULT_EMBED_COST_MODEL", "DEFAULT_PRICES",

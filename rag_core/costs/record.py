@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
 
-from ..providers import is_hosted
-from ..providers.metering import believable_count, cost_model_of
-from ..types import TokenUsage, Usage
-from .prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, MTOK,
+from rag_core.providers import is_hosted
+from rag_core.providers.metering import believable_count, cost_model_of
+from rag_core.types import TokenUsage, Usage
+from rag_core.costs.prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, MTOK,
                      PriceTable, is_unpriced, unpriced)
 
 EMBEDDING, RERANK, PROMPT, COMPLETION = "query embedding", "rerank", "prompt", "completion"

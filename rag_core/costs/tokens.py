@@ -12,8 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from ..errors import ConfigError
-from ..paths import cache_dir
+from rag_core.errors import ConfigError
+from rag_core.paths import cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     import tiktoken

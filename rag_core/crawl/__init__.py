@@ -10,7 +10,7 @@ decoding.py (content encodings under one cap), causes.py (network failures in wo
 sitemap.py, crawler.py (the loop). `CrawlReport.why_empty()` names why nothing was fetched.
 """
 
-from .crawler import (
+from rag_core.crawl.crawler import (
     DEFAULT_USER_AGENT,
     KINDS,
     CrawlConfig,
@@ -20,8 +20,8 @@ from .crawler import (
     crawl,
     safe_client,
 )
-from .safety import AddressPolicy, AddressRefused, Resolver, SafeTransport, system_resolver
-from .urls import BadUrl, Scope, normalize_url
+from rag_core.crawl.safety import AddressPolicy, AddressRefused, Resolver, SafeTransport, system_resolver
+from rag_core.crawl.urls import BadUrl, Scope, normalize_url
 
 __all__ = [
     "DEFAULT_USER_AGENT", "KINDS", "AddressPolicy", "AddressRefused", "BadUrl", "CrawlConfig", "CrawlReport",

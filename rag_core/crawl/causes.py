@@ -15,7 +15,7 @@ import ssl
 
 import httpx
 
-from ..loaders.base import one_line
+from rag_core.loaders.base import one_line
 
 _OFFLINE_HINT = "check the URL, and that this machine is online"
 

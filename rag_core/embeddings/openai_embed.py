@@ -15,12 +15,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..costs import count_tokens, get_encoding
-from ..errors import ConfigError, ProviderError
-from ..providers.clients import HostedProvider, openai_client, openai_endpoint
-from ..providers.credentials import Credentials
-from ..providers.metering import batches
-from ..providers.retry import DEFAULT_POLICY, RetryPolicy
+from rag_core.costs import count_tokens, get_encoding
+from rag_core.errors import ConfigError, ProviderError
+from rag_core.providers.clients import HostedProvider, openai_client, openai_endpoint
+from rag_core.providers.credentials import Credentials
+from rag_core.providers.metering import batches
+from rag_core.providers.retry import DEFAULT_POLICY, RetryPolicy
 
 #: model -> (native dimension, accepts `dimensions`)
 OPENAI_EMBEDDING_MODELS: dict[str, tuple[int, bool]] = {

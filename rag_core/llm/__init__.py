@@ -5,9 +5,9 @@ ones only and the embedder (the process's local one, for sentence meaning) to `e
 
 from __future__ import annotations
 
-from ..registry import Registry
-from ..types import LLM, Embedder
-from .extractive import ExtractiveAnswerer
+from rag_core.registry import Registry
+from rag_core.types import LLM, Embedder
+from rag_core.llm.extractive import ExtractiveAnswerer
 
 LLMS = Registry[LLM]("llm")
 
@@ -22,7 +22,7 @@ def _extractive(model: str | None = None, embedder: Embedder | None = None, **op
                models=("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"), example="openai:gpt-4o-mini",
                description="OpenAI's hosted chat models: key in Settings, paid.")
 def _openai(model: str | None = None, **options) -> LLM:
-    from .openai_chat import OpenAIChat
+    from rag_core.llm.openai_chat import OpenAIChat
 
     return OpenAIChat(model, provider="openai", **options)
 
@@ -32,7 +32,7 @@ def _openai(model: str | None = None, **options) -> LLM:
                description="A chat model on any OpenAI-compatible server (Ollama, vLLM, LM Studio): "
                            "base URL in Settings.")
 def _compatible(model: str | None = None, **options) -> LLM:
-    from .openai_chat import OpenAIChat
+    from rag_core.llm.openai_chat import OpenAIChat
 
     return OpenAIChat(model, provider="compatible", **options)
 

@@ -23,9 +23,9 @@ from typing import Iterator
 
 import numpy as np
 
-from ..costs import count_tokens
-from ..text import STOPWORDS, terms
-from ..types import Embedder, GenerationRequest, Hit, TokenUsage
+from rag_core.costs import count_tokens
+from rag_core.text import STOPWORDS, terms
+from rag_core.types import Embedder, GenerationRequest, Hit, TokenUsage
 
 #: A sentence ends at . ! ? (then closing quotes or brackets) before a space or the end, at a CJK
 #: stop, or at a line break. A stop inside a token ("20.4 km2", "v1.2") is no end, and neither is

@@ -19,19 +19,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any, Callable, Mapping, Sequence
 
-from ..errors import IngestError, Reason
-from ..types import Document, sha256_text
-from .archive import ARCHIVE_SUFFIXES, DEFAULT_MAX_UNPACKED_BYTES, load_zip
-from .base import Loader, LoadOptions, Section, clean_label, decode_text, normalize_text, one_line, too_big
-from .csv_loader import load_csv
-from .docx import load_docx
-from .files import NotReadable, expand, read_regular
-from .html import load_html
-from .markdown import load_markdown
-from .noise import capture
-from .pdf import load_pdf
-from .sources import distinct, printable
-from .text import load_text
+from rag_core.errors import IngestError, Reason
+from rag_core.types import Document, sha256_text
+from rag_core.loaders.archive import ARCHIVE_SUFFIXES, DEFAULT_MAX_UNPACKED_BYTES, load_zip
+from rag_core.loaders.base import Loader, LoadOptions, Section, clean_label, decode_text, normalize_text, one_line, too_big
+from rag_core.loaders.csv_loader import load_csv
+from rag_core.loaders.docx import load_docx
+from rag_core.loaders.files import NotReadable, expand, read_regular
+from rag_core.loaders.html import load_html
+from rag_core.loaders.markdown import load_markdown
+from rag_core.loaders.noise import capture
+from rag_core.loaders.pdf import load_pdf
+from rag_core.loaders.sources import distinct, printable
+from rag_core.loaders.text import load_text
 
 __all__ = [
     "ARCHIVE_SUFFIXES", "DEFAULT_MAX_FILE_BYTES", "DEFAULT_MAX_TOTAL_BYTES", "LOADERS", "SUPPORTED_SUFFIXES",

@@ -17,12 +17,12 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import Reason
-from .base import one_line, too_big
-from .sources import MEMBER_SEPARATOR, member_source, printable
+from rag_core.errors import Reason
+from rag_core.loaders.base import one_line, too_big
+from rag_core.loaders.sources import MEMBER_SEPARATOR, member_source, printable
 
 if TYPE_CHECKING:
-    from . import LoadReport
+    from rag_core.loaders import LoadReport
 
 ARCHIVE_SUFFIXES = (".zip",)
 MAX_MEMBERS = 10_000
@@ -48,7 +48,7 @@ def _hidden(name: str) -> bool:
 
 def load_zip(name: str, data: bytes, load_member: MemberLoader, *, max_bytes: int,
              max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> "LoadReport":
-    from . import LoadReport, skipped
+    from rag_core.loaders import LoadReport, skipped
 
     def skip(source: str, reason: str | Reason, n_bytes: int = 0) -> LoadReport:
         return LoadReport((), (skipped(source, reason, n_bytes),))

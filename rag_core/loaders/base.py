@@ -15,8 +15,8 @@ from typing import Callable
 
 import charset_normalizer
 
-from ..errors import IngestError, Reason
-from .sources import printable
+from rag_core.errors import IngestError, Reason
+from rag_core.loaders.sources import printable
 
 
 @dataclass(frozen=True)

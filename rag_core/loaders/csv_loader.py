@@ -12,8 +12,8 @@ import csv
 import io
 from pathlib import PurePath
 
-from ..errors import IngestError
-from .base import LoadOptions, Section, decode_text, one_line
+from rag_core.errors import IngestError
+from rag_core.loaders.base import LoadOptions, Section, decode_text, one_line
 
 TITLE_COLUMNS = ("title", "name", "heading", "headline", "subject")
 

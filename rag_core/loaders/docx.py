@@ -12,10 +12,10 @@ import re
 import time
 import zipfile
 
-from ..errors import IngestError
-from .base import LoadOptions, Section, one_line
-from .noise import note
-from .text import file_label
+from rag_core.errors import IngestError
+from rag_core.loaders.base import LoadOptions, Section, one_line
+from rag_core.loaders.noise import note
+from rag_core.loaders.text import file_label
 
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 #: Word never writes more than a few tens of thousands for a book; more is a hostile file

@@ -16,8 +16,8 @@ import stat
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..errors import Reason
-from .sources import path_source, printable
+from rag_core.errors import Reason
+from rag_core.loaders.sources import path_source, printable
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))

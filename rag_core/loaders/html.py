@@ -15,9 +15,9 @@ from typing import Iterator
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from .base import LoadOptions, Section, decode_text
-from .noise import note
-from .text import file_label
+from rag_core.loaders.base import LoadOptions, Section, decode_text
+from rag_core.loaders.noise import note
+from rag_core.loaders.text import file_label
 
 _SECTION_TAGS = {"h1": 1, "h2": 2, "h3": 3}
 _DROP_TAGS = ("script", "style", "nav", "noscript", "template", "iframe", "svg", "canvas",

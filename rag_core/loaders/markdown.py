@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from .base import LoadOptions, Section, decode_text
-from .text import file_label
+from rag_core.loaders.base import LoadOptions, Section, decode_text
+from rag_core.loaders.text import file_label
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")  # anchored, no nested repeats: linear
 

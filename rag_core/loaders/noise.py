@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from .sources import printable
+from rag_core.loaders.sources import printable
 
 #: the top-level loggers of the parsing libraries the loaders call
 NOISY_LOGGERS = ("pypdf", "PyPDF2", "docx", "trafilatura", "htmldate", "courlan", "justext",

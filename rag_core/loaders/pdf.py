@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import time
 
-from ..errors import IngestError
-from .base import LoadOptions, Section, normalize_text, one_line
-from .noise import note
+from rag_core.errors import IngestError
+from rag_core.loaders.base import LoadOptions, Section, normalize_text, one_line
+from rag_core.loaders.noise import note
 
 ENCRYPTED_REASON = "encrypted PDF: remove the password and upload again"
 NO_TEXT_REASON = "no extractable text (scanned PDF? run OCR first)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from .base import LoadOptions, Section, decode_text
+from rag_core.loaders.base import LoadOptions, Section, decode_text
 
 
 def file_label(name: str) -> str:

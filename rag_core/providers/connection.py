@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError, ProviderError
-from .clients import cohere_client, cohere_endpoint, openai_client, openai_endpoint
-from .credentials import Credentials, redact
-from .retry import ProviderCallError, RetryPolicy
+from rag_core.errors import ConfigError, ProviderError
+from rag_core.providers.clients import cohere_client, cohere_endpoint, openai_client, openai_endpoint
+from rag_core.providers.credentials import Credentials, redact
+from rag_core.providers.retry import ProviderCallError, RetryPolicy
 
 CONNECTION_POLICY = RetryPolicy(max_attempts=1, timeout=10.0)
 

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from ..errors import ProviderError
-from .credentials import Credentials, redact
+from rag_core.errors import ProviderError
+from rag_core.providers.credentials import Credentials, redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import warnings
 from typing import Callable
 
-from ..registry import Registry
-from ..types import Reranker
-from .lexical import DEPRECATED, BM25Reranker, RRFReranker
+from rag_core.registry import Registry
+from rag_core.types import Reranker
+from rag_core.rerank.lexical import DEPRECATED, BM25Reranker, RRFReranker
 
 RERANKERS: Registry[Reranker] = Registry("reranker")
 
@@ -34,7 +34,7 @@ def _rrf(model: str | None = None, **_: object) -> Reranker:
                     example="cohere:rerank-v3.5",
                     description="Cohere's hosted reranker: key in Settings, paid per search.")
 def _cohere(model: str | None = None, **options: object) -> Reranker:
-    from .cohere_rerank import CohereReranker
+    from rag_core.rerank.cohere_rerank import CohereReranker
 
     return CohereReranker(model, **options)
 

@@ -23,9 +23,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, StoreError
-from ..text import STOPWORDS
-from ..types import Chunk
+from rag_core.errors import ConfigError, StoreError
+from rag_core.text import STOPWORDS
+from rag_core.types import Chunk
 
 #: a query longer than this is cut (bounded work per query; BM25 gains nothing from an essay)
 MAX_QUERY_CHARS = 2000
@@ -121,7 +121,7 @@ class BM25Index:
         """The index over a store's chunks, in store order, searched by `chunk.chunk_id`. Call it
         again after an ingest or delete (a full rebuild keeps IDF and lengths exact). `headers`:
         index the contextual-header text (see headers.py), as the embedder saw it."""
-        from .headers import indexed_text
+        from rag_core.retrieval.headers import indexed_text
 
         return cls.build(unique_ids(chunks), [indexed_text(c, headers) for c in chunks], params)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from ..types import Chunk
+from rag_core.types import Chunk
 
 #: a header longer than this is cut: it should name the chunk, not repeat it
 MAX_HEADER_CHARS = 200

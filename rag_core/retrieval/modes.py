@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..types import Hit, Score
-from .fusion import NORMALISERS, hybrid_weighted, rrf
+from rag_core.errors import ConfigError
+from rag_core.types import Hit, Score
+from rag_core.retrieval.fusion import NORMALISERS, hybrid_weighted, rrf
 
 if TYPE_CHECKING:
-    from .retriever import RetrievalQuery, Retriever
+    from rag_core.retrieval.retriever import RetrievalQuery, Retriever
 
 FUSIONS = ("weighted", "rrf")
 NORMALISE_LABEL = {"zscore": "z-score", "minmax": "min-max"}

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..errors import ConfigError
-from ..types import Chunk
+from rag_core.errors import ConfigError
+from rag_core.types import Chunk
 
 #: more than this many neighbours each side would flood the prompt; the setting is capped here
 MAX_NEIGHBOURS = 5

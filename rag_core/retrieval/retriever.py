@@ -29,15 +29,15 @@ from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from ..costs import count_tokens
-from ..errors import ConfigError
-from ..index import Index
-from ..providers.metering import MeterReading, meter_of, reading
-from ..types import Hit, Reranker, RetrievalSettings, Score
-from . import modes
-from .mmr import mmr
-from .neighbours import MAX_NEIGHBOURS, expand
-from .rewrite import HYDE, QueryRewriter, Rewrite, fuse_rewrites
+from rag_core.costs import count_tokens
+from rag_core.errors import ConfigError
+from rag_core.index import Index
+from rag_core.providers.metering import MeterReading, meter_of, reading
+from rag_core.types import Hit, Reranker, RetrievalSettings, Score
+from rag_core.retrieval import modes
+from rag_core.retrieval.mmr import mmr
+from rag_core.retrieval.neighbours import MAX_NEIGHBOURS, expand
+from rag_core.retrieval.rewrite import HYDE, QueryRewriter, Rewrite, fuse_rewrites
 
 #: How many first-stage candidates a reranker sees per final hit.
 RERANK_POOL_FACTOR = 4

@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
-from ..costs import count_tokens, encoding_for_model
-from ..errors import ConfigError
-from ..types import LLM, GenerationRequest, Hit, TokenUsage
-from .fusion import DEFAULT_RRF_K, rrf
+from rag_core.costs import count_tokens, encoding_for_model
+from rag_core.errors import ConfigError
+from rag_core.types import LLM, GenerationRequest, Hit, TokenUsage
+from rag_core.retrieval.fusion import DEFAULT_RRF_K, rrf
 
 MULTI_QUERY, HYDE = "multi_query", "hyde"
 STRATEGIES = (MULTI_QUERY, HYDE)

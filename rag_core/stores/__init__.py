@@ -7,10 +7,10 @@
 
 from __future__ import annotations
 
-from ..registry import Registry
-from ..types import VectorStore
-from .faiss_store import FaissStore
-from .numpy_store import NumpyStore
+from rag_core.registry import Registry
+from rag_core.types import VectorStore
+from rag_core.stores.faiss_store import FaissStore
+from rag_core.stores.numpy_store import NumpyStore
 
 STORES: Registry[VectorStore] = Registry("store")
 DEFAULT_STORE = "faiss"
@@ -36,7 +36,7 @@ def _faiss_hnsw(_model: str | None, *, dim: int, **options) -> VectorStore:
 @STORES.register("pgvector", hosted=False,
                  description="PostgreSQL + pgvector, exact search: one index shared by many app instances.")
 def _pgvector(_model: str | None, *, dim: int, **options) -> VectorStore:
-    from .pgvector_store import PgVectorStore  # psycopg is imported only when a pgvector store is used
+    from rag_core.stores.pgvector_store import PgVectorStore  # psycopg is imported only when a pgvector store is used
 
     return PgVectorStore("exact", dim, **options)
 
@@ -44,7 +44,7 @@ def _pgvector(_model: str | None, *, dim: int, **options) -> VectorStore:
 @STORES.register("pgvector-hnsw", hosted=False,
                  description="PostgreSQL + pgvector HNSW graph: approximate, fast on big shared indexes.")
 def _pgvector_hnsw(_model: str | None, *, dim: int, **options) -> VectorStore:
-    from .pgvector_store import PgVectorStore
+    from rag_core.stores.pgvector_store import PgVectorStore
 
     return PgVectorStore("hnsw", dim, **options)
 

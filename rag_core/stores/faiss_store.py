@@ -15,11 +15,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, ProviderError, StoreError
-from ..types import Chunk, Hit
-from .faiss_file import check_faiss_file
-from .files import MB, open_regular, tampered, write_file
-from .numpy_store import (
+from rag_core.errors import ConfigError, ProviderError, StoreError
+from rag_core.types import Chunk, Hit
+from rag_core.stores.faiss_file import check_faiss_file
+from rag_core.stores.files import MB, open_regular, tampered, write_file
+from rag_core.stores.numpy_store import (
     CHUNKS_FILE,
     ChunkListStore,
     as_matrix,

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from ..errors import DiskFullError, StoreError, index_values
+from rag_core.errors import DiskFullError, StoreError, index_values
 
 MB = 1024 * 1024
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}

@@ -29,11 +29,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, IndexMismatchError, StoreError
-from ..types import Chunk, Hit
-from . import pg_server, pg_wait
-from .pg_server import META_TABLE, ensure_metadata  # noqa: F401 - ensure_metadata: re-exported
-from .numpy_store import as_matrix, check_lengths
+from rag_core.errors import ConfigError, IndexMismatchError, StoreError
+from rag_core.types import Chunk, Hit
+from rag_core.stores import pg_server, pg_wait
+from rag_core.stores.pg_server import META_TABLE, ensure_metadata  # noqa: F401 - ensure_metadata: re-exported
+from rag_core.stores.numpy_store import as_matrix, check_lengths
 
 POINTER_FILE = "pgvector.json"
 #: a filtered HNSW query scans exactly when at most this many rows pass the filter (pgvector 0.6
