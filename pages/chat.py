@@ -3,7 +3,7 @@ two configurations side by side (ui/compare.py)."""
 
 import streamlit as st
 
-from rag_core import index_catalog as catalog
+from rag_core.index import catalog as catalog
 from ui import chat, compare, share, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup

@@ -3,8 +3,8 @@ file or URL, then the documents table and what the content filter drops."""
 
 import streamlit as st
 
-from rag_core.demo import demo_documents
-from rag_core.loaders import SUPPORTED_SUFFIXES
+from rag_core.ingest.demo import demo_documents
+from rag_core.ingest.loaders import SUPPORTED_SUFFIXES
 from ui import crawl, data, state
 from ui.guard import guard
 from ui.layout import page_setup

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rag_core import index_catalog as catalog
+from rag_core.index import catalog as catalog
 from ui import evaluate, url_state
 from ui.guard import guard
 from ui.layout import page_setup

@@ -4,10 +4,10 @@ true scores; colour by topic, folder or source; at most 5,000 points drawn."""
 
 import streamlit as st
 
-from rag_core import index_catalog as catalog
-from rag_core.explore import pca_view, query_view
+from rag_core.index import catalog as catalog
+from rag_core.evaluation.explore import pca_view, query_view
 from rag_core.retrieval import Retriever
-from rag_core.types import RetrievalSettings
+from rag_core.core.types import RetrievalSettings
 from ui import explore, indexes, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup

@@ -3,9 +3,9 @@ questions that open Chat and ask."""
 
 import streamlit as st
 
-from rag_core import index as rindex
-from rag_core.demo import ATTRIBUTION, SAMPLE_QUESTIONS
-from rag_core import index_catalog as catalog
+from rag_core.index import index as rindex
+from rag_core.ingest.demo import ATTRIBUTION, SAMPLE_QUESTIONS
+from rag_core.index import catalog as catalog
 from ui import indexes, share, state
 from ui.guard import guard
 from ui.layout import page_setup

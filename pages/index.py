@@ -4,11 +4,11 @@ a chunking experiment, manage."""
 import streamlit as st
 
 from rag_core import costs
-from rag_core.chunking import STRATEGIES
-from rag_core.demo import demo_documents
-from rag_core.catalog import describe, is_hosted
-from rag_core.types import ChunkingConfig
-from rag_core import index_catalog as catalog
+from rag_core.ingest.chunking import STRATEGIES
+from rag_core.ingest.demo import demo_documents
+from rag_core.core.catalog import describe, is_hosted
+from rag_core.core.types import ChunkingConfig
+from rag_core.index import catalog as catalog
 from ui import experiment, indexing, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup

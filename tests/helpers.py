@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rag_core.costs import TurnCosts
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import Answer, ChunkingConfig, Document
+from rag_core.index.index import Index
+from rag_core.core.types import Answer, ChunkingConfig, Document
 
 FACTS = {
     "kenya.md": "Nairobi is the capital and largest city of Kenya. Kenya lies on the equator in East Africa, "

@@ -25,7 +25,7 @@ def pg_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def pg_dsn(pg_data_dir) -> str:
-    from rag_core.errors import StoreError
+    from rag_core.core.errors import StoreError
     from rag_core.stores import pg_server
 
     try:

@@ -13,11 +13,11 @@ from streamlit.testing.v1 import AppTest
 
 from rag_core.cli import advice as cli_advice
 from rag_core.cli import main
-from rag_core.crawl import UrlStatus
-from rag_core.errors import ConfigError, IndexMismatchError, RagError, StoreError, TemplateError
-from rag_core.index import Index, open_for_ingest
-from rag_core.loaders import FileStatus, load_bytes
-from rag_core.prompts import validate_template
+from rag_core.ingest.crawl import UrlStatus
+from rag_core.core.errors import ConfigError, IndexMismatchError, RagError, StoreError, TemplateError
+from rag_core.index.index import Index, open_for_ingest
+from rag_core.ingest.loaders import FileStatus, load_bytes
+from rag_core.answer.prompts import validate_template
 from ui import advice as app_advice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +136,7 @@ def test_a_full_disk_is_worded_without_the_server_path(tmp_path):
     import errno
     import os
 
-    from rag_core.stores.files import write_error
+    from rag_core.core.files import write_error
 
     exc = write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), tmp_path / "notes" / ".staging-1")
     assert exc.kind == "disk_full" and exc.values["path"] == str(tmp_path / "notes" / ".staging-1")

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from rag_core.cli import main
-from rag_core.errors import ConfigError, ProviderError
+from rag_core.core.errors import ConfigError, ProviderError
 from rag_core.llm import create_llm
-from rag_core.types import GenerationRequest
+from rag_core.core.types import GenerationRequest
 from test_app_providers import app_env  # noqa: F401  (the app fixture: an index, the fake server allowed)
 
 

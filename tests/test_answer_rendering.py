@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import Chunk, ChunkingConfig, Document, Hit
+from rag_core.index.index import Index
+from rag_core.core.types import Chunk, ChunkingConfig, Document, Hit
 from ui import widgets
 
 #: a document line written to make a browser fetch something, in every way markdown allows

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import Chunk, ChunkingConfig, Document, Hit, Score
+from rag_core.index.index import Index
+from rag_core.core.types import Chunk, ChunkingConfig, Document, Hit, Score
 from ui import hitcards
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,7 +175,7 @@ def test_every_retrieval_setting_gets_a_widget_in_the_compare_form():
     import dataclasses
     import typing
 
-    from rag_core.types import RetrievalSettings
+    from rag_core.core.types import RetrievalSettings
     from ui import compare
 
     hints = typing.get_type_hints(RetrievalSettings)

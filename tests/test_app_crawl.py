@@ -264,7 +264,7 @@ def test_offline_crawl_is_a_warning_naming_the_cause(app, monkeypatch, case):
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
     if case == "dns":
-        monkeypatch.setattr("rag_core.crawl.safety.system_resolver", offline)  # the offline machine's DNS
+        monkeypatch.setattr("rag_core.core.safety.system_resolver", offline)  # the offline machine's DNS
         seed, phrase = "https://docs.example.com/", "the host name docs.example.com could not be resolved"
     else:
         with socket.socket() as sock:

@@ -13,11 +13,11 @@ import pytest
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
-from rag_core.demo import demo_documents
+from rag_core.ingest.demo import demo_documents
 from rag_core.embeddings import create_embedder
-from rag_core.evaluate import demo_question_set
-from rag_core.index import Index
-from rag_core.types import ChunkingConfig
+from rag_core.evaluation.evaluate import demo_question_set
+from rag_core.index.index import Index
+from rag_core.core.types import ChunkingConfig
 from rag_core.rerank import RERANKERS
 from ui import evaluate as ui_evaluate
 

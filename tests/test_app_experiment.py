@@ -12,10 +12,10 @@ from helpers import app_errors as errors
 from helpers import fact_documents, hashing_index
 from streamlit.testing.v1 import AppTest
 
-from rag_core import index as rindex
-from rag_core.evaluate import best
-from rag_core.index import Index
-from rag_core.types import ChunkingConfig
+from rag_core.index import index as rindex
+from rag_core.evaluation.evaluate import best
+from rag_core.index.index import Index
+from rag_core.core.types import ChunkingConfig
 from rag_core.rerank import RERANKERS
 from ui import evaluate as ui_evaluate
 
@@ -146,7 +146,7 @@ def test_the_app_asks_before_an_experiment_replaces_an_unrelated_index(index_pag
     """Issue 16 item 9: an index the experiment did not build is replaced only after a confirmation."""
     from helpers import FACTS
 
-    from rag_core.types import Document
+    from rag_core.core.types import Document
 
     other = [Document(source=f"note{n}.md", section="n", text=f"Harbour log {n}: ships and tides. " * 5)
              for n in range(6)]

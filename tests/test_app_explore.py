@@ -13,12 +13,12 @@ import pytest
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
-from rag_core.demo import demo_documents
+from rag_core.ingest.demo import demo_documents
 from rag_core.embeddings import create_embedder
-from rag_core.explore import LEGEND_MAX, MAX_POINTS
-from rag_core.index import Index
+from rag_core.evaluation.explore import LEGEND_MAX, MAX_POINTS
+from rag_core.index.index import Index
 from rag_core.retrieval import Retriever
-from rag_core.types import Chunk, ChunkingConfig, RetrievalSettings
+from rag_core.core.types import Chunk, ChunkingConfig, RetrievalSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIG = MAX_POINTS + 1_000
@@ -134,8 +134,8 @@ def test_a_large_index_is_sampled_says_so_and_keeps_a_short_legend(big_index):
 def test_group_names_from_file_names_are_escaped_in_the_legend(tmp_path):
     from helpers import hashing_index
 
-    from rag_core.explore import build_map, pca_view
-    from rag_core.types import Document
+    from rag_core.evaluation.explore import build_map, pca_view
+    from rag_core.core.types import Document
     from ui import explore as explore_ui
 
     docs = [Document("<b>bold.md", "", "some words about rivers"), Document("plain.md", "", "other words")]
@@ -145,8 +145,8 @@ def test_group_names_from_file_names_are_escaped_in_the_legend(tmp_path):
 
 
 def test_hits_frame_lists_every_score_only_when_a_hit_has_more_than_one():
-    from rag_core.explore import MapHit, MapView
-    from rag_core.types import Hit
+    from rag_core.evaluation.explore import MapHit, MapView
+    from rag_core.core.types import Hit
     from ui.explore import hits_frame
 
     chunk = Chunk("a.md", "A", "text", 0, 4, "d")

@@ -8,10 +8,10 @@ import pytest
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
-from rag_core.demo import demo_documents
+from rag_core.ingest.demo import demo_documents
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import ChunkingConfig, Document
+from rag_core.index.index import Index
+from rag_core.core.types import ChunkingConfig, Document
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "small"

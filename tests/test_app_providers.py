@@ -15,8 +15,8 @@ from helpers import fact_documents
 from streamlit.testing.v1 import AppTest
 
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import ChunkingConfig
+from rag_core.index.index import Index
+from rag_core.core.types import ChunkingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = "small"
@@ -239,7 +239,7 @@ def test_hosted_build_needs_confirmation_before_any_request(app_env, server):
 
 def test_query_with_another_embedder_is_refused(app_env, server):
     """The manifest check: a hosted index opened with a different embedder is an error."""
-    from rag_core.errors import IndexMismatchError
+    from rag_core.core.errors import IndexMismatchError
 
     directory = app_env / "big"
     from rag_core.providers import Credentials

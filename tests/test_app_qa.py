@@ -10,10 +10,10 @@ from helpers import app_errors, fact_documents, hashing_index
 from streamlit.testing.v1 import AppTest
 
 from rag_core.costs import TurnCosts
-from rag_core.demo import SAMPLE_QUESTIONS
+from rag_core.ingest.demo import SAMPLE_QUESTIONS
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import Answer, Chunk, ChunkingConfig, Hit, RetrievalSettings, Usage
+from rag_core.index.index import Index
+from rag_core.core.types import Answer, Chunk, ChunkingConfig, Hit, RetrievalSettings, Usage
 from ui import compare, state
 
 
@@ -110,7 +110,7 @@ def test_explore_hits_table_names_the_chunk_before_the_details():
     empty-looking "nearest on m…" column, with which chunk each hit is scrolled out of view."""
     import numpy as np
 
-    from rag_core.explore import MapHit, MapView
+    from rag_core.evaluation.explore import MapHit, MapView
     from ui.explore import hits_frame
 
     hit = Hit(Chunk("rivers/amazon.md", "Amazon River", "text", 0, 4, "d"), 0.69, "cosine", 1)
@@ -169,8 +169,8 @@ def test_settings_refuses_a_metadata_base_url_as_soon_as_it_is_typed(app_root, m
 
 def test_config_import_states_its_real_size_limit(demo_root):
     """The config uploader showed only Streamlit's "1MB per file", but a configuration file is at
-    most 256 KB (rag_core.config.MAX_BYTES): the label says so."""
-    from rag_core.config import MAX_BYTES
+    most 256 KB (rag_core.answer.config.MAX_BYTES): the label says so."""
+    from rag_core.answer.config import MAX_BYTES
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.switch_page("pages/chat.py").run()

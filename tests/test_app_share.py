@@ -11,11 +11,11 @@ import pytest
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
-from rag_core import config as rconfig
-from rag_core.demo import demo_documents
+from rag_core.answer import config as rconfig
+from rag_core.ingest.demo import demo_documents
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import ChunkingConfig
+from rag_core.index.index import Index
+from rag_core.core.types import ChunkingConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-typed-secret-0123456789"
@@ -203,7 +203,7 @@ def test_session_export_has_every_turn_as_markdown_and_json(indexes, downloads, 
 
 
 def test_home_sample_question_opens_chat_and_asks_it_once(indexes):
-    from rag_core.demo import SAMPLE_QUESTIONS
+    from rag_core.ingest.demo import SAMPLE_QUESTIONS
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not errors(at), errors(at)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag_core.chunking import chunk_document
-from rag_core.types import ChunkingConfig, Document
+from rag_core.ingest.chunking import chunk_document
+from rag_core.core.types import ChunkingConfig, Document
 from ui import widgets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,14 +40,14 @@ def test_chunk_preview_escapes_text():
 
 
 def test_score_label_keeps_first_stage_score_after_reranking():
-    from rag_core.types import Chunk, Hit
+    from rag_core.core.types import Chunk, Hit
 
     hit = Hit(Chunk("s", "", "t", 0, 1, "d"), 0.8, "cosine", 2).reranked(3.5, "bm25", 1)
     assert widgets.score_text(hit) == "bm25 3.500 (was #2, cosine 0.800)"
 
 
 def test_cost_line_escapes_dollar_for_markdown():
-    from rag_core.types import Usage
+    from rag_core.core.types import Usage
 
     text = widgets.cost_text(Usage(1, 2, 3, 0.0012, "openai:gpt-4o-mini"))
     assert "\\$0.0012 " in text and "1 embedding + 2 prompt + 3 completion" in text

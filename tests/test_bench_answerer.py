@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from rag_core.bench_answerer import DEMO_SETS, run
-from rag_core.evaluate_answerer import load_answerer_questions
-from rag_core.text import terms
+from rag_core.bench.answerer import DEMO_SETS, run
+from rag_core.evaluation.answerer import load_answerer_questions
+from rag_core.core.text import terms
 
 
 def test_the_sets_hold_at_least_60_new_unanswerable_questions_none_seen_before():

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rag_core import bench_defaults as bd
-from rag_core.evaluate import EvalResult, QuestionResult
-from rag_core.significance import Difference
-from rag_core.types import RetrievalSettings
+from rag_core.bench import defaults as bd
+from rag_core.evaluation.evaluate import EvalResult, QuestionResult
+from rag_core.evaluation.significance import Difference
+from rag_core.core.types import RetrievalSettings
 
 BASE = RetrievalSettings(top_k=bd.TOP_K)
 DENSE, RRF = replace(BASE, mode="dense"), replace(BASE, fusion="rrf")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from rag_core.errors import ConfigError, StoreError
-from rag_core.retrieval.bm25 import MAX_QUERY_TERMS, BM25Index, BM25Params, Tokenizer
+from rag_core.core.errors import ConfigError, StoreError
+from rag_core.index.bm25 import MAX_QUERY_TERMS, BM25Index, BM25Params, Tokenizer
 
 CORPUS = [
     "The Amazon river flows through the rainforest of Brazil and Peru.",
@@ -165,7 +165,7 @@ def test_search_is_faster_than_one_python_step_per_chunk():
 
 
 def test_from_chunks_uses_chunk_ids_and_optional_headers():
-    from rag_core.types import Chunk
+    from rag_core.core.types import Chunk
 
     chunks = [Chunk(f"https://en.wikipedia.org/wiki/{t}", t, text, 0, len(text), f"d{i}-0")
               for i, (t, text) in enumerate([("Eiffel_Tower", "It was finished in 1889."),

@@ -7,9 +7,9 @@ import pytest
 from helpers import hashing_index, run_cli
 
 from rag_core.retrieval import Retriever
-from rag_core.retrieval.bm25 import BM25Index
+from rag_core.index.bm25 import BM25Index
 from rag_core.retrieval.modes import BM25_NOTHING
-from rag_core.types import ChunkingConfig, Document, RetrievalSettings
+from rag_core.core.types import ChunkingConfig, Document, RetrievalSettings
 
 NO_WORDS = {"stop.md": "the of and to is a in it " * 8, "emoji.md": "😀 🎉 !!! ... ??? 💥 " * 8,
             "punct.md": "--- *** ;;; ,,, ((( ))) " * 8}

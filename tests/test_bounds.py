@@ -9,12 +9,12 @@ import pytest
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 
-from rag_core import config as rconfig
-from rag_core.demo import demo_documents
+from rag_core.answer import config as rconfig
+from rag_core.ingest.demo import demo_documents
 from rag_core.embeddings import create_embedder
-from rag_core.errors import ConfigError
-from rag_core.index import Index
-from rag_core.types import RETRIEVAL_BOUNDS, ChunkingConfig, RetrievalSettings
+from rag_core.core.errors import ConfigError
+from rag_core.index.index import Index
+from rag_core.core.types import RETRIEVAL_BOUNDS, ChunkingConfig, RetrievalSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 

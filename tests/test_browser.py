@@ -196,8 +196,8 @@ def test_markdown_in_a_document_renders_as_text_in_a_real_browser(server, tmp_pa
     from playwright.sync_api import expect, sync_playwright
 
     from rag_core.embeddings import create_embedder
-    from rag_core.index import Index
-    from rag_core.types import ChunkingConfig, Document
+    from rag_core.index.index import Index
+    from rag_core.core.types import ChunkingConfig, Document
 
     index = Index.create(tmp_path / "indexes" / "hostile", create_embedder("hashing"), "numpy",
                          ChunkingConfig(size=2000))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from helpers import hashing_index
 
-from rag_core import index_catalog as catalog
-from rag_core.errors import ConfigError
-from rag_core.projection import project_index
+from rag_core.index import catalog as catalog
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.projection import project_index
 
 
 def test_projection_places_a_stored_vector_on_its_own_point(tmp_path):

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag_core.chunking import STRATEGIES, chunk_document, chunk_documents
+from rag_core.ingest.chunking import STRATEGIES, chunk_document, chunk_documents
 from rag_core.costs import count_tokens, get_encoding
-from rag_core.errors import ConfigError
-from rag_core.paths import DATA_DIR
-from rag_core.types import ChunkingConfig, Document
+from rag_core.core.errors import ConfigError
+from rag_core.core.paths import DATA_DIR
+from rag_core.core.types import ChunkingConfig, Document
 
 # words, whitespace and punctuation mixed with emoji (incl. ZWJ sequences), CJK, combining marks
 PIECES = [

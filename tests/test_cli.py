@@ -153,7 +153,7 @@ def test_estimate_counts_what_ingest_embeds(tmp_path, docs):
         ingest["rows_dropped_by_filter"]
     assert estimate["files_skipped"] == ingest["files_skipped"] and any("big.txt" in s for s in ingest["files_skipped"])
     from rag_core import costs
-    from rag_core.index import Index
+    from rag_core.index.index import Index
 
     texts = [c.text for c in Index.open(index).store.chunks()]
     assert estimate["tokens"] == costs.estimate_ingest_cost(texts, "openai:text-embedding-3-small").tokens

@@ -8,8 +8,8 @@ import pytest
 from helpers import FACTS, hashing_index
 
 from rag_core.cli import main
-from rag_core.index import read_manifest
-from rag_core.types import Document
+from rag_core.index.index import read_manifest
+from rag_core.core.types import Document
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,14 @@
-"""rag_core.compare: the diff of two answers' chunks (a partition of their union) and costs."""
+"""rag_core.answer.compare: the diff of two answers' chunks (a partition of their union) and costs."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag_core.compare import compare, ranked_table, tally
+from rag_core.answer.compare import compare, ranked_table, tally
 from rag_core.costs import TurnCosts
 from rag_core.costs.record import StageCost
-from rag_core.types import Chunk, Hit
+from rag_core.core.types import Chunk, Hit
 
 
 def hit(n: int, rank: int = 1) -> Hit:

@@ -12,14 +12,14 @@ from helpers import hashing_index
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag_core import config as cfg
-from rag_core.chunking import STRATEGIES
+from rag_core.answer import config as cfg
+from rag_core.ingest.chunking import STRATEGIES
 from rag_core.cli import main
-from rag_core.errors import ConfigError
-from rag_core.prompts import DEFAULT_TEMPLATE
+from rag_core.core.errors import ConfigError
+from rag_core.answer.prompts import DEFAULT_TEMPLATE
 from rag_core.providers import redact
 from rag_core.retrieval import MODES
-from rag_core.types import ChunkingConfig, RetrievalSettings
+from rag_core.core.types import ChunkingConfig, RetrievalSettings
 
 NAME = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:/@+\-]{0,30}\Z").filter(lambda s: s != "none" and redact(s) == s)
 LINE = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).filter(

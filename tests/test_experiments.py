@@ -1,4 +1,4 @@
-"""rag_core/experiments.py: variant names, replacing an index, the grid of an experiment, and the
+"""rag_core/evaluation/experiments.py: variant names, replacing an index, the grid of an experiment, and the
 honest query-embedding column of evaluate."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from helpers import FACTS, fact_documents, hashing_index
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag_core import index as rindex
-from rag_core import index_catalog as catalog
+from rag_core.index import index as rindex
+from rag_core.index import catalog as catalog
 from rag_core.embeddings import create_embedder
-from rag_core.errors import ConfigError, IndexMismatchError
-from rag_core.evaluate import EvalQuestion, QuestionSet, bundled_question_set, compare_indexes
-from rag_core.experiments import (
+from rag_core.core.errors import ConfigError, IndexMismatchError
+from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, bundled_question_set, compare_indexes
+from rag_core.evaluation.experiments import (
     MAX_CHUNKINGS,
     build_variant,
     chunking_slug,
@@ -29,8 +29,8 @@ from rag_core.experiments import (
     variants,
     varying_fields,
 )
-from rag_core.index import Index
-from rag_core.types import ChunkingConfig, RetrievalSettings
+from rag_core.index.index import Index
+from rag_core.core.types import ChunkingConfig, RetrievalSettings
 
 QUESTIONS = QuestionSet("facts", (
     EvalQuestion("What is the capital of Kenya?", ("kenya.md",)),
@@ -188,7 +188,7 @@ def test_open_to_build_adds_when_settings_match_and_replaces_only_when_asked(tmp
 
 
 def test_question_set_from_name_or_path(tmp_path):
-    from rag_core.evaluate import question_set_from
+    from rag_core.evaluation.evaluate import question_set_from
 
     assert question_set_from(None).name == "demo questions"
     assert question_set_from("demo-hard").name == "demo questions (hard)"
@@ -198,7 +198,7 @@ def test_question_set_from_name_or_path(tmp_path):
 
 
 def test_headers_variant_is_named_parsed_and_built_where_indexes_take_it(tmp_path):
-    from rag_core.experiments import Chunking, headers_supported, parse_variant
+    from rag_core.evaluation.experiments import Chunking, headers_supported, parse_variant
 
     chunking = Chunking(ChunkingConfig(size=500, overlap=50), headers=True)
     assert variant_name("b", chunking) == "b--recursive-500-50-headers"
@@ -217,8 +217,8 @@ def test_headers_variant_is_named_parsed_and_built_where_indexes_take_it(tmp_pat
 
 def _own_variant_then_changed(tmp_path, change):
     """An experiment builds facts--recursive-80-10; then `change(directory)` alters that index by hand."""
-    from rag_core.errors import ConfigError
-    from rag_core.experiments import REPLACE_REFUSED
+    from rag_core.core.errors import ConfigError
+    from rag_core.evaluation.experiments import REPLACE_REFUSED
 
     chunkings = [ChunkingConfig(size=80, overlap=10), ChunkingConfig(size=160, overlap=10)]
     grid = [RetrievalSettings(top_k=1)]
@@ -238,7 +238,7 @@ def _own_variant_then_changed(tmp_path, change):
 def test_an_experiment_variant_someone_added_documents_to_is_not_rebuilt_silently(tmp_path):
     """Issue 16 item 9: the provenance names the index the experiment saved (its fingerprint), so
     a variant that was ingested into by hand afterwards is no longer the experiment's to replace."""
-    from rag_core.types import Document
+    from rag_core.core.types import Document
 
     def add_notes(directory):
         index = rindex.open_for_ingest(directory, "hashing")
@@ -250,7 +250,7 @@ def test_an_experiment_variant_someone_added_documents_to_is_not_rebuilt_silentl
 
 
 def test_an_experiment_variant_rebuilt_by_hand_under_its_name_is_not_rebuilt_silently(tmp_path):
-    from rag_core.types import Document
+    from rag_core.core.types import Document
 
     def rebuild(directory):
         index = open_for_replace(directory, create_embedder("hashing"), "numpy", ChunkingConfig(size=80, overlap=10))

@@ -1,4 +1,4 @@
-"""The Explore map's core (rag_core/explore.py): the variance it keeps, hits drawn with their true
+"""The Explore map's core (rag_core/evaluation/explore.py): the variance it keeps, hits drawn with their true
 scores and their place on the map, colour groups that mean something (never more than LEGEND_MAX
 + "other"), and a bounded, stratified sample that always holds the query's hits."""
 
@@ -10,12 +10,12 @@ from helpers import hashing_index
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag_core.demo import demo_documents, demo_topics
-from rag_core.explore import (LEGEND_MAX, OTHER, TOP_LEVEL, build_map, colour_groups, pca_view, query_view,
+from rag_core.ingest.demo import demo_documents, demo_topics
+from rag_core.evaluation.explore import (LEGEND_MAX, OTHER, TOP_LEVEL, build_map, colour_groups, pca_view, query_view,
                               stratified_sample)
-from rag_core.projection import top_two
+from rag_core.evaluation.projection import top_two
 from rag_core.retrieval import Retriever
-from rag_core.types import Document, RetrievalSettings
+from rag_core.core.types import Document, RetrievalSettings
 
 
 def test_top_two_explained_is_the_variance_ratio_and_the_gram_path_agrees():
@@ -148,7 +148,7 @@ def test_on_the_demo_corpus_the_query_view_puts_the_top_hit_among_the_ten_neares
     among the 10 nearest points for every demo question (hashing embedder here, for speed)."""
     import json
 
-    from rag_core.demo import DEMO_FILE
+    from rag_core.ingest.demo import DEMO_FILE
 
     index = hashing_index(tmp_path / "demo", documents=demo_documents())
     emap = build_map(index, demo_topics())

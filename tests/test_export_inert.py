@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from rag_core.costs import TurnCosts
-from rag_core.session_export import session_markdown
-from rag_core.types import Answer, Chunk, Hit, RetrievalSettings, Score, Usage
+from rag_core.answer.session_export import session_markdown
+from rag_core.core.types import Answer, Chunk, Hit, RetrievalSettings, Score, Usage
 
 PAYLOADS = ["![x](https://evil.example/p.png?leak=1)", "[click](javascript:alert(1))", "<img src=x onerror=alert(1)>",
             "<script>alert(1)</script>", "[d](data:text/html;base64,PHNjcmlwdD4=)", "<https://evil.example/a>",

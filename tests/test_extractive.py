@@ -7,8 +7,8 @@ from rag_core.costs import count_tokens
 from rag_core.embeddings import HashingEmbedder
 from rag_core.llm import LLMS, ExtractiveAnswerer
 from rag_core.llm.extractive import MIN_SCORES, sentences
-from rag_core.prompts import build_prompt
-from rag_core.types import LLM, Chunk, GenerationRequest, Hit, TokenUsage
+from rag_core.answer.prompts import build_prompt
+from rag_core.core.types import LLM, Chunk, GenerationRequest, Hit, TokenUsage
 
 
 def hit(text, rank):
@@ -86,7 +86,7 @@ def test_decimal_points_do_not_end_a_sentence():
 
 def test_word_forms_and_headings_count_as_relevant():
     from rag_core.llm.extractive import ExtractiveAnswerer
-    from rag_core.types import Chunk, Hit
+    from rag_core.core.types import Chunk, Hit
 
     chunk = Chunk("guide.md", "Guide > Installation", "Run pip install -e . in a fresh virtualenv. Then start it.",
                   0, 58, "d-0")
@@ -152,7 +152,7 @@ def test_off_corpus_with_the_local_model(minilm):
 
 
 def test_the_answerer_uses_the_templates_words():
-    from rag_core.prompts import DEFAULT_TEMPLATE
+    from rag_core.answer.prompts import DEFAULT_TEMPLATE
 
     for phrase in ("Context not relevant.", "No context.", "I don't know"):
         assert phrase in DEFAULT_TEMPLATE

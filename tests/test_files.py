@@ -9,7 +9,7 @@ import zipfile
 from test_loaders import make_pdf
 
 from rag_core.cli import advice as cli_advice
-from rag_core.loaders import LOADERS, SUPPORTED_SUFFIXES, archive, dedupe, load_bytes, load_paths
+from rag_core.ingest.loaders import LOADERS, SUPPORTED_SUFFIXES, archive, dedupe, load_bytes, load_paths
 
 TEXT = "Nairobi is the capital of Kenya and the country lies on the equator in East Africa."
 
@@ -75,7 +75,7 @@ def test_corrupt_docx_is_skipped_with_reason():
 
 
 def test_docx_zip_bomb_is_refused(monkeypatch):
-    from rag_core.loaders import docx as docx_loader
+    from rag_core.ingest.loaders import docx as docx_loader
 
     monkeypatch.setattr(docx_loader, "MAX_UNPACKED_BYTES", 1024)
     report = load_bytes("bomb.docx", make_docx([("Normal", "x" * 5000)]))

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.retrieval.fusion import hybrid_weighted, normalise, rrf, weighted
 from rag_core.retrieval.mmr import mmr
-from rag_core.retrieval.neighbours import expand, reading_order
-from rag_core.types import Chunk
+from rag_core.index.neighbours import expand, reading_order
+from rag_core.core.types import Chunk
 
 IDS = st.sampled_from([f"c{i}" for i in range(12)])
 SCORES = st.floats(-5, 5, allow_nan=False, allow_infinity=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag_core.retrieval.headers import MAX_HEADER_CHARS, header, indexed_text, title_of
-from rag_core.types import Chunk
+from rag_core.index.headers import MAX_HEADER_CHARS, header, indexed_text, title_of
+from rag_core.core.types import Chunk
 
 
 def _chunk(source: str, section: str, text: str = "It was completed in 1889.") -> Chunk:

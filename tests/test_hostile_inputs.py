@@ -14,11 +14,11 @@ from typing import Callable
 
 import pytest
 
-from rag_core.chunking import chunk_documents
+from rag_core.ingest.chunking import chunk_documents
 from rag_core.llm.extractive import sentences
-from rag_core.loaders import load_bytes, normalize_text
-from rag_core.text import terms
-from rag_core.types import ChunkingConfig, Document
+from rag_core.ingest.loaders import load_bytes, normalize_text
+from rag_core.core.text import terms
+from rag_core.core.types import ChunkingConfig, Document
 
 SMALL, LARGE = 20_000, 200_000
 
@@ -92,9 +92,9 @@ import zipfile  # noqa: E402
 import zlib  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from rag_core.loaders import docx as docx_loader  # noqa: E402
-from rag_core.loaders import load_paths  # noqa: E402
-from rag_core.loaders.files import NotReadable, read_regular  # noqa: E402
+from rag_core.ingest.loaders import docx as docx_loader  # noqa: E402
+from rag_core.ingest.loaders import load_paths  # noqa: E402
+from rag_core.ingest.loaders.files import NotReadable, read_regular  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ("A perfectly ordinary document with enough words in it to pass the content filter easily, "
@@ -198,7 +198,7 @@ def test_pypdf_noise_goes_to_the_report_not_stderr(capfd, caplog):
     (status,) = report.files
     assert status.status == "skipped" and status.reason.startswith("corrupt PDF")
     assert "library warnings: invalid pdf header" in status.reason
-    with caplog.at_level("DEBUG", logger="rag_core.loaders"):
+    with caplog.at_level("DEBUG", logger="rag_core.ingest.loaders"):
         load_bytes("again.pdf", broken)
     assert any("invalid pdf header" in r.getMessage() for r in caplog.records)
 

@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from rag_core.loaders import html as html_loader
-from rag_core.loaders import load_bytes, load_paths
+from rag_core.ingest.loaders import html as html_loader
+from rag_core.ingest.loaders import load_bytes, load_paths
 
 WORDS = ("A perfectly ordinary document with enough words in it to pass the content filter easily, "
          "and a few more words to be sure.")
@@ -99,8 +99,8 @@ def test_ingest_adds_to_the_store_in_growing_batches(tmp_path):
     """50k one-line files spent 10 of 17 s re-copying the numpy store's matrix: ingest added
     every 64-chunk batch separately (782 adds, each copying all vectors so far)."""
     from rag_core.embeddings import create_embedder
-    from rag_core.index import Index
-    from rag_core.types import Document
+    from rag_core.index.index import Index
+    from rag_core.core.types import Document
 
     index = Index.create(tmp_path / "idx", create_embedder("hashing"), "numpy")
     sizes: list[int] = []
@@ -121,8 +121,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from rag_core import evaluate  # noqa: E402
-from rag_core.errors import ConfigError  # noqa: E402
+from rag_core.evaluation import evaluate  # noqa: E402
+from rag_core.core.errors import ConfigError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -180,11 +180,11 @@ def test_cli_eval_on_a_deeply_nested_question_set_exits_2(tmp_path):
 @pytest.mark.timeout(120)
 def test_config_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
     """`--config x.toml` naming a FIFO blocked in open() forever (no writer ever comes)."""
-    from rag_core import config
+    from rag_core.answer import config
 
     fifo = tmp_path / "setup.toml"
     os.mkfifo(fifo)
-    out = subprocess.run([sys.executable, "-c", "import sys; from rag_core import config; config.load(sys.argv[1])",
+    out = subprocess.run([sys.executable, "-c", "import sys; from rag_core.answer import config; config.load(sys.argv[1])",
                           str(fifo)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "is not a regular file" in out.stderr
     with pytest.raises(ConfigError, match="not a regular file"):
@@ -199,7 +199,7 @@ def test_a_pdf_of_many_pages_is_read_up_to_the_page_limit(monkeypatch):
     MAX_PAGES (or the time limit) are left out, with a note."""
     from test_loaders import make_pdf
 
-    from rag_core.loaders import pdf
+    from rag_core.ingest.loaders import pdf
 
     monkeypatch.setattr(pdf, "MAX_PAGES", 3)
     report = load_bytes("book.pdf", make_pdf([f"page {i} words here" for i in range(1, 11)]))
@@ -210,7 +210,7 @@ def test_a_pdf_of_many_pages_is_read_up_to_the_page_limit(monkeypatch):
 def test_a_pdf_past_its_time_limit_keeps_what_was_read(monkeypatch):
     from test_loaders import make_pdf
 
-    from rag_core.loaders import pdf
+    from rag_core.ingest.loaders import pdf
 
     monkeypatch.setattr(pdf, "MAX_SECONDS", 0.0)
     report = load_bytes("book.pdf", make_pdf(["first page words", "second page words"]))
@@ -226,8 +226,8 @@ def test_table_rows_back_to_documents_without_a_series_per_row(monkeypatch):
     filtered table back into Documents; the rows are read column-wise now."""
     import pandas as pd
 
-    from rag_core.table import documents_frame, frame_to_documents
-    from rag_core.types import Document
+    from rag_core.ingest.table import documents_frame, frame_to_documents
+    from rag_core.core.types import Document
 
     docs = [Document(f"f{i % 7}.txt", f"row {i}", f"text {i}", i) for i in range(500)]
     frame = pd.concat([documents_frame(docs), documents_frame([Document("g.txt", "s", "x", 0)]).assign(text="")])

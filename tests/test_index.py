@@ -10,9 +10,9 @@ import pytest
 from helpers import FACTS, fact_documents, hashing_index
 
 from rag_core.embeddings import create_embedder
-from rag_core.errors import IndexMismatchError, StoreError
-from rag_core.index import Index, exists, open_for_ingest, read_manifest
-from rag_core.types import ChunkingConfig, Document
+from rag_core.core.errors import IndexMismatchError, StoreError
+from rag_core.index.index import Index, exists, open_for_ingest, read_manifest
+from rag_core.core.types import ChunkingConfig, Document
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,8 +85,8 @@ def test_save_keeps_the_live_generation_and_the_one_before(tmp_path):
 WRITER = """
 import sys
 from rag_core.embeddings import create_embedder
-from rag_core.index import Index
-from rag_core.types import Document
+from rag_core.index.index import Index
+from rag_core.core.types import Document
 directory = sys.argv[1]
 index = Index.open(directory)
 i = 0

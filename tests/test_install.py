@@ -67,7 +67,7 @@ def test_readme_install_makes_the_cli_work_from_any_directory(tmp_path):
         result = run(argv, cwd=elsewhere)
         assert result.returncode == 0, result.stderr[-2000:]
         assert "demo" in result.stdout and "ingest" in result.stdout and "query" in result.stdout
-    data = run([str(python), "-c", "from rag_core.demo import demo_documents; print(len(demo_documents()))"],
+    data = run([str(python), "-c", "from rag_core.ingest.demo import demo_documents; print(len(demo_documents()))"],
                cwd=elsewhere)
     assert data.returncode == 0 and int(data.stdout) > 100, data.stderr[-2000:]  # package data found
 

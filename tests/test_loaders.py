@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core.cli import advice as cli_advice
-from rag_core.errors import IngestError
-from rag_core.loaders import (
+from rag_core.core.errors import IngestError
+from rag_core.ingest.loaders import (
     DEFAULT_MAX_FILE_BYTES,
     LOADERS,
     SUPPORTED_SUFFIXES,
@@ -23,8 +23,8 @@ from rag_core.loaders import (
     load_paths,
     normalize_text,
 )
-from rag_core.loaders import html as html_loader
-from rag_core.types import Document
+from rag_core.ingest.loaders import html as html_loader
+from rag_core.core.types import Document
 
 # ---- tiny hand-written PDFs (reportlab is not installed) --------------------------------
 

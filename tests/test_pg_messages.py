@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from rag_core.errors import DiskFullError
+from rag_core.core.errors import DiskFullError
 from rag_core.stores import pg_server
 
 LOG = "\n".join(["LOG:  starting PostgreSQL 16"] * 2000 + [
@@ -79,7 +79,7 @@ def test_a_refused_reconnect_is_one_error_of_ours_and_log_records_not_stray_line
     import time
     from dataclasses import replace
 
-    from rag_core.errors import StoreError
+    from rag_core.core.errors import StoreError
     from rag_core.stores.pgvector_store import PgVectorStore
 
     with socket.socket() as probe:

@@ -173,7 +173,7 @@ def test_an_ingest_on_a_slow_link_ends_within_the_whole_ingest_deadline(proxy, t
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "1e99", "nan"])
 def test_a_bad_bound_in_the_environment_is_refused_naming_the_variable(value):
-    from rag_core.errors import ConfigError
+    from rag_core.core.errors import ConfigError
     from rag_core.stores.pg_limits import PgLimits
 
     with pytest.raises(ConfigError, match="RAG_PG_WRITE_DEADLINE_S"):

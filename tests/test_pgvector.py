@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag_core.errors import IndexMismatchError, StoreError
-from rag_core.types import Chunk, Document
+from rag_core.core.errors import IndexMismatchError, StoreError
+from rag_core.core.types import Chunk, Document
 
 ROOT = Path(__file__).resolve().parents[1]
 DIM = 32
@@ -85,8 +85,8 @@ def _docs(tag: str) -> list[Document]:
 
 def test_second_app_instance_opens_the_index_and_refuses_a_mismatched_embedder(pg_env, tmp_path):
     from rag_core.embeddings.hashing import HashingEmbedder
-    from rag_core.index import Index
-    from rag_core.pg_catalog import attach, database_indexes
+    from rag_core.index.index import Index
+    from rag_core.index.pg_catalog import attach, database_indexes
 
     name = unique("idx")
     first = Index.create(tmp_path / "one" / name, HashingEmbedder(64), "pgvector-hnsw")
@@ -109,8 +109,8 @@ def test_second_app_instance_opens_the_index_and_refuses_a_mismatched_embedder(p
 
 def test_the_manifest_lives_in_the_database_and_the_password_nowhere(pg_dsn, tmp_path, monkeypatch):
     from rag_core.embeddings.hashing import HashingEmbedder
-    from rag_core.index import Index
-    from rag_core.pg_catalog import database_indexes, location
+    from rag_core.index.index import Index
+    from rag_core.index.pg_catalog import database_indexes, location
 
     host = pg_dsn.split("host=", 1)[1]  # the test server trusts local users: any password connects
     monkeypatch.setenv("RAG_PG_DSN", f"postgresql://postgres:{SECRET}@/postgres?host={host}")
@@ -173,7 +173,7 @@ KILLED_WRITER = """
 import sys, time
 import numpy as np
 from rag_core.stores.pgvector_store import PgVectorStore
-from rag_core.types import Chunk
+from rag_core.core.types import Chunk
 s = PgVectorStore("hnsw", 32, dsn=sys.argv[1])
 s.open(sys.argv[2])
 s.delete("doc0.txt")
@@ -482,7 +482,7 @@ def test_index_page_builds_a_pgvector_index_and_shows_where_it_lives(app_root, p
     from helpers import app_errors
     from streamlit.testing.v1 import AppTest
 
-    from rag_core.pg_catalog import database_indexes
+    from rag_core.index.pg_catalog import database_indexes
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page("pages/index.py").run()
@@ -510,7 +510,7 @@ def test_a_second_app_instance_lists_the_index_another_one_built(app_root, pg_en
     from streamlit.testing.v1 import AppTest
 
     from rag_core.embeddings.hashing import HashingEmbedder
-    from rag_core.index import Index
+    from rag_core.index.index import Index
 
     name = unique("other")
     built = Index.create(tmp_path / "elsewhere" / name, HashingEmbedder(64), "pgvector")  # instance one
@@ -530,7 +530,7 @@ def test_an_unreachable_database_is_a_warning_and_local_indexes_still_list(app_r
     from streamlit.testing.v1 import AppTest
 
     from rag_core.embeddings.hashing import HashingEmbedder
-    from rag_core.index import Index
+    from rag_core.index.index import Index
 
     local = Index.create(app_root / "local", HashingEmbedder(64), "numpy")
     local.ingest(_docs("a"))
@@ -546,8 +546,8 @@ def test_an_unreachable_database_is_a_warning_and_local_indexes_still_list(app_r
 
 def test_a_renamed_local_pointer_is_not_attached_a_second_time(app_root, pg_env, tmp_path):
     from rag_core.embeddings.hashing import HashingEmbedder
-    from rag_core.index import Index
-    from rag_core import index_catalog as paths
+    from rag_core.index.index import Index
+    from rag_core.index import catalog as paths
 
     name = unique("ren")
     built = Index.create(app_root / name, HashingEmbedder(64), "pgvector")

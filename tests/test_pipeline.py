@@ -1,11 +1,11 @@
 import pytest
 from helpers import hashing_index
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.llm import LLMS
-from rag_core.pipeline import Pipeline
+from rag_core.answer.pipeline import Pipeline
 from rag_core.rerank import create_reranker
-from rag_core.types import RetrievalSettings
+from rag_core.core.types import RetrievalSettings
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def _without(*models):
 
 def test_a_price_table_without_the_default_rows_still_answers_and_says_unpriced(index):
     from rag_core import costs
-    from rag_core.pipeline import CostModels, cost_models_for
+    from rag_core.answer.pipeline import CostModels, cost_models_for
 
     table = _without(costs.DEFAULT_COST_MODEL, costs.DEFAULT_EMBED_COST_MODEL)
     llm = LLMS.create("extractive")

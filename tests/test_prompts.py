@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core.costs import count_tokens
-from rag_core.errors import ConfigError
-from rag_core.prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
-from rag_core.types import Chunk, Hit
+from rag_core.core.errors import ConfigError
+from rag_core.answer.prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
+from rag_core.core.types import Chunk, Hit
 
 
 def hit(text, rank=1, source="doc.md", section="Intro"):
@@ -65,7 +65,7 @@ def test_question_too_long_is_config_error():
 
 def test_prompt_speed_is_a_bench_figure_not_a_wall_clock_assertion():
     # the < 5 ms bound flaked on a busy machine: `python -m rag_core bench --micro` reports it
-    from rag_core.bench import micro_figures
+    from rag_core.bench.micro import micro_figures
 
     figures = micro_figures(repeats=2)
     assert figures["prompt_build_ms"] > 0 and figures["prompt_build_target_ms"] == 5

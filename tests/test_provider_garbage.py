@@ -14,10 +14,10 @@ from fake_provider_server import ANSWER
 
 from rag_core.cli import main
 from rag_core.embeddings import create_embedder
-from rag_core.errors import ProviderError
+from rag_core.core.errors import ProviderError
 from rag_core.llm import create_llm
 from rag_core.rerank import create_reranker
-from rag_core.types import Chunk, GenerationRequest, Hit, TokenUsage
+from rag_core.core.types import Chunk, GenerationRequest, Hit, TokenUsage
 
 EMBEDDERS = {
     "openai": ("openai:text-embedding-3-small", {}),

@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 
 from rag_core.embeddings import create_embedder
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.llm import create_llm
 from rag_core.providers import Credentials, load_credentials
 from rag_core.providers.connection import test_connection as check_connection
 from rag_core.providers.retry import ProviderCallError
 from rag_core.rerank import create_reranker
-from rag_core.types import Chunk, GenerationRequest, Hit
+from rag_core.core.types import Chunk, GenerationRequest, Hit
 
 OPERATOR_COMPATIBLE_KEY = "compat-OPERATOR-key-0123456789"
 VISITOR_KEY = "sk-visitor-typed-0123456789abcdef"
@@ -154,7 +154,7 @@ def test_a_visitor_base_url_without_a_typed_key_sends_no_operator_key(server, po
 def test_a_host_name_is_checked_by_the_address_it_resolves_to_and_pinned(server, policy, monkeypatch):
     """The guard resolves once and connects to the checked address: a name that resolves to
     loopback is refused; when allowed, the connection goes to that very address."""
-    from rag_core.crawl import safety
+    from rag_core.ingest.crawl import safety
 
     port = server.url.rsplit(":", 1)[1]
     lookups: list[str] = []

@@ -17,7 +17,7 @@ from rag_core.providers import Credentials, load_credentials, redact
 from rag_core.providers.connection import test_connection as check_connection
 from rag_core.providers.retry import ProviderCallError
 from rag_core.rerank import create_reranker
-from rag_core.types import GenerationRequest
+from rag_core.core.types import GenerationRequest
 
 WRONG_OPENAI = "sk-proj-WRONGKEY-abcdefghijklmnop1234"
 WRONG_COHERE = "co-WRONGKEY-abcdefghijklmnop5678"
@@ -90,7 +90,7 @@ def test_failures_never_show_the_key(server, creds, policy, caplog, echo):
 
 
 def _one_hit():
-    from rag_core.types import Chunk, Hit
+    from rag_core.core.types import Chunk, Hit
 
     return [Hit(Chunk("s", "s", "text", 0, 4, "d"), 0.5, "cosine", 1)]
 
@@ -200,8 +200,8 @@ def test_cli_compatible_embedder_needs_yes_unless_the_server_is_on_this_machine(
 
     from rag_core.cli.data import _loopback
     from rag_core.cli.data import confirm_spend as _confirm_spend
-    from rag_core.errors import RagError
-    from rag_core.types import Chunk
+    from rag_core.core.errors import RagError
+    from rag_core.core.types import Chunk
 
     assert _loopback("http://localhost:11434/v1") and _loopback("http://127.0.0.1:8/v1") and _loopback("http://[::1]/")
     assert not _loopback("https://models.example.com/v1") and not _loopback("http://10.0.0.2/v1")

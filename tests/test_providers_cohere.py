@@ -8,10 +8,10 @@ import pytest
 from fake_provider_server import fake_vector, server_tokens
 
 from rag_core.embeddings import create_embedder
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.providers.retry import ProviderCallError
 from rag_core.rerank import create_reranker
-from rag_core.types import Chunk, Hit
+from rag_core.core.types import Chunk, Hit
 
 
 def unit(v):

@@ -13,14 +13,14 @@ from helpers import fact_documents
 
 from rag_core import costs
 from rag_core.embeddings import create_embedder
-from rag_core.errors import ConfigError, IndexMismatchError
-from rag_core.index import Index, open_for_ingest
+from rag_core.core.errors import ConfigError, IndexMismatchError
+from rag_core.index.index import Index, open_for_ingest
 from rag_core.llm import create_llm
-from rag_core.pipeline import Pipeline, cost_models_for
+from rag_core.answer.pipeline import Pipeline, cost_models_for
 from rag_core.providers.connection import test_connection as check_connection
 from rag_core.providers.retry import ProviderCallError, RetryPolicy
 from rag_core.rerank import create_reranker
-from rag_core.types import ChunkingConfig, GenerationRequest, RetrievalSettings, TokenUsage
+from rag_core.core.types import ChunkingConfig, GenerationRequest, RetrievalSettings, TokenUsage
 
 
 def unit(v):
@@ -298,7 +298,8 @@ def test_offline_path_never_imports_the_sdks(tmp_path):
     code = f"""
 import sys
 from rag_core.cli import main
-from rag_core import pipeline, providers
+from rag_core.answer import pipeline
+from rag_core import providers
 from rag_core.providers import connection
 assert main(["demo", "--index", {str(tmp_path / 'i')!r}, "--embedder", "hashing", "--store", "numpy", "--quiet"]) == 0
 assert main(["query", "capital of France?", "--index", {str(tmp_path / 'i')!r}, "--reranker", "pool-bm25", "--json"]) == 0

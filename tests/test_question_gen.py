@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from rag_core.demo import demo_documents
-from rag_core.question_gen import (COPY_BOUND, longest_copied_run, offline_questions, sample_chunks)
-from rag_core.types import Chunk
+from rag_core.ingest.demo import demo_documents
+from rag_core.evaluation.question_gen import (COPY_BOUND, longest_copied_run, offline_questions, sample_chunks)
+from rag_core.core.types import Chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,12 +97,12 @@ def test_llm_questions_are_filtered_deduplicated_and_priced(server, tmp_path, mo
     from helpers import fact_documents
 
     from rag_core.cli import main
-    from rag_core.question_gen import keep_llm_question
-    from rag_core.types import Document
+    from rag_core.evaluation.question_gen import keep_llm_question
+    from rag_core.core.types import Document
 
     docs = [Document(source=d.source, section=d.section, text=(d.text + " ") * 2) for d in fact_documents()]
     index = hashing_index(tmp_path / "facts", documents=docs)
-    from rag_core.question_gen import llm_plan
+    from rag_core.evaluation.question_gen import llm_plan
 
     planned = llm_plan(index.store.chunks(), 5, 0).chunks  # the order the questions are asked in
     copied = " ".join(planned[1].text.split()[:8]) + "?"

@@ -8,11 +8,11 @@ import json
 import pytest
 from helpers import hashing_index
 
-from rag_core.demo import DEMO_FILE
-from rag_core.errors import ConfigError
-from rag_core.evaluate import demo_hard_question_set, evaluate, parse_question_set
-from rag_core.text import words
-from rag_core.types import RetrievalSettings
+from rag_core.ingest.demo import DEMO_FILE
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.evaluate import demo_hard_question_set, evaluate, parse_question_set
+from rag_core.core.text import words
+from rag_core.core.types import RetrievalSettings
 
 
 def _titles() -> dict[str, str]:

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag_core import catalog
+from rag_core.core import catalog
 from rag_core.costs import DEFAULT_PRICES
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.llm import create_llm
-from rag_core.registry import CREDENTIALS, Registry
+from rag_core.core.registry import CREDENTIALS, Registry
 from rag_core.rerank import create_reranker
 
 ROOT = Path(__file__).resolve().parents[1]

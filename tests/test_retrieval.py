@@ -4,11 +4,11 @@ embedding usage per question, and a clear error for a mode that does not exist (
 import pytest
 from helpers import hashing_index
 
-from rag_core.errors import ConfigError
-from rag_core.evaluate import EvalQuestion, QuestionSet, evaluate
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, evaluate
 from rag_core.rerank import create_reranker
 from rag_core.retrieval import MODES, Retriever
-from rag_core.types import RetrievalSettings, Score
+from rag_core.core.types import RetrievalSettings, Score
 
 
 @pytest.fixture(scope="module")

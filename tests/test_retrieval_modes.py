@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag_core.embeddings import create_embedder
-from rag_core.errors import ConfigError
-from rag_core.index import BM25_DIR, Index, live_generation, read_manifest
+from rag_core.core.errors import ConfigError
+from rag_core.index.index import BM25_DIR, Index, live_generation, read_manifest
 from rag_core.llm import create_llm
-from rag_core.pipeline import Pipeline
+from rag_core.answer.pipeline import Pipeline
 from rag_core.retrieval import Retriever
-from rag_core.retrieval.bm25 import BM25Index
-from rag_core.retrieval.headers import indexed_text
-from rag_core.types import ChunkingConfig, Document, RetrievalSettings
+from rag_core.index.bm25 import BM25Index
+from rag_core.index.headers import indexed_text
+from rag_core.core.types import ChunkingConfig, Document, RetrievalSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 STORES = ["numpy", "faiss", "faiss-hnsw"]
@@ -168,8 +168,8 @@ def test_headers_are_embedded_and_bm25_indexed_but_not_shown(tmp_path):
 
 WRITER = """
 import sys
-from rag_core.index import Index
-from rag_core.types import Document
+from rag_core.index.index import Index
+from rag_core.core.types import Document
 index = Index.open(sys.argv[1])
 print("ready", flush=True)
 i = 0
@@ -203,7 +203,7 @@ def test_kill_9_during_ingest_leaves_vectors_and_bm25_consistent(tmp_path):
 
 
 def test_a_sweep_searches_and_bm25_scores_each_question_once(tmp_path):
-    from rag_core.evaluate import EvalQuestion, QuestionSet, sweep
+    from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, sweep
 
     index = hashing_index(tmp_path / "i")
     calls = {"search": 0, "bm25": 0}

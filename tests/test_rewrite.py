@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core import costs
-from rag_core.errors import ConfigError, ProviderError
+from rag_core.core.errors import ConfigError, ProviderError
 from rag_core.llm import create_llm
 from rag_core.retrieval.rewrite import (MAX_HYDE_CHARS, MAX_QUESTION_CHARS, MAX_READ_CHARS, MAX_REPLY_CHARS,
                                         MAX_REWRITE_CHARS, MAX_REWRITES, HydeRewriter, MultiQueryRewriter,
                                         create_rewriter, fuse_rewrites, hyde, multi_query, parse_queries)
-from rag_core.types import Chunk, Hit, TokenUsage
+from rag_core.core.types import Chunk, Hit, TokenUsage
 
 QUESTION = "What is the capital of Kenya?"
 

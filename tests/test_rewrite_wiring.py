@@ -14,8 +14,8 @@ from rag_core.cli import main
 from rag_core.costs import TurnCosts
 from rag_core.costs.record import REWRITE, CostModels
 from rag_core.llm import create_llm
-from rag_core.pipeline import Pipeline
-from rag_core.types import RetrievalSettings, TokenUsage
+from rag_core.answer.pipeline import Pipeline
+from rag_core.core.types import RetrievalSettings, TokenUsage
 
 REWRITES = "Kenya capital city\nNairobi seat of government\nlargest city of Kenya"
 PASSAGE = "Nairobi is the capital and largest city of Kenya, on the Nairobi River in the south."
@@ -118,7 +118,7 @@ def test_rewrite_off_overrides_and_eval_help_notes_the_model_calls(index, capsys
 
 
 def test_pipeline_rewrite_stage_is_in_the_turn_record_and_sums(index, server, creds, policy):
-    from rag_core.index import Index
+    from rag_core.index.index import Index
 
     server.reply(REWRITES)
     llm = create_llm("openai:gpt-4o-mini", credentials=creds, policy=policy)
@@ -197,8 +197,8 @@ def test_chat_shows_the_rewritten_queries_and_the_rewrite_stage(app_env, server)
 
 
 def test_a_config_file_carries_the_rewrite_and_refuses_a_bad_one(tmp_path):
-    from rag_core import config as cfg
-    from rag_core.errors import ConfigError
+    from rag_core.answer import config as cfg
+    from rag_core.core.errors import ConfigError
 
     good = tmp_path / "good.toml"
     good.write_text('version = 1\n[retrieval]\nrewrite = "multi_query"\nrewrites = 2\n')

@@ -44,7 +44,7 @@ def test_splitting_never_loses_a_character(text):
 
 def test_the_idk_threshold_is_scored_on_questions_it_was_not_chosen_on():
     """Issue 19 part 4: choose on one half, report precision and recall with CIs on the other."""
-    from rag_core.evaluate_answerer import AnswererQuestion, Observation, held_out
+    from rag_core.evaluation.answerer import AnswererQuestion, Observation, held_out
 
     obs = [Observation(AnswererQuestion(f"q{i}", ("s",) if i % 3 else (), bool(i % 3), "t"), (),
                        0.2 + (0.4 if i % 3 else 0.0) + (i % 7) / 100) for i in range(90)]

@@ -10,11 +10,11 @@ from helpers import Record, hashing_index
 
 from rag_core.costs import cost_models_for
 from rag_core.llm import create_llm
-from rag_core.pipeline import Pipeline
+from rag_core.answer.pipeline import Pipeline
 from rag_core.providers import Credentials
 from rag_core.rerank import create_reranker
-from rag_core.session_export import FORMAT, session_json, session_markdown
-from rag_core.types import RetrievalSettings
+from rag_core.answer.session_export import FORMAT, session_json, session_markdown
+from rag_core.core.types import RetrievalSettings
 
 SECRET = "typed-secret-value-42"
 WHEN = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -87,7 +87,7 @@ def test_configured_secrets_are_redacted_everywhere(records):
 
 
 def test_a_fence_inside_a_chunk_cannot_close_the_block():
-    from rag_core.session_export import _fence
+    from rag_core.answer.session_export import _fence
 
     block = _fence("before ```` after")
     assert block.startswith("`````text") and block.endswith("`````")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from rag_core.errors import ConfigError
-from rag_core.significance import (Difference, bootstrap_ci, compare, questions_needed, randomization_p,
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.significance import (Difference, bootstrap_ci, compare, questions_needed, randomization_p,
                                    sign_test)
 
 RNG = np.random.default_rng(7)
@@ -116,7 +116,7 @@ def test_eval_json_has_a_ci_and_p_value_against_the_best_and_the_text_marks_ties
 
 
 def test_the_blind_tally_says_whether_votes_show_a_difference():
-    from rag_core.compare import tally, verdict
+    from rag_core.answer.compare import tally, verdict
 
     votes = [("B", "A", "win")] * 7 + [("A", "B", "win")] * 2 + [("A", "B", "tie")]
     assert verdict(tally(votes)) == "B preferred in 7 of 9 decided votes (1 tie), sign test p = 0.18: not yet a difference"
@@ -125,8 +125,8 @@ def test_the_blind_tally_says_whether_votes_show_a_difference():
 
 
 def _result(name: str, values, questions=None):
-    from rag_core.evaluate import EvalResult, QuestionResult
-    from rag_core.types import RetrievalSettings
+    from rag_core.evaluation.evaluate import EvalResult, QuestionResult
+    from rag_core.core.types import RetrievalSettings
 
     qs = tuple(QuestionResult(question=q, relevant_sources=("s",), hits=(), hit=float(v > 0), recall=float(v > 0),
                               reciprocal_rank=v, ndcg=v, latency_ms=0.0, embed_ms=0.0)
@@ -138,7 +138,7 @@ def _result(name: str, values, questions=None):
 
 
 def test_a_row_scored_on_other_questions_is_not_called_the_best():
-    from rag_core.evaluate import vs_best_json
+    from rag_core.evaluation.evaluate import vs_best_json
 
     results = [_result("a", [1, 1, 0.5]), _result("b", [1, 0.5, 0.5]), _result("c", [0, 0, 0], ["x", "y", "z"])]
     marks = vs_best_json(results)

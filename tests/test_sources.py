@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from helpers import hashing_index
 
 from rag_core.cli import advice as cli_advice
-from rag_core.errors import ConfigError
-from rag_core.evaluate import EvalQuestion, QuestionSet, check_coverage, evaluate
-from rag_core.loaders import load_bytes, load_paths
-from rag_core.loaders.sources import distinct, match_sources, member_source, name_source, path_source, printable
-from rag_core.types import RetrievalSettings
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, check_coverage, evaluate
+from rag_core.ingest.loaders import load_bytes, load_paths
+from rag_core.ingest.loaders.sources import distinct, match_sources, member_source, name_source, path_source, printable
+from rag_core.core.types import RetrievalSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = {

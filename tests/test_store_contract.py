@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.stores import STORES, NumpyStore, create_store
-from rag_core.types import Chunk, VectorStore
+from rag_core.core.types import Chunk, VectorStore
 
 STORE_NAMES = ["numpy", "faiss", "faiss-hnsw", "pgvector", "pgvector-hnsw"]
 APPROXIMATE = ("faiss-hnsw", "pgvector-hnsw")
@@ -177,7 +177,7 @@ def test_add_in_two_batches_equals_once(name):
 
 
 def test_dimension_mismatch_is_an_error(name):
-    from rag_core.errors import IndexMismatchError
+    from rag_core.core.errors import IndexMismatchError
 
     store = create_store(name, DIM)
     with pytest.raises(IndexMismatchError):
@@ -239,7 +239,7 @@ def test_delete_many_sources_in_one_pass_matches_the_oracle(name):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_no_store_accepts_nan_or_infinite_vectors(name, bad):
     """issue 9: NaN rows from a compatible server were saved, and every query then matched nothing."""
-    from rag_core.errors import StoreError
+    from rag_core.core.errors import StoreError
 
     store = create_store(name, DIM)
     store.add(make_chunks(3), clustered(3))

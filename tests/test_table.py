@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rag_core.errors import ConfigError
-from rag_core.table import COLUMNS, FilterResult, content_filter, documents_frame, frame_to_documents
-from rag_core.types import Document
+from rag_core.core.errors import ConfigError
+from rag_core.ingest.table import COLUMNS, FilterResult, content_filter, documents_frame, frame_to_documents
+from rag_core.core.types import Document
 
 LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
 DOCS = [

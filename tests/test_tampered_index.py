@@ -12,9 +12,9 @@ import pytest
 from helpers import FACTS, fact_documents, hashing_index
 
 from rag_core import cli
-from rag_core.errors import ProviderError, StoreError
-from rag_core.index import Index, read_manifest
-from rag_core.types import Document
+from rag_core.core.errors import ProviderError, StoreError
+from rag_core.index.index import Index, read_manifest
+from rag_core.core.types import Document
 
 STORES = ["numpy", "faiss", "faiss-hnsw"]
 
@@ -117,7 +117,7 @@ def test_manifest_fields_of_the_wrong_type_are_refused(tmp_path, capsys, change)
 
 
 def test_a_huge_manifest_is_refused_without_reading_it(tmp_path, monkeypatch):
-    from rag_core import index as index_module
+    from rag_core.index import index as index_module
 
     directory = tmp_path / "idx"
     hashing_index(directory)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from helpers import run_cli
 
-from rag_core import config as rconfig
-from rag_core.costs.tokens import count_tokens
-from rag_core.errors import ConfigError, TemplateError
-from rag_core.prompts import validate_template
+from rag_core.answer import config as rconfig
+from rag_core.core.tokens import count_tokens
+from rag_core.core.errors import ConfigError, TemplateError
+from rag_core.answer.prompts import validate_template
 
 HOSTILE = ["{context}{question:>30000000}", "{context!r:^99999999}\n{question}", "{context!s}{question}",
            "{context}{question:{context}}", "{context:>5}{question}", "{context}{question!a}"]
@@ -48,7 +48,7 @@ def test_a_tokenizer_panic_becomes_a_config_error(monkeypatch):
         def encode_ordinary(self, text):
             raise PanicException("called `Result::unwrap()`")
 
-    monkeypatch.setattr("rag_core.costs.tokens.get_encoding", lambda name: Exploding())
+    monkeypatch.setattr("rag_core.core.tokens.get_encoding", lambda name: Exploding())
     with pytest.raises(ConfigError, match="tokenizer"):
         count_tokens("x" * 10)
 
@@ -100,8 +100,8 @@ def test_a_question_is_bounded_before_it_reaches_the_tokenizer(tmp_path):
     from helpers import hashing_index
 
     from rag_core.llm import create_llm
-    from rag_core.pipeline import MAX_QUESTION_CHARS, Pipeline
-    from rag_core.types import RetrievalSettings
+    from rag_core.answer.pipeline import MAX_QUESTION_CHARS, Pipeline
+    from rag_core.core.types import RetrievalSettings
 
     pipeline = Pipeline(hashing_index(tmp_path / "idx"), create_llm("extractive"))
     assert pipeline.answer("Kenya " * 100, RetrievalSettings()).text

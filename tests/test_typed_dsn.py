@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.providers.credentials import Credentials, redact, session_view
 from rag_core.stores.pg_server import configured_dsn, guard_typed_dsn
 
@@ -55,7 +55,7 @@ def test_the_session_dsn_reaches_the_store_and_is_redacted_and_never_in_repr():
 
 
 def test_settings_refuses_a_metadata_dsn_and_keeps_a_public_one_for_the_session(monkeypatch, app_root):
-    import rag_core.crawl.safety as safety
+    import rag_core.core.safety as safety
 
     monkeypatch.setattr(safety, "system_resolver", lambda host, port: ["93.184.216.34"])
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.stores.pg_server import TYPED_DSN_REFUSED, guard_typed_dsn
 
 SECRETS = {"PGPASSWORD": "env-secret-PGPASSWORD", "passfile": "pgpass-secret-FILE",

@@ -82,7 +82,7 @@ def test_cohere_billed_units_that_are_junk_are_not_counted(server, creds, policy
     """Cohere's billed_units: Infinity made int() raise OverflowError mid-embed, and true counted as 1."""
     from rag_core.embeddings import create_embedder
     from rag_core.rerank import create_reranker
-    from rag_core.types import Chunk, Hit
+    from rag_core.core.types import Chunk, Hit
 
     server.billed_override = {"input_tokens": junk, "search_units": junk}
     emb = create_embedder("cohere:embed-english-v3.0", credentials=creds, cached=False, policy=policy)
@@ -111,10 +111,10 @@ def test_a_turn_says_when_the_query_embeddings_figure_was_not_used(server, creds
     from helpers import fact_documents
 
     from rag_core.embeddings import create_embedder
-    from rag_core.index import Index
+    from rag_core.index.index import Index
     from rag_core.llm import create_llm
-    from rag_core.pipeline import Pipeline
-    from rag_core.types import ChunkingConfig, RetrievalSettings
+    from rag_core.answer.pipeline import Pipeline
+    from rag_core.core.types import ChunkingConfig, RetrievalSettings
 
     emb = create_embedder("openai:text-embedding-3-small", credentials=creds, cached=False, policy=policy)
     index = Index.create(tmp_path / "idx", emb, "numpy", ChunkingConfig(size=300, overlap=30))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from rag_core import index_catalog as catalog
-from rag_core.errors import RagError, worded
+from rag_core.index import catalog as catalog
+from rag_core.core.errors import RagError, worded
 
 #: the operator's switch for private addresses (environment, else .streamlit/secrets.toml)
 OPERATOR_SETTING = "RAG_ALLOW_PRIVATE_URLS"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.llm.limits import (ANSWER_DEADLINE_S, ANSWER_TOKENS, DEFAULT_ANSWER_DEADLINE_S, DEFAULT_ANSWER_TOKENS,
                                  check_deadline, check_tokens, max_answer_chars)
 

@@ -26,7 +26,7 @@ WORDS = ("capital city river mountain island kingdom empire science physics musi
 
 
 def documents(n: int):
-    from rag_core.types import Document
+    from rag_core.core.types import Document
 
     for i in range(n):
         words = [WORDS[(i * 7 + j * 13) % len(WORDS)] for j in range(40)]
@@ -36,8 +36,8 @@ def documents(n: int):
 
 def build(directory: Path, n: int):
     from rag_core.embeddings import create_embedder
-    from rag_core.index import Index, exists
-    from rag_core.types import ChunkingConfig
+    from rag_core.index.index import Index, exists
+    from rag_core.core.types import ChunkingConfig
 
     emb = create_embedder("hashing")
     if not exists(directory):
@@ -52,8 +52,8 @@ def build(directory: Path, n: int):
 def turns(index, n: int):
     from rag_core.costs import cost_models_for
     from rag_core.llm import create_llm
-    from rag_core.pipeline import Pipeline
-    from rag_core.types import RetrievalSettings
+    from rag_core.answer.pipeline import Pipeline
+    from rag_core.core.types import RetrievalSettings
     from ui.state import ChatEntry
 
     llm = create_llm("extractive", embedder=index.embedder)
@@ -99,7 +99,7 @@ def sidebar_only() -> None:
     """The sidebar fragment's body alone: what a live server reruns when a sidebar widget changes."""
     import streamlit as st
 
-    from rag_core import index_catalog as catalog
+    from rag_core.index import catalog as catalog
     from ui import chat, state
 
     names = catalog.index_names()

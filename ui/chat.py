@@ -12,14 +12,14 @@ from typing import Callable
 
 import streamlit as st
 
-from rag_core import catalog
+from rag_core.core import catalog
 from rag_core.costs import TurnCosts, cost_models_for
-from rag_core.errors import ProviderError, RagError, TemplateError
-from rag_core.pipeline import Pipeline
-from rag_core.prompts import DEFAULT_TEMPLATE, validate_template
+from rag_core.core.errors import ProviderError, RagError, TemplateError
+from rag_core.answer.pipeline import Pipeline
+from rag_core.answer.prompts import DEFAULT_TEMPLATE, validate_template
 from rag_core.providers import redact
 from rag_core.providers.credentials import PROVIDER_FIELDS
-from rag_core.types import RETRIEVAL_BOUNDS, Answer, Usage
+from rag_core.core.types import RETRIEVAL_BOUNDS, Answer, Usage
 
 from . import advice, hitcards, indexes, providers, retrieval, state, widgets
 from .guard import guard

@@ -2,7 +2,7 @@
 
 Each column has its own settings (`retrieval_controls`: index, every field of RetrievalSettings,
 answerer, template), its streamed answer, hit cards, costs and latency. Under them the diff from
-rag_core/compare.py: chunks both found, only A, only B, rank moves, and B - A in tokens, dollars
+rag_core/answer/compare.py: chunks both found, only A, only B, rank moves, and B - A in tokens, dollars
 and time. Blind mode (for demos) labels the columns Left/Right in a random order per turn and
 hides the settings; the person picks the better answer, and the tally per configuration is
 shown only when revealed. Compare turns are their own history (`compare_history`); their costs
@@ -25,10 +25,10 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from rag_core.compare import Comparison, compare, ranked_table, tally, verdict
+from rag_core.answer.compare import Comparison, compare, ranked_table, tally, verdict
 from rag_core.costs import TurnCosts, format_usd
-from rag_core.prompts import DEFAULT_TEMPLATE
-from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
+from rag_core.answer.prompts import DEFAULT_TEMPLATE
+from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import chat, providers, state, widgets
 

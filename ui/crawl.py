@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from rag_core.crawl import KINDS, CrawlConfig, Crawler, CrawlReport
+from rag_core.ingest.crawl import KINDS, CrawlConfig, Crawler, CrawlReport
 
 from . import advice, state
 from .advice import OPERATOR_SETTING, PRIVATE_HINT  # the operator's switch (environment, else secrets.toml)

@@ -1,7 +1,7 @@
 """The Data page's work: turn uploads into a LoadReport once (not on every rerun), and
 show per-file status and the content filter's effect.
 
-Uploads are read with `rag_core.loaders.load_bytes` (zip archives and .docx included), under a
+Uploads are read with `rag_core.ingest.loaders.load_bytes` (zip archives and .docx included), under a
 per-file limit and a total limit for one upload, then deduplicated by content (`dedupe`).
 Two uploads with one name get distinct sources ("notes (2).txt"), noted in the second's status.
 Each uploaded csv/tsv gets a "text column" selectbox listing its own columns.
@@ -19,8 +19,8 @@ from pathlib import PurePath
 import pandas as pd
 import streamlit as st
 
-from rag_core.errors import IngestError, Reason
-from rag_core.loaders import (
+from rag_core.core.errors import IngestError, Reason
+from rag_core.ingest.loaders import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_TOTAL_BYTES,
     FileStatus,
@@ -30,10 +30,10 @@ from rag_core.loaders import (
     load_bytes,
     skipped,
 )
-from rag_core.loaders.csv_loader import sniff_dialect
-from rag_core.loaders.sources import distinct, name_source
-from rag_core.table import content_filter, documents_frame, frame_to_documents, to_safe_csv
-from rag_core.types import Document
+from rag_core.ingest.loaders.csv_loader import sniff_dialect
+from rag_core.ingest.loaders.sources import distinct, name_source
+from rag_core.ingest.table import content_filter, documents_frame, frame_to_documents, to_safe_csv
+from rag_core.core.types import Document
 
 from . import advice, state
 from .widgets import md_literal, table_height

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from rag_core.evaluate import METRICS, EvalResult
+from rag_core.evaluation.evaluate import METRICS, EvalResult
 
 BEST = "#16a34a"
 OTHER = "#93c5fd"

@@ -1,6 +1,6 @@
 """How Evaluate and the experiment show whether a difference to the best is real (issue 19 part 2).
 
-Display helpers only; the statistics live in rag_core.significance and rag_core.evaluate
+Display helpers only; the statistics live in rag_core.evaluation.significance and rag_core.evaluation.evaluate
 (`against_best`, `questions_to_resolve`). A row "cannot be told apart" from the best when the
 paired bootstrap 95% CI of its difference includes 0 or the randomisation p-value is >= 0.05
 (`Difference.resolved` is False): both must agree before a difference is called real.
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from rag_core.evaluate import METRICS, EvalResult, questions_to_resolve
-from rag_core.significance import Difference
+from rag_core.evaluation.evaluate import METRICS, EvalResult, questions_to_resolve
+from rag_core.evaluation.significance import Difference
 
 
 def tied(d: Difference | None) -> bool:

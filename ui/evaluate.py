@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from rag_core.evaluate import (
+from rag_core.evaluation.evaluate import (
     against_best,
     questions_to_resolve,
     METRICS,
@@ -38,10 +38,10 @@ from rag_core.evaluate import (
     settings_grid,
     vs_best_json,
 )
-from rag_core.experiments import varying_fields
-from rag_core.table import to_safe_csv
+from rag_core.evaluation.experiments import varying_fields
+from rag_core.ingest.table import to_safe_csv
 from rag_core.rerank import RERANKERS
-from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
+from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import eval_charts, eval_significance, handoff, indexes, providers, question_gen, state, widgets
 from .retrieval import eval_methods

@@ -1,7 +1,7 @@
 """The chunking experiment on the Index page: 2-5 chunkings x retrievers x a question set ->
 variant indexes built (or reused) with a progress bar, evaluated, and shown as one chart
 (metric against chunk size, one line per retriever), a heatmap and a table; the best cell is
-one click from Chat. The work is rag_core/experiments.py; this is widgets around it.
+one click from Chat. The work is rag_core/evaluation/experiments.py; this is widgets around it.
 
 The last experiment is kept in `st.session_state["experiment"]`.
 """
@@ -15,17 +15,17 @@ import pandas as pd
 import streamlit as st
 
 from rag_core import costs
-from rag_core import index_catalog as catalog
-from rag_core.chunking import STRATEGIES
-from rag_core.evaluate import METRICS, QuestionSet, against_best
-from rag_core.errors import ConfigError
-from rag_core.experiments import (HEADERS, MAX_CHUNKINGS, REPLACE_REFUSED, Chunking, ExperimentResult, Variant, chunking_slug,
+from rag_core.index import catalog as catalog
+from rag_core.ingest.chunking import STRATEGIES
+from rag_core.evaluation.evaluate import METRICS, QuestionSet, against_best
+from rag_core.core.errors import ConfigError
+from rag_core.evaluation.experiments import (HEADERS, MAX_CHUNKINGS, REPLACE_REFUSED, Chunking, ExperimentResult, Variant, chunking_slug,
                                   headers_supported, parse_variant, retriever_label, run_experiment, variant_name,
                                   varying_fields)
 from rag_core.providers import is_hosted
 from rag_core.rerank import RERANKERS
 from rag_core.retrieval import MODES
-from rag_core.types import ChunkingConfig, Document, RetrievalSettings
+from rag_core.core.types import ChunkingConfig, Document, RetrievalSettings
 
 from . import eval_charts, eval_significance, evaluate, handoff, providers, state
 from .progress import BuildProgress
@@ -108,7 +108,7 @@ def form(docs: Sequence[Document], embedder: str | None, store: str) -> None:
 
 def confirm_hosted(docs: Sequence[Document], chunkings: Sequence[Chunking], embedder: str) -> bool:
     """A hosted embedder embeds every variant: an upper bound of the cost, accepted explicitly."""
-    from rag_core.chunking import chunk_documents
+    from rag_core.ingest.chunking import chunk_documents
 
     texts = [c.text for chunking in chunkings for c in chunk_documents(list(docs), chunking.config)]
     model = embedder.partition("@")[0].partition(":")[2]

@@ -1,7 +1,7 @@
-"""The Explore map drawn from a rag_core.explore view: one WebGL trace per colour group (at most
+"""The Explore map drawn from a rag_core.evaluation.explore view: one WebGL trace per colour group (at most
 LEGEND_MAX + "other", never a repeating palette), the query, its hits with their true scores
 (in the hover, on the lines from the query, and in a table), and the captions that say what the
-picture keeps and leaves out. The arithmetic lives in rag_core/explore.py; this only draws.
+picture keeps and leaves out. The arithmetic lives in rag_core/evaluation/explore.py; this only draws.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from rag_core.explore import OTHER, ExploreMap, MapHit, MapView, short_name
+from rag_core.evaluation.explore import OTHER, ExploreMap, MapHit, MapView, short_name
 
 from .widgets import hover_text, score_text
 

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import streamlit as st
 
-from rag_core.errors import RagError
+from rag_core.core.errors import RagError
 
 from . import advice
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
+from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import indexes, state
 

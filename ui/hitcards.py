@@ -18,8 +18,8 @@ from typing import Sequence
 
 import streamlit as st
 
-from rag_core.text import STOPWORDS
-from rag_core.types import Hit, Score
+from rag_core.core.text import STOPWORDS
+from rag_core.core.types import Hit, Score
 
 from .widgets import clamp_cut, esc, score_text, source_html
 

@@ -10,9 +10,9 @@ from typing import Callable
 
 import streamlit as st
 
-from rag_core import index_catalog as catalog
-from rag_core.index import Index
-from rag_core.explore import ExploreMap
+from rag_core.index import catalog
+from rag_core.index.index import Index
+from rag_core.evaluation.explore import ExploreMap
 
 from . import cache, providers
 
@@ -21,8 +21,8 @@ def load_index(name: str) -> Index:
     """The index `name`, ready to query. Built with a local embedder: one shared, cached Index.
     Built with a hosted one: this session's own Index, whose embedder uses this session's
     credentials (a missing key is a ConfigError that says to add it in Settings)."""
-    from rag_core.index import read_manifest
-    from rag_core.catalog import is_hosted
+    from rag_core.index.index import read_manifest
+    from rag_core.core.catalog import is_hosted
 
     directory = catalog.index_dir(name)
     generation = catalog.generation(directory)
@@ -34,8 +34,8 @@ def load_index(name: str) -> Index:
 
 
 def _session_index(directory: str, generation: str, manifest) -> Index:
-    from rag_core.catalog import dim_from_server
-    from rag_core.errors import ConfigError
+    from rag_core.core.catalog import dim_from_server
+    from rag_core.core.errors import ConfigError
 
     options = {"dim": manifest.dim} if dim_from_server(manifest.embedder) else {}
     try:
@@ -56,10 +56,10 @@ def _session_index(directory: str, generation: str, manifest) -> Index:
 
 def ensure_demo_index(progress: Callable[[int, int, str], None] | None = None) -> Index:
     """Open the demo index, building it first (default local embedder, faiss) if missing."""
-    from rag_core import index as rindex
-    from rag_core.demo import demo_documents
+    from rag_core.index import index as rindex
+    from rag_core.ingest.demo import demo_documents
     from rag_core.embeddings import DEFAULT_EMBEDDER
-    from rag_core.types import ChunkingConfig
+    from rag_core.core.types import ChunkingConfig
 
     directory = catalog.index_dir(catalog.DEMO_NAME)
     with cache.build_lock():

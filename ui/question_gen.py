@@ -1,5 +1,5 @@
 """Evaluate's "Generated from an index" question set: made offline from the index's own chunks
-(rag_core/question_gen.py), editable in a table, saved beside the index and downloadable, so
+(rag_core/evaluation/question_gen.py), editable in a table, saved beside the index and downloadable, so
 settings can be measured on a person's own documents."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rag_core import index_catalog as catalog
-from rag_core.errors import RagError
-from rag_core.evaluate import EvalQuestion, QuestionSet, parse_question_set
+from rag_core.index import catalog as catalog
+from rag_core.core.errors import RagError
+from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, parse_question_set
 from rag_core.costs import cost_models_for, format_usd
-from rag_core.question_gen import (COPY_BOUND, MEASURED_TAU, GeneratedQuestion, LlmPlan, llm_plan, llm_questions,
+from rag_core.evaluation.question_gen import (COPY_BOUND, MEASURED_TAU, GeneratedQuestion, LlmPlan, llm_plan, llm_questions,
                                    offline_questions, to_jsonl)
 
 from . import indexes, providers, state, widgets

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag_core.types import RETRIEVAL_BOUNDS
+from rag_core.core.types import RETRIEVAL_BOUNDS
 
 from . import state
 

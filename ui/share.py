@@ -4,7 +4,7 @@ Markdown or JSON. Also the hand-over of a question asked from Home (`ask_in_chat
 
 Downloads are generated on click (`data=` a callable, run outside the script: it gets plain
 values captured when the page drew, never session state). An imported file is validated by
-rag_core.config; whatever this app cannot apply (an index that is not here, a top-k beyond the
+rag_core.answer.config; whatever this app cannot apply (an index that is not here, a top-k beyond the
 slider) is said, and the rest is applied.
 """
 
@@ -14,12 +14,12 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
-from rag_core import config as rconfig
-from rag_core import index_catalog as catalog
-from rag_core.errors import ConfigError, RagError
-from rag_core.prompts import DEFAULT_TEMPLATE
-from rag_core.session_export import session_json, session_markdown
-from rag_core.types import RetrievalSettings
+from rag_core.answer import config as rconfig
+from rag_core.index import catalog as catalog
+from rag_core.core.errors import ConfigError, RagError
+from rag_core.answer.prompts import DEFAULT_TEMPLATE
+from rag_core.answer.session_export import session_json, session_markdown
+from rag_core.core.types import RetrievalSettings
 
 from . import providers, state
 from .widgets import md_literal
@@ -35,7 +35,7 @@ PENDING = "pending_question"
 def build_config(settings: state.ChatSettings) -> rconfig.PlaygroundConfig:
     """The Chat settings plus how their index was built (its manifest). No Streamlit: it also
     runs inside a download callable."""
-    from rag_core.index import read_manifest
+    from rag_core.index.index import read_manifest
 
     index = rconfig.IndexConfig(name=settings.index)
     chunking = rconfig.PlaygroundConfig().chunking

@@ -16,10 +16,10 @@ import streamlit as st
 
 from rag_core import costs
 from rag_core.costs import TurnCosts
-from rag_core.loaders import LoadReport
-from rag_core.prompts import DEFAULT_TEMPLATE
+from rag_core.ingest.loaders import LoadReport
+from rag_core.answer.prompts import DEFAULT_TEMPLATE
 from rag_core.retrieval.rewrite import Rewrite
-from rag_core.types import RETRIEVAL_BOUNDS, Answer, Document, RetrievalSettings
+from rag_core.core.types import RETRIEVAL_BOUNDS, Answer, Document, RetrievalSettings
 
 W = "w:"
 P = "p:"

@@ -19,10 +19,10 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
-from rag_core.config import NONE_WORD, from_dict
-from rag_core.errors import ConfigError
+from rag_core.answer.config import NONE_WORD, from_dict
+from rag_core.core.errors import ConfigError
 from rag_core.providers import redact
-from rag_core.types import RETRIEVAL_BOUNDS, RetrievalSettings
+from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from . import providers, state
 from .widgets import md_literal
@@ -169,7 +169,7 @@ def _llm_param() -> Param:
 
 def _retrieval_field(name: str) -> Param:
     """Any other RetrievalSettings field (mode, fusion, alpha ...): typed by the dataclass and
-    checked by rag_core.config, so fields added there reach the URL without a change here."""
+    checked by rag_core.answer.config, so fields added there reach the URL without a change here."""
     kind = _number_kind(typing.get_type_hints(RetrievalSettings)[name])
     low, high = RETRIEVAL_BOUNDS.get(name, (-10**9, 10**9))
 

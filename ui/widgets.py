@@ -16,8 +16,8 @@ import streamlit as st
 
 from rag_core.costs import TurnCosts, format_usd
 from rag_core.costs.record import StageCost
-from rag_core.registry import Registry
-from rag_core.types import Chunk, Hit, Usage
+from rag_core.core.registry import Registry
+from rag_core.core.types import Chunk, Hit, Usage
 
 PALETTE = ("#dbeafe", "#dcfce7", "#fef3c7", "#fce7f3", "#e0e7ff", "#ccfbf1")
 OVERLAP = "#fca5a5"

@@ -17,8 +17,8 @@ import os
 import sys
 from typing import Sequence
 
-from rag_core.config import parse_args
-from rag_core.errors import RagError
+from rag_core.answer.config import parse_args
+from rag_core.core.errors import RagError
 from rag_core.cli import advice, bench, data, eval, experiment, info, query, questions
 from rag_core.cli.args import Parser
 from rag_core.cli.common import TerminalSafeStream, common_parent

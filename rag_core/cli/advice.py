@@ -7,7 +7,7 @@ default wording) and the values; a kind not listed keeps the core's text.
 
 from __future__ import annotations
 
-from rag_core.errors import RagError, worded
+from rag_core.core.errors import RagError, worded
 
 #: errors (RagError.kind) -> the CLI's message
 ERRORS = {

@@ -12,7 +12,7 @@ import math
 import sys
 from typing import Callable, NoReturn
 
-from rag_core.types import RETRIEVAL_BOUNDS
+from rag_core.core.types import RETRIEVAL_BOUNDS
 
 MAX_MB = 1024 * 1024  # a terabyte: beyond it a size limit is a typo, not a choice
 

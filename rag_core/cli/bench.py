@@ -1,4 +1,4 @@
-"""`bench`: benchmarks as ratios to raw baselines measured in the same run (rag_core.bench)."""
+"""`bench`: benchmarks as ratios to raw baselines measured in the same run (rag_core.bench.micro)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,30 @@ from rag_core.cli.common import add_dsn, add_json, print_out
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from rag_core.bench import micro_figures, run_bench
+    from rag_core.bench.micro import micro_figures, run_bench
 
     if args.embedders:
-        from rag_core.bench_embedders import run as embedders
+        from rag_core.bench.embedders import run as embedders
 
         print_out(embedders(), args.json)
         return 0
     if args.answerer:
-        from rag_core.bench_answerer import run as answerer
+        from rag_core.bench.answerer import run as answerer
 
         print_out(answerer(progress=not args.quiet), args.json)
         return 0
     if args.question_gen:
-        from rag_core.bench_questions import run as question_gen
+        from rag_core.bench.questions import run as question_gen
 
         print_out(question_gen(progress=not args.quiet), args.json)
         return 0
     if args.retrieval:
-        from rag_core.bench_retrieval import run
+        from rag_core.bench.retrieval import run
 
         print_out(run(quick=args.quick, progress=not args.quiet), args.json)
         return 0
     if args.store == "pgvector":
-        from rag_core.bench_pgvector import run_pgvector_bench
+        from rag_core.bench.pgvector import run_pgvector_bench
 
         results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet, dsn=args.dsn,
                                      rounds=args.rounds, hnsw_m=args.hnsw_m, ef_construction=args.ef_construction,
@@ -63,7 +63,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 
 
 def _add_pgvector(p: argparse.ArgumentParser) -> None:
-    """`bench --store pgvector`: ingest vs raw COPY, HNSW recall and p50 vs FAISS flat (rag_core.bench_pgvector)."""
+    """`bench --store pgvector`: ingest vs raw COPY, HNSW recall and p50 vs FAISS flat (rag_core.bench.pgvector)."""
     p.add_argument("--store", choices=["faiss", "pgvector"], default="faiss",
                    help="pgvector: ingest vs raw COPY, HNSW recall and latency vs FAISS flat")
     p.add_argument("--vectors", type=types.vectors, help="pgvector bench size (default 100000, 10000 with --quick)")

@@ -13,9 +13,9 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from rag_core import catalog
-from rag_core.config import add_config_option
-from rag_core.types import ChunkingConfig
+from rag_core.core import catalog
+from rag_core.answer.config import add_config_option
+from rag_core.core.types import ChunkingConfig
 from rag_core.cli import args as types
 
 

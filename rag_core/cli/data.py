@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 from rag_core import costs
-from rag_core.errors import RagError
-from rag_core.types import ChunkingConfig, Document
+from rag_core.core.errors import RagError
+from rag_core.core.types import ChunkingConfig, Document
 from rag_core.cli import advice
 from rag_core.cli import args as types
 from rag_core.cli.common import (Progress, add_chunking, add_filter, add_index_target, add_json, add_loading, chunking,
@@ -86,7 +86,7 @@ def _spent(index, before, estimated_tokens: int) -> dict:
 
 
 def index_documents(args: argparse.Namespace, documents: Sequence[Document], out: dict) -> int:
-    from rag_core.experiments import open_to_build
+    from rag_core.evaluation.experiments import open_to_build
     from rag_core.providers import is_hosted
     from rag_core.providers.metering import reading
 
@@ -125,7 +125,7 @@ def index_documents(args: argparse.Namespace, documents: Sequence[Document], out
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from rag_core.demo import ATTRIBUTION, demo_documents
+    from rag_core.ingest.demo import ATTRIBUTION, demo_documents
 
     out: dict = {}
     index_documents(args, demo_documents(), out)
@@ -138,7 +138,7 @@ def _load_files(args: argparse.Namespace) -> tuple[list[Document], dict]:
     """Files -> the documents ingest would index, and the report so far: the loaders with the
     size limits and csv column given, then the content filter. `estimate` calls this too, so
     it prices exactly the documents `ingest` would chunk and embed."""
-    from rag_core.loaders import load_paths
+    from rag_core.ingest.loaders import load_paths
 
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
@@ -168,7 +168,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _filtered(args: argparse.Namespace, loaded: Sequence[Document], out: dict) -> list[Document]:
     """The content filter; the rows it dropped per rule go into `out`."""
-    from rag_core.table import content_filter, documents_frame, frame_to_documents
+    from rag_core.ingest.table import content_filter, documents_frame, frame_to_documents
 
     filtered = content_filter(documents_frame(loaded), min_words=args.min_words, min_chars=args.min_chars)
     out.update(rows_loaded=len(loaded), rows_dropped_by_filter=filtered.dropped)
@@ -208,7 +208,7 @@ def _crawl_out(args: argparse.Namespace, report) -> dict:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from rag_core.crawl import CrawlConfig, crawl
+    from rag_core.ingest.crawl import CrawlConfig, crawl
 
     config = CrawlConfig(
         seeds=tuple(args.urls), depth=args.depth, max_pages=args.max_pages, sitemap=args.sitemap,
@@ -232,8 +232,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def _chunks_to_embed(args: argparse.Namespace, documents: Sequence[Document]) -> list:
     """The chunks ingest would embed: with --index, only new or changed sources, chunked the
     way that index chunks (as Index.pending_chunks); else all of them, as a new index would."""
-    from rag_core.chunking import chunk_documents
-    from rag_core.index import read_manifest, source_hashes
+    from rag_core.ingest.chunking import chunk_documents
+    from rag_core.index.index import read_manifest, source_hashes
 
     config, known = chunking(args) or ChunkingConfig(), {}
     if getattr(args, "index", None) and Path(args.index).exists():

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 from rag_core.cli import args as types
 from rag_core.cli.common import Progress, add_hosted, add_json, credentials, warn
 from rag_core.cli.retrieval import add_retrieval_flags
@@ -52,8 +52,8 @@ def _reranker(part: str) -> str | None:
 def parse_grid(args: argparse.Namespace):
     """The RetrievalSettings grid from --top-k, --reranker, --threshold, --retriever, --fusion
     and --alpha; the other retrieval flags (and a --config file's settings) apply to every row."""
-    from rag_core.config import retrieval_from
-    from rag_core.evaluate import settings_grid
+    from rag_core.answer.config import retrieval_from
+    from rag_core.evaluation.evaluate import settings_grid
     from rag_core.cli.retrieval import retrieval_overrides, split
 
     top_ks = _split(args.top_k, "--top-k", _top_k, "1,3,5,10 (each at least 1)")
@@ -91,7 +91,7 @@ def format_table(results, best_row, differences=None) -> str:
 
 def _open_indexes(args: argparse.Namespace, creds) -> dict:
     """Each --index once, named by its folder (the full path when two folders share a name)."""
-    from rag_core.index import Index
+    from rag_core.index.index import Index
 
     indexes = {}
     for directory in dict.fromkeys(args.index):
@@ -122,7 +122,7 @@ def _rewriter(args: argparse.Namespace, grid, creds):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag_core.evaluate import (against_best, best, compare_indexes, question_set_from, questions_to_resolve,
+    from rag_core.evaluation.evaluate import (against_best, best, compare_indexes, question_set_from, questions_to_resolve,
                             resolve_json, result_to_json, vs_best_by_metric, vs_best_json)
 
     question_set = question_set_from(args.questions)
@@ -158,7 +158,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def ties_line(results, differences) -> str:
     """The footer under a table with `=` marks: how many ties, what a tie is, and the questions a
     difference of 0.02 would need at this variance."""
-    from rag_core.evaluate import questions_to_resolve
+    from rag_core.evaluation.evaluate import questions_to_resolve
 
     needed = questions_to_resolve(results, differences)
     ties = sum(1 for d in differences if d is not None and not d.resolved)
@@ -212,7 +212,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")
     add_json(p, "print one JSON object")
-    from rag_core.config import add_config_option
+    from rag_core.answer.config import add_config_option
 
     add_config_option(p)
     p.set_defaults(func=cmd_eval)

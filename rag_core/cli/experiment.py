@@ -17,8 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
-from rag_core import catalog
-from rag_core.errors import RagError
+from rag_core.core import catalog
+from rag_core.core.errors import RagError
 from rag_core.cli import args as types
 from rag_core.cli import data
 from rag_core.cli.retrieval import add_retrieval_flags
@@ -27,14 +27,14 @@ from rag_core.cli.eval import NONE_WORDS, format_table, parse_grid, ties_line
 
 
 def _chunkings(args: argparse.Namespace) -> list:
-    from rag_core.experiments import parse_variant
+    from rag_core.evaluation.experiments import parse_variant
 
     specs = [s.strip() for given in args.chunking for s in given.split(",") if s.strip()]
     return [parse_variant(s) for s in specs]
 
 
 def _documents(args: argparse.Namespace) -> list:
-    from rag_core.demo import demo_documents
+    from rag_core.ingest.demo import demo_documents
 
     if args.demo == bool(args.paths):
         raise RagError("give the documents: file or folder paths, or --demo for the bundled corpus (not both)")
@@ -58,9 +58,9 @@ def _embedder(args: argparse.Namespace, creds):
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from rag_core import index_catalog as catalog
-    from rag_core.evaluate import question_set_from
-    from rag_core.experiments import run_experiment
+    from rag_core.index import catalog as catalog
+    from rag_core.evaluation.evaluate import question_set_from
+    from rag_core.evaluation.experiments import run_experiment
 
     chunkings = _chunkings(args)
     grid = parse_grid(args)  # the retrieval flags, over a --config file's settings
@@ -86,8 +86,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace, result) -> None:
-    from rag_core.evaluate import against_best, questions_to_resolve, resolve_json, result_to_json, vs_best_json
-    from rag_core.experiments import retriever_label, varying_fields
+    from rag_core.evaluation.evaluate import against_best, questions_to_resolve, resolve_json, result_to_json, vs_best_json
+    from rag_core.evaluation.experiments import retriever_label, varying_fields
 
     top = result.best("mrr")
     fields = varying_fields(result.settings)
@@ -137,7 +137,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     add_hosted(p)
     add_loading(p)
     add_json(p, "print one JSON object")
-    from rag_core.config import add_config_option
+    from rag_core.answer.config import add_config_option
 
     add_config_option(p)
     # no retrieval flags here (a --config file's retrieval settings apply): the grid reads them as unset

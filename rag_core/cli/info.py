@@ -10,8 +10,8 @@ from rag_core.cli.common import add_json, print_out
 
 
 def _catalog(as_json: bool) -> dict:
-    """The app's catalog of saved indexes (rag_core.index_catalog); a damaged one shows its problem."""
-    from rag_core import index_catalog
+    """The app's catalog of saved indexes (rag_core.index.catalog); a damaged one shows its problem."""
+    from rag_core.index import catalog as index_catalog
 
     rows = []
     for s in index_catalog.list_indexes():
@@ -25,7 +25,7 @@ def _catalog(as_json: bool) -> dict:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from rag_core.index import read_manifest
+    from rag_core.index.index import read_manifest
 
     if args.index is None:
         print_out(_catalog(args.json), args.json)

@@ -8,8 +8,8 @@ import json
 import sys
 
 from rag_core import costs
-from rag_core.config import add_config_option, retrieval_from, template_from
-from rag_core.loaders.sources import printable, terminal_safe
+from rag_core.answer.config import add_config_option, retrieval_from, template_from
+from rag_core.ingest.loaders.sources import printable, terminal_safe
 from rag_core.cli import args as types
 from rag_core.cli.common import add_dsn, add_hosted, add_json, credentials, warn
 from rag_core.cli.retrieval import add_retrieval_flags, retrieval_overrides
@@ -30,9 +30,9 @@ def _answer_embedder(llm: str, index_embedder):
 
 
 def _pipeline(args: argparse.Namespace):
-    from rag_core.index import Index
+    from rag_core.index.index import Index
     from rag_core.llm import create_llm
-    from rag_core.pipeline import Pipeline, cost_models_for
+    from rag_core.answer.pipeline import Pipeline, cost_models_for
     from rag_core.rerank import create_reranker
 
     template = template_from(args)

@@ -1,5 +1,5 @@
 """`questions generate`: a question set from any index, so settings can be measured on a
-person's own documents (rag_core/question_gen.py says how, and what it cannot do)."""
+person's own documents (rag_core/evaluation/question_gen.py says how, and what it cannot do)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ MAX_QUESTIONS = 5_000
 
 
 def cmd_questions(args: argparse.Namespace) -> int:
-    from rag_core.index import Index
-    from rag_core.question_gen import COPY_BOUND, offline_questions, to_jsonl
+    from rag_core.index.index import Index
+    from rag_core.evaluation.question_gen import COPY_BOUND, offline_questions, to_jsonl
 
     creds = credentials(args)
     index = Index.open(args.index, credentials=creds, on_warning=warn)
@@ -51,7 +51,7 @@ def _with_a_model(args: argparse.Namespace, creds, chunks, bar):
     """Questions from a chat model: the estimate first (and --yes to spend), the true cost after."""
     from rag_core.costs import DEFAULT_PRICES, cost_models_for, format_usd
     from rag_core.llm import create_llm
-    from rag_core.question_gen import llm_plan, llm_questions
+    from rag_core.evaluation.question_gen import llm_plan, llm_questions
 
     llm = create_llm(args.llm, credentials=creds)
     model = cost_models_for(llm, None).chat

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from rag_core.types import RetrievalSettings
+from rag_core.core.types import RetrievalSettings
 from rag_core.cli import args as args_t
 
 DEFAULTS = RetrievalSettings()

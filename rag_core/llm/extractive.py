@@ -5,7 +5,7 @@ Read it in four steps. `score` gives every candidate sentence a combined score: 
 embedding with the question's (meaning; only when an Embedder is injected) mixed with the share of
 the question's words it contains (the chunk's heading counts half). `answer` says the template's
 "Context not relevant. I don't know." when the best score is below the threshold (measured per
-embedder with rag_core/evaluate_answerer.py) or when the question names something the context
+embedder with rag_core/evaluation/answerer.py) or when the question names something the context
 never mentions (`unknown_names`: "Zentrova", "Jupiter"). Otherwise `_anchors` keeps the best
 sentences, and `_spans` adds at most one neighbour each side when it completes an anchor (the
 anchor starts "It ..."/"However ..." -> the sentence before; the next one refers back, shares a key
@@ -24,8 +24,8 @@ from typing import Iterator
 import numpy as np
 
 from rag_core.costs import count_tokens
-from rag_core.text import STOPWORDS, terms
-from rag_core.types import Embedder, GenerationRequest, Hit, TokenUsage
+from rag_core.core.text import STOPWORDS, terms
+from rag_core.core.types import Embedder, GenerationRequest, Hit, TokenUsage
 
 #: A sentence ends at . ! ? (then closing quotes or brackets) before a space or the end, at a CJK
 #: stop, or at a line break. A stop inside a token ("20.4 km2", "v1.2") is no end, and neither is
@@ -61,13 +61,13 @@ def sentences(text: str) -> list[str]:
 
 
 #: What the default template tells a model to begin with when the context does not help, and to
-#: say when it does not know (rag_core/prompts.py DEFAULT_TEMPLATE).
+#: say when it does not know (rag_core/answer/prompts.py DEFAULT_TEMPLATE).
 NOT_RELEVANT = "Context not relevant."
 DONT_KNOW = "I don't know."
 NO_CONTEXT = "No context."
 
 #: Thresholds on the combined score below which the answer is "I don't know", by embedder name
-#: (None: words only). Measured with `python -m rag_core.evaluate_answerer` (see its docstring).
+#: (None: words only). Measured with `python -m rag_core.evaluation.answerer` (see its docstring).
 #: MiniLM's 0.375 was chosen on one seeded half of 286 questions (104 unanswerable, 64 of them
 #: new in 2026) and scored on the other half: "I don't know" precision 0.94 [0.86, 1.00], recall
 #: 0.89 [0.79, 0.97] (95% bootstrap CIs); over 20 splits 0.375 is the one chosen most often. 0.325,

@@ -10,7 +10,7 @@ answerer check against the same ranges (issue 16 item 15: an endless stream grew
 
 from __future__ import annotations
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 #: seconds for one answer's whole stream: (least, most) and the default
 ANSWER_DEADLINE_S = (0.5, 3600.0)

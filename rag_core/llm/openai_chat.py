@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from rag_core.errors import ConfigError, ProviderError
+from rag_core.core.errors import ConfigError, ProviderError
 from rag_core.providers.clients import HostedProvider, openai_client, openai_endpoint
 from rag_core.providers.credentials import Credentials, StreamRedactor, configured_secrets, redact
 from rag_core.providers.retry import DEFAULT_POLICY, RetryPolicy, classify, describe
-from rag_core.types import GenerationRequest, TokenUsage
+from rag_core.core.types import GenerationRequest, TokenUsage
 from rag_core.llm.limits import (DEFAULT_ANSWER_DEADLINE_S, DEFAULT_ANSWER_TOKENS, WHERE_DEADLINE, WHERE_TOKENS, check_deadline,
                      check_tokens, max_answer_chars)
 

@@ -13,8 +13,8 @@ from rag_core.providers.retry import ProviderCallError, RetryPolicy
 
 def is_hosted(name: str | None) -> bool:
     """True for hosted component names (`openai:...`, `cohere:...`, `compatible:...`): what each
-    provider declared where it registered (rag_core/catalog.py), kept here for older callers."""
-    from rag_core.catalog import is_hosted as declared
+    provider declared where it registered (rag_core/core/catalog.py), kept here for older callers."""
+    from rag_core.core.catalog import is_hosted as declared
 
     return declared(name)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag_core.errors import ConfigError, ProviderError
+from rag_core.core.errors import ConfigError, ProviderError
 from rag_core.providers.clients import cohere_client, cohere_endpoint, openai_client, openai_endpoint
 from rag_core.providers.credentials import Credentials, redact
 from rag_core.providers.retry import ProviderCallError, RetryPolicy

@@ -117,7 +117,7 @@ class Credentials:
         try:
             data = tomllib.loads(path.read_text())
         except (OSError, ValueError):  # never echo the file: it holds keys
-            from rag_core.errors import ConfigError
+            from rag_core.core.errors import ConfigError
 
             raise ConfigError(f"{path} is not valid TOML; fix it or remove it") from None
         return cls.from_mapping(data)

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from rag_core.errors import ProviderError
+from rag_core.core.errors import ProviderError
 from rag_core.providers.credentials import Credentials, redact
 
 log = logging.getLogger(__name__)

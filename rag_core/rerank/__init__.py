@@ -9,8 +9,8 @@ from __future__ import annotations
 import warnings
 from typing import Callable
 
-from rag_core.registry import Registry
-from rag_core.types import Reranker
+from rag_core.core.registry import Registry
+from rag_core.core.types import Reranker
 from rag_core.rerank.lexical import DEPRECATED, BM25Reranker, RRFReranker
 
 RERANKERS: Registry[Reranker] = Registry("reranker")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from rag_core.errors import ConfigError, ProviderError
+from rag_core.core.errors import ConfigError, ProviderError
 from rag_core.providers.clients import HostedProvider, cohere_client, cohere_endpoint
 from rag_core.providers.credentials import Credentials
 from rag_core.providers.metering import count_from_float
 from rag_core.providers.retry import DEFAULT_POLICY, RetryPolicy
-from rag_core.types import Hit
+from rag_core.core.types import Hit
 
 MAX_DOCUMENTS = 1000
 DOCS_PER_SEARCH_UNIT = 100

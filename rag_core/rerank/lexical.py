@@ -14,8 +14,8 @@ from typing import Sequence
 
 from rank_bm25 import BM25Okapi
 
-from rag_core.text import words
-from rag_core.types import Hit
+from rag_core.core.text import words
+from rag_core.core.types import Hit
 
 RRF_K = 60
 DESCRIPTION = "re-orders the dense candidates only"

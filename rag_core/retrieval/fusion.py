@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 Ranked = Sequence[tuple[str, float]]
 NORMALISERS = ("minmax", "zscore")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

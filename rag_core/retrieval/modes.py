@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag_core.errors import ConfigError
-from rag_core.types import Hit, Score
+from rag_core.core.errors import ConfigError
+from rag_core.core.types import Hit, Score
 from rag_core.retrieval.fusion import NORMALISERS, hybrid_weighted, rrf
 
 if TYPE_CHECKING:

@@ -30,13 +30,13 @@ from typing import Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from rag_core.costs import count_tokens
-from rag_core.errors import ConfigError
-from rag_core.index import Index
+from rag_core.core.errors import ConfigError
+from rag_core.index.index import Index
 from rag_core.providers.metering import MeterReading, meter_of, reading
-from rag_core.types import Hit, Reranker, RetrievalSettings, Score
+from rag_core.core.types import Hit, Reranker, RetrievalSettings, Score
 from rag_core.retrieval import modes
 from rag_core.retrieval.mmr import mmr
-from rag_core.retrieval.neighbours import MAX_NEIGHBOURS, expand
+from rag_core.index.neighbours import MAX_NEIGHBOURS, expand
 from rag_core.retrieval.rewrite import HYDE, QueryRewriter, Rewrite, fuse_rewrites
 
 #: How many first-stage candidates a reranker sees per final hit.

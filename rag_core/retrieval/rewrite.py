@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 from rag_core.costs import count_tokens, encoding_for_model
-from rag_core.errors import ConfigError
-from rag_core.types import LLM, GenerationRequest, Hit, TokenUsage
+from rag_core.core.errors import ConfigError
+from rag_core.core.types import LLM, GenerationRequest, Hit, TokenUsage
 from rag_core.retrieval.fusion import DEFAULT_RRF_K, rrf
 
 MULTI_QUERY, HYDE = "multi_query", "hyde"

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from rag_core.registry import Registry
-from rag_core.types import VectorStore
+from rag_core.core.registry import Registry
+from rag_core.core.types import VectorStore
 from rag_core.stores.faiss_store import FaissStore
 from rag_core.stores.numpy_store import NumpyStore
 

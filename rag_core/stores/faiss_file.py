@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from rag_core.stores.files import file_size, tampered
+from rag_core.core.files import file_size, tampered
 
 _HEADER = struct.Struct("<iqqq?i")  # d, ntotal, two unused, is_trained, metric_type
 _METRIC_INNER_PRODUCT = 0

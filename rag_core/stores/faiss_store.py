@@ -15,10 +15,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rag_core.errors import ConfigError, ProviderError, StoreError
-from rag_core.types import Chunk, Hit
+from rag_core.core.errors import ConfigError, ProviderError, StoreError
+from rag_core.core.types import Chunk, Hit
 from rag_core.stores.faiss_file import check_faiss_file
-from rag_core.stores.files import MB, open_regular, tampered, write_file
+from rag_core.core.files import MB, open_regular, tampered, write_file
 from rag_core.stores.numpy_store import (
     CHUNKS_FILE,
     ChunkListStore,

@@ -15,9 +15,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rag_core.errors import IndexMismatchError, StoreError
-from rag_core.types import Chunk, Hit
-from rag_core.stores.files import MB, file_size, open_regular, tampered, write_file
+from rag_core.core.errors import IndexMismatchError, StoreError
+from rag_core.core.types import Chunk, Hit
+from rag_core.core.files import MB, file_size, open_regular, tampered, write_file
 
 CHUNKS_FILE = "chunks.jsonl"
 VECTORS_FILE = "vectors.npy"

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Mapping
 
-from rag_core.errors import ConfigError
+from rag_core.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

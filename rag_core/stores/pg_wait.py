@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from rag_core.errors import StoreError
+from rag_core.core.errors import StoreError
 
 READ_VAR, WRITE_VAR = "RAG_PG_SEARCH_DEADLINE_S", "RAG_PG_WRITE_DEADLINE_S"
 COMMIT_VAR, INGEST_VAR = "RAG_PG_COMMIT_DEADLINE_S", "RAG_PG_INGEST_DEADLINE_S"

@@ -29,8 +29,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rag_core.errors import ConfigError, IndexMismatchError, StoreError
-from rag_core.types import Chunk, Hit
+from rag_core.core.errors import ConfigError, IndexMismatchError, StoreError
+from rag_core.core.types import Chunk, Hit
 from rag_core.stores import pg_server, pg_wait
 from rag_core.stores.pg_server import META_TABLE, ensure_metadata  # noqa: F401 - ensure_metadata: re-exported
 from rag_core.stores.numpy_store import as_matrix, check_lengths
