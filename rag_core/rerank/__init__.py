@@ -9,34 +9,9 @@ from __future__ import annotations
 import warnings
 from typing import Callable
 
-from rag_core.core.registry import Registry
+from rag_core.core.catalog import RERANKERS
 from rag_core.core.types import Reranker
 from rag_core.rerank.lexical import DEPRECATED, BM25Reranker, RRFReranker
-
-RERANKERS: Registry[Reranker] = Registry("reranker")
-
-
-@RERANKERS.register("pool-bm25", hosted=False,
-                    description="Re-orders the dense candidates only, by word overlap (BM25 over that pool): "
-                                "offline, free. For BM25 over the whole index, choose the bm25 or hybrid retriever.")
-def _bm25(model: str | None = None, **_: object) -> Reranker:
-    return BM25Reranker()
-
-
-@RERANKERS.register("pool-rrf", hosted=False,
-                    description="Re-orders the dense candidates only: reciprocal rank fusion of their dense "
-                                "and pool-BM25 ranks; offline, free. For whole-index fusion, choose the hybrid retriever.")
-def _rrf(model: str | None = None, **_: object) -> Reranker:
-    return RRFReranker()
-
-
-@RERANKERS.register("cohere", hosted=True, credential="cohere", takes_model=True, models=("rerank-v3.5",),
-                    example="cohere:rerank-v3.5",
-                    description="Cohere's hosted reranker: key in Settings, paid per search.")
-def _cohere(model: str | None = None, **options: object) -> Reranker:
-    from rag_core.rerank.cohere_rerank import CohereReranker
-
-    return CohereReranker(model, **options)
 
 
 def canonical_reranker(name: str | None, on_warning: Callable[[str], None] | None = None) -> str | None:

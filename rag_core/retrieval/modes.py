@@ -11,17 +11,43 @@ candidates (default 100) before fusing; a hit found by only one list gets that l
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
 from rag_core.core.errors import ConfigError
-from rag_core.core.types import Hit, Score
+from rag_core.core.types import Hit, RetrievalSettings, Score
+from rag_core.index.index import Index
+from rag_core.providers.metering import MeterReading
 from rag_core.retrieval.fusion import NORMALISERS, hybrid_weighted, rrf
 
-if TYPE_CHECKING:
-    from rag_core.retrieval.retriever import RetrievalQuery, Retriever
+
+@dataclass
+class RetrievalQuery:
+    """One question on its way through the steps; stages add their latency here."""
+
+    question: str
+    settings: RetrievalSettings
+    pool: int
+    vector: np.ndarray | None = None
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    embed_reported: MeterReading | None = None
+    rerank_reported: MeterReading | None = None
+    #: the rewritten search texts embedded besides the question, and their metered deltas
+    extra_texts: list[str] = field(default_factory=list)
+    extra_reported: list[MeterReading | None] = field(default_factory=list)
+
+
+class Retriever(Protocol):
+    """What a first stage needs of the Retriever (rag_core/retrieval/retriever.py): its index, its
+    query embedding and a sweep's search cache."""
+
+    index: Index
+    search_cache: dict | None
+
+    def embed(self, query: RetrievalQuery) -> np.ndarray: ...
+
 
 FUSIONS = ("weighted", "rrf")
 NORMALISE_LABEL = {"zscore": "z-score", "minmax": "min-max"}

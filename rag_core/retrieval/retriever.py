@@ -35,6 +35,7 @@ from rag_core.index.index import Index
 from rag_core.providers.metering import MeterReading, meter_of, reading
 from rag_core.core.types import Hit, Reranker, RetrievalSettings, Score
 from rag_core.retrieval import modes
+from rag_core.retrieval.modes import RetrievalQuery
 from rag_core.retrieval.mmr import mmr
 from rag_core.index.neighbours import MAX_NEIGHBOURS, expand
 from rag_core.retrieval.rewrite import HYDE, QueryRewriter, Rewrite, fuse_rewrites
@@ -85,22 +86,6 @@ class RetrievalResult:
     @property
     def for_prompt(self) -> tuple[Hit, ...]:
         return self.context or self.hits
-
-
-@dataclass
-class RetrievalQuery:
-    """One question on its way through the steps; stages add their latency here."""
-
-    question: str
-    settings: RetrievalSettings
-    pool: int
-    vector: np.ndarray | None = None
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    embed_reported: MeterReading | None = None
-    rerank_reported: MeterReading | None = None
-    #: the rewritten search texts embedded besides the question, and their metered deltas
-    extra_texts: list[str] = field(default_factory=list)
-    extra_reported: list[MeterReading | None] = field(default_factory=list)
 
 
 class Step(Protocol):

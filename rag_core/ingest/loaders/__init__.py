@@ -30,6 +30,7 @@ from rag_core.ingest.loaders.html import load_html
 from rag_core.ingest.loaders.markdown import load_markdown
 from rag_core.ingest.loaders.noise import capture
 from rag_core.ingest.loaders.pdf import load_pdf
+from rag_core.ingest.loaders.report import FileStatus, LoadReport, skipped
 from rag_core.ingest.loaders.sources import distinct, printable
 from rag_core.ingest.loaders.text import load_text
 
@@ -59,43 +60,6 @@ DEFAULT_MAX_TOTAL_BYTES = 500 * 1024 * 1024
 _MB = 1024 * 1024
 
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class FileStatus:
-    """What happened to one file. `reason` is empty or a note when ingested, required when skipped."""
-
-    source: str
-    status: str  # "ingested" | "skipped"
-    reason: str  # the default wording; each edge may reword it from `kind` and `values`
-    n_documents: int
-    n_bytes: int
-    kind: str = ""  # e.g. "file_too_large", "total_limit"; "" when the reason needs no advice
-    values: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    documents: tuple[Document, ...] = ()
-    files: tuple[FileStatus, ...] = ()
-
-    @property
-    def ingested(self) -> tuple[FileStatus, ...]:
-        return tuple(f for f in self.files if f.status == "ingested")
-
-    @property
-    def skipped(self) -> tuple[FileStatus, ...]:
-        return tuple(f for f in self.files if f.status == "skipped")
-
-    def __add__(self, other: "LoadReport") -> "LoadReport":
-        return LoadReport(self.documents + other.documents, self.files + other.files)
-
-
-def skipped(source: str, reason: str | Reason, n_bytes: int) -> FileStatus:
-    """A skipped file's status; a Reason brings its kind and values along."""
-    if isinstance(reason, Reason):
-        return FileStatus(source, "skipped", reason.text, 0, n_bytes, reason.kind, reason.values)
-    return FileStatus(source, "skipped", reason, 0, n_bytes)
 
 
 def _skip(source: str, reason: str | Reason, n_bytes: int) -> LoadReport:

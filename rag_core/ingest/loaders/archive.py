@@ -15,14 +15,12 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from rag_core.core.errors import Reason
 from rag_core.ingest.loaders.base import one_line, too_big
+from rag_core.ingest.loaders.report import LoadReport, skipped
 from rag_core.ingest.loaders.sources import MEMBER_SEPARATOR, member_source, printable
-
-if TYPE_CHECKING:
-    from rag_core.ingest.loaders import LoadReport
 
 ARCHIVE_SUFFIXES = (".zip",)
 MAX_MEMBERS = 10_000
@@ -31,7 +29,7 @@ DEFAULT_MAX_UNPACKED_BYTES = 500 * 1024 * 1024
 _MB = 1024 * 1024
 
 #: (member source, member bytes) -> LoadReport; load_bytes with the caller's options
-MemberLoader = Callable[[str, bytes], "LoadReport"]
+MemberLoader = Callable[[str, bytes], LoadReport]
 
 
 def _unsafe(name: str) -> str | None:
@@ -48,8 +46,6 @@ def _hidden(name: str) -> bool:
 
 def load_zip(name: str, data: bytes, load_member: MemberLoader, *, max_bytes: int,
              max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> "LoadReport":
-    from rag_core.ingest.loaders import LoadReport, skipped
-
     def skip(source: str, reason: str | Reason, n_bytes: int = 0) -> LoadReport:
         return LoadReport((), (skipped(source, reason, n_bytes),))
 
