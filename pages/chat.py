@@ -3,7 +3,7 @@ two configurations side by side (ui/compare.py)."""
 
 import streamlit as st
 
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from ui import chat, compare, share, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
@@ -11,7 +11,7 @@ from ui.layout import page_setup
 page_setup()
 
 st.title(":material/chat: Chat")
-names = catalog.index_names()
+names = saved.index_names()
 if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build an index from your files on Index.")
     st.page_link("pages/home.py", label="Home: load the demo corpus", icon=":material/home:")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from ui import evaluate, url_state
 from ui.guard import guard
 from ui.layout import page_setup
@@ -13,7 +13,7 @@ st.title(":material/fact_check: Evaluate")
 st.markdown("Score retrieval settings against questions whose answers are known: **hit@k** (a relevant "
             "source in the top k), **recall@k**, **MRR** (1 / rank of the first relevant hit) and **nDCG@k**, "
             "plus search latency. Retrieval only: no answer is generated.")
-names = catalog.index_names()
+names = saved.index_names()
 if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build an index on Index.")
     st.stop()

@@ -4,7 +4,7 @@ true scores; colour by topic, folder or source; at most 5,000 points drawn."""
 
 import streamlit as st
 
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from rag_core.evaluation.explore import pca_view, query_view
 from rag_core.retrieval import Retriever
 from rag_core.core.types import RetrievalSettings
@@ -15,7 +15,7 @@ from ui.layout import page_setup
 page_setup()
 
 st.title(":material/scatter_plot: Explore")
-names = catalog.index_names()
+names = saved.index_names()
 if not names:
     st.info("There is no index yet. Load the demo corpus on Home, or build one on Index.")
     st.stop()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from rag_core.index import index as rindex
 from rag_core.ingest.demo import ATTRIBUTION, SAMPLE_QUESTIONS
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from ui import indexes, share, state
 from ui.guard import guard
 from ui.layout import page_setup
@@ -22,12 +22,12 @@ st.markdown(
 )
 
 with guard("loading the demo corpus"):
-    first_build = not rindex.exists(catalog.index_dir(catalog.DEMO_NAME))
+    first_build = not rindex.exists(saved.index_dir(saved.DEMO_NAME))
     if st.button("Load the demo corpus", icon=":material/library_books:", type="primary", key="load_demo"):
         bar = st.progress(0.0, text="Embedding the demo corpus…")
         index = indexes.ensure_demo_index(BuildProgress(bar))
         bar.empty()
-        state.set_active_index(catalog.DEMO_NAME)
+        state.set_active_index(saved.DEMO_NAME)
         st.session_state["demo_loaded"] = index.manifest.n_chunks
     elif first_build:
         st.caption(DEMO_BUILD_TIME)
@@ -35,13 +35,13 @@ with guard("loading the demo corpus"):
 if st.session_state.get("demo_loaded"):
     st.success(f"The demo index is ready ({st.session_state['demo_loaded']} chunks). Go ahead and ask a question.")
     st.page_link("pages/chat.py", label="Go to Chat", icon=":material/chat:")
-if st.session_state.get("demo_loaded") or catalog.DEMO_NAME in catalog.index_names():
+if st.session_state.get("demo_loaded") or saved.DEMO_NAME in saved.index_names():
     st.markdown("Try a question on the demo corpus (it opens Chat and asks):")
     # a wrapping row of content-wide buttons: five equal columns cut every question off at ~15 characters
     row = st.container(horizontal=True)
     for n, sample in enumerate(SAMPLE_QUESTIONS):
         if row.button(sample, key=f"sample_question_{n}", icon=":material/chat:", width="content"):
-            share.ask_in_chat(sample, catalog.DEMO_NAME)
+            share.ask_in_chat(sample, saved.DEMO_NAME)
     st.caption(ATTRIBUTION)
 
 st.divider()

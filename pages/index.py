@@ -8,7 +8,7 @@ from rag_core.ingest.chunking import STRATEGIES
 from rag_core.ingest.demo import demo_documents
 from rag_core.core.catalog import describe, is_hosted
 from rag_core.core.types import ChunkingConfig
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from ui import experiment, indexing, providers, state, widgets
 from ui.guard import guard
 from ui.layout import page_setup

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import hashing_index
 
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from rag_core.core.errors import ConfigError
 from rag_core.evaluation.projection import project_index
 
@@ -20,10 +20,10 @@ def test_projection_places_a_stored_vector_on_its_own_point(tmp_path):
 def test_catalog_lists_renames_and_deletes(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_PLAYGROUND_INDEXES", str(tmp_path))
     hashing_index(tmp_path / "small", store="numpy")
-    assert catalog.index_names() == ["small"]
-    catalog.rename_index("small", "renamed")
-    assert catalog.index_names() == ["renamed"]
+    assert saved.index_names() == ["small"]
+    saved.rename_index("small", "renamed")
+    assert saved.index_names() == ["renamed"]
     with pytest.raises(ConfigError, match="not allowed"):
-        catalog.index_dir("../escape")
-    catalog.delete_index("renamed")
-    assert catalog.index_names() == []
+        saved.index_dir("../escape")
+    saved.delete_index("renamed")
+    assert saved.index_names() == []

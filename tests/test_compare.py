@@ -1,11 +1,11 @@
-"""rag_core.answer.compare: the diff of two answers' chunks (a partition of their union) and costs."""
+"""rag_core.evaluation.compare: the diff of two answers' chunks (a partition of their union) and costs."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag_core.answer.compare import compare, ranked_table, tally
+from rag_core.evaluation.compare import compare, ranked_table, tally
 from rag_core.costs import TurnCosts
 from rag_core.costs.record import StageCost
 from rag_core.core.types import Chunk, Hit

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core.index import index as rindex
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from rag_core.embeddings import create_embedder
 from rag_core.core.errors import ConfigError, IndexMismatchError
 from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, bundled_question_set, compare_indexes
@@ -53,7 +53,7 @@ def test_variant_name_reads_like_the_chunking():
 def test_variant_names_are_safe_deterministic_and_distinct(base, strategy, size, overlap, encoding):
     chunking = ChunkingConfig(strategy, size, overlap, encoding or "cl100k_base")
     name = variant_name(base, chunking)
-    assert catalog.check_name(name) == name and len(name) <= 64  # never points outside the root
+    assert saved.check_name(name) == name and len(name) <= 64  # never points outside the root
     assert name == variant_name(base, chunking)
     other = dataclasses.replace(chunking, size=size + 1)
     assert variant_name(base, other) != name

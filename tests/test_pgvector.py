@@ -86,7 +86,7 @@ def _docs(tag: str) -> list[Document]:
 def test_second_app_instance_opens_the_index_and_refuses_a_mismatched_embedder(pg_env, tmp_path):
     from rag_core.embeddings.hashing import HashingEmbedder
     from rag_core.index.index import Index
-    from rag_core.index.pg_catalog import attach, database_indexes
+    from rag_core.index.saved_pg import attach, database_indexes
 
     name = unique("idx")
     first = Index.create(tmp_path / "one" / name, HashingEmbedder(64), "pgvector-hnsw")
@@ -110,7 +110,7 @@ def test_second_app_instance_opens_the_index_and_refuses_a_mismatched_embedder(p
 def test_the_manifest_lives_in_the_database_and_the_password_nowhere(pg_dsn, tmp_path, monkeypatch):
     from rag_core.embeddings.hashing import HashingEmbedder
     from rag_core.index.index import Index
-    from rag_core.index.pg_catalog import database_indexes, location
+    from rag_core.index.saved_pg import database_indexes, location
 
     host = pg_dsn.split("host=", 1)[1]  # the test server trusts local users: any password connects
     monkeypatch.setenv("RAG_PG_DSN", f"postgresql://postgres:{SECRET}@/postgres?host={host}")
@@ -482,7 +482,7 @@ def test_index_page_builds_a_pgvector_index_and_shows_where_it_lives(app_root, p
     from helpers import app_errors
     from streamlit.testing.v1 import AppTest
 
-    from rag_core.index.pg_catalog import database_indexes
+    from rag_core.index.saved_pg import database_indexes
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page("pages/index.py").run()
@@ -547,7 +547,7 @@ def test_an_unreachable_database_is_a_warning_and_local_indexes_still_list(app_r
 def test_a_renamed_local_pointer_is_not_attached_a_second_time(app_root, pg_env, tmp_path):
     from rag_core.embeddings.hashing import HashingEmbedder
     from rag_core.index.index import Index
-    from rag_core.index import catalog as paths
+    from rag_core.index import saved as paths
 
     name = unique("ren")
     built = Index.create(app_root / name, HashingEmbedder(64), "pgvector")

@@ -116,7 +116,7 @@ def test_eval_json_has_a_ci_and_p_value_against_the_best_and_the_text_marks_ties
 
 
 def test_the_blind_tally_says_whether_votes_show_a_difference():
-    from rag_core.answer.compare import tally, verdict
+    from rag_core.evaluation.compare import tally, verdict
 
     votes = [("B", "A", "win")] * 7 + [("A", "B", "win")] * 2 + [("A", "B", "tie")]
     assert verdict(tally(votes)) == "B preferred in 7 of 9 decided votes (1 tie), sign test p = 0.18: not yet a difference"

@@ -1,6 +1,6 @@
 """The app's shared layer: pages call into ui/, ui/ calls into rag_core (never back).
 
-- (where indexes live, listing/renaming/deleting them: rag_core/index/catalog.py, shared with the CLI)
+- (where indexes live, listing/renaming/deleting them: rag_core/index/saved.py, shared with the CLI)
 - cache.py    the only st.cache_resource wrappers (embedders, opened indexes, PCA maps)
 - indexes.py  which Index a session opens (shared, or its own for hosted embedders), its 2-D map
 - layout.py   the app's navigation (one page list) and page_setup

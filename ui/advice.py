@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from rag_core.core.errors import RagError, worded
 
 #: the operator's switch for private addresses (environment, else .streamlit/secrets.toml)
@@ -56,7 +56,7 @@ def error_text(exc: RagError, text: str) -> str:
     path, name = exc.values.get("path"), exc.values.get("name")
     if path and name and shown == text:
         shown = shown.replace(str(path), f"“{name}”")
-    return shown.replace(f"{catalog.root()}{os.sep}", "")  # any other path under the indexes folder: relative
+    return shown.replace(f"{saved.root()}{os.sep}", "")  # any other path under the indexes folder: relative
 
 
 def reason(status) -> str:

@@ -10,7 +10,7 @@ from rag_core.core.errors import ConfigError
 from rag_core.llm.limits import (ANSWER_DEADLINE_S, ANSWER_TOKENS, DEFAULT_ANSWER_DEADLINE_S, DEFAULT_ANSWER_TOKENS,
                                  check_deadline, check_tokens, max_answer_chars)
 
-from . import state
+from ui import state
 
 
 def row() -> None:

@@ -18,6 +18,18 @@ import os
 import statistics
 import time
 from pathlib import Path
+from rag_core.core.types import Document
+from rag_core.embeddings import create_embedder
+from rag_core.index.index import Index, exists
+from rag_core.core.types import ChunkingConfig
+from rag_core.costs import cost_models_for
+from rag_core.llm import create_llm
+from rag_core.answer.pipeline import Pipeline
+from rag_core.core.types import RetrievalSettings
+from ui.state import ChatEntry
+from ui.compare import CompareEntry
+from rag_core.index import saved
+from ui import chat, state
 
 ROOT = Path(__file__).resolve().parents[1]  # the project: app.py is run from here
 
@@ -26,8 +38,6 @@ WORDS = ("capital city river mountain island kingdom empire science physics musi
 
 
 def documents(n: int):
-    from rag_core.core.types import Document
-
     for i in range(n):
         words = [WORDS[(i * 7 + j * 13) % len(WORDS)] for j in range(40)]
         text = f"Passage {i}: " + " ".join(words) + "."
@@ -35,10 +45,6 @@ def documents(n: int):
 
 
 def build(directory: Path, n: int):
-    from rag_core.embeddings import create_embedder
-    from rag_core.index.index import Index, exists
-    from rag_core.core.types import ChunkingConfig
-
     emb = create_embedder("hashing")
     if not exists(directory):
         t0 = time.perf_counter()
@@ -50,12 +56,6 @@ def build(directory: Path, n: int):
 
 
 def turns(index, n: int):
-    from rag_core.costs import cost_models_for
-    from rag_core.llm import create_llm
-    from rag_core.answer.pipeline import Pipeline
-    from rag_core.core.types import RetrievalSettings
-    from ui.state import ChatEntry
-
     llm = create_llm("extractive", embedder=index.embedder)
     pipeline = Pipeline(index, llm, cost_models=cost_models_for(llm, index.embedder))
     out = []
@@ -83,7 +83,6 @@ def timed(at, repeat: int) -> list[float]:
 def session(entries, compare: bool):
     from streamlit.testing.v1 import AppTest
 
-    from ui.compare import CompareEntry
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["chat_history"] = list(entries)
@@ -99,10 +98,8 @@ def sidebar_only() -> None:
     """The sidebar fragment's body alone: what a live server reruns when a sidebar widget changes."""
     import streamlit as st
 
-    from rag_core.index import catalog as catalog
-    from ui import chat, state
 
-    names = catalog.index_names()
+    names = saved.index_names()
     state.chat_defaults(names[0])
     with st.sidebar:
         chat.sidebar_settings(names)

@@ -24,6 +24,11 @@ from rag_core.embeddings.hashing import HashingEmbedder
 from rag_core.evaluation.explore import build_map, pca_view, query_view
 from rag_core.index.index import Index
 from rag_core.core.types import Chunk
+from rag_core.ingest.demo import DEMO_FILE, demo_topics
+from rag_core.retrieval import Retriever
+from rag_core.core.types import RetrievalSettings
+from ui import explore
+from ui.widgets import hover_text
 
 
 def synthetic_index(directory: Path, n: int, dim: int, seed: int = 0) -> Index:
@@ -56,9 +61,6 @@ def measure_demo(directory: str, top_k: int = 5) -> None:
     """Top hit among the 10 nearest points to the query on each view, per demo question."""
     import json
 
-    from rag_core.ingest.demo import DEMO_FILE, demo_topics
-    from rag_core.retrieval import Retriever
-    from rag_core.core.types import RetrievalSettings
 
     index = Index.open(directory)
     emap = build_map(index, demo_topics())
@@ -85,8 +87,6 @@ def main() -> None:
         return measure_demo(args.demo_index)
     import plotly.graph_objects as go
 
-    from . import explore
-    from .widgets import hover_text
 
     with tempfile.TemporaryDirectory() as tmp:
         index = synthetic_index(Path(tmp) / "big", args.chunks, args.dim)

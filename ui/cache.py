@@ -15,29 +15,29 @@ import streamlit as st
 from rag_core.index.index import Index
 from rag_core.evaluation.explore import ExploreMap
 from rag_core.core.types import LLM, Embedder
+from rag_core.embeddings import create_embedder
+from rag_core.embeddings import DEFAULT_EMBEDDER
+from rag_core.llm import create_llm
+from rag_core.index.index import read_manifest
+from rag_core.ingest.demo import demo_topics
+from rag_core.evaluation.explore import build_map
 
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
 def embedder(name: str) -> Embedder:
-    from rag_core.embeddings import create_embedder
-
     return create_embedder(name)
 
 
 @st.cache_resource(show_spinner=False)
 def answerer(name: str) -> LLM:
     """The offline answerer weighs sentences by meaning with the shared local embedder."""
-    from rag_core.embeddings import DEFAULT_EMBEDDER
-    from rag_core.llm import create_llm
 
     return create_llm(name, embedder=embedder(DEFAULT_EMBEDDER))
 
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=8)
 def open_index(directory: str, generation: str) -> Index:
-    from rag_core.index.index import read_manifest
-
     manifest = read_manifest(directory)
     return Index.open(directory, embedder=embedder(manifest.embedder))
 
@@ -51,7 +51,5 @@ def build_lock() -> threading.Lock:
 @st.cache_resource(show_spinner="Projecting the embeddings to 2-D…", max_entries=8)
 def explore_map(directory: str, generation: str, _index: Index) -> ExploreMap:
     """The index's 2-D map (PCA, colour groups, drawn sample), once per (directory, generation)."""
-    from rag_core.ingest.demo import demo_topics
-    from rag_core.evaluation.explore import build_map
 
     return build_map(_index, demo_topics())

@@ -21,8 +21,8 @@ from rag_core.providers import redact
 from rag_core.providers.credentials import PROVIDER_FIELDS
 from rag_core.core.types import RETRIEVAL_BOUNDS, Answer, Usage
 
-from . import advice, hitcards, indexes, providers, retrieval, state, widgets
-from .guard import guard
+from ui import advice, hitcards, indexes, providers, retrieval, state, widgets
+from ui.guard import guard
 
 
 def make_pipeline(settings: state.ChatSettings) -> Pipeline:

@@ -2,7 +2,7 @@
 
 Each column has its own settings (`retrieval_controls`: index, every field of RetrievalSettings,
 answerer, template), its streamed answer, hit cards, costs and latency. Under them the diff from
-rag_core/answer/compare.py: chunks both found, only A, only B, rank moves, and B - A in tokens, dollars
+rag_core/evaluation/compare.py: chunks both found, only A, only B, rank moves, and B - A in tokens, dollars
 and time. Blind mode (for demos) labels the columns Left/Right in a random order per turn and
 hides the settings; the person picks the better answer, and the tally per configuration is
 shown only when revealed. Compare turns are their own history (`compare_history`); their costs
@@ -25,12 +25,14 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from rag_core.answer.compare import Comparison, compare, ranked_table, tally, verdict
+from rag_core.evaluation.compare import Comparison, compare, ranked_table, tally, verdict
 from rag_core.costs import TurnCosts, format_usd
 from rag_core.answer.prompts import DEFAULT_TEMPLATE
 from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from . import chat, providers, state, widgets
+from ui import chat, providers, state, widgets
+from rag_core.retrieval import MODES
+from ui.guard import guard
 
 SIDES = ("A", "B")
 HISTORY = "compare_history"
@@ -88,8 +90,6 @@ def _reranker(where, side: str, value: Any) -> str | None:
 
 
 def _mode(where, side: str, value: Any) -> str:
-    from rag_core.retrieval import MODES
-
     modes = list(MODES)
     return where.selectbox("Retrieval mode", modes, key=state.default(_key(side, "mode"),
                                                                      value if value in modes else modes[0]))
@@ -427,7 +427,6 @@ def clear() -> None:
 def view(names: list[str]) -> tuple[dict[str, state.ChatSettings], bool]:
     """The compare view above the chat input: the blind switch, both settings forms, the tally,
     the earlier compare turns. Returns the settings and whether the next turn is blind."""
-    from .guard import guard
 
     blind = st.toggle("Blind: Left/Right in random order, pick the better answer",
                       key=state.default("cmp_blind", False))

@@ -30,9 +30,9 @@ import streamlit as st
 
 from rag_core.ingest.crawl import KINDS, CrawlConfig, Crawler, CrawlReport
 
-from . import advice, state
-from .advice import OPERATOR_SETTING, PRIVATE_HINT  # the operator's switch (environment, else secrets.toml)
-from .widgets import md_literal
+from ui import advice, state
+from ui.advice import OPERATOR_SETTING, PRIVATE_HINT  # the operator's switch (environment, else secrets.toml)
+from ui.widgets import md_literal
 
 JOB = "crawl_job"
 POLL_SECONDS = 0.5

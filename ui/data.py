@@ -35,8 +35,8 @@ from rag_core.ingest.loaders.sources import distinct, name_source
 from rag_core.ingest.table import content_filter, documents_frame, frame_to_documents, to_safe_csv
 from rag_core.core.types import Document
 
-from . import advice, state
-from .widgets import md_literal, table_height
+from ui import advice, state
+from ui.widgets import md_literal, table_height
 
 MAX_FILE_BYTES = DEFAULT_MAX_FILE_BYTES
 MAX_TOTAL_BYTES = DEFAULT_MAX_TOTAL_BYTES

@@ -43,8 +43,8 @@ from rag_core.ingest.table import to_safe_csv
 from rag_core.rerank import RERANKERS
 from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from . import eval_charts, eval_significance, handoff, indexes, providers, question_gen, state, widgets
-from .retrieval import eval_methods
+from ui import eval_charts, eval_significance, handoff, indexes, providers, question_gen, state, widgets
+from ui.retrieval import eval_methods
 
 DEMO_SET = "Demo questions: easy (for the demo corpus)"
 HARD_SET = "Demo questions: hard (paraphrased, some unanswerable)"

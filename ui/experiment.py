@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from rag_core import costs
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from rag_core.ingest.chunking import STRATEGIES
 from rag_core.evaluation.evaluate import METRICS, QuestionSet, against_best
 from rag_core.core.errors import ConfigError
@@ -27,9 +27,11 @@ from rag_core.rerank import RERANKERS
 from rag_core.retrieval import MODES
 from rag_core.core.types import ChunkingConfig, Document, RetrievalSettings
 
-from . import eval_charts, eval_significance, evaluate, handoff, providers, state
-from .progress import BuildProgress
-from .widgets import md_literal
+from ui import eval_charts, eval_significance, evaluate, handoff, providers, state
+from ui.progress import BuildProgress
+from ui.widgets import md_literal
+from rag_core.ingest.chunking import chunk_documents
+from ui.cache import build_lock
 
 KEY = "experiment"
 #: the refusal to replace an index this experiment did not build, shown with a confirm button
@@ -108,7 +110,6 @@ def form(docs: Sequence[Document], embedder: str | None, store: str) -> None:
 
 def confirm_hosted(docs: Sequence[Document], chunkings: Sequence[Chunking], embedder: str) -> bool:
     """A hosted embedder embeds every variant: an upper bound of the cost, accepted explicitly."""
-    from rag_core.ingest.chunking import chunk_documents
 
     texts = [c.text for chunking in chunkings for c in chunk_documents(list(docs), chunking.config)]
     model = embedder.partition("@")[0].partition(":")[2]
@@ -134,11 +135,10 @@ def run(base: str, docs: Sequence[Document], chunkings: Sequence[Chunking], grid
     def on_eval(done: int, total: int, label: str) -> None:
         bar.progress(done / total if total else 1.0, text=f"Evaluating: question {done} of {total} · {label}")
 
-    from .cache import build_lock
 
     with build_lock():
         result = run_experiment(base, docs, chunkings, grid, question_set, providers.embedder(embedder_name), store,
-                                root=catalog.root(), on_build=on_build, on_eval=on_eval,
+                                root=saved.root(), on_build=on_build, on_eval=on_eval,
                                 credentials=providers.credentials(), replace=replace)
     bar.empty()
     st.session_state[KEY] = result

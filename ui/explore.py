@@ -15,7 +15,7 @@ import streamlit as st
 
 from rag_core.evaluation.explore import OTHER, ExploreMap, MapHit, MapView, short_name
 
-from .widgets import hover_text, score_text
+from ui.widgets import hover_text, score_text
 
 #: the Explore top-k slider's range, which a link's top_k is checked against too
 TOP_K_RANGE = (1, 20)

@@ -17,16 +17,16 @@ import streamlit as st
 
 from rag_core.core.errors import RagError
 
-from . import advice
+from ui import advice
+from rag_core.providers import redact
+from ui import providers
 
 log = logging.getLogger("rag_playground")
 
 
 def _clean(text: object) -> str:
     """`text` with every key this session or the operator configured masked."""
-    from rag_core.providers import redact
 
-    from . import providers
 
     try:
         return redact(text, providers.credentials())

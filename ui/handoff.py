@@ -9,7 +9,7 @@ import streamlit as st
 
 from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from . import indexes, state
+from ui import indexes, state
 
 #: Chat's top-k slider goes this far
 CHAT_MAX_TOP_K = RETRIEVAL_BOUNDS["top_k"][1]

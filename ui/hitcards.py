@@ -21,7 +21,7 @@ import streamlit as st
 from rag_core.core.text import STOPWORDS
 from rag_core.core.types import Hit, Score
 
-from .widgets import clamp_cut, esc, score_text, source_html
+from ui.widgets import clamp_cut, esc, score_text, source_html
 
 #: the question is read up to here, and at most this many distinct words are matched
 MAX_QUESTION_CHARS = 2000

@@ -10,22 +10,28 @@ from typing import Callable
 
 import streamlit as st
 
-from rag_core.index import catalog
+from rag_core.index import saved
 from rag_core.index.index import Index
 from rag_core.evaluation.explore import ExploreMap
 
-from . import cache, providers
+from ui import cache, providers
+from rag_core.index.index import read_manifest
+from rag_core.core.catalog import is_hosted
+from rag_core.core.catalog import dim_from_server
+from rag_core.core.errors import ConfigError
+from rag_core.index import index as rindex
+from rag_core.ingest.demo import demo_documents
+from rag_core.embeddings import DEFAULT_EMBEDDER
+from rag_core.core.types import ChunkingConfig
 
 
 def load_index(name: str) -> Index:
     """The index `name`, ready to query. Built with a local embedder: one shared, cached Index.
     Built with a hosted one: this session's own Index, whose embedder uses this session's
     credentials (a missing key is a ConfigError that says to add it in Settings)."""
-    from rag_core.index.index import read_manifest
-    from rag_core.core.catalog import is_hosted
 
-    directory = catalog.index_dir(name)
-    generation = catalog.generation(directory)
+    directory = saved.index_dir(name)
+    generation = saved.generation(directory)
     manifest = read_manifest(directory)
     session_db = manifest.store.startswith("pgvector") and providers.credentials().pg_dsn
     if not is_hosted(manifest.embedder) and not session_db:
@@ -34,9 +40,6 @@ def load_index(name: str) -> Index:
 
 
 def _session_index(directory: str, generation: str, manifest) -> Index:
-    from rag_core.core.catalog import dim_from_server
-    from rag_core.core.errors import ConfigError
-
     options = {"dim": manifest.dim} if dim_from_server(manifest.embedder) else {}
     try:
         emb = providers.embedder(manifest.embedder, **options)
@@ -56,20 +59,16 @@ def _session_index(directory: str, generation: str, manifest) -> Index:
 
 def ensure_demo_index(progress: Callable[[int, int, str], None] | None = None) -> Index:
     """Open the demo index, building it first (default local embedder, faiss) if missing."""
-    from rag_core.index import index as rindex
-    from rag_core.ingest.demo import demo_documents
-    from rag_core.embeddings import DEFAULT_EMBEDDER
-    from rag_core.core.types import ChunkingConfig
 
-    directory = catalog.index_dir(catalog.DEMO_NAME)
+    directory = saved.index_dir(saved.DEMO_NAME)
     with cache.build_lock():
         if not rindex.exists(directory):
             index = Index.create(directory, cache.embedder(DEFAULT_EMBEDDER), "faiss", ChunkingConfig())
             index.ingest(demo_documents(), progress=progress)
             index.save()
-    return load_index(catalog.DEMO_NAME)
+    return load_index(saved.DEMO_NAME)
 
 
 def explore_map(name: str) -> ExploreMap:
-    directory = catalog.index_dir(name)
-    return cache.explore_map(str(directory), catalog.generation(directory), load_index(name))
+    directory = saved.index_dir(name)
+    return cache.explore_map(str(directory), saved.generation(directory), load_index(name))

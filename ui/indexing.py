@@ -28,11 +28,12 @@ from rag_core.providers import is_hosted
 from rag_core.providers.metering import MeterReading, cost_model_of, reading
 from rag_core.core.types import Chunk, ChunkingConfig, Document
 
-from rag_core.index import catalog as catalog
-from . import advice, cache, providers, state
-from .guard import guard
-from .progress import BuildProgress, duration_text
-from .widgets import md_escape
+from rag_core.index import saved
+from ui import advice, cache, providers, state
+from ui.guard import guard
+from ui.progress import BuildProgress, duration_text
+from ui.widgets import md_escape
+from rag_core.index.saved_pg import location
 
 
 def _docs_key(docs: Sequence[Document]) -> str:
@@ -137,9 +138,9 @@ def spend_plan(name: str, docs: Sequence[Document], embedder_name: str, store_na
                config: ChunkingConfig) -> SpendPlan:
     """Only the chunks a build would embed (new or changed sources) count; nothing is sent."""
     emb = providers.embedder(embedder_name)  # a missing key fails here, before anything else
-    directory = catalog.index_dir(name)
+    directory = saved.index_dir(name)
     if rindex.exists(directory) and not replace_reason(name, embedder_name, store_name, config):
-        key = ("plan", str(directory), catalog.generation(directory), _docs_key(docs), config, embedder_name)
+        key = ("plan", str(directory), saved.generation(directory), _docs_key(docs), config, embedder_name)
         memo = st.session_state.get("plan_memo")
         if memo and memo[0] == key:
             texts = memo[1]
@@ -178,7 +179,7 @@ class BuildReport:
 
 def replace_reason(name: str, embedder_name: str, store_name: str, config: ChunkingConfig) -> str:
     """What differs from the saved index `name` (so a build replaces it), or "" (adds to it)."""
-    return replaces(catalog.index_dir(name), embedder_name, store_name, config,
+    return replaces(saved.index_dir(name), embedder_name, store_name, config,
                     canonical=lambda typed: providers.embedder(typed).name)
 
 
@@ -195,7 +196,7 @@ def build(name: str, docs: Sequence[Document], embedder_name: str, store_name: s
     """Create the index `name` (add to it if its settings match; with `replace`, build it fresh
     and swap it in at save) and save it atomically; a hosted embedder's real usage is read from
     its meter around the ingest."""
-    directory = catalog.index_dir(name)
+    directory = saved.index_dir(name)
     creds = providers.credentials()
     with cache.build_lock():
         if replace and replace_reason(name, embedder_name, store_name, config):
@@ -227,7 +228,7 @@ def build_section(docs: Sequence[Document], config: ChunkingConfig | None, embed
     confirmed, reason = not hosted, ""
     if docs and config is not None and embedder is not None:
         with guard("checking the index name"):
-            reason = replace_reason(catalog.check_name(name), embedder, store, config)
+            reason = replace_reason(saved.check_name(name), embedder, store, config)
     replace_slot = st.empty()  # cleared once the replace is done: its warning would be stale
     with replace_slot.container():
         replace_ok = not reason or confirm_replace(name, reason)
@@ -241,7 +242,7 @@ def build_section(docs: Sequence[Document], config: ChunkingConfig | None, embed
             bar = st.progress(0.0, text="Chunking…")
             report = build(name, docs, embedder, store, config, BuildProgress(bar), replace=bool(reason))
             bar.empty()
-            state.set_active_index(catalog.check_name(name))
+            state.set_active_index(saved.check_name(name))
             if reason:
                 replace_slot.empty()
             show_build(name, report, replaced=bool(reason))
@@ -268,9 +269,9 @@ def hosted_builds() -> list[dict]:
     return st.session_state.get("hosted_builds", [])
 
 
-def problem(saved: catalog.SavedIndex) -> str:
+def problem(entry: saved.SavedIndex) -> str:
     """A damaged index's problem in the app's words: its name, never the server's path."""
-    return advice.error_text(saved.error, saved.problem) if saved.error is not None else saved.problem
+    return advice.error_text(entry.error, entry.problem) if entry.error is not None else entry.problem
 
 
 def _size(n: int) -> str:
@@ -281,13 +282,12 @@ def _size(n: int) -> str:
     return ""
 
 
-def saved_frame(saved: Sequence[catalog.SavedIndex]) -> pd.DataFrame:
+def saved_frame(entries: Sequence[saved.SavedIndex]) -> pd.DataFrame:
     """One row per index, with where it lives (a directory, or a database table; never a password)
     and its size."""
-    from rag_core.index.pg_catalog import location
 
     rows = []
-    for s in saved:
+    for s in entries:
         m = s.manifest
         if m is None:
             rows.append({"name": s.name, "embedder": "?", "store": "?", "chunks": 0, "sources": 0,
@@ -302,28 +302,28 @@ def saved_frame(saved: Sequence[catalog.SavedIndex]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def saved_indexes() -> list[catalog.SavedIndex]:
+def saved_indexes() -> list[saved.SavedIndex]:
     """The saved indexes, after attaching any that another app instance built in the configured
     PostgreSQL (one that cannot be reached is a warning; the local indexes are still listed)."""
     try:
-        catalog.attach_database_indexes(providers.credentials())
+        saved.attach_database_indexes(providers.credentials())
     except RagError as exc:
         st.warning(f"Could not look for indexes in PostgreSQL: {advice.error_text(exc, str(exc))}",
                    icon=":material/database:")
-    return catalog.list_indexes()
+    return saved.list_indexes()
 
 
-def manifest_json(saved: catalog.SavedIndex) -> str:
-    if saved.manifest is None:
-        return json.dumps({"problem": problem(saved)})
-    raw = dataclasses.asdict(saved.manifest)
-    raw["sources"] = f"{len(saved.manifest.sources)} sources"
+def manifest_json(entry: saved.SavedIndex) -> str:
+    if entry.manifest is None:
+        return json.dumps({"problem": problem(entry)})
+    raw = dataclasses.asdict(entry.manifest)
+    raw["sources"] = f"{len(entry.manifest.sources)} sources"
     return json.dumps(raw, indent=2)
 
 
-def manage(saved: Sequence[catalog.SavedIndex], on_use: Callable[[str], None]) -> None:
+def manage(entries: Sequence[saved.SavedIndex], on_use: Callable[[str], None]) -> None:
     """Saved indexes with their manifests: use, rename, delete (with a confirmation)."""
-    for s in saved:
+    for s in entries:
         with st.expander(f"**{s.name}** — " + (f"{s.manifest.n_chunks} chunks, {s.manifest.embedder}, "
                                                 f"{s.manifest.store}" if s.manifest else problem(s))):
             st.code(manifest_json(s), language="json")
@@ -340,11 +340,11 @@ def manage(saved: Sequence[catalog.SavedIndex], on_use: Callable[[str], None]) -
             # and the other saved indexes are still listed
             if renamed:
                 with guard(f"renaming {s.name}"), cache.build_lock():  # never under a running build
-                    catalog.rename_index(s.name, new.strip())
+                    saved.rename_index(s.name, new.strip())
                     if state.active_index() == s.name:
-                        on_use(catalog.check_name(new.strip()))
+                        on_use(saved.check_name(new.strip()))
                     st.rerun()
             if deleted:
                 with guard(f"deleting {s.name}"), cache.build_lock():
-                    catalog.delete_index(s.name, providers.credentials())
+                    saved.delete_index(s.name, providers.credentials())
                     st.rerun()

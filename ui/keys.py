@@ -14,7 +14,10 @@ import streamlit as st
 
 from rag_core.providers.credentials import SECRET_FIELDS, has_userinfo, strip_userinfo
 
-from . import providers, widgets
+from ui import providers, widgets
+from rag_core.core.errors import RagError
+from rag_core.stores.pg_server import guard_typed_dsn
+from rag_core.stores.pg_server import redact_dsn
 
 TITLES = {"openai": "OpenAI", "cohere": "Cohere", "compatible": "OpenAI-compatible server"}
 URL_HINTS = {"openai": "https://api.openai.com/v1 (default)", "cohere": "https://api.cohere.com (default)",
@@ -89,8 +92,6 @@ _DSN_PROBLEM = "dsn_problem"
 def _take_dsn() -> None:
     """on_change: check the typed DSN like a typed base URL (address guard, pinned host), keep
     it for this session only, and clear the field (it may hold a password)."""
-    from rag_core.core.errors import RagError
-    from rag_core.stores.pg_server import guard_typed_dsn
 
     typed = (st.session_state.get(_DSN_WIDGET) or "").strip()
     st.session_state[_DSN_WIDGET] = ""
@@ -107,7 +108,6 @@ def _take_dsn() -> None:
 def database_row() -> None:
     """The pgvector store's server for this session: a DSN typed here beats RAG_PG_DSN and
     secrets.toml for this browser session only; never shown again, never written anywhere."""
-    from rag_core.stores.pg_server import redact_dsn
 
     c1, c2 = st.columns([3, 2])
     c1.text_input("PostgreSQL DSN for the pgvector store (this session)", type="password", key=_DSN_WIDGET,

@@ -20,7 +20,10 @@ from typing import Iterator
 
 import streamlit as st
 
-from . import state
+from ui import state
+from rag_core.core.errors import ConfigError
+from rag_core.stores import pg_server
+from rag_core.stores.pg_limits import PgLimits
 
 #: shipped with the app: a `:material/...:` page icon makes the browser fetch it from fonts.gstatic.com
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
@@ -95,9 +98,6 @@ def _configure_postgres() -> None:
     and passed down; a bad value is named on the page and the defaults are kept."""
     import os
 
-    from rag_core.core.errors import ConfigError
-    from rag_core.stores import pg_server
-    from rag_core.stores.pg_limits import PgLimits
 
     try:
         pg_server.configure(PgLimits.from_env(os.environ))

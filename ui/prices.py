@@ -13,7 +13,7 @@ import streamlit as st
 
 from rag_core import costs
 
-from . import state
+from ui import state
 
 COLUMNS = {"model": "model", "input_per_mtok": "input $/1M tokens", "output_per_mtok": "output $/1M tokens",
            "per_1k_searches": "$ per 1k searches"}

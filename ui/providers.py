@@ -27,8 +27,15 @@ from rag_core.providers.connection import ConnectionReport
 from rag_core.providers.credentials import ENV_VARS, PROVIDER_FIELDS, mask
 from rag_core.core.types import LLM, Embedder, Reranker
 
-from . import cache
-from .state import NO_RERANKER
+from ui import cache
+from ui.state import NO_RERANKER
+from rag_core.core.safety import AddressPolicy
+from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
+from rag_core.embeddings import create_embedder
+from rag_core.llm import create_llm
+from rag_core.rerank import create_reranker
+from rag_core.providers.connection import test_connection
+from ui.answer_limits import options
 
 #: Settings page rows: provider -> (key field, base-URL field)
 PROVIDERS: dict[str, tuple[str, str]] = {
@@ -122,8 +129,6 @@ def typed_url_refusal(provider: str) -> str | None:
     import ipaddress
     from urllib.parse import urlsplit
 
-    from rag_core.core.safety import AddressPolicy
-    from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
 
     creds = credentials()
     if provider not in creds.visitor_urls:
@@ -200,7 +205,6 @@ def embedder(name: str, **options: Any) -> Embedder:
     """The embedder `name`: shared from the cache if local, this session's own if hosted."""
     if not is_hosted(name):
         return cache.embedder(name)
-    from rag_core.embeddings import create_embedder
 
     return _session_object("embedder", name, options,
                            lambda creds: create_embedder(name, credentials=creds, on_warning=on_warning, **options))
@@ -209,23 +213,17 @@ def embedder(name: str, **options: Any) -> Embedder:
 def llm(name: str) -> LLM:
     if not is_hosted(name):
         return cache.answerer(name)
-    from rag_core.llm import create_llm
 
-    from .answer_limits import options
 
     limits = options()  # Settings → Answers: part of the key, so a change makes a new answerer
     return _session_object("llm", name, limits, lambda creds: create_llm(name, credentials=creds, **limits))
 
 
 def reranker(name: str | None) -> Reranker | None:
-    from rag_core.rerank import create_reranker
-
     if not name or name == NO_RERANKER or not is_hosted(name):
         return create_reranker(name)
     return _session_object("reranker", name, {}, lambda creds: create_reranker(name, credentials=creds))
 
 
 def test(kind: str, model: str | None = None) -> ConnectionReport:
-    from rag_core.providers.connection import test_connection
-
     return test_connection(kind, credentials(), model or None)

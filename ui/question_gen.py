@@ -7,14 +7,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from rag_core.core.errors import RagError
 from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, parse_question_set
 from rag_core.costs import cost_models_for, format_usd
 from rag_core.evaluation.question_gen import (COPY_BOUND, MEASURED_TAU, GeneratedQuestion, LlmPlan, llm_plan, llm_questions,
                                    offline_questions, to_jsonl)
 
-from . import indexes, providers, state, widgets
+from ui import indexes, providers, state, widgets
 
 SAVED_NAME = "questions-generated.jsonl"
 GENERATED = "eval_generated"  # session key: index name -> the (edited) questions frame
@@ -23,7 +23,7 @@ OFFLINE, WITH_A_MODEL = "offline (no model)", "with a chat model"
 
 
 def _saved_path(name: str):
-    return catalog.index_dir(name) / SAVED_NAME
+    return saved.index_dir(name) / SAVED_NAME
 
 
 def _frame(question_set: QuestionSet) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def _as_set(frame: pd.DataFrame, name: str) -> QuestionSet:
 
 def generated_question_set(prefix: str = "eval") -> QuestionSet | None:
     """Choose an index, generate (or load the saved set), edit, save and download."""
-    names = catalog.index_names()
+    names = saved.index_names()
     if not names:
         st.info("Build an index on the Index page first: questions are generated from its chunks.")
         return None

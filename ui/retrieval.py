@@ -10,9 +10,9 @@ import streamlit as st
 
 from rag_core.core.types import RETRIEVAL_BOUNDS
 
-from . import state
+from ui import state
 
-from .state import DEFAULT_METHOD, DEFAULTS, METHODS
+from ui.state import DEFAULT_METHOD, DEFAULTS, METHODS
 
 
 def chat_controls() -> None:

@@ -15,14 +15,16 @@ from typing import Any, Callable, Sequence
 import streamlit as st
 
 from rag_core.answer import config as rconfig
-from rag_core.index import catalog as catalog
+from rag_core.index import saved
 from rag_core.core.errors import ConfigError, RagError
 from rag_core.answer.prompts import DEFAULT_TEMPLATE
 from rag_core.answer.session_export import session_json, session_markdown
 from rag_core.core.types import RetrievalSettings
 
-from . import providers, state
-from .widgets import md_literal
+from ui import providers, state
+from ui.widgets import md_literal
+from rag_core.index.index import read_manifest
+from rag_core.stores import STORES
 
 CONFIG_UPLOAD = "config_upload"
 _NOTE = "config_import_note"
@@ -35,12 +37,11 @@ PENDING = "pending_question"
 def build_config(settings: state.ChatSettings) -> rconfig.PlaygroundConfig:
     """The Chat settings plus how their index was built (its manifest). No Streamlit: it also
     runs inside a download callable."""
-    from rag_core.index.index import read_manifest
 
     index = rconfig.IndexConfig(name=settings.index)
     chunking = rconfig.PlaygroundConfig().chunking
     try:
-        manifest = read_manifest(catalog.index_dir(settings.index))
+        manifest = read_manifest(saved.index_dir(settings.index))
         index = rconfig.IndexConfig(name=settings.index, embedder=manifest.embedder, store=manifest.store)
         chunking = manifest.chunking
     except RagError:
@@ -109,7 +110,7 @@ def apply_config(config: rconfig.PlaygroundConfig) -> list[str]:
 
 def _apply_index(config: rconfig.PlaygroundConfig) -> list[str]:
     notes, name = [], config.index.name
-    if name in catalog.index_names():
+    if name in saved.index_names():
         state.set_active_index(name)
     else:
         notes.append(f"there is no index {md_literal(name)} here: build it on Index (its name, chunking, "
@@ -131,7 +132,6 @@ def _apply_index(config: rconfig.PlaygroundConfig) -> list[str]:
         state.put("embed_dims", int(dims or 0))
     else:
         notes.append(f"embedder {md_literal(embedder)} is not offered on Index")
-    from rag_core.stores import STORES
 
     if config.index.store in STORES.names():
         state.put("store", config.index.store)

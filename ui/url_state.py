@@ -24,8 +24,11 @@ from rag_core.core.errors import ConfigError
 from rag_core.providers import redact
 from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from . import providers, state
-from .widgets import md_literal
+from ui import providers, state
+from ui.widgets import md_literal
+from rag_core.rerank import RERANKERS
+from ui.evaluate import BEST_BY, TOP_K_CHOICES
+from ui.explore import TOP_K_RANGE
 
 MAX_VALUE = 500  # characters in one URL value
 MAX_PARAMS = 40
@@ -217,9 +220,7 @@ def chat_params(names: Sequence[str]) -> tuple[Param, ...]:
 
 def evaluate_params(names: Sequence[str]) -> tuple[Param, ...]:
     """Evaluate: the indexes, the top-k values, rerankers, threshold and the best-by metric."""
-    from rag_core.rerank import RERANKERS
 
-    from .evaluate import BEST_BY, TOP_K_CHOICES
 
     rerankers = [state.NO_RERANKER, *RERANKERS.names()]
     ks = [str(k) for k in TOP_K_CHOICES]
@@ -235,7 +236,6 @@ def evaluate_params(names: Sequence[str]) -> tuple[Param, ...]:
 
 def explore_params(names: Sequence[str]) -> tuple[Param, ...]:
     """Explore: the index, the query and its top-k."""
-    from .explore import TOP_K_RANGE
 
 
     def write_index(raw: str) -> None:

@@ -39,6 +39,15 @@ from typing import Any, Sequence
 from rag_core.core.errors import ConfigError
 from rag_core.answer.prompts import DEFAULT_TEMPLATE
 from rag_core.core.types import RETRIEVAL_BOUNDS, ChunkingConfig, RetrievalSettings
+from rag_core.providers import redact
+from rag_core.ingest import chunking
+from rag_core.index.saved import check_name
+from rag_core.answer.prompts import validate_template
+from rag_core.retrieval import MODES
+from rag_core.retrieval.fusion import NORMALISERS
+from rag_core.retrieval.modes import FUSIONS
+from rag_core.retrieval.rewrite import STRATEGIES
+from rag_core.index.saved import index_dir
 
 FORMAT_VERSION = 1
 #: a configuration file is small: refuse anything bigger before parsing it
@@ -191,8 +200,6 @@ def _check_value(section: str, f, value: Any) -> str | None:
 
 
 def _check_text(section: str, name: str, value: str) -> str | None:
-    from rag_core.providers import redact
-
     if redact(value) != value:
         return "looks like an API key: keys never go in a configuration file"
     if (section, name) == ("answer", "template"):
@@ -253,9 +260,6 @@ def from_dict(data: Any, origin: str = "the configuration") -> PlaygroundConfig:
 
 def _semantic_problems(config: PlaygroundConfig) -> list[str]:
     """What the parts themselves reject: chunking, the template, the retrieval mode, the index name."""
-    from rag_core.ingest import chunking
-    from rag_core.index.catalog import check_name
-    from rag_core.answer.prompts import validate_template
 
     problems = []
     checks = [(lambda: chunking.validate(config.chunking)), (lambda: validate_template(config.answer.template)),
@@ -272,12 +276,9 @@ def _check_mode(settings: RetrievalSettings) -> None:
     mode = getattr(settings, "mode", None)
     if mode is None:
         return
-    from rag_core.retrieval import MODES
 
     if mode not in MODES:
         raise ConfigError(f"retrieval.mode {mode!r} is unknown; known: {', '.join(MODES)}")
-    from rag_core.retrieval.fusion import NORMALISERS
-    from rag_core.retrieval.modes import FUSIONS
 
     for name, known in (("fusion", FUSIONS), ("normalise", NORMALISERS)):
         value = getattr(settings, name, None)
@@ -285,8 +286,6 @@ def _check_mode(settings: RetrievalSettings) -> None:
             raise ConfigError(f"retrieval.{name} {_shown(value)} is unknown; known: {', '.join(known)}")
     rewrite = getattr(settings, "rewrite", None)
     if rewrite is not None:
-        from rag_core.retrieval.rewrite import STRATEGIES
-
         if str(rewrite).replace("-", "_") not in STRATEGIES:
             raise ConfigError(f"retrieval.rewrite {rewrite!r} is unknown; known: multi_query, hyde (or leave it out)")
 
@@ -420,7 +419,6 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 def _index_dir(config: PlaygroundConfig) -> str:
     if config.index.dir:
         return config.index.dir
-    from rag_core.index.catalog import index_dir
 
     return str(index_dir(config.index.name))
 
@@ -490,8 +488,6 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
 def template_from(args: argparse.Namespace) -> str | None:
     """--template FILE wins; else the file's template when it is not the default; else None."""
     if getattr(args, "template", None):
-        from rag_core.answer.prompts import validate_template
-
         with open(args.template, "rb") as handle:  # bounded: a template is a page of text
             raw = handle.read(MAX_TEXT + 1)
         if len(raw) > MAX_TEXT:

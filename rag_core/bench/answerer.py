@@ -26,6 +26,7 @@ from rag_core.index.index import Index
 from rag_core.llm.extractive import ExtractiveAnswerer
 from rag_core.core.paths import DATA_DIR
 from rag_core.core.types import ChunkingConfig
+from rag_core.ingest.demo import demo_documents
 
 DEMO_SETS = tuple(DATA_DIR / "demo" / name for name in (
     "questions.jsonl", "questions_hard.jsonl", "questions_offcorpus.jsonl", "questions_unanswerable_2026.jsonl"))
@@ -33,8 +34,6 @@ OLD_THRESHOLD = 0.325
 
 
 def demo_index(root: Path) -> Index:
-    from rag_core.ingest.demo import demo_documents
-
     index = Index.create(root / "demo", create_embedder(DEFAULT_EMBEDDER), "faiss", ChunkingConfig())
     index.ingest(demo_documents())
     index.save()

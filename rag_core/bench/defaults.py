@@ -40,6 +40,8 @@ from rag_core.evaluation.significance import Difference
 from rag_core.evaluation.significance import compare as compare_paired
 from rag_core.core.paths import DATA_DIR
 from rag_core.core.types import RetrievalSettings
+from rag_core.index.index import Index
+from rag_core.evaluation.evaluate import difference_to_json
 
 HELDOUT_QUERIES = DATA_DIR / "heldout_queries.jsonl"
 TOP_K = 10
@@ -132,8 +134,6 @@ def markdown(rows: Sequence[Row], set_names: Sequence[str], chosen: Row) -> str:
 
 
 def run(demo_index: str, heldout_index: str) -> dict[str, Any]:
-    from rag_core.index.index import Index
-
     sets = [(Index.open(demo_index), demo_hard_question_set()),
             (Index.open(heldout_index), load_question_set(HELDOUT_QUERIES, name="held-out"))]
     per_set = [sweep(index, questions, list(CANDIDATES)) for index, questions in sets]
@@ -150,8 +150,6 @@ def run(demo_index: str, heldout_index: str) -> dict[str, Any]:
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:
-    from rag_core.evaluation.evaluate import difference_to_json
-
     return {"set_names": report["set_names"], "questions": report["questions"], "best": report["best"],
             "questions_to_resolve_0.02": report["to_resolve_0.02"],
             "chosen": report["chosen"].label, "top_k": report["top_k"],

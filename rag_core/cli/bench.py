@@ -6,34 +6,28 @@ import argparse
 
 from rag_core.cli import args as types
 from rag_core.cli.common import add_dsn, add_json, print_out
+from rag_core.bench.micro import micro_figures, run_bench
+from rag_core.bench.embedders import run as embedders
+from rag_core.bench.answerer import run as answerer
+from rag_core.bench.questions import run as question_gen
+from rag_core.bench.retrieval import run
+from rag_core.bench.pgvector import run_pgvector_bench
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from rag_core.bench.micro import micro_figures, run_bench
-
     if args.embedders:
-        from rag_core.bench.embedders import run as embedders
-
         print_out(embedders(), args.json)
         return 0
     if args.answerer:
-        from rag_core.bench.answerer import run as answerer
-
         print_out(answerer(progress=not args.quiet), args.json)
         return 0
     if args.question_gen:
-        from rag_core.bench.questions import run as question_gen
-
         print_out(question_gen(progress=not args.quiet), args.json)
         return 0
     if args.retrieval:
-        from rag_core.bench.retrieval import run
-
         print_out(run(quick=args.quick, progress=not args.quiet), args.json)
         return 0
     if args.store == "pgvector":
-        from rag_core.bench.pgvector import run_pgvector_bench
-
         results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet, dsn=args.dsn,
                                      rounds=args.rounds, hnsw_m=args.hnsw_m, ef_construction=args.ef_construction,
                                      lexical=args.lexical)
@@ -43,8 +37,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("bench", parents=[common], help="benchmarks as ratios to raw baselines measured in the same run")
+def add_bench(p: argparse.ArgumentParser) -> None:
     add_json(p)
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
     p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")

@@ -17,6 +17,7 @@ from rag_core.core import catalog
 from rag_core.answer.config import add_config_option
 from rag_core.core.types import ChunkingConfig
 from rag_core.cli import args as types
+from rag_core.providers import load_credentials
 
 
 class Progress:
@@ -66,7 +67,6 @@ def print_out(out: dict, as_json: bool) -> None:
 
 def credentials(args: argparse.Namespace):
     """Keys from .streamlit/secrets.toml, then the environment; --base-url is the compatible server's."""
-    from rag_core.providers import load_credentials
 
     creds = load_credentials()
     base_url = getattr(args, "base_url", None)

@@ -19,6 +19,17 @@ from rag_core.cli import advice
 from rag_core.cli import args as types
 from rag_core.cli.common import (Progress, add_chunking, add_filter, add_index_target, add_json, add_loading, chunking,
                      credentials, print_out, warn)
+from rag_core.providers.metering import cost_model_of, unwrap
+from rag_core.providers.metering import cost_model_of, reading
+from rag_core.evaluation.experiments import open_to_build
+from rag_core.providers import is_hosted
+from rag_core.providers.metering import reading
+from rag_core.ingest.demo import ATTRIBUTION, demo_documents
+from rag_core.ingest.loaders import load_paths
+from rag_core.ingest.table import content_filter, documents_frame, frame_to_documents
+from rag_core.ingest.crawl import CrawlConfig, crawl
+from rag_core.ingest.chunking import chunk_documents
+from rag_core.index.index import read_manifest, source_hashes
 
 
 def _loopback(url: str | None) -> bool:
@@ -43,7 +54,6 @@ def confirm_spend(args: argparse.Namespace, index, documents: Sequence[Document]
     (or a y at an interactive prompt) before spending. A model with no price in the table is not
     free, its cost is unknown: it needs --yes too, unless it is a compatible server on this
     machine (e.g. Ollama on localhost)."""
-    from rag_core.providers.metering import cost_model_of, unwrap
 
     texts = [c.text for c in index.pending_chunks(documents)]
     if not texts:
@@ -73,7 +83,6 @@ def confirm_spend(args: argparse.Namespace, index, documents: Sequence[Document]
 
 def _spent(index, before, estimated_tokens: int) -> dict:
     """What a hosted embedder's API reported for this ingest, priced from the table."""
-    from rag_core.providers.metering import cost_model_of, reading
 
     spent = reading(index.embedder) - before
     model = cost_model_of(index.embedder)
@@ -86,10 +95,6 @@ def _spent(index, before, estimated_tokens: int) -> dict:
 
 
 def index_documents(args: argparse.Namespace, documents: Sequence[Document], out: dict) -> int:
-    from rag_core.evaluation.experiments import open_to_build
-    from rag_core.providers import is_hosted
-    from rag_core.providers.metering import reading
-
     index, replacing = open_to_build(args.index, args.embedder, args.store, chunking(args),
                                      replace=getattr(args, "replace", False), credentials=credentials(args),
                                      headers=True if getattr(args, "headers", False) else None,
@@ -125,8 +130,6 @@ def index_documents(args: argparse.Namespace, documents: Sequence[Document], out
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from rag_core.ingest.demo import ATTRIBUTION, demo_documents
-
     out: dict = {}
     index_documents(args, demo_documents(), out)
     out["attribution"] = ATTRIBUTION
@@ -138,7 +141,6 @@ def _load_files(args: argparse.Namespace) -> tuple[list[Document], dict]:
     """Files -> the documents ingest would index, and the report so far: the loaders with the
     size limits and csv column given, then the content filter. `estimate` calls this too, so
     it prices exactly the documents `ingest` would chunk and embed."""
-    from rag_core.ingest.loaders import load_paths
 
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
@@ -168,7 +170,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _filtered(args: argparse.Namespace, loaded: Sequence[Document], out: dict) -> list[Document]:
     """The content filter; the rows it dropped per rule go into `out`."""
-    from rag_core.ingest.table import content_filter, documents_frame, frame_to_documents
 
     filtered = content_filter(documents_frame(loaded), min_words=args.min_words, min_chars=args.min_chars)
     out.update(rows_loaded=len(loaded), rows_dropped_by_filter=filtered.dropped)
@@ -208,8 +209,6 @@ def _crawl_out(args: argparse.Namespace, report) -> dict:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from rag_core.ingest.crawl import CrawlConfig, crawl
-
     config = CrawlConfig(
         seeds=tuple(args.urls), depth=args.depth, max_pages=args.max_pages, sitemap=args.sitemap,
         include=tuple(args.include or ()), exclude=tuple(args.exclude or ()), allow_private=args.allow_private,
@@ -232,8 +231,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def _chunks_to_embed(args: argparse.Namespace, documents: Sequence[Document]) -> list:
     """The chunks ingest would embed: with --index, only new or changed sources, chunked the
     way that index chunks (as Index.pending_chunks); else all of them, as a new index would."""
-    from rag_core.ingest.chunking import chunk_documents
-    from rag_core.index.index import read_manifest, source_hashes
 
     config, known = chunking(args) or ChunkingConfig(), {}
     if getattr(args, "index", None) and Path(args.index).exists():
@@ -257,15 +254,13 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 # ---- parsers ------------------------------------------------------------------------------------
 
 
-def _add_demo(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("demo", parents=[common], help="build an index of the bundled demo corpus (Wikipedia summaries)")
+def add_demo(p: argparse.ArgumentParser) -> None:
     add_index_target(p)
     add_json(p)
     p.set_defaults(func=cmd_demo)
 
 
-def _add_ingest(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("ingest", parents=[common], help="load files/folders and add them to an index")
+def add_ingest(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", help="files, folders or zip archives (pdf, docx, txt, md, html, csv); "
                    "sources are named relative to a folder given, or by a file's name")
     add_index_target(p)
@@ -274,8 +269,7 @@ def _add_ingest(sub, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_ingest)
 
 
-def _add_crawl(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("crawl", parents=[common], help="crawl web pages (politely, same site) and add them to an index")
+def add_crawl(p: argparse.ArgumentParser) -> None:
     p.add_argument("urls", nargs="+", help="http(s) start URLs")
     add_index_target(p)
     p.add_argument("--depth", type=types.integer(0, 100), default=2, help="links to follow from a start URL (default 2)")
@@ -299,9 +293,7 @@ def _add_crawl(sub, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_crawl)
 
 
-def add_estimate_parser(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("estimate", parents=[common], help="tokens and dollars to embed files with a hosted model, "
-                       "before spending (the same loading, filter and chunking as ingest)")
+def add_estimate(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+")
     p.add_argument("--model", default=costs.DEFAULT_EMBED_COST_MODEL)
     p.add_argument("--index", help="count only what ingest into this index would embed, chunked its way")
@@ -310,9 +302,4 @@ def add_estimate_parser(sub, common: argparse.ArgumentParser) -> None:
     add_json(p)
     p.set_defaults(func=cmd_estimate)
 
-
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    """demo, ingest and crawl (estimate comes later in --help: add_estimate_parser)."""
-    for add in (_add_demo, _add_ingest, _add_crawl):
-        add(sub, common)
 

@@ -20,6 +20,19 @@ from rag_core.core.errors import ConfigError
 from rag_core.cli import args as types
 from rag_core.cli.common import Progress, add_hosted, add_json, credentials, warn
 from rag_core.cli.retrieval import add_retrieval_flags
+from rag_core.answer.config import retrieval_from
+from rag_core.evaluation.evaluate import settings_grid
+from rag_core.cli.retrieval import retrieval_overrides, split
+from rag_core.index.index import Index
+from rag_core.costs import cost_models_for, encoding_for_model
+from rag_core.llm import create_llm
+from rag_core.retrieval.rewrite import create_rewriter
+from rag_core.retrieval.rewrite import require_generative
+from rag_core.cli.answer_limits import answer_options
+from rag_core.evaluation.evaluate import against_best, best, compare_indexes, question_set_from, questions_to_resolve, resolve_json, result_to_json, vs_best_by_metric, vs_best_json
+from rag_core.evaluation.evaluate import questions_to_resolve
+from rag_core.cli.answer_limits import add_answer_limits
+from rag_core.answer.config import add_config_option
 
 T = TypeVar("T")
 NONE_WORDS = ("none", "off", "")
@@ -52,9 +65,6 @@ def _reranker(part: str) -> str | None:
 def parse_grid(args: argparse.Namespace):
     """The RetrievalSettings grid from --top-k, --reranker, --threshold, --retriever, --fusion
     and --alpha; the other retrieval flags (and a --config file's settings) apply to every row."""
-    from rag_core.answer.config import retrieval_from
-    from rag_core.evaluation.evaluate import settings_grid
-    from rag_core.cli.retrieval import retrieval_overrides, split
 
     top_ks = _split(args.top_k, "--top-k", _top_k, "1,3,5,10 (each at least 1)")
     rerankers = _split(args.reranker, "--reranker", _reranker, "none,pool-bm25,pool-rrf")
@@ -91,7 +101,6 @@ def format_table(results, best_row, differences=None) -> str:
 
 def _open_indexes(args: argparse.Namespace, creds) -> dict:
     """Each --index once, named by its folder (the full path when two folders share a name)."""
-    from rag_core.index.index import Index
 
     indexes = {}
     for directory in dict.fromkeys(args.index):
@@ -106,25 +115,17 @@ def _rewriter(args: argparse.Namespace, grid, creds):
     rewriting = [s for s in grid if s.rewrite]
     if not rewriting:
         return None
-    from rag_core.costs import cost_models_for, encoding_for_model
-    from rag_core.llm import create_llm
-    from rag_core.retrieval.rewrite import create_rewriter
 
-    from rag_core.retrieval.rewrite import require_generative
 
     s = rewriting[0]
     if args.llm.strip().lower().partition(":")[0] == "extractive":  # refused before any model is loaded
         require_generative(argparse.Namespace(name=args.llm), s.rewrite)
-    from rag_core.cli.answer_limits import answer_options
 
     llm = create_llm(args.llm, credentials=creds, **answer_options(args, args.llm))
     return create_rewriter(s.rewrite, llm, s.rewrites, encoding=encoding_for_model(cost_models_for(llm, None).chat))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag_core.evaluation.evaluate import (against_best, best, compare_indexes, question_set_from, questions_to_resolve,
-                            resolve_json, result_to_json, vs_best_by_metric, vs_best_json)
-
     question_set = question_set_from(args.questions)
     grid = parse_grid(args)
     creds = credentials(args)  # hosted embedders and rerankers (keys from secrets.toml or the environment)
@@ -158,7 +159,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def ties_line(results, differences) -> str:
     """The footer under a table with `=` marks: how many ties, what a tie is, and the questions a
     difference of 0.02 would need at this variance."""
-    from rag_core.evaluation.evaluate import questions_to_resolve
 
     needed = questions_to_resolve(results, differences)
     ties = sum(1 for d in differences if d is not None and not d.resolved)
@@ -188,9 +188,7 @@ def _print_results(args: argparse.Namespace, question_set, results, top, multi: 
             print(f"  missed: {q.question}  (got: {got})")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("eval", parents=[common],
-                       help="score retrieval settings against a question set (hit@k, MRR, nDCG, latency)")
+def add_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", action="append", required=True,
                    help="index directory; repeat to compare indexes (e.g. chunking or embedder variants)")
     p.add_argument("--questions", help="question set: demo or demo-hard (bundled), or a .jsonl, .json or .csv file "
@@ -205,14 +203,12 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", default="extractive",
                    help="the answerer that writes the rewrites for --rewrite (a chat model, e.g. openai:gpt-4o-mini "
                         "or compatible:<model>); nothing else in eval uses it")
-    from rag_core.cli.answer_limits import add_answer_limits
 
     add_answer_limits(p, "reply to each rewrite call")
     add_retrieval_flags(p, sweep=True)
     p.add_argument("--show-misses", action="store_true", help="list the questions the best setting missed")
     p.add_argument("--per-question", action="store_true", help="with --json: every question's hits")
     add_json(p, "print one JSON object")
-    from rag_core.answer.config import add_config_option
 
     add_config_option(p)
     p.set_defaults(func=cmd_eval)

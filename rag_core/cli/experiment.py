@@ -18,24 +18,30 @@ import json
 from pathlib import Path
 
 from rag_core.core import catalog
+from rag_core.index import saved
 from rag_core.core.errors import RagError
 from rag_core.cli import args as types
 from rag_core.cli import data
 from rag_core.cli.retrieval import add_retrieval_flags
 from rag_core.cli.common import Progress, add_hosted, add_json, add_loading, credentials, warn
 from rag_core.cli.eval import NONE_WORDS, format_table, parse_grid, ties_line
+from rag_core.evaluation.experiments import parse_variant
+from rag_core.ingest.demo import demo_documents
+from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
+from rag_core.providers import is_hosted
+from rag_core.evaluation.evaluate import question_set_from
+from rag_core.evaluation.experiments import run_experiment
+from rag_core.evaluation.evaluate import against_best, questions_to_resolve, resolve_json, result_to_json, vs_best_json
+from rag_core.evaluation.experiments import retriever_label, varying_fields
+from rag_core.answer.config import add_config_option
 
 
 def _chunkings(args: argparse.Namespace) -> list:
-    from rag_core.evaluation.experiments import parse_variant
-
     specs = [s.strip() for given in args.chunking for s in given.split(",") if s.strip()]
     return [parse_variant(s) for s in specs]
 
 
 def _documents(args: argparse.Namespace) -> list:
-    from rag_core.ingest.demo import demo_documents
-
     if args.demo == bool(args.paths):
         raise RagError("give the documents: file or folder paths, or --demo for the bundled corpus (not both)")
     if args.demo:
@@ -47,9 +53,6 @@ def _documents(args: argparse.Namespace) -> list:
 
 
 def _embedder(args: argparse.Namespace, creds):
-    from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
-    from rag_core.providers import is_hosted
-
     name = args.embedder or DEFAULT_EMBEDDER
     if is_hosted(name) and not args.yes:
         raise RagError(f"{name} is hosted: an experiment embeds every chunking (text already in the embedding "
@@ -58,10 +61,6 @@ def _embedder(args: argparse.Namespace, creds):
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from rag_core.index import catalog as catalog
-    from rag_core.evaluation.evaluate import question_set_from
-    from rag_core.evaluation.experiments import run_experiment
-
     chunkings = _chunkings(args)
     grid = parse_grid(args)  # the retrieval flags, over a --config file's settings
     question_set = question_set_from(args.questions)
@@ -76,7 +75,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     try:
         result = run_experiment(args.base, documents, chunkings, grid, question_set, _embedder(args, creds),
-                                args.store, root=Path(args.root) if args.root else catalog.root(),
+                                args.store, root=Path(args.root) if args.root else saved.root(),
                                 on_build=on_build, on_eval=evaluating, credentials=creds, replace=args.replace)
     finally:
         building.close()
@@ -86,9 +85,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace, result) -> None:
-    from rag_core.evaluation.evaluate import against_best, questions_to_resolve, resolve_json, result_to_json, vs_best_json
-    from rag_core.evaluation.experiments import retriever_label, varying_fields
-
     top = result.best("mrr")
     fields = varying_fields(result.settings)
     differences = against_best(result.results, "mrr")
@@ -112,10 +108,7 @@ def _print(args: argparse.Namespace, result) -> None:
 _RETRIEVAL_FLAGS = ("retriever", "fusion", "normalise", "alpha", "rrf_k", "candidates", "mmr", "neighbours")
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("experiment", parents=[common],
-                       help="build one index per chunking (2-5) of the same documents and evaluate a grid of "
-                            "retrieval settings on each")
+def add_experiment(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", help="files, folders or zip archives (or --demo)")
     p.add_argument("--demo", action="store_true", help="use the bundled demo corpus")
     p.add_argument("--base", required=True, help="base name: variants are saved as <base>--<strategy>-<size>-<overlap>")
@@ -137,7 +130,6 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     add_hosted(p)
     add_loading(p)
     add_json(p, "print one JSON object")
-    from rag_core.answer.config import add_config_option
 
     add_config_option(p)
     # no retrieval flags here (a --config file's retrieval settings apply): the grid reads them as unset

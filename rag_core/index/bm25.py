@@ -26,6 +26,7 @@ import numpy as np
 from rag_core.core.errors import ConfigError, StoreError
 from rag_core.core.text import STOPWORDS
 from rag_core.core.types import Chunk
+from rag_core.index.headers import indexed_text
 
 #: a query longer than this is cut (bounded work per query; BM25 gains nothing from an essay)
 MAX_QUERY_CHARS = 2000
@@ -121,7 +122,6 @@ class BM25Index:
         """The index over a store's chunks, in store order, searched by `chunk.chunk_id`. Call it
         again after an ingest or delete (a full rebuild keeps IDF and lengths exact). `headers`:
         index the contextual-header text (see headers.py), as the embedder saw it."""
-        from rag_core.index.headers import indexed_text
 
         return cls.build(unique_ids(chunks), [indexed_text(c, headers) for c in chunks], params)
 

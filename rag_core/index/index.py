@@ -40,6 +40,19 @@ from rag_core import __version__
 from rag_core.ingest.chunking import chunk_documents
 from rag_core.core.errors import IndexMismatchError, ProviderError, StoreError, index_values
 from rag_core.core.types import ChunkingConfig, Document, Embedder, IndexManifest, VectorStore, sha256_text
+from rag_core.core.files import read_bounded
+from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
+from rag_core.stores import create_store
+from rag_core.core.catalog import dim_from_server
+from rag_core.embeddings import create_embedder
+from rag_core.providers import is_hosted
+from rag_core.index.bm25 import BM25Index, unique_ids
+from rag_core.index.bm25 import BM25Index, BM25Params
+from rag_core.index.bm25 import unique_ids
+from rag_core.index.neighbours import reading_order
+from rag_core.index.bm25 import BM25Params
+from rag_core.index.headers import indexed_text
+from rag_core.core.files import write_error, write_file
 
 ProgressFn = Callable[[int, int, str], None]
 MANIFEST = "manifest.json"
@@ -166,8 +179,6 @@ def read_manifest(directory: str | Path) -> IndexManifest:
 
 
 def _manifest_in(generation: Path, directory: str | Path) -> IndexManifest:
-    from rag_core.core.files import read_bounded
-
     data = read_bounded(generation / MANIFEST, MANIFEST_MAX_BYTES)
     try:
         return manifest_from_json(data)
@@ -190,7 +201,6 @@ def _write_lock(directory: Path) -> Iterator[None]:
 def _current_name(directory: Path) -> str | None:
     """The live generation's name from CURRENT, or None when there is no index; a CURRENT that
     is not one short `gen-...` line (binary, a path, a symlink) is a damaged index."""
-    from rag_core.core.files import read_bounded
 
     if not os.path.lexists(directory / CURRENT):
         return None
@@ -259,7 +269,6 @@ class Index:
 
     def _load_bm25(self):
         """The BM25 saved with this generation, if it is there and matches the store's chunks."""
-        from rag_core.index.bm25 import BM25Index, unique_ids
 
         if self._changed:
             return None
@@ -279,8 +288,6 @@ class Index:
         return loaded
 
     def _build_bm25(self):
-        from rag_core.index.bm25 import BM25Index, BM25Params
-
         params = BM25Params(**{k: v for k, v in self.manifest.bm25.items() if k in ("k1", "b", "method")})
         return BM25Index.from_chunks(self.store.chunks(), headers=self.manifest.headers, params=params)
 
@@ -288,9 +295,6 @@ class Index:
         """Cached per-chunk tables: "chunks" (the store's chunks, row order), "rows" (chunk id, as BM25 names it, -> row), "sources" (array of each row's
         source), "reading" (chunks in reading order, for neighbours)."""
         if name not in self._lookups:
-            from rag_core.index.bm25 import unique_ids
-            from rag_core.index.neighbours import reading_order
-
             chunks = self.store.chunks()
             build = {"chunks": lambda: chunks,
                      "rows": lambda: {cid: i for i, cid in enumerate(unique_ids(chunks))},
@@ -301,7 +305,6 @@ class Index:
 
     def _current_bm25(self):
         """The BM25, rebuilt if the store's chunks changed behind the index's back (store.add)."""
-        from rag_core.index.bm25 import unique_ids
 
         if list(self.bm25.ids) != unique_ids(self.store.chunks()):
             self._chunks_changed()
@@ -327,7 +330,6 @@ class Index:
         """A new, empty index; `headers`: embed and BM25-index each chunk with its contextual
         header (title and section path), see rag_core/index/headers.py. `credentials`: where a
         database store (pgvector) finds its server."""
-        from rag_core.index.bm25 import BM25Params
 
         store = _new_store(store_name, embedder.dim, directory, credentials)
         now = _now()
@@ -353,8 +355,6 @@ class Index:
              **embedder_options) -> "Index":
         """Open a saved index; with no embedder, create the one named in the manifest (a hosted
         one with `credentials` and e.g. `base_url=`; a compatible one is told the manifest's dim)."""
-        from rag_core.core.catalog import dim_from_server
-        from rag_core.embeddings import create_embedder
 
         generation = live_generation(directory)  # resolved once: manifest and store from the same save
         manifest = _manifest_in(generation, directory)
@@ -413,7 +413,6 @@ class Index:
         batch = 64
         pending: list[tuple[list, np.ndarray]] = []
         waiting = 0
-        from rag_core.index.headers import indexed_text
 
         headers = self.manifest.headers
         for begin in range(0, total, batch):
@@ -467,7 +466,6 @@ class Index:
         would be lost silently otherwise. The previous generation is kept for readers that are
         loading it right now; older ones are removed. Whatever fails (a full disk included),
         the staging directory is removed and CURRENT still names a complete generation."""
-        from rag_core.core.files import write_error, write_file
 
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -596,7 +594,6 @@ def open_for_ingest(
     Settings left as None take the existing index's values (or the defaults for a new one);
     settings that contradict an existing index are an error, never a silently mixed index.
     """
-    from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
 
     if exists(directory):
         manifest = read_manifest(directory)
@@ -626,7 +623,6 @@ def open_for_ingest(
 def _new_store(store_name: str, dim: int, directory: str | Path, credentials) -> VectorStore:
     """A database store (pgvector) needs the index's name (the directory's) and may find its server
     through the credentials; file stores are given neither."""
-    from rag_core.stores import create_store
 
     return create_store(store_name, dim, index_name=Path(directory).resolve().name, credentials=credentials)
 
@@ -634,8 +630,6 @@ def _new_store(store_name: str, dim: int, directory: str | Path, credentials) ->
 def _embedder_name(name: str, credentials, options: dict) -> str:
     """The canonical name `name` resolves to, without loading a model or calling a server
     (a compatible embedder's name does not depend on its dimension)."""
-    from rag_core.core.catalog import dim_from_server
-    from rag_core.embeddings import create_embedder
 
     options = _hosted_options(name, options)
     if dim_from_server(name):
@@ -645,6 +639,5 @@ def _embedder_name(name: str, credentials, options: dict) -> str:
 
 def _hosted_options(name: str, options: dict) -> dict:
     """Hosted-embedder options (base_url, on_warning, policy...) apply to hosted names only."""
-    from rag_core.providers import is_hosted
 
     return dict(options) if is_hosted(name) else {}

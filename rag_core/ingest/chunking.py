@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 from rag_core.core.errors import ConfigError
 from rag_core.core.types import Chunk, ChunkingConfig, Document
+from rag_core.core.tokens import get_encoding
 
 Span = tuple[int, int]
 Strategy = Callable[[str, ChunkingConfig], Iterable[Span]]
@@ -52,7 +53,6 @@ def _token_boundaries(text: str, encoding: str) -> tuple[list[int], list[int]]:
 
     Both lists start at (0, 0) and end at (n_tokens, len(text)).
     """
-    from rag_core.costs import get_encoding
 
     enc = get_encoding(encoding)
     tokens = enc.encode_ordinary(text)
@@ -74,8 +74,6 @@ def _token_boundaries(text: str, encoding: str) -> tuple[list[int], list[int]]:
 
 
 def _tokens(text: str, config: ChunkingConfig) -> Iterator[Span]:
-    from rag_core.costs import get_encoding
-
     enc = get_encoding(config.encoding)
     tok_idx, char_off = _token_boundaries(text, config.encoding)
     last = len(tok_idx) - 1

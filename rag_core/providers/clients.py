@@ -22,6 +22,7 @@ from rag_core.core.errors import ConfigError
 from rag_core.providers.credentials import DEFAULT_BASE_URLS, ENV_VARS, PROVIDER_FIELDS, Credentials, has_userinfo
 from rag_core.providers.metering import UsageMeter
 from rag_core.providers.retry import RetryPolicy
+from rag_core.core.safety import AddressPolicy, SafeTransport
 
 OPENAI_DEFAULT_BASE_URL = DEFAULT_BASE_URLS["openai"]
 COHERE_DEFAULT_BASE_URL = DEFAULT_BASE_URLS["cohere"]
@@ -108,7 +109,6 @@ def guarded_http_client(endpoint: Endpoint, policy: RetryPolicy):
         return None
     import httpx
 
-    from rag_core.core.safety import AddressPolicy, SafeTransport
 
     networks = LOCAL_MODEL_NETWORKS if endpoint.allow_local else ()
     return httpx.Client(transport=SafeTransport(AddressPolicy(allow_networks=networks)), timeout=policy.timeout,

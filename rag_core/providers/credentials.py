@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping, Sequence
+from rag_core.core.errors import ConfigError
 
 #: environment variable for each field
 ENV_VARS: Mapping[str, str] = {
@@ -117,7 +118,6 @@ class Credentials:
         try:
             data = tomllib.loads(path.read_text())
         except (OSError, ValueError):  # never echo the file: it holds keys
-            from rag_core.core.errors import ConfigError
 
             raise ConfigError(f"{path} is not valid TOML; fix it or remove it") from None
         return cls.from_mapping(data)

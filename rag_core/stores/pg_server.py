@@ -21,6 +21,10 @@ from pathlib import Path
 from rag_core.core.errors import DiskFullError, StoreError
 from rag_core.stores import pg_owners, pg_wait
 from rag_core.stores.pg_limits import PgLimits
+from rag_core.core.safety import AddressPolicy, AddressRefused, resolve_checked
+from rag_core.core.errors import ConfigError
+from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
+from rag_core.core.paths import home
 
 ENV_DSN = "RAG_PG_DSN"
 MASK = "***"
@@ -167,9 +171,6 @@ def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
     Messages never repeat the DSN (it may hold a password)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from rag_core.core.safety import AddressPolicy, AddressRefused, resolve_checked
-    from rag_core.core.errors import ConfigError
-    from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
 
     text = (dsn or "").strip()
     if not text or len(text) > 2000:
@@ -269,8 +270,6 @@ def _secrets_dsn(path: Path) -> str | None:
 
 
 def embedded_data_dir() -> Path:
-    from rag_core.core.paths import home
-
     return home() / "pgvector" / "pgdata"
 
 

@@ -16,6 +16,13 @@ from pathlib import Path
 
 from rag_core.core.errors import StoreError
 from rag_core.stores import DATABASE_STORES
+from rag_core.stores import pg_server
+from rag_core.stores.pgvector_store import META_TABLE
+from rag_core.index.index import CURRENT, MANIFEST
+from rag_core.stores.pgvector_store import POINTER_FILE
+from rag_core.stores.pgvector_store import META_TABLE, lock_key, table_name
+from rag_core.index.index import live_generation
+from rag_core.stores.pgvector_store import POINTER_FILE, table_size
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,6 @@ class IndexLocation:
 
 def database_indexes(credentials=None, dsn: str | None = None) -> list[DbIndex]:
     """Every index recorded in the database (the embedded one when no DSN is configured)."""
-    from rag_core.stores import pg_server
-    from rag_core.stores.pgvector_store import META_TABLE
 
     resolved = pg_server.resolve_dsn(dsn, credentials)
     where = pg_server.redact_dsn(pg_server.configured_dsn(dsn, credentials))
@@ -55,8 +60,6 @@ def database_indexes(credentials=None, dsn: str | None = None) -> list[DbIndex]:
 def attach(directory: str | Path, name: str, credentials=None, dsn: str | None = None) -> Path:
     """Write a local index directory that points at the database index `name` (a second app
     instance opening an index another one built). Refuses to replace an existing directory."""
-    from rag_core.index.index import CURRENT, MANIFEST
-    from rag_core.stores.pgvector_store import POINTER_FILE
 
     directory = Path(directory)
     if directory.exists():
@@ -93,8 +96,6 @@ def drop(name: str, credentials=None, dsn: str | None = None) -> bool:
     Refused while another writer holds the index."""
     from psycopg import sql
 
-    from rag_core.stores import pg_server
-    from rag_core.stores.pgvector_store import META_TABLE, lock_key, table_name
 
     with pg_server.get_pool(pg_server.resolve_dsn(dsn, credentials)).connection() as conn, conn.transaction():
         if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(name),)).fetchone()[0]:
@@ -110,8 +111,6 @@ def pointed_name(directory: str | Path) -> str | None:
     """The database index a local index directory points at; None for a file index."""
     import json
 
-    from rag_core.index.index import live_generation
-    from rag_core.stores.pgvector_store import POINTER_FILE
 
     try:
         pointer = live_generation(directory) / POINTER_FILE
@@ -139,9 +138,6 @@ def location(directory: str | Path, store: str, credentials=None) -> IndexLocati
         return IndexLocation("file", str(directory), size)
     import json
 
-    from rag_core.index.index import live_generation
-    from rag_core.stores import pg_server
-    from rag_core.stores.pgvector_store import POINTER_FILE, table_size
 
     where = pg_server.redact_dsn(pg_server.configured_dsn(None, credentials))
     try:

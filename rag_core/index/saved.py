@@ -16,6 +16,9 @@ from pathlib import Path
 from rag_core.index import index as rindex
 from rag_core.core.errors import ConfigError, RagError
 from rag_core.core.types import IndexManifest
+from rag_core.index.saved_pg import attach, database_indexes, pointed_name
+from rag_core.stores.pg_server import configured_dsn
+from rag_core.index.saved_pg import drop_pointed
 
 DEMO_NAME = "demo"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -65,8 +68,6 @@ def list_indexes() -> list[SavedIndex]:
 def attach_database_indexes(credentials=None) -> list[str]:
     """With a PostgreSQL DSN configured, indexes another app instance built there appear here too:
     each gets a local pointer directory (named like the index). Returns the names attached now."""
-    from rag_core.index.pg_catalog import attach, database_indexes, pointed_name
-    from rag_core.stores.pg_server import configured_dsn
 
     if not configured_dsn(None, credentials):
         return []  # the embedded server: its indexes were built from this machine's index root
@@ -102,7 +103,6 @@ def delete_index(name: str, credentials=None) -> None:
     path = index_dir(name)
     if not rindex.exists(path):
         raise ConfigError(f"there is no index named {name!r}")
-    from rag_core.index.pg_catalog import drop_pointed
 
     drop_pointed(path, credentials)
     shutil.rmtree(path)
