@@ -2,11 +2,16 @@ from pathlib import Path
 
 import pytest
 
+from rag_core.core.settings import configure
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own cache dir, so no test sees another's embeddings."""
     monkeypatch.setenv("RAG_PLAYGROUND_HOME", str(tmp_path_factory.mktemp("home")))
+    configure(None)  # the app's start configures the operator settings: each test reads its own
+    yield
+    configure(None)
 
 
 # Provider tests: a local server speaking the OpenAI and Cohere wire formats, credentials

@@ -22,6 +22,9 @@ from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
 from test_files import make_docx
 
+from rag_core.core.errors import ConfigError
+from rag_core.core.settings import OperatorSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 XSS = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 PROSE = ("Crawled pages become documents that the playground chunks, embeds and retrieves, and this "
@@ -247,11 +250,13 @@ def test_private_addresses_are_the_operators_setting_not_a_visitors(app, site, m
     # the operator's switch: the environment wins over .streamlit/secrets.toml
     secrets = tmp_path / "op-secrets.toml"
     secrets.write_text("RAG_ALLOW_PRIVATE_URLS = true\n")
-    assert crawl.operator_allows_private({}, secrets) is True
-    assert crawl.operator_allows_private({"RAG_ALLOW_PRIVATE_URLS": "0"}, secrets) is False
-    assert crawl.operator_allows_private({"RAG_ALLOW_PRIVATE_URLS": "yes"}, tmp_path / "none.toml") is True
+    assert crawl.operator_allows_private(OperatorSettings.load({}, secrets)) is True
+    assert crawl.operator_allows_private(OperatorSettings.load({"RAG_ALLOW_PRIVATE_URLS": "0"}, secrets)) is False
+    assert crawl.operator_allows_private(OperatorSettings.load({"RAG_ALLOW_PRIVATE_URLS": "yes"},
+                                                               tmp_path / "none.toml")) is True
     secrets.write_text('RAG_ALLOW_PRIVATE_URLS = "1"\nnot toml at all')
-    assert crawl.operator_allows_private({}, secrets) is False  # unreadable: the safe default
+    with pytest.raises(ConfigError, match="not valid TOML"):  # one behaviour for a broken file, never quoted
+        OperatorSettings.load({}, secrets)
 
 
 @pytest.mark.parametrize("case", ["dns", "refused"])

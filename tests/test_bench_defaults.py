@@ -67,4 +67,4 @@ def test_rows_from_sweeps_compare_each_set_with_its_own_best_and_print_a_table()
 
 def test_main_without_two_indexes_says_how_to_run_it(capsys):
     assert bd.main([]) == 2
-    assert "bench_defaults" in capsys.readouterr().err
+    assert "rag_core.bench.defaults" in capsys.readouterr().err

@@ -80,11 +80,12 @@ def test_estimate_prices_a_hosted_ingest_before_spending(docs):
 
 def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
     from rag_core import cli
+    from rag_core.cli import info  # the CLI imports a command's module only when it runs
 
     def broken(args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli.info, "cmd_info", broken)
+    monkeypatch.setattr(info, "cmd_info", broken)
     monkeypatch.delenv("RAG_DEBUG", raising=False)
     assert cli.main(["info", "--index", "x"]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -81,10 +81,8 @@ def _full_disk(monkeypatch, root: Path, free: int = 100, fills_at: str = "chunks
 
     monkeypatch.setattr(faiss, "write_index", write_index)
     monkeypatch.setattr(numpy_store, "open", disk.open, raising=False)
-    try:
-        from rag_core.stores import files
-    except ImportError:  # before the fix there is no files module
-        return
+    from rag_core.core import files
+
     monkeypatch.setattr(files, "open", disk.open, raising=False)
 
 

@@ -154,7 +154,7 @@ def test_a_visitor_base_url_without_a_typed_key_sends_no_operator_key(server, po
 def test_a_host_name_is_checked_by_the_address_it_resolves_to_and_pinned(server, policy, monkeypatch):
     """The guard resolves once and connects to the checked address: a name that resolves to
     loopback is refused; when allowed, the connection goes to that very address."""
-    from rag_core.ingest.crawl import safety
+    from rag_core.core import safety
 
     port = server.url.rsplit(":", 1)[1]
     lookups: list[str] = []

@@ -278,8 +278,9 @@ def _secrets_toml(tmp_path, body: str) -> None:
 
 @pytest.mark.parametrize("broken", [False, True])
 def test_cli_unexpected_error_masks_a_secrets_toml_key(tmp_path, monkeypatch, capsys, broken):
-    """An "unexpected" error quoting a key from .streamlit/secrets.toml (not only the environment)."""
-    import rag_core.cli as cli
+    """An "unexpected" error quoting a key from .streamlit/secrets.toml (not only the environment).
+    A secrets file that is not TOML stops the CLI before any command runs, without quoting it."""
+    from rag_core.cli import info
 
     monkeypatch.chdir(tmp_path)
     for var in ("OPENAI_API_KEY", "COHERE_API_KEY", "COMPATIBLE_API_KEY", "RAG_DEBUG"):
@@ -289,10 +290,13 @@ def test_cli_unexpected_error_masks_a_secrets_toml_key(tmp_path, monkeypatch, ca
     def boom(args):
         raise RuntimeError(f"the server said: your key {FILE_KEY} is bad")
 
-    monkeypatch.setattr(cli.info, "cmd_info", boom)
-    assert main(["info", "--index", str(tmp_path)]) == 1
+    monkeypatch.setattr(info, "cmd_info", boom)
+    assert main(["info", "--index", str(tmp_path)]) == (2 if broken else 1)
     err = capsys.readouterr().err
-    assert "unexpected RuntimeError" in err and "***" in err
+    if broken:
+        assert "secrets.toml is not valid TOML; fix it or remove it" in err and len(err.splitlines()) == 1
+    else:
+        assert "unexpected RuntimeError" in err and "***" in err
     _no_key(err, FILE_KEY)
 
 

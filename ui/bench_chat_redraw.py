@@ -18,6 +18,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from rag_core.core.settings import OperatorSettings, configure
 from rag_core.core.types import Document
 from rag_core.embeddings import create_embedder
 from rag_core.index.index import Index, exists
@@ -122,8 +123,10 @@ def main() -> None:
     parser.add_argument("--dir", default="/tmp/rag-redraw")
     args = parser.parse_args()
     root = Path(args.dir)
-    os.environ["RAG_PLAYGROUND_INDEXES"] = str(root / "indexes")
-    os.environ.setdefault("RAG_PLAYGROUND_HOME", str(root / "home"))
+    flags = {"RAG_PLAYGROUND_INDEXES": str(root / "indexes")}
+    if not os.environ.get("RAG_PLAYGROUND_HOME"):
+        flags["RAG_PLAYGROUND_HOME"] = str(root / "home")
+    configure(OperatorSettings.load(os.environ, flags=flags), pinned=True)  # this script is the entry point
     os.chdir(ROOT)
     index = build(root / "indexes" / "big", args.chunks)
     entries = turns(index, args.turns)

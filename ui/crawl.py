@@ -19,15 +19,13 @@ fetched nothing is a warning that names why (offline, refused, ...), never a suc
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from rag_core.core.settings import OperatorSettings, current
 from rag_core.ingest.crawl import KINDS, CrawlConfig, Crawler, CrawlReport
 
 from ui import advice, state
@@ -36,28 +34,18 @@ from ui.widgets import md_literal
 
 JOB = "crawl_job"
 POLL_SECONDS = 0.5
-SECRETS_PATH = Path(".streamlit/secrets.toml")
-_TRUE = ("1", "true", "yes", "on")
 SSRF_WARNING = ("Private addresses are off-limits by default because a crawl request comes from this server: "
                 "a link or redirect could otherwise make it read internal services, admin pages on the local "
                 "network, or the cloud metadata endpoint (169.254.169.254) and put their contents into your "
                 "documents (server-side request forgery). Only allow this for sites you trust.")
 
 
-def operator_allows_private(environ: Mapping[str, str] | None = None, secrets_path: Path | None = None) -> bool:
+def operator_allows_private(settings: OperatorSettings | None = None) -> bool:
     """Whether the server's operator allows crawling private addresses. It is configuration,
     never a visitor's control: on a shared server a visitor must not be able to point the
-    crawler at the operator's network or the cloud metadata service. The environment wins."""
-    env = os.environ if environ is None else environ
-    value: object = env.get(OPERATOR_SETTING)
-    if value is None:
-        import tomllib
-
-        try:
-            value = tomllib.loads((secrets_path or SECRETS_PATH).read_text()).get(OPERATOR_SETTING)
-        except (OSError, ValueError):  # no secrets file (or not TOML): the safe default
-            value = None
-    return str(value).strip().lower() in _TRUE if value is not None else False
+    crawler at the operator's network or the cloud metadata service. The environment wins
+    over the secrets file (core/settings.py)."""
+    return (settings or current()).enabled(OPERATOR_SETTING)
 
 
 @dataclass

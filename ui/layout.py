@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -21,6 +22,7 @@ from typing import Iterator
 import streamlit as st
 
 from ui import state
+from rag_core.core.settings import OperatorSettings, configure, current, is_pinned
 from rag_core.core.errors import ConfigError
 from rag_core.stores import pg_server
 from rag_core.stores.pg_limits import PgLimits
@@ -90,16 +92,23 @@ def page_setup() -> None:
         _reroute_once()
     st.set_page_config(page_title="RAG Playground", page_icon=ICON, layout="wide")
     state.preserve_widgets()
-    _configure_postgres()
+    _configure_operator()
 
 
-def _configure_postgres() -> None:
-    """The pgvector store's waits and limits (RAG_PG_*), read from the operator's environment here
-    and passed down; a bad value is named on the page and the defaults are kept."""
-    import os
-
-
+def _configure_operator() -> None:
+    """The operator's settings (environment, .streamlit/secrets.toml), read here at the start of each
+    run and passed down; a broken secrets file stops the page with what to do. The pgvector store's
+    waits and limits (RAG_PG_*): a bad value is named on the page and the defaults are kept."""
+    if is_pinned():  # an in-process benchmark chose them
+        settings = current()
+    else:
+        try:
+            settings = OperatorSettings.load(os.environ)
+        except ConfigError as exc:
+            st.error(f"The server's settings cannot be read: {exc}", icon=":material/error:")
+            st.stop()
+        configure(settings)
     try:
-        pg_server.configure(PgLimits.from_env(os.environ))
+        pg_server.configure(PgLimits.from_env(settings.environ))
     except ConfigError as exc:
         st.warning(f"{exc} (the defaults are used)")

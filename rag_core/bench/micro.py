@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from rag_core.core.settings import current, using
 from rag_core.ingest.chunking import chunk_documents
 from rag_core.ingest.demo import demo_documents
 from rag_core.core.types import ChunkingConfig, RetrievalSettings
@@ -46,16 +47,9 @@ HNSW_EF_SEARCH = (16, 32, 48, 64, 96, 128)
 @contextmanager
 def _fresh_home() -> Iterator[str]:
     """A throwaway cache dir, so the first ingest really embeds everything."""
-    old = os.environ.get("RAG_PLAYGROUND_HOME")
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
-        os.environ["RAG_PLAYGROUND_HOME"] = os.path.join(tmp, "home")
-        try:
+        with using(current().with_flags(RAG_PLAYGROUND_HOME=os.path.join(tmp, "home"))):
             yield tmp
-        finally:
-            if old is None:
-                os.environ.pop("RAG_PLAYGROUND_HOME", None)
-            else:
-                os.environ["RAG_PLAYGROUND_HOME"] = old
 
 
 def _pct(values: list[float], q: float) -> float:

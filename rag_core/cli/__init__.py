@@ -24,7 +24,8 @@ from rag_core.core.errors import RagError
 from rag_core.cli import advice
 from rag_core.cli.args import Parser
 from rag_core.cli.common import TerminalSafeStream, common_parent
-from rag_core.providers import Credentials, redact
+from rag_core.core.settings import OperatorSettings, using
+from rag_core.providers import load_credentials, redact
 from rag_core.stores import pg_server
 from rag_core.stores.pg_limits import PgLimits
 
@@ -73,14 +74,7 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
 
 def _redacted(exc: BaseException) -> str:
     """The error's text with every configured key masked (environment and secrets.toml)."""
-
-    return redact(exc, Credentials.from_env())
-
-
-def _configure_postgres() -> None:
-    """The pgvector store's waits and limits (RAG_PG_*_S, ...), read here once and passed down."""
-
-    pg_server.configure(PgLimits.from_env(os.environ))
+    return redact(exc, load_credentials())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,10 +97,18 @@ def _main(argv: Sequence[str] | None) -> int:
     except RagError as exc:  # a --config file that does not hold
         print(f"error: {advice.error_text(exc, _redacted(exc))}", file=sys.stderr)
         return 2
-    if getattr(args, "dsn", None):  # --dsn beats RAG_PG_DSN and secrets.toml for this process
-        os.environ["RAG_PG_DSN"] = args.dsn
     try:
-        _configure_postgres()
+        # read once here and passed down: the environment, secrets.toml, and --dsn over both
+        with using(OperatorSettings.load(os.environ, flags={"RAG_PG_DSN": getattr(args, "dsn", None)})) as settings:
+            pg_server.configure(PgLimits.from_env(settings.environ))  # the pgvector store's waits and limits
+            return _run(args, settings)
+    except RagError as exc:  # a secrets file that is not TOML, a RAG_PG_* value out of range
+        print(f"error: {advice.error_text(exc, str(exc))}", file=sys.stderr)
+        return 2
+
+
+def _run(args, settings: OperatorSettings) -> int:
+    try:
         return args.func(args)
     except RagError as exc:
         print(f"error: {advice.error_text(exc, _redacted(exc))}", file=sys.stderr)
@@ -118,7 +120,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print("interrupted: the index on disk is unchanged", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: still one line, the traceback on request
-        if os.environ.get("RAG_DEBUG"):
+        if settings.enabled("RAG_DEBUG"):
             raise
         print(f"error: unexpected {type(exc).__name__}: {_redacted(exc)} "
               "(a bug: rerun with RAG_DEBUG=1 for the traceback and report it)", file=sys.stderr)

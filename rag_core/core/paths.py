@@ -1,6 +1,7 @@
 """Where rag_core keeps caches (embeddings, tiktoken encodings) and default indexes.
 
-`RAG_PLAYGROUND_HOME` overrides the base directory (tests point it at a temp dir).
+`RAG_PLAYGROUND_HOME` (an operator setting: core/settings.py) overrides the base directory (tests
+point it at a temp dir).
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rag_core.core.settings import current
+
 
 def home() -> Path:
-    base = os.environ.get("RAG_PLAYGROUND_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "rag-playground")
+    base = current().get("RAG_PLAYGROUND_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "rag-playground")
     path = Path(base)
     path.mkdir(parents=True, exist_ok=True)
     return path

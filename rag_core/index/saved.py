@@ -17,6 +17,7 @@ from rag_core.index import index as rindex
 from rag_core.core.errors import ConfigError, RagError
 from rag_core.core.types import IndexManifest
 from rag_core.index.saved_pg import attach, database_indexes, pointed_name
+from rag_core.core.settings import current
 from rag_core.stores.pg_server import configured_dsn
 from rag_core.index.saved_pg import drop_pointed
 
@@ -25,7 +26,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def root() -> Path:
-    path = Path(os.environ.get("RAG_PLAYGROUND_INDEXES") or "indexes").resolve()
+    path = Path(current().get("RAG_PLAYGROUND_INDEXES") or "indexes").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping, Sequence
+from rag_core.core.settings import current, read_secrets
 from rag_core.core.errors import ConfigError
 
 #: environment variable for each field
@@ -93,7 +94,7 @@ class Credentials:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Credentials":
-        env = os.environ if environ is None else environ
+        env = current().environ if environ is None else environ
         return cls(**{name: (env.get(var) or None) for name, var in ENV_VARS.items()},
                    allow_local_servers=_truthy(env.get(ALLOW_LOCAL_VAR, "")))
 
@@ -109,18 +110,9 @@ class Credentials:
 
     @classmethod
     def from_secrets_file(cls, path: str | Path) -> "Credentials":
-        """Read `.streamlit/secrets.toml` (top-level keys like OPENAI_API_KEY); missing file -> empty."""
-        import tomllib
-
-        path = Path(path)
-        if not path.is_file():
-            return cls()
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, ValueError):  # never echo the file: it holds keys
-
-            raise ConfigError(f"{path} is not valid TOML; fix it or remove it") from None
-        return cls.from_mapping(data)
+        """Read `.streamlit/secrets.toml` (top-level keys like OPENAI_API_KEY); missing file -> empty;
+        a broken one is a ConfigError that never quotes it (core/settings.py: the one reader)."""
+        return cls.from_mapping(read_secrets(path))
 
     def merged(self, override: "Credentials") -> "Credentials":
         """`override`'s set fields win."""
@@ -162,8 +154,13 @@ def load_credentials(
 ) -> Credentials:
     """The operator's secrets.toml overridden by the environment; with `typed` (what a visitor
     typed in the browser), the session's view of them by the rule in `session_view`."""
-    creds = Credentials.from_secrets_file(secrets_path) if secrets_path else Credentials()
-    creds = creds.merged(Credentials.from_env(environ))
+    if secrets_path is None:
+        secrets: Mapping = {}
+    elif Path(secrets_path) == Path(DEFAULT_SECRETS_PATH):
+        secrets = current().secrets  # the operator settings' file, read once at the entry point
+    else:
+        secrets = read_secrets(secrets_path)
+    creds = Credentials.from_mapping(secrets).merged(Credentials.from_env(environ))
     return session_view(creds, typed) if typed is not None else creds
 
 

@@ -9,13 +9,13 @@ OpenMP pool is set to 1 thread by default: on 2 cores it otherwise fights onnxru
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from rag_core.core.errors import ConfigError, ProviderError, StoreError
+from rag_core.core.settings import current
 from rag_core.core.types import Chunk, Hit
 from rag_core.stores.faiss_file import check_faiss_file
 from rag_core.core.files import MB, open_regular, tampered, write_file
@@ -50,7 +50,7 @@ def _import_faiss(omp_threads: int | None):
 
 def _omp_threads(requested: int | None) -> int | None:
     """`requested`, else `RAG_FAISS_OMP_THREADS`, else 1; `0` leaves faiss's own default alone."""
-    value = requested if requested is not None else int(os.environ.get("RAG_FAISS_OMP_THREADS", "1"))
+    value = requested if requested is not None else int(current().get("RAG_FAISS_OMP_THREADS", "1"))
     return value if value > 0 else None
 
 

@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from rag_core.core.errors import DiskFullError, StoreError
+from rag_core.core.settings import current
 from rag_core.stores import pg_owners, pg_wait
 from rag_core.stores.pg_limits import PgLimits
 from rag_core.core.safety import AddressPolicy, AddressRefused, resolve_checked
@@ -153,15 +154,16 @@ def limits() -> PgLimits:
 
 def configured_dsn(explicit: str | None = None, credentials=None) -> str | None:
     """`explicit`, else a `pg_dsn` on the credentials (for a DSN typed in the app one day), else
-    RAG_PG_DSN (the CLI's --dsn sets it), else `.streamlit/secrets.toml`; None: the embedded server."""
+    the CLI's --dsn, else RAG_PG_DSN, else `.streamlit/secrets.toml` (the operator settings); None:
+    the embedded server."""
     if explicit:
         return explicit.strip()
     value = getattr(credentials, "pg_dsn", None)
     if value:
         return value.strip()
-    if os.environ.get(ENV_DSN, "").strip():
-        return os.environ[ENV_DSN].strip()
-    return _secrets_dsn(Path(".streamlit/secrets.toml"))
+    settings = current()
+    value = settings.get(ENV_DSN) or settings.table("pgvector").get("dsn")
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
@@ -254,19 +256,6 @@ def isolated_from_operator(params: dict) -> dict:
         elif option.envvar and key not in ("service", "host", "hostaddr"):
             out[key] = option.compiled.decode() if option.compiled else ""
     return out
-
-
-def _secrets_dsn(path: Path) -> str | None:
-    import tomllib
-
-    try:
-        if not path.is_file() or path.stat().st_size > 1_000_000:
-            return None
-        data = tomllib.loads(path.read_text())
-    except (OSError, ValueError):
-        return None  # credentials.py reports a broken secrets file; never echo it here
-    value = data.get(ENV_DSN) or (data.get("pgvector") or {}).get("dsn")
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def embedded_data_dir() -> Path:
