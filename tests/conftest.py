@@ -1,8 +1,24 @@
+import sys
 from pathlib import Path
 
 import pytest
 
 from rag_core.core.settings import configure
+
+TESTS = Path(__file__).resolve().parent
+#: a test's kind is its folder: unit (the core's logic, fast), app (AppTest and the real browser),
+#: integration (embedded PostgreSQL, local HTTP servers speaking the providers' wire formats,
+#: subprocesses, installs); `pytest -m unit` is the same as `pytest tests/unit`
+KINDS = ("unit", "app", "integration")
+for kind in KINDS:  # shared makers (make_pdf, app_env, ...) import across folders
+    sys.path.insert(0, str(TESTS / kind))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in KINDS:
+            item.add_marker(getattr(pytest.mark, folder))
 
 
 @pytest.fixture(autouse=True)
