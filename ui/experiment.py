@@ -20,7 +20,7 @@ from rag_core.ingest.chunking import STRATEGIES
 from rag_core.evaluation.evaluate import METRICS, QuestionSet, against_best
 from rag_core.core.errors import ConfigError
 from rag_core.evaluation.experiments import (HEADERS, MAX_CHUNKINGS, REPLACE_REFUSED, Chunking, ExperimentResult, Variant, chunking_slug,
-                                  headers_supported, parse_variant, retriever_label, run_experiment, variant_name,
+                                  headers_supported, parse_variant, varying_label, run_experiment, variant_name,
                                   varying_fields)
 from rag_core.providers import is_hosted
 from rag_core.rerank import RERANKERS
@@ -159,7 +159,7 @@ def show(result: ExperimentResult) -> None:
     label = METRICS[metric]
     top = result.best(metric)
     fields = varying_fields(result.settings)
-    top_retriever = retriever_label(top.settings, fields)
+    top_retriever = varying_label(top.settings, fields)
     st.success(f"Best by {label}: **{top.index}** with {top_retriever} — {label} {getattr(top, metric):.3f} "
                f"(hit@{top.k} {top.hit_rate:.3f}, MRR {top.mrr:.3f}) on {result.question_set}",
                icon=":material/emoji_events:")

@@ -32,7 +32,7 @@ from rag_core.providers import is_hosted
 from rag_core.evaluation.evaluate import question_set_from
 from rag_core.evaluation.experiments import run_experiment
 from rag_core.evaluation.evaluate import against_best, questions_to_resolve, resolve_json, result_to_json, vs_best_json
-from rag_core.evaluation.experiments import retriever_label, varying_fields
+from rag_core.evaluation.experiments import varying_label, varying_fields
 from rag_core.answer.config import add_config_option
 
 
@@ -90,7 +90,7 @@ def _print(args: argparse.Namespace, result) -> None:
     differences = against_best(result.results, "mrr")
     if args.json:
         rows = [{**result_to_json(r), "chunking": result.variant_of(r).slug,
-                 "retriever": retriever_label(r.settings, fields), "vs_best": vs}
+                 "retriever": varying_label(r.settings, fields), "vs_best": vs}
                 for r, vs in zip(result.results, vs_best_json(result.results, "mrr", differences=differences))]
         print(json.dumps({"question_set": result.question_set, "reused": list(result.reused),
                           "best": {"index": top.index, "setting": top.label},

@@ -172,6 +172,12 @@ RETRIEVAL_BOUNDS: Mapping[str, tuple[float, float]] = {
 }
 
 
+#: the retrieval defaults every part uses (fusion functions, the pool-rrf reranker, rewrites, the app):
+#: RRF with a small k beat k=60 on both measured sets, and z-score beat min-max (retrieval/RESULTS.md)
+DEFAULT_RRF_K = 10.0
+DEFAULT_NORMALISE = "zscore"
+
+
 @dataclass(frozen=True)
 class RetrievalSettings:
     """How to retrieve for one question (recorded on the Answer). The single source of the
@@ -193,9 +199,9 @@ class RetrievalSettings:
     reranker: str | None = None
     mode: str = "hybrid"
     fusion: str = "weighted"
-    normalise: str = "zscore"
+    normalise: str = DEFAULT_NORMALISE
     alpha: float = 0.5
-    rrf_k: float = 10.0
+    rrf_k: float = DEFAULT_RRF_K
     depth: int = 100
     mmr_lambda: float | None = None
     neighbours: int = 0

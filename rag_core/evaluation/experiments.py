@@ -15,7 +15,7 @@ Read it in three parts:
    one chunk under both) without embedding it again.
 3. Evaluating. `run_experiment` builds, then runs `evaluate.compare_indexes` over the grid
    variants x settings: one EvalResult per cell, variant-major, every cell present.
-   `retriever_label` names a setting by the fields that differ across the grid, so fields that
+   `varying_label` names a setting by the fields that differ across the grid, so fields that
    RetrievalSettings gains later (mode, fusion, MMR ...) show up without changes here.
 """
 
@@ -351,7 +351,7 @@ def _value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def retriever_label(settings: RetrievalSettings, fields: Sequence[str] | None = None) -> str:
+def varying_label(settings: RetrievalSettings, fields: Sequence[str] | None = None) -> str:
     """The setting named by `fields` (default: the whole setting_label), e.g. `reranker rrf · top_k 5`."""
     if not fields:
         return setting_label(settings)
@@ -391,7 +391,7 @@ class ExperimentResult:
             c = v.chunking
             rows.append({"index": r.index, "chunking": v.slug, "strategy": c.strategy, "size": c.size,
                          "overlap": c.overlap, "headers": v.headers, "family": _family(c, v.headers),
-                         "retriever": retriever_label(r.settings, fields),
+                         "retriever": varying_label(r.settings, fields),
                          **{k: v for k, v in r.row().items() if k not in ("index", "setting", "retriever")},
                          "vs_best": vs})
         return rows
@@ -444,6 +444,6 @@ def run_experiment(
 
 __all__ = [
     "EXPERIMENT_MARK", "MAX_CHUNKINGS", "REPLACE_REFUSED", "BuiltVariant", "Chunking", "ExperimentResult", "Variant", "build_variant", "check_chunkings",
-    "chunking_slug", "headers_supported", "open_for_replace", "open_to_build", "parse_chunking", "parse_variant", "replaces", "retriever_label", "run_experiment",
+    "chunking_slug", "headers_supported", "open_for_replace", "open_to_build", "parse_chunking", "parse_variant", "replaces", "varying_label", "run_experiment",
     "variant_name", "variants", "varying_fields",
 ]

@@ -14,10 +14,10 @@ from typing import Sequence
 
 from rank_bm25 import BM25Okapi
 
+from rag_core.core.types import DEFAULT_RRF_K
 from rag_core.core.text import words
 from rag_core.core.types import Hit
 
-RRF_K = 60
 DESCRIPTION = "re-orders the dense candidates only"
 #: old name -> new name (the old names overstated what they do)
 DEPRECATED = {"bm25": "pool-bm25", "rrf": "pool-rrf"}
@@ -58,5 +58,5 @@ class RRFReranker:
             return []
         lexical = bm25_scores(query, hits)
         lexical_rank = {i: r for r, i in enumerate(sorted(range(len(hits)), key=lambda i: -lexical[i]), start=1)}
-        fused = [1.0 / (RRF_K + h.rank) + 1.0 / (RRF_K + lexical_rank[i]) for i, h in enumerate(hits)]
+        fused = [1.0 / (DEFAULT_RRF_K + h.rank) + 1.0 / (DEFAULT_RRF_K + lexical_rank[i]) for i, h in enumerate(hits)]
         return _reorder(hits, fused, self.score_kind, top_n)

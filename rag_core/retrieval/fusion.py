@@ -24,11 +24,11 @@ from typing import Sequence
 
 import numpy as np
 
+from rag_core.core.types import DEFAULT_NORMALISE, DEFAULT_RRF_K
 from rag_core.core.errors import ConfigError
 
 Ranked = Sequence[tuple[str, float]]
 NORMALISERS = ("minmax", "zscore")
-DEFAULT_RRF_K = 60
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def rrf(lists: Sequence[Ranked], k: int, rrf_k: float = DEFAULT_RRF_K,
     return _combine(clean, contribution, [0.0] * len(clean), w, k)
 
 
-def normalise(scores: Sequence[float], method: str = "minmax") -> tuple[list[float], float]:
+def normalise(scores: Sequence[float], method: str = DEFAULT_NORMALISE) -> tuple[list[float], float]:
     """(normalised scores, floor for an absent item). A list whose scores are all equal maps to
     1.0 (min-max) or 0.0 (z-score): every item it returned is equally good."""
     if method not in NORMALISERS:
@@ -133,7 +133,7 @@ def weighted(lists: Sequence[Ranked], k: int, weights: Sequence[float] | None = 
 
 
 def hybrid_weighted(dense: Ranked, sparse: Ranked, k: int, alpha: float = 0.5,
-                    method: str = "minmax") -> list[Fused]:
+                    method: str = DEFAULT_NORMALISE) -> list[Fused]:
     """alpha * normalised dense + (1 - alpha) * normalised sparse (alpha 1: dense only)."""
     if not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"alpha must be between 0 and 1, not {alpha}")

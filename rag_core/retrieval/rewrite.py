@@ -25,7 +25,8 @@ from typing import Protocol, Sequence
 from rag_core.costs import count_tokens, encoding_for_model
 from rag_core.core.errors import ConfigError
 from rag_core.core.types import LLM, GenerationRequest, Hit, TokenUsage
-from rag_core.retrieval.fusion import DEFAULT_RRF_K, rrf
+from rag_core.core.types import DEFAULT_RRF_K
+from rag_core.retrieval.fusion import rrf
 
 MULTI_QUERY, HYDE = "multi_query", "hyde"
 STRATEGIES = (MULTI_QUERY, HYDE)

@@ -23,7 +23,7 @@ from rag_core.evaluation.experiments import (
     open_to_build,
     parse_chunking,
     replaces,
-    retriever_label,
+    varying_label,
     run_experiment,
     variant_name,
     variants,
@@ -154,8 +154,8 @@ def test_run_experiment_fills_every_cell_of_the_grid(tmp_path):
 def test_retriever_label_names_only_what_varies():
     grid = [RetrievalSettings(top_k=5), RetrievalSettings(top_k=5, reranker="rrf")]
     assert varying_fields(grid) == ["reranker"]
-    assert retriever_label(grid[1], varying_fields(grid)) == "reranker rrf"
-    assert "k=5" in retriever_label(grid[0], [])  # nothing varies: the full setting
+    assert varying_label(grid[1], varying_fields(grid)) == "reranker rrf"
+    assert "k=5" in varying_label(grid[0], [])  # nothing varies: the full setting
 
 
 def test_query_embedding_column_says_cached_instead_of_zero(tmp_path):

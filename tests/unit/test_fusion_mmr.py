@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from rag_core.core.types import RetrievalSettings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,7 +77,8 @@ def test_weighted_fusion_normalises_before_adding():
     assert hybrid_weighted(dense, sparse, k=2, alpha=0.7)[0].chunk_id == "a"
     assert hybrid_weighted(dense, sparse, k=2, alpha=0.3)[0].chunk_id == "b"
     assert [f.chunk_id for f in hybrid_weighted(dense, sparse, k=2, alpha=1.0)] == ["a", "b"]
-    assert normalise([3.0, 1.0, 2.0]) == ([1.0, 0.0, 0.5], 0.0)
+    assert normalise([3.0, 1.0, 2.0], "minmax") == ([1.0, 0.0, 0.5], 0.0)
+    assert normalise([1.0, 2.0, 3.0]) == normalise([1.0, 2.0, 3.0], RetrievalSettings().normalise)  # one default
     z, floor = normalise([1.0, 2.0, 3.0], "zscore")
     assert z[1] == 0 and floor == z[0] < 0
 
