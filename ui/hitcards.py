@@ -13,12 +13,11 @@ redrawing twenty turns of history costs a dictionary look-up per card.
 from __future__ import annotations
 
 import functools
-import re
 from typing import Sequence
 
 import streamlit as st
 
-from rag_core.core.text import STOPWORDS
+from rag_core.core.text import spans, stems, words
 from rag_core.core.types import Hit, Score
 
 from ui.widgets import clamp_cut, esc, score_text, source_html
@@ -28,7 +27,6 @@ MAX_QUESTION_CHARS = 2000
 MAX_TERMS = 64
 #: chunk text beyond this is shown unhighlighted (chunks are ~1,000 characters)
 MAX_HIGHLIGHT_CHARS = 20_000
-_WORD = re.compile(r"\w+", re.UNICODE)
 MARK = '<mark class="rag-match" style="background:#fde68a;padding:0 1px">'
 
 #: what each score kind means, for the label's tooltip
@@ -48,27 +46,10 @@ def card_id(scope: str, n: int) -> str:
     return f"hit-{scope}-{n}"
 
 
-@functools.lru_cache(maxsize=1)
-def _stemmer():
-    try:
-        import Stemmer  # PyStemmer, as BM25 uses
-
-        return Stemmer.Stemmer("english").stemWord
-    except ImportError:  # matching falls back to exact lower-case words
-        return lambda word: word
-
-
-def _stems(words: Sequence[str]) -> list[str]:
-    stem = _stemmer()
-    return [stem(w) for w in words]
-
-
 @functools.lru_cache(maxsize=256)
 def query_terms(question: str) -> frozenset[str]:
     """The question's content words as stems (at most MAX_TERMS of them)."""
-    words = [w for w in _WORD.findall(question[:MAX_QUESTION_CHARS].lower())
-             if w not in STOPWORDS and len(w) > 1]
-    return frozenset(_stems(list(dict.fromkeys(words))[:MAX_TERMS]))
+    return frozenset(list(dict.fromkeys(words(question, MAX_QUESTION_CHARS)))[:MAX_TERMS])
 
 
 def highlight(text: str, terms: frozenset[str]) -> str:
@@ -76,11 +57,11 @@ def highlight(text: str, terms: frozenset[str]) -> str:
     if not terms:
         return esc(text)
     head, tail = text[:MAX_HIGHLIGHT_CHARS], text[MAX_HIGHLIGHT_CHARS:]
-    matches = list(_WORD.finditer(head))
-    stems = _stems([m.group().lower() for m in matches])
+    matches = list(spans(head))
+    found = stems([m.group().lower() for m in matches])
     parts: list[str] = []
     at = 0
-    for match, stem in zip(matches, stems):
+    for match, stem in zip(matches, found):
         if stem in terms:
             parts.append(esc(head[at:match.start()]) + MARK + esc(match.group()) + "</mark>")
             at = match.end()
@@ -91,8 +72,8 @@ def highlight(text: str, terms: frozenset[str]) -> str:
 def matched_words(text: str, question: str) -> list[str]:
     """The words of `text` a card highlights for `question` (for tests and captions)."""
     terms = query_terms(question)
-    words = [m.group() for m in _WORD.finditer(text[:MAX_HIGHLIGHT_CHARS])]
-    return [w for w, s in zip(words, _stems([w.lower() for w in words])) if s in terms]
+    seen = [m.group() for m in spans(text[:MAX_HIGHLIGHT_CHARS])]
+    return [w for w, s in zip(seen, stems([w.lower() for w in seen])) if s in terms]
 
 
 def score_html(score: Score) -> str:

@@ -1,11 +1,18 @@
-"""Word-level text helpers shared by the lexical parts (extractive answerer, BM25 rerankers):
-one stopword list and one crude stemmer, so "the same word" means the same thing everywhere."""
+"""Word matching, one definition for every lexical part (BM25, the pool rerankers, the extractive
+answerer, question generation, the cards' highlighting): a word is two or more word characters,
+lower-cased; one stopword list; English Snowball stems. So "the same word" means the same
+thing everywhere."""
 
 from __future__ import annotations
 
 import re
+import threading
+from typing import Iterator, Sequence
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+import Stemmer  # PyStemmer: the C Snowball stemmer (a required dependency)
+
+_WORD = re.compile(r"\w\w+", re.UNICODE)
+_LOCAL = threading.local()
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -19,24 +26,36 @@ STOPWORDS = frozenset(
 )
 
 
-#: Suffixes stripped so that `installation`, `installing` and `installed` all meet `install`.
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ed", "es", "s")
+def _stemmer():
+    """English Snowball (PyStemmer), one per thread: a Stemmer object keeps a cache and is not
+    safe to share between threads (the app serves sessions on threads)."""
+    found = getattr(_LOCAL, "stemmer", None)
+    if found is None:
+        found = _LOCAL.stemmer = Stemmer.Stemmer("english")
+    return found
 
 
 def stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    for suffix in _SUFFIXES:
-        if len(word) >= len(suffix) + 4 and word.endswith(suffix) and not word.endswith("ss"):
-            return word[: -len(suffix)]
-    return word
+    """A lower-case word's English stem: `installation`, `installing` and `installed` meet `install`."""
+    return _stemmer().stemWord(word)
 
 
-def words(text: str) -> list[str]:
-    """Stems of the words of `text` in order, stopwords left out (repeats kept, for BM25)."""
-    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+def stems(lower_words: Sequence[str]) -> list[str]:
+    return _stemmer().stemWords(list(lower_words))
+
+
+def spans(text: str) -> Iterator[re.Match]:
+    """The words of `text` as matches (for highlighting them in place)."""
+    return _WORD.finditer(text)
+
+
+def words(text: str, limit: int | None = None) -> list[str]:
+    """Stems of the words of `text` (its first `limit` characters) in order, stopwords left out,
+    repeats kept: what BM25 indexes and scores, the pool rerankers match and the cards highlight."""
+    head = text if limit is None else text[:limit]
+    return stems([w for w in _WORD.findall(head.lower()) if w not in STOPWORDS])
 
 
 def terms(text: str) -> set[str]:
-    """Lower-cased word stems minus stopwords: a crude but predictable notion of 'the same word'."""
-    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+    """The distinct stems of `words(text)`: a predictable notion of 'the same word'."""
+    return set(words(text))

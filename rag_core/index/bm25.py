@@ -15,7 +15,6 @@ chooses (the index writes it inside its atomic generation directory); `load` che
 from __future__ import annotations
 
 import json
-import re
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from rag_core.core.errors import ConfigError, StoreError
-from rag_core.core.text import STOPWORDS
+from rag_core.core.text import words
 from rag_core.core.types import Chunk
 from rag_core.index.headers import indexed_text
 
@@ -36,7 +35,6 @@ MAX_TEXT_CHARS = 100_000
 IDS_FILE = "ids.json"
 CACHE_SIZE = 4096
 FORMAT = "rag-core-bm25/1"
-_TOKEN = re.compile(r"\w\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -49,16 +47,11 @@ class BM25Params:
 
 
 class Tokenizer:
-    """Lower-case words, stopwords dropped, English stems; the same for chunks and queries."""
-
-    def __init__(self) -> None:
-        import Stemmer  # PyStemmer: C Snowball stemmer, lazy so importing rag_core stays cheap
-
-        self._stemmer = Stemmer.Stemmer("english")
+    """Lower-case words, stopwords dropped, English stems (rag_core/core/text.py: the one word
+    matching); the same for chunks and queries."""
 
     def __call__(self, text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
-        words = [w for w in _TOKEN.findall(text[:limit].lower()) if w not in STOPWORDS]
-        return self._stemmer.stemWords(words)
+        return words(text, limit)
 
     def many(self, texts: Sequence[str]) -> list[list[str]]:
         return [self(t) for t in texts]
