@@ -10,6 +10,7 @@ from typing import Callable
 
 import streamlit as st
 
+from rag_core.stores import is_database
 from rag_core.index import saved
 from rag_core.index.index import Index
 from rag_core.evaluation.explore import ExploreMap
@@ -33,7 +34,7 @@ def load_index(name: str) -> Index:
     directory = saved.index_dir(name)
     generation = saved.generation(directory)
     manifest = read_manifest(directory)
-    session_db = manifest.store.startswith("pgvector") and providers.credentials().pg_dsn
+    session_db = is_database(manifest.store) and providers.credentials().pg_dsn
     if not is_hosted(manifest.embedder) and not session_db:
         return cache.open_index(str(directory), generation)
     return _session_index(str(directory), generation, manifest)  # this session's keys or database

@@ -289,6 +289,15 @@ class VectorStore(Protocol):
 
     def load(self, directory: str) -> None: ...
 
+    def attach_manifest(self, manifest_json: str) -> None:
+        """The Index's manifest before a save: a database store commits it with its rows (its copy
+        is the truth for every app instance); a file store keeps none (the generation has it)."""
+        ...
+
+    def stored_manifest(self) -> str | None:
+        """The manifest committed with the rows (a database store), or None (a file store)."""
+        ...
+
 
 @dataclass(frozen=True)
 class GenerationRequest:

@@ -374,8 +374,7 @@ class Index:
         except (OSError, ValueError, RuntimeError, RecursionError) as exc:
             raise StoreError(f"could not read the index at {directory} ({exc}); rebuild it",
                              kind="index_damaged", **index_values(directory)) from exc
-        stored = getattr(store, "stored_manifest", None)  # a database store: its copy is the current one
-        if stored is not None and (text := stored()):
+        if text := store.stored_manifest():  # a database store: its copy is the current one
             manifest = manifest_from_json(text)
             check_embedder(manifest, embedder, directory)
         if store.count() != manifest.n_chunks:
@@ -473,9 +472,8 @@ class Index:
         except OSError as exc:
             raise write_error(exc, self.directory) from exc
         try:
-            if hasattr(self.store, "attach_manifest"):  # a database store commits it with its rows
-                self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())
-                self.store.attach_manifest(manifest_to_json(self.manifest))
+            self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())
+            self.store.attach_manifest(manifest_to_json(self.manifest))  # a database store commits it with its rows
             self.store.save(str(staging))
             # the manifest's count is what the store holds, however chunks got there
             self.manifest = dataclasses.replace(self.manifest, n_chunks=self.store.count())

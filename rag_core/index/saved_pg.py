@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag_core.core.errors import StoreError
-from rag_core.stores import DATABASE_STORES
+from rag_core.stores import is_database
 from rag_core.stores import pg_server
 from rag_core.stores.pgvector_store import META_TABLE
 from rag_core.index.index import CURRENT, MANIFEST
@@ -133,7 +133,7 @@ def drop_pointed(directory: str | Path, credentials=None) -> bool:
 def location(directory: str | Path, store: str, credentials=None) -> IndexLocation:
     """Where an index lives and its size; a database that cannot be reached is reported, not raised."""
     directory = Path(directory)
-    if store not in DATABASE_STORES:
+    if not is_database(store):
         size = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
         return IndexLocation("file", str(directory), size)
     import json

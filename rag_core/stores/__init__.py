@@ -17,10 +17,15 @@ DATABASE_STORES = ("pgvector", "pgvector-hnsw")
 _LOCATION_OPTIONS = ("index_name", "dsn", "credentials")
 
 
+def is_database(name: str) -> bool:
+    """A store whose rows live on a server (its location is a DSN, not a directory)."""
+    return name.partition(":")[0] in DATABASE_STORES
+
+
 def create_store(name: str, dim: int, **options) -> VectorStore:
-    if name.partition(":")[0] not in DATABASE_STORES:
+    if not is_database(name):
         options = {k: v for k, v in options.items() if k not in _LOCATION_OPTIONS}
     return STORES.create(name, dim=dim, **options)
 
 
-__all__ = ["STORES", "DEFAULT_STORE", "DATABASE_STORES", "create_store", "NumpyStore", "FaissStore"]
+__all__ = ["STORES", "DEFAULT_STORE", "DATABASE_STORES", "create_store", "is_database", "NumpyStore", "FaissStore"]

@@ -168,6 +168,12 @@ class ChunkListStore:
 
     _chunks: list[Chunk]
 
+    def attach_manifest(self, manifest_json: str) -> None:
+        """A file store keeps no manifest: the index generation's manifest.json is the one."""
+
+    def stored_manifest(self) -> str | None:
+        return None
+
     def count(self) -> int:
         return len(self._chunks)
 
