@@ -8,7 +8,7 @@ from rag_core.index import saved
 from rag_core.evaluation.explore import pca_view, query_view
 from rag_core.retrieval import Retriever
 from rag_core.core.types import RetrievalSettings
-from ui import explore, indexes, state, url_state, widgets
+from ui import explore, hitcards, indexes, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -58,4 +58,4 @@ with guard("drawing the map"):
             explore.hits_table(view)
             st.caption(explore.distance_caption(view))
         with st.expander("The hits' text"):
-            widgets.hits(hits)
+            hitcards.hits(hits, question=query)

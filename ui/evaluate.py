@@ -43,7 +43,7 @@ from rag_core.ingest.table import to_safe_csv
 from rag_core.rerank import RERANKERS
 from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from ui import eval_charts, eval_significance, handoff, indexes, providers, question_gen, state, widgets
+from ui import eval_charts, eval_significance, handoff, hitcards, indexes, providers, question_gen, state, widgets
 from ui.retrieval import eval_methods
 
 DEMO_SET = "Demo questions: easy (for the demo corpus)"
@@ -393,9 +393,9 @@ def show_question(q: QuestionResult) -> None:
     for hit in q.hits:
         tag = ("<span style='color:#15803d;font-weight:600'>✔ relevant</span>" if q.is_relevant(hit)
                else "<span style='color:#b91c1c'>✘ not relevant</span>")
-        parts.append(f"<div style='margin-top:0.5rem'>{tag}</div>{widgets.hit_card(hit)}")
+        parts.append(f"<div style='margin-top:0.5rem'>{tag}</div>{hitcards.card_html(hit, question=q.question)}")
     if parts:
         st.markdown("".join(parts), unsafe_allow_html=True)
     if q.below_threshold:
         st.caption("Under the score threshold (not returned):")
-        widgets.hits(q.below_threshold, dimmed=True)
+        hitcards.hits(q.below_threshold, question=q.question, dimmed=True)

