@@ -21,6 +21,9 @@ PRIVATE_HINT = (f"the operator of this server can allow private addresses with {
 
 #: errors (RagError.kind) -> the app's message; index errors name the index, not its path
 ERRORS = {
+    "no_key": "no {name} API key: type one in Settings, or the operator sets {var} (environment or "
+              ".streamlit/secrets.toml)",
+    "provider_auth": "{text} (or the key typed in Settings)",
     "no_index": "there is no index named “{name}” yet: build it on the Index page",
     "index_damaged": "the index “{name}” is damaged and cannot be read: rebuild it on the Index page "
                      "(or delete it under Saved indexes)",

@@ -80,7 +80,8 @@ def _missing_key(provider: str, creds: Credentials, name: str, var: str) -> Conf
     if provider in creds.visitor_urls:
         return ConfigError(f"no {name} API key for the base URL typed in Settings: {VISITOR_KEY_RULE}; "
                            f"type your own {name} key there too, or clear the base URL")
-    return ConfigError(f"no {name} API key: set {var}, add it to .streamlit/secrets.toml, or type it in Settings")
+    return ConfigError(f"no {name} API key: set {var} or add it to .streamlit/secrets.toml", kind="no_key",
+                       name=name, var=var)  # each entry point words where else a key may come from
 
 
 def openai_endpoint(provider: str, credentials: Credentials | None, base_url: str | None = None) -> Endpoint:
@@ -91,7 +92,7 @@ def openai_endpoint(provider: str, credentials: Credentials | None, base_url: st
         if not key:
             raise _missing_key("openai", creds, "OpenAI", "OPENAI_API_KEY")
         return _endpoint("openai", creds, base_url or creds.openai_base_url or OPENAI_DEFAULT_BASE_URL, key,
-                         "OPENAI_API_KEY (or the key typed in Settings)", bool(base_url))
+                         "OPENAI_API_KEY", bool(base_url))
     if provider == "compatible":
         url = base_url or creds.compatible_base_url
         if not url:
@@ -128,7 +129,7 @@ def cohere_endpoint(credentials: Credentials | None, base_url: str | None = None
     if not creds.cohere_api_key:
         raise _missing_key("cohere", creds, "Cohere", "COHERE_API_KEY")
     return _endpoint("cohere", creds, base_url or creds.cohere_base_url or COHERE_DEFAULT_BASE_URL,
-                     creds.cohere_api_key, "COHERE_API_KEY (or the key typed in Settings)", bool(base_url))
+                     creds.cohere_api_key, "COHERE_API_KEY", bool(base_url))
 
 
 def cohere_client(endpoint: Endpoint, policy: RetryPolicy):

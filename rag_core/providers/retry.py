@@ -36,8 +36,9 @@ class ProviderCallError(ProviderError):
     refused (the address guard refused a base URL
     typed in the browser; nothing was sent). The message is already redacted."""
 
-    def __init__(self, message: str, *, reason: str, status: int | None = None, attempts: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, reason: str, status: int | None = None, attempts: int = 1,
+                 **values) -> None:
+        super().__init__(message, kind=f"provider_{reason}", **values)  # worded per entry point by kind
         self.reason = reason
         self.status = status
         self.attempts = attempts
@@ -169,7 +170,8 @@ def describe(failure: Failure, *, provider: str, model: str | None, where: str, 
     quiet = ("unreachable", "timeout", "refused")  # no server spoke (refused: its reason is in the advice)
     detail = f" — server said: {failure.detail}" if failure.detail and failure.reason not in quiet else ""
     message = redact(f"{provider}: {advice}{detail}", credentials)
-    return ProviderCallError(message, reason=failure.reason, status=failure.status, attempts=attempts)
+    return ProviderCallError(message, reason=failure.reason, status=failure.status, attempts=attempts,
+                             key_hint=key_hint)
 
 
 @dataclass(frozen=True)

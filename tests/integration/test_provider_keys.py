@@ -379,3 +379,23 @@ def test_stream_redactor_masks_keys_split_anywhere():
         assert shown == redact_with(text, [secret])
 
     check()
+
+
+def test_a_missing_or_refused_key_is_worded_by_each_entry_point():
+    """The core names the kind; only the app speaks of its Settings page (issue 18)."""
+    from rag_core.cli import advice as cli_advice
+    from rag_core.core.errors import ConfigError
+    from rag_core.providers import Credentials, ProviderCallError
+    from rag_core.providers.clients import openai_endpoint
+    from ui import advice as app_advice
+
+    with pytest.raises(ConfigError) as caught:
+        openai_endpoint("openai", Credentials())
+    missing = caught.value
+    assert missing.kind == "no_key" and "Settings" not in str(missing)
+    assert "Settings" not in cli_advice.error_text(missing, str(missing))
+    assert "type one in Settings" in app_advice.error_text(missing, str(missing))
+    refused = ProviderCallError("openai: the server rejected the API key (401): check OPENAI_API_KEY", reason="auth")
+    assert refused.kind == "provider_auth"
+    assert cli_advice.error_text(refused, str(refused)).endswith("check OPENAI_API_KEY")
+    assert app_advice.error_text(refused, str(refused)).endswith("(or the key typed in Settings)")
