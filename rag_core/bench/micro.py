@@ -4,7 +4,9 @@ so a busy shared machine slows both sides and the ratio still means something.
 - ingest: full pipeline chunks/s / raw embedder chunks/s on the same chunk texts
 - cached re-ingest: first ingest time / re-ingest time of the unchanged corpus
 - query (no answerer): pipeline embed+search+prompt latency / raw embed_query + raw FAISS
-  search, p50 and p95, interleaved per query, on the demo index and a 100k-chunk index
+  search, p50 and p95, interleaved per query, on the demo index (the ratio: the scan is small, so
+  the overhead shows) and a 100k-chunk index (the overhead in ms: both sides share a ~45 ms scan,
+  so a ratio there could not fail)
 - HNSW vs flat at 100k: p50 ratio and recall@10 per efSearch
 - micro: ms per prompt build and seconds to chunk the demo corpus (absolute figures with
   their targets; they used to be wall-clock test assertions, which flaked on a busy machine)
@@ -22,6 +24,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from rag_core.bench.data import demo_questions, noisy_copies, timed_ingest
 from rag_core.core.settings import current, using
 from rag_core.ingest.chunking import chunk_documents
 from rag_core.ingest.demo import demo_documents
@@ -38,7 +41,8 @@ from rag_core.answer.pipeline import Pipeline
 TARGETS = {
     "ingest_ratio": ">= 0.9",
     "cached_reingest_speedup": ">= 20",
-    "query_ratio": "<= 1.25",
+    "query_ratio (demo index)": "<= 1.25",
+    "query_overhead_p50_ms (any index)": "<= 5",
     "hnsw_recall_at_10": ">= 0.95",
 }
 HNSW_EF_SEARCH = (16, 32, 48, 64, 96, 128)
@@ -72,15 +76,6 @@ def _best_batch_size(embedder, texts: list[str], log: Callable[[str], None]) -> 
     return max(rates, key=rates.get), rates
 
 
-def _noisy_copies(vectors: np.ndarray, n: int, sigma: float, seed: int = 0) -> np.ndarray:
-    """n vectors that keep the structure of real embeddings: real vectors plus small noise."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(vectors), size=n)
-    out = vectors[picks] + rng.normal(0.0, sigma, size=(n, vectors.shape[1])).astype(np.float32)
-    out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out.astype(np.float32)
-
-
 def run_bench(quick: bool = False, progress: bool = True, rounds: int = 2) -> dict:
     def log(message: str) -> None:
         if progress:
@@ -90,7 +85,7 @@ def run_bench(quick: bool = False, progress: bool = True, rounds: int = 2) -> di
     documents = demo_documents()
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         demo_index, raw = _ingest_figures(results, documents, rounds, tmp, log)
-        questions = _questions(documents)
+        questions = demo_questions(documents)
         demo_vectors = demo_index.store.vectors()
         results["query_demo"] = _query_bench(demo_index, demo_vectors, questions[0::2], log, "demo")
         _large_figures(results, demo_index, raw, questions, 10_000 if quick else 100_000, tmp, log)
@@ -130,9 +125,9 @@ def _ingest_figures(results: dict, documents, rounds: int, tmp: str, log):
     for r in range(rounds):  # interleaved, so a noisy neighbour slows both sides alike
         raw_s.append(_timed(lambda: raw.embed_documents(texts)))
         with _fresh_home():
-            demo_index, seconds = _ingest(Index, inner, config, os.path.join(tmp, f"first{r}"))
+            demo_index, seconds = timed_ingest(Index, inner, config, os.path.join(tmp, f"first{r}"))
             pipe_s.append(seconds)
-            cached_s.append(_ingest(Index, inner, config, os.path.join(tmp, f"again{r}"))[1])
+            cached_s.append(timed_ingest(Index, inner, config, os.path.join(tmp, f"again{r}"))[1])
         log(f"round {r + 1}: raw {len(texts) / raw_s[-1]:.1f} chunks/s, pipeline "
             f"{demo_index.manifest.n_chunks / pipe_s[-1]:.1f} chunks/s, cached re-ingest {cached_s[-1]:.3f}s")
     n = len(texts)
@@ -161,7 +156,7 @@ def _large_figures(results: dict, demo_index, raw, questions: list[str], n_large
 
     demo_vectors = demo_index.store.vectors()
     log(f"building {n_large} structured vectors (demo vectors + noise)")
-    large_vectors = _noisy_copies(demo_vectors, n_large, sigma=0.03)
+    large_vectors = noisy_copies(demo_vectors, n_large, sigma=0.03)
     base_chunks = demo_index.store.chunks()
     large_chunks = [replace(base_chunks[i % len(base_chunks)], doc_id=f"copy{i}") for i in range(n_large)]
     large_store = create_store("faiss", raw.dim)
@@ -171,24 +166,6 @@ def _large_figures(results: dict, demo_index, raw, questions: list[str], n_large
     results[f"query_{label}"] = _query_bench(large_index, large_vectors, questions[1::2], log, label)
     query_vectors = np.stack([raw.embed_query(q) for q in questions[:100]]).astype(np.float32)
     results[f"hnsw_vs_flat_{label}"] = _hnsw_bench(large_vectors, query_vectors, log, faiss)
-
-
-def _ingest(index_cls, inner, config: ChunkingConfig, directory: str):
-    """The full pipeline as a user runs it: load the corpus, chunk, embed (through the disk
-    cache), index and save atomically."""
-
-    t0 = time.perf_counter()
-    index = index_cls.create(directory, CachedEmbedder(inner), "faiss", config)
-    index.ingest(demo_documents())
-    index.save()
-    return index, time.perf_counter() - t0
-
-
-def _questions(documents, n: int = 800) -> list[str]:
-    """Distinct questions, each asked once per side, so no query cache can flatter a figure;
-    400 per index, so a p95 rests on 20 samples, not 5."""
-    forms = ("What is {} known for?", "Tell me about {}.", "Where is {}?", "Describe the history of {}.")
-    return [form.format(d.section) for form in forms for d in documents][:n]
 
 
 def _query_bench(index, vectors: np.ndarray, questions: list[str], log, label: str) -> dict:
@@ -227,7 +204,12 @@ def _query_bench(index, vectors: np.ndarray, questions: list[str], log, label: s
     }
     out["query_ratio_p50"] = round(out["pipeline_p50_ms"] / out["raw_p50_ms"], 3)
     out["query_ratio_p95"] = round(out["pipeline_p95_ms"] / out["raw_p95_ms"], 3)
-    log(f"query {label}: pipeline p50 {out['pipeline_p50_ms']} ms vs raw {out['raw_p50_ms']} ms")
+    # what the pipeline adds, in ms: at 100k both sides spend ~45 ms in the same FAISS scan, so
+    # the ratio there is near 1 whatever the overhead; the overhead is the honest figure
+    out["overhead_p50_ms"] = round(out["pipeline_p50_ms"] - out["raw_p50_ms"], 2)
+    out["overhead_p95_ms"] = round(out["pipeline_p95_ms"] - out["raw_p95_ms"], 2)
+    log(f"query {label}: pipeline p50 {out['pipeline_p50_ms']} ms vs raw {out['raw_p50_ms']} ms "
+        f"(+{out['overhead_p50_ms']} ms)")
     return out
 
 
