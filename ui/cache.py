@@ -42,6 +42,18 @@ def open_index(directory: str, generation: str) -> Index:
     return Index.open(directory, embedder=embedder(manifest.embedder))
 
 
+def session_embedder(name: str, credentials, on_warning, **options) -> Embedder:
+    """A hosted embedder for one session, never shared: its key and its usage meter are that
+    session's (ui/providers.py keeps it in the session). This module is the one place in ui/
+    that builds embedders and opens indexes."""
+    return create_embedder(name, credentials=credentials, on_warning=on_warning, **options)
+
+
+def open_session_index(directory: str, session_embedder: Embedder, credentials) -> Index:
+    """An index opened with a session's own embedder and credentials (ui/indexes.py keeps it)."""
+    return Index.open(directory, embedder=session_embedder, credentials=credentials)
+
+
 @st.cache_resource(show_spinner=False)
 def build_lock() -> threading.Lock:
     """One index build at a time per server (two sessions pressing "load demo" build once)."""

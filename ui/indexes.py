@@ -54,7 +54,7 @@ def _session_index(directory: str, generation: str, manifest) -> Index:
     if key not in memo:
         for stale in [k for k in memo if k[0] == directory]:
             memo.pop(stale)
-        memo[key] = Index.open(directory, embedder=emb, credentials=creds)
+        memo[key] = cache.open_session_index(directory, emb, creds)
     return memo[key]
 
 

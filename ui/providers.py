@@ -31,7 +31,6 @@ from ui import cache
 from ui.state import NO_RERANKER
 from rag_core.core.safety import AddressPolicy
 from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
-from rag_core.embeddings import create_embedder
 from rag_core.llm import create_llm
 from rag_core.rerank import create_reranker
 from rag_core.providers.connection import test_connection
@@ -207,7 +206,7 @@ def embedder(name: str, **options: Any) -> Embedder:
         return cache.embedder(name)
 
     return _session_object("embedder", name, options,
-                           lambda creds: create_embedder(name, credentials=creds, on_warning=on_warning, **options))
+                           lambda creds: cache.session_embedder(name, creds, on_warning, **options))
 
 
 def llm(name: str) -> LLM:
