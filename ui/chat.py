@@ -12,6 +12,7 @@ from typing import Callable
 
 import streamlit as st
 
+from rag_core.retrieval.labels import retriever_label
 from rag_core.core import catalog
 from rag_core.costs import TurnCosts, cost_models_for
 from rag_core.core.errors import ProviderError, RagError, TemplateError
@@ -38,10 +39,8 @@ def settings_used(entry: state.ChatEntry) -> str:
     s = entry.answer.settings
     threshold = "none" if s.score_threshold is None else f"{s.score_threshold:.2f}"
     template = "custom" if entry.custom_template else "default"
-    return (f"Settings used: index {entry.index} · top-k {s.top_k} · threshold {threshold} · "
-            f"reranker {s.reranker or 'none'} · answerer {entry.llm} · {template} template"
-            + (f" · query rewriting {s.rewrite}" + (f" ×{s.rewrites}" if s.rewrite == "multi_query" else "")
-               if s.rewrite else ""))
+    return (f"Settings used: index {entry.index} · retriever {retriever_label(s)} · top-k {s.top_k} · "
+            f"threshold {threshold} · reranker {s.reranker or 'none'} · answerer {entry.llm} · {template} template")
 
 
 def no_context(entry: state.ChatEntry, scope: str | None = None) -> None:

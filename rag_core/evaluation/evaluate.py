@@ -47,7 +47,7 @@ from rag_core.retrieval import Retriever
 from rag_core.evaluation.significance import ALPHA, Difference, questions_needed
 from rag_core.evaluation.significance import compare as compare_paired
 from rag_core.core.types import Hit, Reranker, RetrievalSettings
-from rag_core.retrieval.modes import NORMALISE_LABEL
+from rag_core.retrieval.labels import retriever_label, setting_label
 from rag_core.rerank import create_reranker
 from rag_core.rerank import canonical_reranker
 
@@ -403,33 +403,6 @@ class EvalResult:
             "misses": len(self.misses),
             **({"no_answer": self.no_answer} if self.no_answer else {}),
         }
-
-
-def retriever_label(s: RetrievalSettings) -> str:
-    """The retrieval method in words: "dense", "bm25", "hybrid rrf k=10", "hybrid z-score α=0.5",
-    plus depth, MMR, neighbours and query rewriting when they differ from off / the default."""
-
-    if s.mode != "hybrid":
-        text = s.mode
-    elif s.fusion == "rrf":
-        text = f"hybrid rrf k={s.rrf_k:g}"
-    else:
-        text = f"hybrid {NORMALISE_LABEL.get(s.normalise, s.normalise)} α={s.alpha:g}"
-    if s.mode == "hybrid" and s.depth != RetrievalSettings().depth:
-        text += f" depth {s.depth}"
-    if s.mmr_lambda is not None:
-        text += f" + mmr λ={s.mmr_lambda:g}"
-    if s.neighbours:
-        text += f" + neighbours {s.neighbours}"
-    if s.rewrite:
-        text += " + hyde" if s.rewrite == "hyde" else f" + multi-query ×{s.rewrites}"
-    return text
-
-
-def setting_label(settings: RetrievalSettings) -> str:
-    threshold = "none" if settings.score_threshold is None else f"{settings.score_threshold:g}"
-    return (f"{retriever_label(settings)} · k={settings.top_k} · rerank {settings.reranker or 'none'} · "
-            f"threshold {threshold}")
 
 
 def _mean(values: Iterable[float]) -> float:

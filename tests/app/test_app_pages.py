@@ -119,7 +119,7 @@ def test_chat_round_trip_explains_the_answer(indexes):
     assert "cosine" in hit and "<script>" not in hit
     assert any(m.startswith(":material/payments: This turn:") and "\\$" in m for m in md), md
     assert any("Answer the question" in c.value and "Question: What is the capital of Kenya?" in c.value for c in at.code)
-    assert any("Settings used: index small · top-k 5" in c.value for c in at.caption)
+    assert any("Settings used: index small · retriever hybrid z-score α=0.5 · top-k 5" in c.value for c in at.caption)
     assert any(m.startswith(":material/payments: 1 turn:") for m in md)  # sidebar session totals
     assert len(at.session_state["chat_history"]) == 1
 
