@@ -22,24 +22,27 @@ def test_simplicity_counts_the_moving_parts():
     assert all(s.top_k == bd.TOP_K for s in bd.CANDIDATES) and len(set(bd.CANDIDATES)) == len(bd.CANDIDATES)
 
 
-def test_the_simplest_setting_tied_with_demo_hards_best_is_chosen():
+def test_the_default_stays_while_it_is_tied_with_demo_hards_best():
     rows = [bd.Row(DENSE, (0.80, 0.89), (WORSE, TIED)),  # resolved as worse on demo-hard: out
             bd.Row(RRF, (0.86, 0.89), (TIED, TIED)),
-            bd.Row(Z5, (0.89, 0.92), (None, TIED)), bd.Row(Z6, (0.88, 0.93), (TIED, None))]
-    assert bd.choose(rows, incumbent=Z5).settings == RRF
+            bd.Row(Z5, (0.88, 0.92), (TIED, TIED)), bd.Row(Z6, (0.89, 0.93), (None, None))]
+    assert bd.choose(rows, incumbent=Z5).settings == Z5  # tied is not evidence for a change
+    assert bd.choose(rows, incumbent=replace(Z5, top_k=5)).settings == Z5  # top-k is not part of the match
     assert not rows[0].tied_everywhere and rows[2].tied_everywhere
+
+
+def test_a_default_resolved_as_worse_gives_way_to_the_simplest_tied():
+    rows = [bd.Row(DENSE, (0.80, 0.89), (WORSE, TIED)), bd.Row(RRF, (0.86, 0.89), (TIED, TIED)),
+            bd.Row(Z5, (0.84, 0.92), (WORSE, TIED)), bd.Row(Z6, (0.89, 0.93), (None, None)),
+            bd.Row(MMR, (0.885, 0.93), (TIED, TIED))]
+    assert bd.choose(rows, incumbent=Z5).settings == RRF
+    rows[1] = bd.Row(RRF, (0.86, 0.89), (WORSE, TIED))
+    assert bd.choose(rows, incumbent=Z5).settings == Z6  # equally simple ties: the higher MRR
 
 
 def test_the_set_seen_before_does_not_decide():
     rows = [bd.Row(DENSE, (0.88, 0.70), (TIED, WORSE)), bd.Row(Z5, (0.89, 0.92), (None, None))]
-    assert bd.choose(rows).settings == DENSE  # worse on the seen set, tied on demo-hard: still chosen
-
-
-def test_among_equally_simple_ties_the_current_default_stays_else_the_higher_mean():
-    rows = [bd.Row(Z6, (0.890, 0.923), (TIED, TIED)), bd.Row(Z5, (0.889, 0.923), (TIED, TIED)),
-            bd.Row(MMR, (0.95, 0.95), (None, None))]
-    assert bd.choose(rows, incumbent=replace(Z5, top_k=5)).settings == Z5  # top-k is not part of the match
-    assert bd.choose(rows, incumbent=RRF).settings == Z6
+    assert bd.choose(rows, incumbent=DENSE).settings == DENSE  # worse on the seen set, tied on demo-hard
 
 
 def _result(settings: RetrievalSettings, values: list[float]) -> EvalResult:
@@ -58,7 +61,8 @@ def test_rows_from_sweeps_compare_each_set_with_its_own_best_and_print_a_table()
     assert [r.mrr[0] for r in rows] == [0.0, (many - 0.5) / many, 1.0]
     assert rows[0].vs_best[0].resolved and rows[0].vs_best[1] is None  # held-out: dense is its best (first of equals)
     assert not rows[1].vs_best[0].resolved  # one question in 40 cannot tell RRF from the best
-    chosen = bd.choose(rows)
+    assert bd.choose(rows).settings == Z5  # the default is the best here: it stays
+    chosen = bd.choose(rows, incumbent=DENSE)  # resolved as worse: the simplest tied one
     assert chosen.settings == RRF
     table = bd.markdown(rows, ["demo-hard", "held-out"], chosen)
     assert "**hybrid rrf k=10** (chosen)" in table and "| dense | 0 | 0.000 | -1.000 [-1.000, -1.000], p < 0.001 |" in table
