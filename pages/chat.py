@@ -25,13 +25,13 @@ if state.get("index") not in names:
     state.put("index", names[0])
 
 with st.sidebar:
-    chat.sidebar_settings(names, after=lambda: url_state.publish(url_params))
+    chat.sidebar_settings(names, after=lambda settings: (url_state.publish(url_params),
+                                                         share.config_section(settings)))
     st.header("Session totals")
     totals_slot = st.empty()
     st.button("Clear chat", on_click=state.clear_history, key="clear_chat")
     st.button("Clear comparisons", on_click=compare.clear, key="clear_compare")
-    st.header("Share and export")
-    share.config_section()
+    st.header("Export the session")
     export_slot = st.empty()  # filled last, so it includes the turn asked in this run
 
 if compare.switch():

@@ -184,7 +184,7 @@ def history(entries) -> None:
 
 
 @st.fragment
-def sidebar_settings(names: list[str], after: Callable[[], None] | None = None) -> None:
+def sidebar_settings(names: list[str], after: Callable[[state.ChatSettings], None] | None = None) -> None:
     """The sidebar's settings for the next turn. A fragment: changing one reruns only this
     function on a live server, not the page with its history; a turn reads them from session
     state when it is asked. (Buttons that change the page, such as Clear chat, stay outside.)"""
@@ -210,8 +210,8 @@ def sidebar_settings(names: list[str], after: Callable[[], None] | None = None) 
     st.button("Reset to default", on_click=state.reset_template, key="reset_template")
     with guard("checking the template"):
         validate_template(state.get("template"))
-    if after is not None:
-        after()  # e.g. the URL follows the settings (a fragment rerun does not reach the page)
+    if after is not None:  # the URL and the config download follow these settings in this very run
+        after(state.chat_settings())  # (a fragment rerun does not reach the page below)
 
 
 # ---- choices that need a key ---------------------------------------------------------------

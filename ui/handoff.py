@@ -16,7 +16,7 @@ CHAT_MAX_TOP_K = RETRIEVAL_BOUNDS["top_k"][1]
 
 
 def use_in_chat(index: str, settings: RetrievalSettings) -> None:
-    """Set this session's active index and Chat settings, then open Chat."""
+    """Set this session's active index and Chat settings, then open Chat with Compare off."""
     state.set_active_index(index)
     state.put("top_k", max(1, min(settings.top_k, CHAT_MAX_TOP_K)))
     state.put("use_threshold", settings.score_threshold is not None)
@@ -24,5 +24,7 @@ def use_in_chat(index: str, settings: RetrievalSettings) -> None:
         state.put("threshold", round(max(-1.0, min(settings.score_threshold, 1.0)), 2))
     state.put("reranker", settings.reranker or state.NO_RERANKER)
     state.put_retrieval(settings)  # the retriever too, under the widgets' own keys
+    state.put("compare", False)  # the next question goes to this configuration, not to A and B
+    state.put("cmp_blind", False)
     indexes.load_index(index)  # opened now: Chat draws at once, and a broken index is said here
     st.switch_page("pages/chat.py")

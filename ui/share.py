@@ -55,9 +55,10 @@ def _downloader(fmt: str, settings: state.ChatSettings) -> Callable[[], str]:
     return lambda: rconfig.dumps(build_config(settings), fmt)
 
 
-def config_section() -> None:
-    """Download the setup as TOML or JSON; import one (applied before the widgets redraw)."""
-    settings = state.chat_settings()
+def config_section(settings: state.ChatSettings) -> None:
+    """Download `settings` (the ones the next turn runs with) as TOML or JSON; import a file
+    (applied before the widgets redraw)."""
+    st.header("Share this setup")
     st.caption("This setup as a file (index, chunking, retrieval, answerer, template; never keys)")
     c1, c2 = st.columns(2)
     with c1:

@@ -18,6 +18,7 @@ from rag_core.index.index import Index
 from rag_core.core.types import ChunkingConfig
 from rag_core.rerank import RERANKERS
 from ui import evaluate as ui_evaluate
+from ui import state as ui_state
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the offered BM25 reranker's name (`bm25`, or `pool-bm25` where renamed)
@@ -126,6 +127,10 @@ def test_evaluate_best_row_is_one_click_from_chat(app_root):
     hashing_index(app_root / "facts-a")
     hashing_index(app_root / "facts-b", chunking=ChunkingConfig(size=120, overlap=10))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/chat.py").run()  # Compare and Blind on, the retriever changed: all undone below
+    at.toggle(key="w:compare").set_value(True).run()
+    at.toggle(key="w:cmp_blind").set_value(True).run()
+    at.sidebar.selectbox(key="w:method").set_value("dense").run()
     at.switch_page("pages/evaluate.py").run()
     at.multiselect(key="w:eval_indexes").set_value(["facts-a", "facts-b"])
     at.multiselect(key="w:eval_top_ks").set_value([1, 3])
@@ -140,6 +145,10 @@ def test_evaluate_best_row_is_one_click_from_chat(app_root):
     assert at.title[0].value.endswith("Chat") and at.session_state["active_index"] == top.index
     assert at.sidebar.slider(key="w:top_k").value == top.settings.top_k
     assert at.sidebar.selectbox(key="w:reranker").value == (top.settings.reranker or "none")
+    method = next(k for k, v in ui_state.METHODS.items() if v == (top.settings.mode, top.settings.fusion))
+    assert at.sidebar.selectbox(key="w:method").value == method  # issue 17: the retriever applied too
+    assert at.toggle(key="w:compare").value is False and at.session_state["w:cmp_blind"] is False
+    assert at.chat_input[0].placeholder.startswith("Ask a question")  # the next question goes to Chat
 
 
 def test_the_app_asks_before_an_experiment_replaces_an_unrelated_index(index_page, app_root):
