@@ -62,16 +62,17 @@ def explain(entry: state.ChatEntry, scope: str | None = None, show_settings: boo
     words highlighted, ids the [n] citations link to), prompt, cost."""
     answer = entry.answer
     widgets.cost_line(answer.usage)
-    widgets.cost_table(entry.costs, key=f"costs-{scope}" if scope else None)
-    if show_settings:
+    if show_settings:  # blind (before the vote): no stage costs, settings, rewrites or score labels,
+        # each of which would tell the configurations apart
+        widgets.cost_table(entry.costs, key=f"costs-{scope}" if scope else None)
         st.caption(settings_used(entry))
-    if entry.rewrite is not None:
-        rewritten(entry.rewrite)
+        if entry.rewrite is not None:
+            rewritten(entry.rewrite)
     if not answer.hits:
         no_context(entry, scope)
     else:
         st.markdown(f"**Retrieved chunks ({len(answer.hits)})**")
-        hitcards.hits(answer.hits, scope=scope, question=answer.question)
+        hitcards.hits(answer.hits, scope=scope, question=answer.question, scores=show_settings)
     widgets.prompt_expander(answer.prompt)
 
 

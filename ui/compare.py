@@ -290,7 +290,7 @@ def show(n: int, entry: CompareEntry, reveal: bool = False) -> None:
                 if entry.blind and reveal:
                     st.caption(f"was {side}: {widgets.md_escape(getattr(entry, f'config_{side.lower()}'))}")
                 chat.show_answer(getattr(entry, side.lower()), f"c{n}{side.lower()}",
-                                 show_settings=not entry.blind)
+                                 show_settings=not entry.blind or reveal)
         diff_view(entry)
         if entry.blind:
             vote_buttons(n, entry)

@@ -98,16 +98,18 @@ def body_html(text: str, terms: frozenset[str], head: int = 260) -> str:
 
 
 def card_html(hit: Hit, n: int | None = None, scope: str | None = None, question: str = "",
-              dimmed: bool = False) -> str:
+              dimmed: bool = False, scores: bool = True) -> str:
     """One hit card: one line of HTML (an inert block: nothing in it is parsed as markdown).
     Memoised; a hit carrying an unhashable extra field is simply drawn afresh."""
     try:
-        return _cached_card(hit, n, scope, question, dimmed)
+        return _cached_card(hit, n, scope, question, dimmed, scores)
     except TypeError:
-        return _card(hit, n, scope, question, dimmed)
+        return _card(hit, n, scope, question, dimmed, scores)
 
 
-def _card(hit: Hit, n: int | None, scope: str | None, question: str, dimmed: bool) -> str:
+def _card(hit: Hit, n: int | None, scope: str | None, question: str, dimmed: bool, scores: bool = True) -> str:
+    """`scores=False` (a blind comparison before the vote): no score and no score label, which
+    would tell a cosine retriever from a fused one."""
     ident = f' id="{card_id(scope, n)}"' if scope and n else ""
     neighbour = is_neighbour(hit)
     colour = "#9ca3af" if neighbour else "#2563eb"
@@ -115,14 +117,14 @@ def _card(hit: Hit, n: int | None, scope: str | None, question: str, dimmed: boo
     label = f"[{n}]" if n else f"#{hit.rank}"
     badge = (' · <span class="rag-neighbour" style="color:#6b7280"><i>neighbour chunk: added for context '
              "beside a retrieved one</i></span>") if neighbour else ""
-    scores = " · ".join(score_html(s) for s in hit.all_scores)
+    head = f" · <span class=\"rag-score\"><b>{esc(score_text(hit))}</b></span>" if scores else ""
+    every = " · ".join(score_html(s) for s in hit.all_scores) if scores else ""
     return (
         f'<div class="rag-hit"{ident} style="border-left:4px solid {colour};padding:0.4rem 0.8rem;'
         f'margin:0.4rem 0;background:rgba(37,99,235,0.05);scroll-margin-top:4rem;{style}">'
-        f'<div><b>{label}</b> · <span class="rag-score"><b>{esc(score_text(hit))}</b></span>'
-        f" · {source_html(hit.chunk)}{badge}</div>"
-        f'<div class="rag-scores" style="font-size:0.85rem;margin-top:0.2rem">{scores}</div>'
-        f'<div style="font-size:0.95rem;margin-top:0.3rem">{body_html(hit.chunk.text, query_terms(question))}'
+        f"<div><b>{label}</b>{head} · {source_html(hit.chunk)}{badge}</div>"
+        + (f'<div class="rag-scores" style="font-size:0.85rem;margin-top:0.2rem">{every}</div>' if scores else "")
+        + f'<div style="font-size:0.95rem;margin-top:0.3rem">{body_html(hit.chunk.text, query_terms(question))}'
         "</div></div>"
     )
 
@@ -131,9 +133,9 @@ _cached_card = functools.lru_cache(maxsize=4096)(_card)
 
 
 def hits(hit_list: Sequence[Hit], scope: str | None = None, question: str = "", dimmed: bool = False,
-         where=None) -> None:
+         where=None, scores: bool = True) -> None:
     """The cards of one answer, numbered as the prompt numbered them ([1] is the first)."""
     if hit_list:
         where = st if where is None else where
-        where.markdown("".join(card_html(h, n, scope, question, dimmed) for n, h in enumerate(hit_list, 1)),
+        where.markdown("".join(card_html(h, n, scope, question, dimmed, scores) for n, h in enumerate(hit_list, 1)),
                        unsafe_allow_html=True)

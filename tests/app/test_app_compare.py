@@ -86,6 +86,8 @@ def test_blind_mode_hides_which_is_which_and_keeps_a_tally(chat_page):
     md = markdowns(at)
     assert "**Left**" in md and "**Right**" in md and "**A**" not in md and "**B**" not in md
     assert not any("Settings used:" in c.value for c in at.caption)  # nothing says which is which
+    cards = [m for m in md if "rag-hit" in m]  # issue 17: no score or score label on either side
+    assert len(cards) == 2 and not any("rag-score" in c or "cosine" in c or "hybrid" in c for c in cards)
     entry = at.session_state["compare_history"][0]
     assert entry.blind and entry.config_a != entry.config_b
     at.button(key="vote_0_Left").click().run()
