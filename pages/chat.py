@@ -52,4 +52,4 @@ else:
 with totals_slot.container():
     widgets.session_totals(compare.session_costs(), compare.turns())
 with export_slot.container():
-    share.session_section(state.history())
+    share.session_section(state.history(), compare.history(), compare.votes_by_side())

@@ -232,6 +232,16 @@ def votes() -> dict[int, str]:
     return st.session_state.setdefault(VOTES, {})
 
 
+def votes_by_side() -> dict[int, str]:
+    """Compare turn number -> the side voted for ("A", "B") or "tie", whatever the draw was."""
+    entries, out = history(), {}
+    for n, pick in votes().items():
+        if n < len(entries):
+            left, right = ("B", "A") if entries[n].swapped else ("A", "B")
+            out[n] = {"Left": left, "Right": right}.get(pick, "tie")
+    return out
+
+
 def session_costs() -> TurnCosts:
     """The chat's and the compare turns' cost records added up (the sidebar's session totals)."""
     total = state.session_costs()

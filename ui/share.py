@@ -173,19 +173,23 @@ def _apply_answer(answer: rconfig.AnswerConfig) -> list[str]:
 # ---- the chat session -------------------------------------------------------------------------
 
 
-def session_section(history: Sequence[Any]) -> None:
-    """Markdown and JSON of every turn so far (secrets this session knows are redacted)."""
-    entries, creds = tuple(history), providers.credentials()
-    st.caption(f"This chat session ({len(entries)} turn{'s' if len(entries) != 1 else ''})")
+def session_section(history: Sequence[Any], comparisons: Sequence[Any] = (),
+                    votes: dict[int, str] | None = None) -> None:
+    """Markdown and JSON of every turn so far, chat and compare (with the blind votes): the same
+    turns, tokens and dollars as the session totals. Secrets this session knows are redacted."""
+    entries, compared, creds = tuple(history), tuple(comparisons), providers.credentials()
+    votes = dict(votes or {})
+    n = len(entries) + len(compared)
+    st.caption(f"This chat session ({n} turn{'s' if n != 1 else ''})")
     c1, c2 = st.columns(2)
     with c1:
-        st.download_button("Markdown", lambda: session_markdown(entries, creds), file_name="chat-session.md",
-                           mime="text/markdown", on_click="ignore", key="session_md", disabled=not entries,
-                           icon=":material/download:")
+        st.download_button("Markdown", lambda: session_markdown(entries, creds, comparisons=compared, votes=votes),
+                           file_name="chat-session.md", mime="text/markdown", on_click="ignore", key="session_md",
+                           disabled=not n, icon=":material/download:")
     with c2:
-        st.download_button("JSON", lambda: session_json(entries, creds), file_name="chat-session.json",
-                           mime="application/json", on_click="ignore", key="session_json", disabled=not entries,
-                           icon=":material/download:")
+        st.download_button("JSON", lambda: session_json(entries, creds, comparisons=compared, votes=votes),
+                           file_name="chat-session.json", mime="application/json", on_click="ignore",
+                           key="session_json", disabled=not n, icon=":material/download:")
 
 
 # ---- a question from Home ---------------------------------------------------------------------

@@ -126,7 +126,8 @@ def cost_text(usage: Usage, label: str = "This turn") -> str:
     latency = sum(v for k, v in usage.latency_ms.items() if k != "first_token")
     dollars = md_escape(format_usd(usage.cost_usd))
     return (f"{label}: {usage.embedding_tokens:,} embedding + {usage.prompt_tokens:,} prompt + "
-            f"{usage.completion_tokens:,} completion tokens · {dollars} on {md_escape(usage.cost_model)}"
+            f"{usage.completion_tokens:,} completion tokens · {dollars}"
+            + (f" on {md_escape(usage.cost_model)}" if usage.cost_model else "")  # nothing priced yet: no "on"
             + (f" · {latency:.0f} ms" if latency else ""))
 
 

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import asdict
 from datetime import datetime, timezone
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from rag_core.costs import TurnCosts, format_usd
 from rag_core.providers import Credentials, redact
@@ -32,6 +32,18 @@ class TurnRecord(Protocol):
     index: str
     llm: str
     custom_template: bool
+
+
+class ComparisonRecord(Protocol):
+    """One compare turn (ui.compare.CompareEntry): both sides' turns and what each side was."""
+
+    question: str
+    a: TurnRecord
+    b: TurnRecord
+    config_a: str
+    config_b: str
+    blind: bool
+    swapped: bool
 
 
 def _hit(hit: Hit) -> dict[str, Any]:
@@ -70,9 +82,17 @@ def turn_dict(record: TurnRecord) -> dict[str, Any]:
             "prompt": answer.prompt, "costs": _costs(record.costs)}
 
 
-def _total(records: Sequence[TurnRecord]) -> TurnCosts:
+def comparison_dict(record: ComparisonRecord, vote: str | None = None) -> dict[str, Any]:
+    """A compare turn: each side as a turn, what it was, and the blind vote ("A", "B", "tie")."""
+    return {"question": record.question, "blind": record.blind, "vote": vote,
+            "a": {"configuration": record.config_a, **turn_dict(record.a)},
+            "b": {"configuration": record.config_b, **turn_dict(record.b)}}
+
+
+def _total(records: Sequence[TurnRecord], comparisons: Sequence[ComparisonRecord] = ()) -> TurnCosts:
+    """What the app's session totals add up: every chat turn and both sides of every comparison."""
     total = TurnCosts()
-    for record in records:
+    for record in [*records, *(side for c in comparisons for side in (c.a, c.b))]:
         total = total + record.costs
     return total
 
@@ -88,17 +108,24 @@ def _redacted(value: Any, credentials: Credentials | None) -> Any:
 
 
 def session_dict(records: Sequence[TurnRecord], credentials: Credentials | None = None,
-                 exported_at: datetime | None = None) -> dict[str, Any]:
-    """The whole session, every string redacted."""
+                 exported_at: datetime | None = None, comparisons: Sequence[ComparisonRecord] = (),
+                 votes: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """The whole session, every string redacted: chat turns, comparisons (with their blind votes,
+    by comparison number) and totals over both, which are the app's session totals."""
     when = (exported_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    data = {"format": FORMAT, "version": VERSION, "exported_at": when, "turns": [turn_dict(r) for r in records],
-            "totals": _costs(_total(records))}
+    votes = votes or {}
+    data = {"format": FORMAT, "version": VERSION, "exported_at": when,
+            "turn_count": len(records) + len(comparisons), "turns": [turn_dict(r) for r in records],
+            "comparisons": [comparison_dict(c, votes.get(n)) for n, c in enumerate(comparisons)],
+            "totals": _costs(_total(records, comparisons))}
     return _redacted(data, credentials)
 
 
 def session_json(records: Sequence[TurnRecord], credentials: Credentials | None = None,
-                 exported_at: datetime | None = None) -> str:
-    return json.dumps(session_dict(records, credentials, exported_at), indent=2, ensure_ascii=False) + "\n"
+                 exported_at: datetime | None = None, comparisons: Sequence[ComparisonRecord] = (),
+                 votes: Mapping[int, str] | None = None) -> str:
+    data = session_dict(records, credentials, exported_at, comparisons, votes)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 # ---- Markdown --------------------------------------------------------------------------------
@@ -180,15 +207,31 @@ def _turn_lines(n: int, turn: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _comparison_lines(n: int, comparison: dict[str, Any]) -> list[str]:
+    vote = {"A": "A", "B": "B", "tie": "a tie"}.get(comparison["vote"] or "", "no vote")
+    lines = [f"## Comparison {n}. {_cell(comparison['question'])}", "",
+             f"{'Blind' if comparison['blind'] else 'Side by side'} · preferred: {vote}", ""]
+    for side in ("a", "b"):
+        turn = comparison[side]
+        lines += [f"### {side.upper()}: {_cell(turn['configuration'])}", ""]
+        lines += [line.replace("## ", "#### ", 1) if line.startswith("## ") else line
+                  for line in _turn_lines(n, turn)]
+    return lines
+
+
 def session_markdown(records: Sequence[TurnRecord], credentials: Credentials | None = None,
-                     exported_at: datetime | None = None) -> str:
-    data = session_dict(records, credentials, exported_at)
+                     exported_at: datetime | None = None, comparisons: Sequence[ComparisonRecord] = (),
+                     votes: Mapping[int, str] | None = None) -> str:
+    data = session_dict(records, credentials, exported_at, comparisons, votes)
     totals = data["totals"]
     lines = ["# RAG Playground chat session", "",
-             f"Exported {data['exported_at']} · {len(data['turns'])} turn(s) · "
-             f"{totals['total_tokens']:,} tokens · {format_usd(totals['cost_usd'])} on {_cell(totals['cost_model'] or '—')}",
+             f"Exported {data['exported_at']} · {data['turn_count']} turn(s) ({len(data['turns'])} chat, "
+             f"{len(data['comparisons'])} compared) · {totals['total_tokens']:,} tokens · "
+             f"{format_usd(totals['cost_usd'])}" + (f" on {_cell(totals['cost_model'])}" if totals['cost_model'] else ""),
              ""]
     for n, turn in enumerate(data["turns"], 1):
         lines += _turn_lines(n, turn)
+    for n, comparison in enumerate(data["comparisons"], 1):
+        lines += _comparison_lines(n, comparison)
     lines += ["## Session totals", "", *_cost_lines(totals), ""]
     return redact("\n".join(lines), credentials)

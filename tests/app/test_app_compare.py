@@ -248,3 +248,40 @@ def test_a_column_whose_index_was_deleted_falls_back_to_an_existing_one(chat_pag
     at.run()
     assert not errors(at), errors(at)
     assert at.selectbox(key="w:cmp_B_index").value == SMALL
+
+
+def test_the_session_export_adds_up_to_the_sidebar_with_compare_turns_and_votes(chat_page, monkeypatch):
+    """Issue 17 item 7: chat turns, compare turns (both sides) and blind votes are all exported,
+    and the export's turns, tokens and dollars are the sidebar's."""
+    import json
+
+    import streamlit
+
+    real, seen = streamlit.download_button, {}
+
+    def record(label, data, *args, **kwargs):
+        seen[kwargs.get("key")] = data
+        return real(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", record)
+    at = chat_page
+    at.chat_input[0].set_value(QUESTION).run()  # one chat turn
+    at.toggle(key="w:compare").set_value(True).run()
+    at.chat_input[0].set_value(QUESTION).run()  # a compare turn
+    at.toggle(key="w:cmp_blind").set_value(True).run()
+    at.chat_input[0].set_value("Who developed relativity?").run()  # a blind one, voted
+    at.button(key="vote_1_Left").click().run()
+    assert not errors(at), errors(at)
+    data = seen["session_json"]
+    exported = json.loads(data() if callable(data) else data)
+    history = at.session_state["compare_history"]
+    sidebar = next(m.value for m in at.sidebar.markdown if "turns:" in m.value)
+    assert sidebar.startswith(":material/payments: 3 turns:")
+    assert exported["turn_count"] == 3 and len(exported["turns"]) == 1 and len(exported["comparisons"]) == 2
+    assert exported["comparisons"][1]["vote"] == ("B" if history[1].swapped else "A")
+    assert exported["comparisons"][0]["vote"] is None and exported["comparisons"][1]["blind"] is True
+    tokens = exported["totals"]["total_tokens"]
+    counted = sum(t["costs"]["total_tokens"] for t in exported["turns"]) + sum(
+        c[s]["costs"]["total_tokens"] for c in exported["comparisons"] for s in ("a", "b"))
+    assert tokens == counted and f"{exported['totals']['embedding_tokens']:,} embedding" in sidebar
+    assert f"{exported['totals']['prompt_tokens']:,} prompt" in sidebar
