@@ -27,8 +27,9 @@ from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 from ui import providers, state
 from ui.widgets import md_literal
 from rag_core.rerank import RERANKERS
-from ui.evaluate import BEST_BY, TOP_K_CHOICES
+from ui.evaluate import BEST_BY, DEMO_SET, HARD_SET, TOP_K_CHOICES
 from ui.explore import TOP_K_RANGE
+from ui.explore import VIEWS as EXPLORE_VIEWS
 
 MAX_VALUE = 500  # characters in one URL value
 MAX_PARAMS = 40
@@ -231,7 +232,34 @@ def evaluate_params(names: Sequence[str]) -> tuple[Param, ...]:
         _setting("rerankers", "eval_rerankers", lambda raw: many(raw, lambda p: choice(p, rerankers)), joined),
         _threshold_params("eval_use_threshold", "eval_threshold"),
         _setting("best_by", "eval_best_by", lambda raw: choice(raw, list(BEST_BY))),
+        _setting("retrievers", "eval_methods", lambda raw: many(raw, _method_label), _method_names),
+        Param("questions", _read_question_set, _write_question_set),
     )
+
+
+#: a retriever in a link: its short name -> the label Evaluate's multiselect shows
+METHOD_NAMES = {"hybrid-weighted": "hybrid (weighted)", "hybrid-rrf": "hybrid (rrf)", "dense": "dense",
+                "bm25": "bm25 (whole index)"}
+#: the bundled question sets in a link (an uploaded or generated set cannot travel in one)
+QUESTION_SETS = {"demo": DEMO_SET, "demo-hard": HARD_SET}
+
+
+def _method_label(raw: str) -> str:
+    return METHOD_NAMES[choice(raw, list(METHOD_NAMES))]
+
+
+def _method_names(labels) -> str:
+    short = {label: name for name, label in METHOD_NAMES.items()}
+    return ",".join(short[label] for label in labels if label in short)
+
+
+def _read_question_set() -> str | None:
+    chosen = state.get("eval_origin")
+    return next((name for name, label in QUESTION_SETS.items() if label == chosen), None)
+
+
+def _write_question_set(raw: str) -> None:
+    state.put("eval_origin", QUESTION_SETS[choice(raw, list(QUESTION_SETS))])
 
 
 def explore_params(names: Sequence[str]) -> tuple[Param, ...]:
@@ -249,4 +277,5 @@ def explore_params(names: Sequence[str]) -> tuple[Param, ...]:
         Param("index", read_index, write_index),
         _setting("query", "explore_query", lambda raw: raw.strip()[:MAX_VALUE]),
         _setting("top_k", "explore_k", lambda raw: whole(raw, *TOP_K_RANGE)),
+        _setting("view", "explore_view", lambda raw: choice(raw, list(EXPLORE_VIEWS))),
     )

@@ -160,23 +160,28 @@ def test_keys_never_reach_the_url(indexes, monkeypatch):
 def test_evaluate_and_explore_keep_their_choices_in_the_url(indexes):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params.update({"indexes": "small,demo", "top_ks": "3,5", "rerankers": "none,bm25",
-                            "threshold": "0.20", "best_by": "hit@k"})
+                            "threshold": "0.20", "best_by": "hit@k", "retrievers": "dense,hybrid-rrf",
+                            "questions": "demo-hard"})
     at.switch_page("pages/evaluate.py").run()
     assert not errors(at), errors(at)
     assert at.multiselect(key="w:eval_indexes").value == ["small", "demo"]
     assert at.multiselect(key="w:eval_top_ks").value == [3, 5]
     assert at.checkbox(key="w:eval_use_threshold").value and at.slider(key="w:eval_threshold").value == 0.2
+    assert at.multiselect(key="w:eval_methods").value == ["dense", "hybrid (rrf)"]  # issue 17 item 8
+    assert at.radio(key="w:eval_origin").value.startswith("Demo questions: hard")
     at.multiselect(key="w:eval_top_ks").set_value([1]).run()
     assert at.query_params["top_ks"] == "1" and at.query_params["indexes"] == "small,demo"
+    assert at.query_params["retrievers"] == "dense,hybrid-rrf" and at.query_params["questions"] == "demo-hard"
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update({"index": "small", "query": "capital of Kenya", "top_k": "3"})
+    at.query_params.update({"index": "small", "query": "capital of Kenya", "top_k": "3", "view": "query"})
     at.switch_page("pages/explore.py").run()
     assert not errors(at), errors(at)
     assert at.selectbox(key="explore_index").value == "small"
     assert at.text_input(key="w:explore_query").value == "capital of Kenya"
+    assert at.radio(key="w:explore_view").value == "query"  # issue 17 item 8: the map view travels too
     at.slider(key="w:explore_k").set_value(6).run()
-    assert dict(at.query_params) == {"index": "small", "query": "capital of Kenya", "top_k": "6"}
+    assert dict(at.query_params) == {"index": "small", "query": "capital of Kenya", "top_k": "6", "view": "query"}
 
 
 def test_session_export_has_every_turn_as_markdown_and_json(indexes, downloads, monkeypatch):
