@@ -1,25 +1,18 @@
 """Compare in Chat: one question, two configurations (A and B) side by side, then the diff.
 
-Each column has its own settings (`retrieval_controls`: index, every field of RetrievalSettings,
-answerer, template), its streamed answer, hit cards, costs and latency. Under them the diff from
+Each column has its own settings (`retrieval_controls`: index, answerer, the sidebar's retriever
+form from ui/retrieval.py, template), its streamed answer, hit cards, costs and latency. Under them the diff from
 rag_core/evaluation/compare.py: chunks both found, only A, only B, rank moves, and B - A in tokens, dollars
 and time. Blind mode (for demos) labels the columns Left/Right in a random order per turn and
 hides the settings; the person picks the better answer, and the tally per configuration is
 shown only when revealed. Compare turns are their own history (`compare_history`); their costs
 count in the session totals.
-
-The settings form is generic: a field of RetrievalSettings this module has no special widget
-for gets one from its type (bool: checkbox, int/float: number input, str: text input), so new
-retrieval settings appear in both columns without a change here; `SPECIAL` holds the few that
-deserve a better widget.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-import types
-import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,8 +24,8 @@ from rag_core.answer.prompts import DEFAULT_TEMPLATE
 from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from ui import chat, providers, state, widgets
-from rag_core.retrieval import MODES
 from ui.guard import guard
+from ui.retrieval import retriever_controls
 
 SIDES = ("A", "B")
 HISTORY = "compare_history"
@@ -89,99 +82,26 @@ def _reranker(where, side: str, value: Any) -> str | None:
     return None if choice == state.NO_RERANKER else choice
 
 
-def _mode(where, side: str, value: Any) -> str:
-    modes = list(MODES)
-    return where.selectbox("Retrieval mode", modes, key=state.default(_key(side, "mode"),
-                                                                     value if value in modes else modes[0]))
-
-
-def _mmr(where, side: str, value: Any) -> float | None:
-    on = where.checkbox("Diversify (MMR)", key=state.default(_key(side, "use_mmr"), value is not None))
-    level = where.slider("MMR λ (1 = relevance only)", *RETRIEVAL_BOUNDS["mmr_lambda"], step=0.05, disabled=not on,
-                         key=state.default(_key(side, "mmr"), 0.7 if value is None else float(value)))
-    return float(level) if on else None
-
-
-def _one_of(label: str, name: str, options: tuple[str, ...]):
-    def draw(where, side: str, value: Any) -> str:
-        return where.selectbox(label, options, key=state.default(_key(side, name),
-                                                                value if value in options else options[0]))
-    return draw
-
-
-def _rewrite(where, side: str, value: Any) -> str | None:
-    """Query rewriting (needs a generative answerer: the column says so when it is extractive)."""
-    labels = list(state.REWRITE_CHOICES)
-    now = next((k for k, v in state.REWRITE_CHOICES.items() if v == value), labels[0])
-    chosen = where.selectbox("Query rewriting", labels, key=state.default(_key(side, "rewrite"), now))
-    return state.REWRITE_CHOICES[chosen]
-
-
-#: fields with a widget of their own: (where, side, default) -> value
-SPECIAL: dict[str, Callable[[Any, str, Any], Any]] = {
-    "top_k": lambda where, side, v: int(where.slider("Top-k (chunks retrieved)", *RETRIEVAL_BOUNDS["top_k"],
-                                                     key=state.default(_key(side, "top_k"), int(v)))),
-    "score_threshold": _threshold,
-    "reranker": _reranker,
-    "mode": _mode,
-    "fusion": _one_of("Hybrid fusion", "fusion", ("weighted", "rrf")),
-    "normalise": _one_of("Score normalisation (weighted)", "normalise", ("zscore", "minmax")),
-    "mmr_lambda": _mmr,
-    "rewrite": _rewrite,
-    "rewrites": lambda where, side, v: int(where.number_input("Rewrites (multi-query)", *RETRIEVAL_BOUNDS["rewrites"], step=1,
-                                                              key=state.default(_key(side, "rewrites"), int(v)))),
-    "sources": lambda where, side, v: v,  # a filter set elsewhere, not a tuning knob
-}
-
-
-def _plain_type(hint: Any) -> Any:
-    """`int`, `float`, `bool`, `str`, or None for anything this form cannot draw generically."""
-    args = typing.get_args(hint)
-    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
-        return None  # optional values need a special widget (an on/off and a value)
-    return hint if hint in (bool, int, float, str) else None
-
-
-def _generic(where, side: str, name: str, hint: Any, value: Any) -> Any:
-    label = name.replace("_", " ").capitalize()
-    kind = _plain_type(hint)
-    key = state.default(_key(side, name), value)
-    low, high = RETRIEVAL_BOUNDS.get(name, (None, None))
-    if kind is bool:
-        return where.checkbox(label, key=key)
-    if kind is int:
-        return int(where.number_input(label, low, high, step=1, key=key))
-    if kind is float:
-        return float(where.number_input(label, low, high, step=0.05, format="%.2f", key=key))
-    if kind is str:
-        return where.text_input(label, key=key)
-    return value
-
-
-def retrieval_settings(where, side: str, base: RetrievalSettings) -> RetrievalSettings:
-    """A widget per field of RetrievalSettings (seeded from `base`), in field order."""
-    hints = typing.get_type_hints(RetrievalSettings)
-    values = {}
-    for f in dataclasses.fields(RetrievalSettings):
-        value = getattr(base, f.name)
-        special = SPECIAL.get(f.name)
-        values[f.name] = (special(where, side, value) if special
-                          else _generic(where, side, f.name, hints[f.name], value))
-    return RetrievalSettings(**values)
-
-
 def retrieval_controls(where, side: str, names: list[str], base: state.ChatSettings) -> state.ChatSettings:
-    """One column's whole configuration: index, retrieval, answerer, template."""
+    """One column's whole configuration: index, answerer, retrieval (the sidebar's form: the same
+    widgets, labels and rules), template."""
     index = where.selectbox("Index", names, key=state.default(_key(side, "index"), base.index))
     if index not in names:
         index = names[0]
-    retrieval = retrieval_settings(where, side, base.retrieval)
     llm = where.selectbox("Answerer", providers.LLM_CHOICES, format_func=chat.choice_labels(),
                           key=state.default(_key(side, "llm"), base.llm if base.llm in providers.LLM_CHOICES
                                             else state.DEFAULT_LLM), help=providers.help_text("llm"))
     if llm == providers.COMPATIBLE:
         model = where.text_input("Model on the compatible server", key=state.default(_key(side, "model"), ""))
         llm += model.strip()
+    top_k = int(where.slider("Top-k (chunks retrieved)", *RETRIEVAL_BOUNDS["top_k"],
+                             key=state.default(_key(side, "top_k"), int(base.retrieval.top_k))))
+    threshold = _threshold(where, side, base.retrieval.score_threshold)
+    reranker = _reranker(where, side, base.retrieval.reranker)
+    prefix = _key(side, "")
+    retriever_controls(where, prefix, base.retrieval, state.generative(llm))
+    retrieval = state.retriever_of(prefix, dataclasses.replace(base.retrieval, top_k=top_k, score_threshold=threshold,
+                                                                reranker=reranker), state.generative(llm))
     template = where.text_area("Prompt template", height=160,
                                key=state.default(_key(side, "template"), base.template))
     return state.ChatSettings(index=index, retrieval=retrieval, llm=llm, template=template)

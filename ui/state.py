@@ -9,6 +9,7 @@ Settings page live here only: never on disk, in logs or in an index.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -33,12 +34,13 @@ def w(name: str) -> str:
 
 #: widget name -> the RetrievalSettings field whose checked range (RETRIEVAL_BOUNDS) it draws
 BOUNDED_WIDGETS = {"top_k": "top_k", "threshold": "score_threshold", "alpha": "alpha", "mmr": "mmr_lambda",
-                   "neighbours": "neighbours", "rewrites": "rewrites"}
+                   "neighbours": "neighbours", "rewrites": "rewrites", "rrf_k": "rrf_k", "depth": "depth"}
+_SIDE_PREFIX = re.compile(r"^cmp_[AB]_")
 
 
 def in_bounds(name: str, value: Any) -> bool:
-    """Whether `value` fits the widget `name` (a Compare side's `cmp_a_top_k` counts as `top_k`)."""
-    field = BOUNDED_WIDGETS.get(name.removeprefix("cmp_a_").removeprefix("cmp_b_"))
+    """Whether `value` fits the widget `name` (a Compare side's `cmp_A_top_k` counts as `top_k`)."""
+    field = BOUNDED_WIDGETS.get(_SIDE_PREFIX.sub("", name))
     if field is None or value is None:
         return True
     low, high = RETRIEVAL_BOUNDS[field]
@@ -124,25 +126,47 @@ DEFAULT_METHOD = next(k for k, v in METHODS.items() if v[0] == DEFAULTS.mode
 REWRITE_CHOICES = {"off": None, "multi-query": "multi_query", "HyDE": "hyde"}
 
 
-def rewrite_of_settings() -> str:
+def rewrite_of_settings(prefix: str = "", base: RetrievalSettings = DEFAULTS) -> str:
     """The rewriting label for the `rewrite` setting (from a link or a config file)."""
-    value = get("rewrite", DEFAULTS.rewrite)
+    value = get(prefix + "rewrite", base.rewrite)
     return next((k for k, v in REWRITE_CHOICES.items() if v == value), "off")
 
 
-def can_rewrite() -> bool:
+def generative(llm: str) -> bool:
     """Query rewriting needs a generative answerer: not the extractive one."""
-    return chosen_llm().partition(":")[0] not in ("", "extractive")
+    return llm.partition(":")[0] not in ("", "extractive")
 
 
-def method_of_settings() -> str:
+def can_rewrite() -> bool:
+    return generative(chosen_llm())
+
+
+def method_of_settings(prefix: str = "", base: RetrievalSettings = DEFAULTS) -> str:
     """The retriever label for the `mode`/`fusion` settings (from a link or a config file)."""
-    mode, fusion = get("mode", DEFAULTS.mode), get("fusion", DEFAULTS.fusion)
+    mode, fusion = get(prefix + "mode", base.mode), get(prefix + "fusion", base.fusion)
     return next((k for k, v in METHODS.items() if v == (mode, fusion)),
                 next((k for k, v in METHODS.items() if v[0] == mode), DEFAULT_METHOD))
 
 
-def put_retrieval(settings: RetrievalSettings) -> None:
+def retriever_of(prefix: str, base: RetrievalSettings, can_rewrite_now: bool) -> RetrievalSettings:
+    """`base` with the retriever the form under `prefix` shows ("" the Chat sidebar, "cmp_A_" a
+    Compare column): method, α, normalisation, RRF k, depth, MMR, neighbours, rewriting. A widget
+    the form hides (α for a dense retriever) keeps its last value, which does not apply."""
+    def value(name: str, fallback: Any) -> Any:
+        return get(prefix + name, fallback)
+
+    mode, fusion = METHODS.get(value("method", method_of_settings(prefix, base)), METHODS[DEFAULT_METHOD])
+    mmr_on = value("use_mmr", value("mmr_lambda", base.mmr_lambda) is not None)
+    mmr = float(value("mmr", base.mmr_lambda if base.mmr_lambda is not None else 0.7)) if mmr_on else None
+    rewrite = REWRITE_CHOICES.get(value("rewrite_choice", rewrite_of_settings(prefix, base)))
+    return replace(base, mode=mode, fusion=fusion, alpha=float(value("alpha", base.alpha)),
+                   normalise=str(value("normalise", base.normalise)), rrf_k=float(value("rrf_k", base.rrf_k)),
+                   depth=int(value("depth", base.depth)), mmr_lambda=mmr,
+                   neighbours=int(value("neighbours", base.neighbours)),
+                   rewrite=rewrite if can_rewrite_now else None, rewrites=int(value("rewrites", base.rewrites)))
+
+
+def put_retrieval(settings: RetrievalSettings, prefix: str = "") -> None:
     """Every retrieval field of `settings` into Chat, under the field names (links, config files)
     and the widgets' own keys (method, use_mmr, mmr, rewrite_choice ...): a widget drawn earlier
     in the session keeps its key's value, so writing only the field names left, say, the
@@ -150,23 +174,19 @@ def put_retrieval(settings: RetrievalSettings) -> None:
     in this run (a page switch, an upload's rerun)."""
     for f in fields(RetrievalSettings):
         if f.name not in ("top_k", "score_threshold", "reranker", "sources"):
-            put(f.name, getattr(settings, f.name))
-    put("method", method_of_settings())
-    put("use_mmr", settings.mmr_lambda is not None)
+            put(prefix + f.name, getattr(settings, f.name))
+    put(prefix + "method", method_of_settings(prefix, settings))
+    put(prefix + "use_mmr", settings.mmr_lambda is not None)
     if settings.mmr_lambda is not None:
-        put("mmr", float(settings.mmr_lambda))
-    put("rewrite_choice", rewrite_of_settings())
+        put(prefix + "mmr", float(settings.mmr_lambda))
+    put(prefix + "rewrite_choice", rewrite_of_settings(prefix, settings))
 
 
 def chat_retrieval(base: RetrievalSettings) -> RetrievalSettings:
-    """`base` (top-k, threshold, reranker) with the retriever widgets' method, kept under the
-    settings' own field names too, so a link or an exported config carries them."""
-    mode, fusion = METHODS.get(get("method", method_of_settings()), METHODS[DEFAULT_METHOD])
-    mmr = float(get("mmr", 0.7)) if get("use_mmr", get("mmr_lambda") is not None) else None
+    """`base` (top-k, threshold, reranker) with the sidebar's retriever, kept under the settings'
+    own field names too, so a link or an exported config carries them."""
+    chosen = retriever_of("", base, can_rewrite())
     rewrite = REWRITE_CHOICES.get(get("rewrite_choice", rewrite_of_settings()))
-    chosen = replace(base, mode=mode, fusion=fusion, alpha=float(get("alpha", DEFAULTS.alpha)), mmr_lambda=mmr,
-                     neighbours=int(get("neighbours", DEFAULTS.neighbours)),
-                     rewrite=rewrite if can_rewrite() else None, rewrites=int(get("rewrites", DEFAULTS.rewrites)))
     st.session_state[w("rewrite")] = st.session_state[P + "rewrite"] = rewrite  # the choice, kept as chosen
     for name in ("mode", "fusion", "mmr_lambda"):  # no widget has these keys: safe to set any time
         st.session_state[w(name)] = st.session_state[P + name] = getattr(chosen, name)

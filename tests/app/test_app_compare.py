@@ -171,19 +171,53 @@ def test_a_highlighted_card_shows_the_chunk_text_exactly(text, question):
     assert [html.unescape(m) for m in marked] == hitcards.matched_words(text, question)
 
 
-def test_every_retrieval_setting_gets_a_widget_in_the_compare_form():
-    """The per-column form is built from RetrievalSettings' fields: each one has a special widget
-    or a plain type (bool/int/float/str) the generic form draws. An optional field added later
-    fails here until it gets a widget in ui.compare.SPECIAL (else it would silently keep its default)."""
+def _round_trip_script(prefix: str) -> None:  # an AppTest script: one Streamlit session
     import dataclasses
-    import typing
+
+    import streamlit as st
 
     from rag_core.core.types import RetrievalSettings
-    from ui import compare
+    from ui import state
 
-    hints = typing.get_type_hints(RetrievalSettings)
-    for f in dataclasses.fields(RetrievalSettings):
-        assert f.name in compare.SPECIAL or compare._plain_type(hints[f.name]) is not None, f.name
+    chosen = RetrievalSettings(mode="hybrid", fusion="rrf", normalise="minmax", alpha=0.3, rrf_k=30.0, depth=70,
+                               mmr_lambda=0.6, neighbours=2, rewrite="multi_query", rewrites=4)
+    state.put_retrieval(chosen, prefix)
+    back = state.retriever_of(prefix, RetrievalSettings(), True)
+    st.session_state["differ"] = [f.name for f in dataclasses.fields(RetrievalSettings)
+                                  if getattr(back, f.name) != getattr(chosen, f.name)]
+
+
+def test_every_retrieval_setting_survives_the_form_under_any_prefix():
+    """Issue 17 item 9: the one retriever form (the sidebar and both Compare columns) carries every
+    retriever field of RetrievalSettings; a field added later fails here until it does."""
+    import dataclasses
+
+    from rag_core.core.types import RetrievalSettings
+
+    tested = {"mode", "fusion", "normalise", "alpha", "rrf_k", "depth", "mmr_lambda", "neighbours", "rewrite",
+              "rewrites"}
+    own_widgets = {"top_k", "score_threshold", "reranker", "sources"}  # drawn beside the form
+    assert {f.name for f in dataclasses.fields(RetrievalSettings)} == tested | own_widgets
+    for prefix in ("", "cmp_A_", "cmp_B_"):
+        at = AppTest.from_function(_round_trip_script, args=(prefix,)).run()
+        assert not at.exception and at.session_state["differ"] == [], (prefix, at.session_state["differ"])
+
+
+def test_a_compare_column_shows_only_the_fields_that_apply_with_the_sidebars_labels(chat_page):
+    at = chat_page
+    at.toggle(key="w:compare").set_value(True).run()
+    at.selectbox(key="w:cmp_B_method").set_value("dense").run()
+    labels_b = {w.label for w in at.get("selectbox") + at.get("slider") + at.get("number_input")
+                if (w.key or "").startswith("w:cmp_B_")}
+    assert "Retriever" in labels_b and not any(("α" in label or "RRF" in label or "depth" in label)
+                                               for label in labels_b)
+    assert not any(w.key == "w:cmp_B_rewrite_choice" for w in at.get("selectbox"))  # extractive: no rewriting
+    at.selectbox(key="w:cmp_B_method").set_value("hybrid (weighted)").run()
+    labels = {w.label for w in at.get("slider") if (w.key or "").startswith("w:cmp_B_")}
+    assert "Dense weight α (weighted hybrid)" in labels  # the sidebar's label, not 'Alpha'
+    at.selectbox(key="w:cmp_B_method").set_value("hybrid (rrf)").run()
+    at.number_input(key="w:cmp_B_rrf_k").set_value(20.0).run()
+    assert at.session_state["compare_settings"]["B"].retrieval.rrf_k == 20.0
 
 
 def test_a_sidebar_change_redraws_the_history_from_cached_cards_and_tables(chat_page):

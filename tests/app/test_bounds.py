@@ -70,6 +70,7 @@ def test_mmr_lambda_zero_from_a_link_is_a_number(demo):
 
 def test_every_chat_slider_draws_the_checked_range(demo):
     at = chat()
+    at.checkbox(key="w:use_mmr").check().run()  # λ is shown only with MMR on (issue 17 item 9)
     for widget, field in (("top_k", "top_k"), ("threshold", "score_threshold"), ("alpha", "alpha"),
                           ("mmr", "mmr_lambda"), ("neighbours", "neighbours")):
         slider = at.slider(key=f"w:{widget}")
