@@ -25,6 +25,7 @@ from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
 from ui import chat, providers, state, widgets
 from ui.guard import guard
+from rag_core.retrieval.labels import retriever_label
 from ui.retrieval import retriever_controls
 
 SIDES = ("A", "B")
@@ -117,16 +118,24 @@ def base_settings(side: str) -> state.ChatSettings:
     return base
 
 
-def config_label(settings: state.ChatSettings) -> str:
-    """A configuration in one line (the tally's row name): every retrieval field that is set."""
+def _parts(settings: state.ChatSettings) -> dict[str, str]:
     r = settings.retrieval
-    parts = [f"index {settings.index}"]
-    for f in dataclasses.fields(RetrievalSettings):
-        value = getattr(r, f.name)
-        if value is not None and f.name != "sources":
-            parts.append(f"{f.name.replace('_', ' ')} {value}")
-    template = "default" if settings.template == DEFAULT_TEMPLATE else "custom"
-    return " · ".join(parts + [f"answerer {settings.llm}", f"{template} template"])
+    threshold = "none" if r.score_threshold is None else f"{r.score_threshold:.2f}"
+    return {"index": f"index {settings.index}", "retriever": f"retriever {retriever_label(r)}",
+            "top_k": f"top-k {r.top_k}", "threshold": f"threshold {threshold}",
+            "reranker": f"reranker {r.reranker or 'none'}", "answerer": f"answerer {settings.llm}",
+            "template": ("default" if settings.template == DEFAULT_TEMPLATE else "custom") + " template",
+            "sources": f"sources {', '.join(r.sources)}" if r.sources else "all sources"}
+
+
+def config_labels(a: state.ChatSettings, b: state.ChatSettings) -> tuple[str, str]:
+    """Each side named by what differs between A and B (the tally's row names), e.g.
+    "reranker none" / "reranker pool-bm25"; "the same settings" when nothing does."""
+    pa, pb = _parts(a), _parts(b)
+    differ = [k for k in pa if pa[k] != pb[k]]
+    if not differ:
+        return "the same settings", "the same settings"
+    return " · ".join(pa[k] for k in differ), " · ".join(pb[k] for k in differ)
 
 
 @st.fragment
@@ -200,8 +209,8 @@ def run(question: str, settings: dict[str, state.ChatSettings], blind: bool) -> 
                 scope = f"c{n}{side.lower()}"
                 entry = chat.answer_here(question, settings[side], scope, show_settings=not blind)
                 got[side] = entry or chat.failed(question, settings[side], "No answer: the stream ended.")
-        entry = CompareEntry(question, got["A"], got["B"], config_label(settings["A"]),
-                             config_label(settings["B"]), blind, swapped)
+        entry = CompareEntry(question, got["A"], got["B"], *config_labels(settings["A"], settings["B"]),
+                             blind, swapped)
         diff_view(entry)
         if blind:
             vote_buttons(n, entry)

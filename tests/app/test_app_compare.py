@@ -319,3 +319,17 @@ def test_the_session_export_adds_up_to_the_sidebar_with_compare_turns_and_votes(
         c[s]["costs"]["total_tokens"] for c in exported["comparisons"] for s in ("a", "b"))
     assert tokens == counted and f"{exported['totals']['embedding_tokens']:,} embedding" in sidebar
     assert f"{exported['totals']['prompt_tokens']:,} prompt" in sidebar
+
+
+def test_the_tally_names_each_configuration_by_what_differs():
+    """Issue 17 item 10: short names, not every field."""
+    from dataclasses import replace
+
+    from rag_core.core.types import RetrievalSettings
+    from ui import compare, state
+
+    a = state.ChatSettings("demo", RetrievalSettings(), "extractive", "t")
+    b = replace(a, retrieval=RetrievalSettings(reranker="pool-bm25", mode="dense"))
+    assert compare.config_labels(a, b) == ("retriever hybrid z-score α=0.5 · reranker none",
+                                           "retriever dense · reranker pool-bm25")
+    assert compare.config_labels(a, a) == ("the same settings", "the same settings")
