@@ -84,7 +84,6 @@ def timed(at, repeat: int) -> list[float]:
 def session(entries, compare: bool):
     from streamlit.testing.v1 import AppTest
 
-
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["chat_history"] = list(entries)
     at.session_state["compare_history"] = [CompareEntry(e.answer.question, e, entries[-1 - k], "A", "B")
@@ -98,7 +97,6 @@ def session(entries, compare: bool):
 def sidebar_only() -> None:
     """The sidebar fragment's body alone: what a live server reruns when a sidebar widget changes."""
     import streamlit as st
-
 
     names = saved.index_names()
     state.chat_defaults(names[0])

@@ -61,7 +61,6 @@ def measure_demo(directory: str, top_k: int = 5) -> None:
     """Top hit among the 10 nearest points to the query on each view, per demo question."""
     import json
 
-
     index = Index.open(directory)
     emap = build_map(index, demo_topics())
     questions = [json.loads(line)["question"] for line in open(DEMO_FILE.parent / "questions.jsonl")]
@@ -86,7 +85,6 @@ def main() -> None:
     if args.demo_index:
         return measure_demo(args.demo_index)
     import plotly.graph_objects as go
-
 
     with tempfile.TemporaryDirectory() as tmp:
         index = synthetic_index(Path(tmp) / "big", args.chunks, args.dim)

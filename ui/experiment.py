@@ -135,7 +135,6 @@ def run(base: str, docs: Sequence[Document], chunkings: Sequence[Chunking], grid
     def on_eval(done: int, total: int, label: str) -> None:
         bar.progress(done / total if total else 1.0, text=f"Evaluating: question {done} of {total} · {label}")
 
-
     with build_lock():
         result = run_experiment(base, docs, chunkings, grid, question_set, providers.embedder(embedder_name), store,
                                 root=saved.root(), on_build=on_build, on_eval=on_eval,

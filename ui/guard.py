@@ -27,7 +27,6 @@ log = logging.getLogger("rag_playground")
 def _clean(text: object) -> str:
     """`text` with every key this session or the operator configured masked."""
 
-
     try:
         return redact(text, providers.credentials())
     except Exception:  # noqa: BLE001 - a broken secrets.toml must not hide the error itself

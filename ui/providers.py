@@ -128,7 +128,6 @@ def typed_url_refusal(provider: str) -> str | None:
     import ipaddress
     from urllib.parse import urlsplit
 
-
     creds = credentials()
     if provider not in creds.visitor_urls:
         return None
@@ -212,7 +211,6 @@ def embedder(name: str, **options: Any) -> Embedder:
 def llm(name: str) -> LLM:
     if not is_hosted(name):
         return cache.answerer(name)
-
 
     limits = options()  # Settings → Answers: part of the key, so a change makes a new answerer
     return _session_object("llm", name, limits, lambda creds: create_llm(name, credentials=creds, **limits))

@@ -222,7 +222,6 @@ def chat_params(names: Sequence[str]) -> tuple[Param, ...]:
 def evaluate_params(names: Sequence[str]) -> tuple[Param, ...]:
     """Evaluate: the indexes, the top-k values, rerankers, threshold and the best-by metric."""
 
-
     rerankers = [state.NO_RERANKER, *RERANKERS.names()]
     ks = [str(k) for k in TOP_K_CHOICES]
     joined = lambda values: ",".join(str(v) for v in values)  # noqa: E731
@@ -264,7 +263,6 @@ def _write_question_set(raw: str) -> None:
 
 def explore_params(names: Sequence[str]) -> tuple[Param, ...]:
     """Explore: the index, the query and its top-k."""
-
 
     def write_index(raw: str) -> None:
         # the Explore selectbox starts at the active index (setting its key would fight its index=)

@@ -153,7 +153,6 @@ def _large_figures(results: dict, demo_index, raw, questions: list[str], n_large
     """Query ratio on an n_large-chunk index built from the demo vectors + noise, and HNSW vs flat."""
     import faiss
 
-
     demo_vectors = demo_index.store.vectors()
     log(f"building {n_large} structured vectors (demo vectors + noise)")
     large_vectors = noisy_copies(demo_vectors, n_large, sigma=0.03)
@@ -173,7 +172,6 @@ def _query_bench(index, vectors: np.ndarray, questions: list[str], log, label: s
     build) vs raw embed_query + raw faiss IndexFlatIP search; each question asked once per
     side, in alternating order."""
     import faiss
-
 
     raw_index = faiss.IndexFlatIP(vectors.shape[1])
     raw_index.add(vectors)

@@ -225,7 +225,6 @@ def hnsw_bench(dsn: str, chunks, vectors: np.ndarray, queries: np.ndarray, log, 
                ef_construction: int = 200) -> dict:
     import faiss
 
-
     k = 10
     store, load_s = _store_ingest_seconds(dsn, chunks, vectors, "hnsw", hnsw_m=m, ef_construction=ef_construction)
     log(f"loaded {len(chunks):,} rows in {load_s:.1f}s; building HNSW (m={m}, ef_construction={ef_construction})")
@@ -277,7 +276,6 @@ def lexical_bench(dsn: str, chunks, questions: list[str], log) -> dict:
     does), same rows, same questions. ts_rank_cd is not BM25 (no IDF): latency is what is compared."""
     import bm25s
     import Stemmer
-
 
     store = PgVectorStore("exact", 1, index_name=f"bench-{uuid.uuid4().hex[:8]}", dsn=dsn)
     for begin in range(0, len(chunks), 4096):

@@ -116,7 +116,6 @@ def _rewriter(args: argparse.Namespace, grid, creds):
     if not rewriting:
         return None
 
-
     s = rewriting[0]
     if args.llm.strip().lower().partition(":")[0] == "extractive":  # refused before any model is loaded
         require_generative(argparse.Namespace(name=args.llm), s.rewrite)

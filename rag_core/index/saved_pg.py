@@ -96,7 +96,6 @@ def drop(name: str, credentials=None, dsn: str | None = None) -> bool:
     Refused while another writer holds the index."""
     from psycopg import sql
 
-
     with pg_server.get_pool(pg_server.resolve_dsn(dsn, credentials)).connection() as conn, conn.transaction():
         if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(name),)).fetchone()[0]:
             raise StoreError(f"index {name} is being written right now; nothing was deleted: try again later")
@@ -110,7 +109,6 @@ def drop(name: str, credentials=None, dsn: str | None = None) -> bool:
 def pointed_name(directory: str | Path) -> str | None:
     """The database index a local index directory points at; None for a file index."""
     import json
-
 
     try:
         pointer = live_generation(directory) / POINTER_FILE
@@ -137,7 +135,6 @@ def location(directory: str | Path, store: str, credentials=None) -> IndexLocati
         size = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
         return IndexLocation("file", str(directory), size)
     import json
-
 
     where = pg_server.redact_dsn(pg_server.configured_dsn(None, credentials))
     try:

@@ -110,7 +110,6 @@ def guarded_http_client(endpoint: Endpoint, policy: RetryPolicy):
         return None
     import httpx
 
-
     networks = LOCAL_MODEL_NETWORKS if endpoint.allow_local else ()
     return httpx.Client(transport=SafeTransport(AddressPolicy(allow_networks=networks)), timeout=policy.timeout,
                         trust_env=False, follow_redirects=False)

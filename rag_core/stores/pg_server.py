@@ -173,7 +173,6 @@ def guard_typed_dsn(dsn: str, allow_local: bool = False, resolver=None) -> str:
     Messages never repeat the DSN (it may hold a password)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-
     text = (dsn or "").strip()
     if not text or len(text) > 2000:
         raise ConfigError("a PostgreSQL DSN is one line of at most 2,000 characters, e.g. "
