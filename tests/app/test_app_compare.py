@@ -15,6 +15,7 @@ from helpers import fact_documents
 from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
+from test_app_share import _bytes, downloads  # noqa: F401  (records each download button's data)
 
 from rag_core.embeddings import create_embedder
 from rag_core.index.index import Index
@@ -284,20 +285,11 @@ def test_a_column_whose_index_was_deleted_falls_back_to_an_existing_one(chat_pag
     assert at.selectbox(key="w:cmp_B_index").value == SMALL
 
 
-def test_the_session_export_adds_up_to_the_sidebar_with_compare_turns_and_votes(chat_page, monkeypatch):
+def test_the_session_export_adds_up_to_the_sidebar_with_compare_turns_and_votes(chat_page, downloads):
     """Issue 17 item 7: chat turns, compare turns (both sides) and blind votes are all exported,
     and the export's turns, tokens and dollars are the sidebar's."""
     import json
 
-    import streamlit
-
-    real, seen = streamlit.download_button, {}
-
-    def record(label, data, *args, **kwargs):
-        seen[kwargs.get("key")] = data
-        return real(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(streamlit, "download_button", record)
     at = chat_page
     at.chat_input[0].set_value(QUESTION).run()  # one chat turn
     at.toggle(key="w:compare").set_value(True).run()
@@ -306,8 +298,7 @@ def test_the_session_export_adds_up_to_the_sidebar_with_compare_turns_and_votes(
     at.chat_input[0].set_value("Who developed relativity?").run()  # a blind one, voted
     at.button(key="vote_1_Left").click().run()
     assert not errors(at), errors(at)
-    data = seen["session_json"]
-    exported = json.loads(data() if callable(data) else data)
+    exported = json.loads(_bytes(downloads["session_json"]))
     history = at.session_state["compare_history"]
     sidebar = next(m.value for m in at.sidebar.markdown if "turns:" in m.value)
     assert sidebar.startswith(":material/payments: 3 turns:")

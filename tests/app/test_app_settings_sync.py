@@ -6,39 +6,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
 from helpers import app_errors as errors
 from streamlit.testing.v1 import AppTest
-
-from rag_core.core.types import ChunkingConfig
-from rag_core.embeddings import create_embedder
-from rag_core.index.index import Index
-from rag_core.ingest.demo import demo_documents
+from test_app_share import _bytes, downloads, indexes  # noqa: F401  (the same fixtures as the share tests)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def indexes(app_root):
-    for name, size in (("small", 400), ("demo", 600)):
-        index = Index.create(app_root / name, create_embedder("hashing"), "numpy", ChunkingConfig(size=size, overlap=40))
-        index.ingest(demo_documents()[:30])
-        index.save()
-    return app_root
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    import streamlit
-
-    real, seen = streamlit.download_button, {}
-
-    def record(label, data, *args, **kwargs):
-        seen[kwargs.get("key")] = data
-        return real(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(streamlit, "download_button", record)
-    return seen
 
 
 def chat() -> AppTest:
@@ -49,9 +21,7 @@ def chat() -> AppTest:
 
 
 def config_of(downloads) -> dict:
-    data = downloads["config_toml"]
-    data = data() if callable(data) else data
-    return tomllib.loads(data.decode() if isinstance(data, bytes) else data)
+    return tomllib.loads(_bytes(downloads["config_toml"]).decode())
 
 
 def test_the_url_and_the_config_download_follow_each_change_at_once(indexes, downloads):
