@@ -45,6 +45,8 @@ else:
         with guard("showing an earlier turn"):
             chat.show_entry(entry, f"t{n}")
     question = st.chat_input("Ask a question about the documents in this index") or share.pending_question()
+    if not question and not state.history():
+        chat.empty_hint(state.get("index"))
     if question:
         with guard("answering"):
             chat.run_turn(question, state.chat_settings())

@@ -22,7 +22,7 @@ if not names:
 
 url_params = url_state.explore_params(names)
 url_state.restore("explore", url_params)
-c1, c2, c3 = st.columns([1, 3, 1])
+c1, c2, c3 = st.columns([2, 3, 1])  # the index box shows a whole index name
 active = state.active_index()
 name = c1.selectbox("Index", names, index=names.index(active) if active in names else 0, key="explore_index")
 query = c2.text_input("Query", key=state.default("explore_query", ""),

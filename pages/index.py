@@ -88,7 +88,8 @@ st.subheader("Saved indexes")
 with guard("listing the saved indexes"):
     saved = indexing.saved_indexes()
     if saved:
-        st.dataframe(indexing.saved_frame(saved), hide_index=True, width="stretch")
+        st.dataframe(indexing.saved_frame(saved), hide_index=True, width="stretch",
+                     column_config=indexing.SAVED_COLUMNS)
         indexing.manage(saved, state.set_active_index)
     else:
         st.info("No saved index yet.")

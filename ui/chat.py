@@ -166,6 +166,14 @@ def answer_here(question: str, settings: state.ChatSettings, scope: str,
     return entry
 
 
+def empty_hint(index: str) -> None:
+    """What an empty Chat says: what to do, and what each answer will show."""
+    st.info(f"Ask a question about the documents in **{widgets.md_escape(str(index))}** in the box at the "
+            "bottom. Each answer shows the chunks it used with their scores, the prompt sent, and its tokens "
+            "and dollars. The sidebar chooses the index, retriever and answerer; **Compare** (above) puts "
+            "two configurations side by side.", icon=":material/chat:")
+
+
 def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | None:
     """Ask, stream the answer into the page, explain it, and record it in the history (a failed
     turn too, with its error)."""

@@ -374,7 +374,19 @@ def view(names: list[str]) -> tuple[dict[str, state.ChatSettings], bool]:
     controls(names)
     settings = st.session_state[SETTINGS]
     reveal = tally_view()
-    for n, entry in enumerate(history()):
+    entries = history()
+    for n, entry in enumerate(entries):
         with guard("showing an earlier comparison"):
+            if n < len(entries) - 1 and not unfolded(n, entry):
+                continue
             show(n, entry, reveal)
     return settings, blind
+
+
+def unfolded(n: int, entry: CompareEntry) -> bool:
+    """An earlier turn is one line (its question, and the vote if any) with a switch that unfolds
+    it: three turns drawn whole passed 9,000 px. The latest turn is always drawn whole."""
+    vote = votes().get(n)
+    picked = f" · your pick: {vote if vote != 'tie' else 'about the same'}" if vote else ""
+    return st.toggle(f"Turn {n + 1}: {widgets.md_literal(entry.question[:120])}{picked}", key=f"cmp_unfold_{n}",
+                     help="Earlier comparisons are folded; unfold one to see both answers and the diff.")

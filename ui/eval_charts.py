@@ -58,13 +58,33 @@ def ranked_bars(results: Sequence[EvalResult], names: Sequence[str], top: EvalRe
     return fig
 
 
+def colour_range(values: Sequence[Sequence[float | None]]) -> tuple[float, float]:
+    """The colour scale's ends: the data's own range (0.78 and 0.89 get visibly different blues,
+    which a fixed 0-1 scale hid), widened to at least 0.02 so equal cells are not all one end.
+
+    >>> colour_range([[0.78, 0.89], [None, 0.81]])
+    (0.78, 0.89)
+    >>> colour_range([[0.5, 0.5]])
+    (0.49, 0.51)
+    """
+    seen = [v for row in values for v in row if v is not None]
+    if not seen:
+        return 0.0, 1.0
+    low, high = min(seen), max(seen)
+    if high - low < 0.02:
+        middle = (low + high) / 2
+        low, high = max(0.0, middle - 0.01), min(1.0, middle + 0.01) if middle + 0.01 <= 1 else 1.0
+    return round(low, 6), round(high, 6)
+
+
 def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float | None]],
             metric: str, title: str) -> go.Figure:
     """rows x columns of one metric, values written in the cells (settings as rows: their long
     labels read horizontally)."""
     label = METRICS[metric]
+    low, high = colour_range(values)
     fig = go.Figure(go.Heatmap(
-        z=values, x=list(columns), y=list(rows), zmin=0, zmax=1, colorscale="Blues",
+        z=values, x=list(columns), y=list(rows), zmin=low, zmax=high, colorscale="Blues",
         text=[[("" if v is None else f"{v:.3f}") for v in row] for row in values], texttemplate="%{text}",
         hovertemplate=f"%{{y}} · %{{x}}<br>{label} %{{z:.3f}}<extra></extra>", colorbar={"title": label}))
     fig.update_layout(height=max(260, ROW_PX * len(rows) + 170), margin={"l": 10, "r": 10, "t": 90, "b": 10},

@@ -222,7 +222,7 @@ def results_frame(run_: EvalRun) -> pd.DataFrame:
         r, d = run_.results[i], diffs[i]
         row = r.row()
         rows.append({"best": eval_significance.mark(r is top, d),
-                     "index": row["index"], "setting": label[i],
+                     "index": row["index"], "setting": label[i], "retriever": row["retriever"],
                      "top-k": row["top_k"], "reranker": row["reranker"],
                      "threshold": "none" if row["threshold"] is None else f"{row['threshold']:.2f}",
                      **{name: row[name] for name in METRICS.values()},
@@ -333,7 +333,8 @@ def _same_grid(results: Sequence[EvalResult], settings: Sequence[RetrievalSettin
 
 def question_frame(result: EvalResult, only_misses: bool) -> pd.DataFrame:
     rows = [{"question": q.question, "hit": "yes" if q.hit else ("MISS" if q.relevant_sources else "no answer in corpus"),
-             "first relevant rank": q.first_relevant_rank, "reciprocal rank": round(q.reciprocal_rank, 3),
+             "first relevant rank": "—" if q.first_relevant_rank is None else str(q.first_relevant_rank),
+             "reciprocal rank": round(q.reciprocal_rank, 3),
              f"nDCG@{result.k}": round(q.ndcg, 3), "relevant sources": " | ".join(q.relevant_sources)}
             for q in result.questions if not only_misses or _missed(q)]
     return pd.DataFrame(rows, columns=["question", "hit", "first relevant rank", "reciprocal rank",

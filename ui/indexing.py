@@ -282,6 +282,11 @@ def _size(n: int) -> str:
     return ""
 
 
+#: column widths of the saved-indexes table: where an index lives and its size read whole
+SAVED_COLUMNS = {"lives in": st.column_config.TextColumn("lives in", width="large"),
+                 "size": st.column_config.TextColumn("size", width="medium")}
+
+
 def saved_frame(entries: Sequence[saved.SavedIndex]) -> pd.DataFrame:
     """One row per index, with where it lives (a directory, or a database table; never a password)
     and its size."""

@@ -117,7 +117,10 @@ def database_row() -> None:
     problem = st.session_state.get(_DSN_PROBLEM)
     current = providers.typed_values().get("pg_dsn")
     if problem:
+        # the field was emptied when it was refused (it may hold a password): clearing it cannot
+        # fire on_change again, so the refusal has its own way out
         c2.error(widgets.md_escape(problem), icon=":material/block:")
+        c2.button("Dismiss", key="dismiss_dsn", on_click=st.session_state.pop, args=(_DSN_PROBLEM, None))
     elif current:
         c2.caption(f"In use for this session: {widgets.md_escape(redact_dsn(current))}")
         c2.button("Forget it", key="forget_dsn", on_click=providers.set_typed, args=("pg_dsn", None))

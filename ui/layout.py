@@ -87,10 +87,17 @@ def _reroute_once() -> None:
         st.rerun()
 
 
+#: the few style fixes every page needs: a multiselect's chosen tags show their whole text
+#: (BaseWeb cut "hybrid (weighted)" to "hybrid (wei…") and wrap instead
+STYLE = ('<style>.stMultiSelect [data-baseweb="tag"]{max-width:none;height:auto}'
+         '.stMultiSelect [data-baseweb="tag"] span{max-width:none;overflow:visible;white-space:normal}</style>')
+
+
 def page_setup() -> None:
     if _runs_without_app():
         _reroute_once()
     st.set_page_config(page_title="RAG Playground", page_icon=ICON, layout="wide")
+    st.html(STYLE)  # only a <style>: Streamlit adds it to the page without taking any space
     state.preserve_widgets()
     _configure_operator()
 
