@@ -87,10 +87,17 @@ def _reroute_once() -> None:
         st.rerun()
 
 
-#: the few style fixes every page needs: a multiselect's chosen tags show their whole text
-#: (BaseWeb cut "hybrid (weighted)" to "hybrid (wei…") and wrap instead
-STYLE = ('<style>.stMultiSelect [data-baseweb="tag"]{max-width:none;height:auto}'
-         '.stMultiSelect [data-baseweb="tag"] span{max-width:none;overflow:visible;white-space:normal}</style>')
+#: the few style fixes every page needs: a multiselect's chosen tags show their whole text and
+#: wrap onto more lines (Streamlit scrolls them sideways, hiding "pool-rrf" behind a fade)
+STYLE = ("<style>"
+         '.stMultiSelect div[role="group"],.stMultiSelect [data-testid="stMultiSelectTagsContainer"]'
+         "{height:auto;max-height:none}"
+         '.stMultiSelect [data-testid="stMultiSelectTagsContainer"]'
+         "{overflow:visible;flex-wrap:wrap;mask-image:none;-webkit-mask-image:none}"
+         '.stMultiSelect [data-testid="stMultiSelectTagsContainer"]>span[role="group"]{flex-wrap:wrap}'
+         ".stMultiSelect [data-tag]{max-width:none;height:auto}"
+         ".stMultiSelect [data-tag]>span{max-width:none;overflow:visible;text-overflow:clip;white-space:normal}"
+         "</style>")
 
 
 def page_setup() -> None:
