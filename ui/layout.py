@@ -21,6 +21,9 @@ from typing import Iterator
 
 import streamlit as st
 
+from rag_core.core import tokens
+from rag_core.core.paths import home_path
+
 from ui import state
 from rag_core.core.settings import OperatorSettings, configure, current, is_pinned
 from rag_core.core.errors import ConfigError
@@ -122,6 +125,7 @@ def _configure_operator() -> None:
             st.error(f"The server's settings cannot be read: {exc}", icon=":material/error:")
             st.stop()
         configure(settings)
+    tokens.configure(home_path() / "tiktoken")  # parsed tokenizer ranks, kept under the app's home
     try:
         pg_server.configure(PgLimits.from_env(settings.environ))
     except ConfigError as exc:

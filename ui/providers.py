@@ -30,7 +30,7 @@ from rag_core.core.types import LLM, Embedder, Reranker
 from ui import cache
 from ui.state import NO_RERANKER
 from rag_core.core.safety import AddressPolicy
-from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
+from rag_core.core.safety import LOCAL_MODEL_NETWORKS
 from rag_core.llm import create_llm
 from rag_core.rerank import create_reranker
 from rag_core.providers.connection import test_connection

@@ -20,7 +20,9 @@ import sys
 from typing import Sequence
 
 from rag_core.answer.config import parse_args
+from rag_core.core import tokens
 from rag_core.core.errors import RagError
+from rag_core.core.paths import home_path
 from rag_core.cli import advice
 from rag_core.cli.args import Parser
 from rag_core.cli.common import TerminalSafeStream, common_parent
@@ -101,6 +103,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # read once here and passed down: the environment, secrets.toml, and --dsn over both
         with using(OperatorSettings.load(os.environ, flags={"RAG_PG_DSN": getattr(args, "dsn", None)})) as settings:
             pg_server.configure(PgLimits.from_env(settings.environ))  # the pgvector store's waits and limits
+            tokens.configure(home_path() / "tiktoken")  # parsed tokenizer ranks, kept under the app's home
             return _run(args, settings)
     except RagError as exc:  # a secrets file that is not TOML, a RAG_PG_* value out of range
         print(f"error: {advice.error_text(exc, str(exc))}", file=sys.stderr)

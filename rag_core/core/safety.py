@@ -3,7 +3,7 @@
 A URL is only as safe as the address its host resolves to *when the socket is opened*.
 Checking with one DNS lookup and then letting the HTTP client look the name up again
 leaves a gap (DNS rebinding: public the first time, 169.254.169.254 the second). So the
-check lives inside the connection itself: `SafeTransport` is an `httpx.HTTPTransport`
+check lives inside the connection itself (core/transport.py): `SafeTransport` is an `httpx.HTTPTransport`
 whose httpcore network backend (`GuardedBackend.connect_tcp`) resolves the host ONCE with
 the injected resolver, refuses if ANY resolved address is loopback, private, link-local,
 multicast, reserved, unspecified, site-local (fec0::/10), a well-known cloud host service
@@ -33,17 +33,11 @@ redirect hop) before fetching so the report gives a clear reason without any con
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import socket
-import ssl
-import threading
-import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Sequence
 
-import httpcore
-import httpx
 
 #: host, port -> the IP addresses it resolves to (strings); raises OSError when it cannot
 Resolver = Callable[[str, int], Sequence[str]]
@@ -146,6 +140,12 @@ def forbidden_kind(ip: IPAddress) -> str | None:
     return None if why is None else why.split(" address ", 1)[0]
 
 
+#: what RAG_ALLOW_LOCAL_MODEL_SERVERS opens to a base URL typed in the browser: loopback and
+#: private networks (a model server on this machine or the LAN), never link-local (169.254/16,
+#: the cloud metadata service) or anything else the address guard refuses
+LOCAL_MODEL_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     allow_private: bool = False
@@ -191,111 +191,3 @@ def resolve_checked(host: str, port: int, policy: AddressPolicy, resolver: Resol
     if literal is not None:
         return policy.check_all(host, [literal])
     return policy.check_all(host, (resolver or system_resolver)(host, port))
-
-
-_DEADLINE = threading.local()
-
-
-@contextlib.contextmanager
-def request_deadline(seconds: float) -> Iterator[float]:
-    """Every socket operation of this thread's requests inside the block (connect, TLS, each
-    read and write) must end by one deadline: a server that drips its status line or headers
-    a byte at a time would otherwise pass every per-operation timeout and hang the crawl."""
-    previous = getattr(_DEADLINE, "at", None)
-    _DEADLINE.at = time.monotonic() + seconds
-    try:
-        yield _DEADLINE.at
-    finally:
-        _DEADLINE.at = previous
-
-
-def _budget(timeout: float | None, error: type[Exception]) -> float | None:
-    """The per-operation timeout shortened to what is left of this thread's request deadline."""
-    at = getattr(_DEADLINE, "at", None)
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    if left <= 0:
-        raise error("the request deadline passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose every operation is cut to the request deadline (see above)."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self.inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self.inner.read(max_bytes, _budget(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self.inner.write(buffer, _budget(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
-        budget = _budget(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, budget))
-
-    def get_extra_info(self, info: str):
-        return self.inner.get_extra_info(info)
-
-
-class GuardedBackend(httpcore.SyncBackend):
-    """httpcore backend that resolves once, checks every address, connects to the checked IP,
-    and holds every connection to the request deadline (DeadlineStream)."""
-
-    def __init__(self, policy: AddressPolicy, resolver: Resolver | None = None) -> None:
-        self.policy, self.resolver = policy, resolver
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        addresses = resolve_checked(host, port, self.policy, self.resolver)
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                budget = _budget(timeout, httpcore.ConnectTimeout)
-                stream = super().connect_tcp(address, port, budget, local_address, socket_options)
-                return DeadlineStream(stream)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    def connect_unix_socket(self, *args, **kwargs):  # pragma: no cover - never used by the crawler
-        raise AddressRefused("unix sockets are not allowed")
-
-
-class SafeTransport(httpx.HTTPTransport):
-    """An HTTPTransport whose every new connection goes through GuardedBackend (see module doc)."""
-
-    def __init__(self, policy: AddressPolicy, resolver: Resolver | None = None, *,
-                 verify: bool | ssl.SSLContext = True, max_connections: int = 4) -> None:
-        super().__init__(trust_env=False)
-        if isinstance(verify, ssl.SSLContext):
-            context = verify
-        elif verify:
-            import certifi
-
-            context = ssl.create_default_context(cafile=certifi.where())
-        else:
-            context = ssl.create_default_context()
-            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        # httpx has no public hook for a network backend; the pool is rebuilt with ours
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=context, max_connections=max_connections, max_keepalive_connections=max_connections,
-            network_backend=GuardedBackend(policy, resolver), retries=0,
-        )
-
-
-def peer_address(response: httpx.Response) -> str | None:
-    """The IP the response actually came from, when the transport exposes it."""
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    try:
-        addr = stream.get_extra_info("server_addr")
-    except Exception:  # noqa: BLE001 - transports without socket info
-        return None
-    return str(addr[0]).split("%")[0] if addr else None

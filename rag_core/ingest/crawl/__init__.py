@@ -20,7 +20,8 @@ from rag_core.ingest.crawl.crawler import (
     crawl,
     safe_client,
 )
-from rag_core.core.safety import AddressPolicy, AddressRefused, Resolver, SafeTransport, system_resolver
+from rag_core.core.safety import AddressPolicy, AddressRefused, Resolver, system_resolver
+from rag_core.core.transport import SafeTransport
 from rag_core.ingest.crawl.urls import BadUrl, Scope, normalize_url
 
 __all__ = [

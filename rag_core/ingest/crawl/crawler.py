@@ -40,15 +40,8 @@ from rag_core.ingest.loaders.base import decode_text, one_line
 from rag_core.core.types import Document
 from rag_core.ingest.crawl.causes import dns_cause, network_cause
 from rag_core.ingest.crawl.decoding import ACCEPT_ENCODING, CappedDecoder, DecodingError, TooLarge
-from rag_core.core.safety import (
-    AddressPolicy,
-    AddressRefused,
-    Resolver,
-    SafeTransport,
-    peer_address,
-    request_deadline,
-    resolve_checked,
-)
+from rag_core.core.safety import AddressPolicy, AddressRefused, Resolver, resolve_checked
+from rag_core.core.transport import SafeTransport, peer_address, request_deadline
 from rag_core.ingest.crawl.sitemap import SitemapError, parse_sitemap
 from rag_core.ingest.crawl.urls import BadUrl, Scope, host_port, normalize_url, origin, url_key
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterator
-
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from typing import TYPE_CHECKING, Iterator
 
 from rag_core.ingest.loaders.base import LoadOptions, Section, decode_text
 from rag_core.ingest.loaders.noise import note
 from rag_core.ingest.loaders.text import file_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bs4 import BeautifulSoup, Tag
 
 _SECTION_TAGS = {"h1": 1, "h2": 2, "h3": 3}
 _DROP_TAGS = ("script", "style", "nav", "noscript", "template", "iframe", "svg", "canvas",
@@ -37,6 +38,14 @@ MAX_TAGS = 50_000
 
 #: ("heading", level, title) | ("text", str) | ("break", "\n" or "\n\n")
 Event = tuple
+
+
+@functools.lru_cache(maxsize=1)
+def _bs4():
+    """BeautifulSoup, imported with the first page read (~40 ms that `--help` and a query need not pay)."""
+    import bs4
+
+    return bs4
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,7 +100,7 @@ def _trafilatura_events(html: str) -> list[Event] | None:
         return None
     if not xml:
         return None
-    soup = BeautifulSoup(xml, "xml")
+    soup = _bs4().BeautifulSoup(xml, "xml")
     main = soup.find("main")
     if main is None:
         return None
@@ -123,17 +132,18 @@ MAX_DEPTH = 200
 
 
 def _walk(node: Tag, depth: int = 0) -> Iterator[Event]:
+    bs4 = _bs4()
     if depth > MAX_DEPTH:
         yield ("text", _WS.sub(" ", node.get_text(" ")))
         return
     for child in node.children:
-        if isinstance(child, Comment):
+        if isinstance(child, bs4.Comment):
             continue
-        if isinstance(child, NavigableString):
-            if type(child) is NavigableString:  # skips Doctype, CData, ProcessingInstruction
+        if isinstance(child, bs4.NavigableString):
+            if type(child) is bs4.NavigableString:  # skips Doctype, CData, ProcessingInstruction
                 yield ("text", str(child) if node.name == "pre" else _WS.sub(" ", str(child)))
             continue
-        if not isinstance(child, Tag) or child.name in _DROP_TAGS:
+        if not isinstance(child, bs4.Tag) or child.name in _DROP_TAGS:
             continue
         if child.name in _SECTION_TAGS:
             yield ("heading", _SECTION_TAGS[child.name], _WS.sub(" ", child.get_text(" ")).strip())
@@ -179,7 +189,7 @@ def _bounded(html: str) -> tuple[str, int]:
 def split_html(html: str, fallback_label: str) -> list[Section]:
     """Sections of an HTML page (see module docstring); work bounded by the tag count."""
     html, tags = _bounded(html)
-    soup = BeautifulSoup(html, "lxml")
+    soup = _bs4().BeautifulSoup(html, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     preamble = _WS.sub(" ", title).strip() or fallback_label
     small = tags <= TRAFILATURA_MAX_TAGS and html.count("=") <= TRAFILATURA_MAX_EQUALS
