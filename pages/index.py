@@ -52,9 +52,11 @@ embedder = None
 with guard("choosing the embedder"):
     embedder = indexing.embedder_choice(c1)
     c1.caption(describe("embedder", embedder))
-store = c2.selectbox("Vector store", providers.STORE_CHOICES, key=state.default("store", "faiss"),
+store = c2.selectbox("Vector store", providers.store_choices(), key=state.default("store", "faiss"),
                      help=providers.help_text("store"))
 c2.caption(describe("store", store))
+if needs := providers.pinecone_needs():
+    c2.caption(f"{needs}.")
 hosted = embedder is not None and is_hosted(embedder)
 if not hosted:
     priced_on = c3.selectbox("Price it on (hosted)", indexing.embedding_models(),

@@ -33,6 +33,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 # Provider tests: a local server speaking the OpenAI and Cohere wire formats, credentials
 # pointed at it, and a retry policy whose sleeps are recorded instead of slept.
 from fake_provider_server import creds, policy, server, sleeps  # noqa: E402,F401
+from fake_pinecone import pinecone_env, pinecone_fake  # noqa: E402,F401  (Pinecone's wire, served locally)
 from pg_fixtures import pg_data_dir, pg_dsn, pg_env  # noqa: E402,F401  (the embedded PostgreSQL for pgvector tests)
 
 

@@ -22,9 +22,11 @@ import streamlit as st
 
 from rag_core.core import catalog
 from rag_core.core.catalog import is_hosted
+from rag_core.core.errors import ConfigError
 from rag_core.providers import Credentials, load_credentials
 from rag_core.providers.connection import ConnectionReport
 from rag_core.providers.credentials import ENV_VARS, PROVIDER_FIELDS, mask
+from rag_core.stores import pinecone_store
 from rag_core.core.types import LLM, Embedder, Reranker
 
 from ui import cache
@@ -60,6 +62,20 @@ def choice_label(choice: str) -> str:
     if not catalog.takes_typed_model(choice):
         return choice
     return f"{choice}<model> (OpenAI-compatible server)" if choice == COMPATIBLE else f"{choice}<model>"
+
+
+def store_choices() -> list[str]:
+    """The stores the Index page offers: Pinecone only when the operator configured a key and an index."""
+    return [s for s in STORE_CHOICES if s != "pinecone" or pinecone_needs() is None]
+
+
+def pinecone_needs() -> str | None:
+    """What Pinecone still needs on this server (None when it is offered)."""
+    try:
+        settings = pinecone_store.configured()
+    except ConfigError as exc:  # a RAG_PINECONE_TIMEOUT_S that is not a number
+        return f"{exc} (Pinecone is not offered)"
+    return None if settings.configured else settings.needs()
 
 
 def help_text(kind: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from rag_core.costs import CostModels, TurnCosts, cost_models_for, count_tokens, encoding_for_model
+from rag_core.costs.record import store_stage
 from rag_core.core.errors import ConfigError
 from rag_core.index.index import Index
 from rag_core.answer.prompts import DEFAULT_TEMPLATE, BuiltPrompt, build_prompt, validate_template
@@ -90,9 +91,12 @@ class Pipeline:
         return retrieval, prompt, _ms(t0)
 
     def ask(self, question: str, settings: RetrievalSettings) -> "Turn":
+        units = getattr(self.index.store, "units", None)  # a hosted store counts what it is billed
+        reads_before = units["read"] if units else 0
         retrieval, prompt, prompt_ms = self.prepare(question, settings)
         return Turn(self, question, settings, retrieval, prompt,
-                    latency_ms={**retrieval.latency_ms, "build_prompt": prompt_ms})
+                    latency_ms={**retrieval.latency_ms, "build_prompt": prompt_ms},
+                    store_reads=units["read"] - reads_before if units else None)
 
     def answer(self, question: str, settings: RetrievalSettings) -> Answer:
         turn = self.ask(question, settings)
@@ -115,6 +119,8 @@ class Turn:
     answer: Answer | None = None
     #: the turn's one cost record (per-stage tokens and dollars, latency); set with `answer`
     costs: TurnCosts | None = None
+    #: read units a hosted vector store (Pinecone) reported for this turn's retrieval; None: a local store
+    store_reads: int | None = None
     _parts: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[str]:
@@ -144,6 +150,8 @@ class Turn:
             stages.append(models.rewrite_stage(p.llm, rw.estimated, rw.reported))
         if self.retrieval.rerank_searches is not None and p.reranker is not None:
             stages.append(models.rerank_stage(p.reranker, self.retrieval.rerank_searches))
+        if self.store_reads is not None:
+            stages.append(store_stage(self.store_reads, models.prices))
         completion_estimate = count_tokens(text, encoding_for_model(models.chat))
         stages.extend(models.chat_stages(p.llm, self.prompt.prompt_tokens, completion_estimate, reported))
         self.costs = TurnCosts(tuple(stages), self.latency_ms)

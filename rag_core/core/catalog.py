@@ -70,6 +70,8 @@ STORES.declare("pgvector", "rag_core.stores.pgvector_store:PgVectorStore", hoste
                description="PostgreSQL + pgvector, exact search: one index shared by many app instances.")
 STORES.declare("pgvector-hnsw", "rag_core.stores.pgvector_store:PgVectorStore", hosted=False, kind="hnsw",
                description="PostgreSQL + pgvector HNSW graph: approximate, fast on big shared indexes.")
+STORES.declare("pinecone", "rag_core.stores.pinecone_store:PineconeStore", hosted=True, credential="pinecone",
+               description="Pinecone (hosted): one namespace of an index you created once; needs PINECONE_API_KEY.")
 
 # Rerankers. Offline ones re-order the dense candidates only (retrieval modes search the whole index).
 RERANKERS.declare("pool-bm25", "rag_core.rerank.lexical:BM25Reranker", hosted=False,

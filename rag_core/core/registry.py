@@ -23,8 +23,8 @@ from rag_core.core.errors import ConfigError
 T = TypeVar("T")
 
 #: which credentials a hosted provider reads (the fields of providers.Credentials it uses)
-Credential = Literal["openai", "cohere", "compatible"]
-CREDENTIALS: tuple[str, ...] = ("openai", "cohere", "compatible")
+Credential = Literal["openai", "cohere", "compatible", "pinecone"]
+CREDENTIALS: tuple[str, ...] = ("openai", "cohere", "compatible", "pinecone")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ from rag_core.core.tokens import count_tokens, encoding_for_model
 # List prices in USD, as of this date, to be checked against the providers' pricing pages
 # (openai.com/api/pricing, cohere.com/pricing). The person can override any entry in the app.
 PRICES_AS_OF = "2026-11-01"
+#: the Pinecone rows (units, not tokens: `input_per_mtok` is USD per 1M units), dated on their own
+PINECONE_PRICES_AS_OF = "2025-06-01"
+PINECONE_READ_UNITS, PINECONE_WRITE_UNITS = "pinecone:read-units", "pinecone:write-units"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ DEFAULT_PRICES = PriceTable.of(
         Price("cohere:command-r", 0.15, 0.60),
         Price("cohere:command-r-plus", 2.50, 10.00),
         Price("cohere:rerank-v3.5", 0.0, per_1k_searches=2.00),
+        # Pinecone serverless, Standard plan, USD per 1M read / write units (PINECONE_PRICES_AS_OF;
+        # check pinecone.io/pricing): a query reports its `usage.readUnits`, an upsert is priced per record
+        Price(PINECONE_READ_UNITS, 16.00),
+        Price(PINECONE_WRITE_UNITS, 4.00),
     ]
 )
 

@@ -19,11 +19,14 @@ from rag_core.providers import is_hosted
 from rag_core.providers.metering import believable_count, cost_model_of
 from rag_core.core.types import TokenUsage, Usage
 from rag_core.costs.prices import (DEFAULT_COST_MODEL, DEFAULT_EMBED_COST_MODEL, DEFAULT_PRICES, MTOK,
-                     PriceTable, is_unpriced, unpriced)
+                     PINECONE_READ_UNITS, PriceTable, is_unpriced, unpriced)
 
 EMBEDDING, RERANK, PROMPT, COMPLETION = "query embedding", "rerank", "prompt", "completion"
 #: query rewriting (multi-query, HyDE): the answerer's extra call, its prompt and reply tokens
 REWRITE = "rewrite"
+#: a hosted vector store's reads (Pinecone read units as the query responses report them; the
+#: stage's "tokens" are units)
+STORE_READS = "vector store reads"
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,11 @@ class CostModels:
         name = getattr(reranker, "name", "")
         label = unpriced(cost_model_of(reranker)) if is_hosted(name) else name
         return StageCost(RERANK, label, 0, None, 0.0)
+
+
+def store_stage(read_units: int, table: PriceTable = DEFAULT_PRICES) -> StageCost:
+    """The read units a hosted store reported for this turn (usage.readUnits), priced per 1M units."""
+    return StageCost.priced(STORE_READS, PINECONE_READ_UNITS, table, 0, reported=int(read_units))
 
 
 def cost_models_for(llm: object | None, embedder: object | None, reranker: object | None = None,

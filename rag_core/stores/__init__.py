@@ -1,5 +1,5 @@
 """Vector stores by name: `numpy` (exact, the reference), `faiss` (flat, exact), `faiss-hnsw`,
-`pgvector` (exact, in PostgreSQL) and `pgvector-hnsw`.
+`pgvector` (exact, in PostgreSQL), `pgvector-hnsw` and `pinecone` (hosted).
 
 `create_store(name, dim)`; a database store also takes the index's name and where the server is
 (`index_name`, `dsn`, `credentials`), which file stores do not need and never see.
@@ -14,7 +14,9 @@ from rag_core.stores.numpy_store import NumpyStore
 
 DEFAULT_STORE = "faiss"
 DATABASE_STORES = ("pgvector", "pgvector-hnsw")
-_LOCATION_OPTIONS = ("index_name", "dsn", "credentials")
+#: stores that live on a server and take the index's name and where the server is
+REMOTE_STORES = (*DATABASE_STORES, "pinecone")
+_LOCATION_OPTIONS = ("index_name", "dsn", "credentials", "pinecone")
 
 
 def is_database(name: str) -> bool:
@@ -23,9 +25,15 @@ def is_database(name: str) -> bool:
 
 
 def create_store(name: str, dim: int, **options) -> VectorStore:
-    if not is_database(name):
+    base = name.partition(":")[0]
+    if base not in REMOTE_STORES:
         options = {k: v for k, v in options.items() if k not in _LOCATION_OPTIONS}
+    elif base == "pinecone":
+        options.pop("dsn", None)
+    else:
+        options.pop("pinecone", None)
     return STORES.create(name, dim=dim, **options)
 
 
-__all__ = ["STORES", "DEFAULT_STORE", "DATABASE_STORES", "create_store", "is_database", "NumpyStore", "FaissStore"]
+__all__ = ["STORES", "DEFAULT_STORE", "DATABASE_STORES", "REMOTE_STORES", "create_store", "is_database", "NumpyStore",
+           "FaissStore"]

@@ -11,7 +11,7 @@ from rag_core.core.errors import ConfigError
 from rag_core.stores import STORES, NumpyStore, create_store
 from rag_core.core.types import Chunk, VectorStore
 
-STORE_NAMES = ["numpy", "faiss", "faiss-hnsw", "pgvector", "pgvector-hnsw"]
+STORE_NAMES = ["numpy", "faiss", "faiss-hnsw", "pgvector", "pgvector-hnsw", "pinecone"]
 APPROXIMATE = ("faiss-hnsw", "pgvector-hnsw")
 DIM = 32
 
@@ -69,10 +69,13 @@ def name(request) -> str:
 
 @pytest.fixture(autouse=True)
 def _pg_when_needed(request):
-    """A pgvector case gets the session's embedded PostgreSQL (RAG_PG_DSN)."""
+    """A pgvector case gets the session's embedded PostgreSQL (RAG_PG_DSN); a Pinecone case, the
+    local wire-format fake of Pinecone, configured as the entry point would."""
     params = getattr(getattr(request.node, "callspec", None), "params", {})
     if any(str(v).startswith("pgvector") for v in params.values()):
         request.getfixturevalue("pg_env")
+    if any(str(v) == "pinecone" for v in params.values()):
+        request.getfixturevalue("pinecone_env")
 
 
 def test_protocol_and_labels(name):

@@ -87,7 +87,8 @@ def test_ui_choice_lists_are_the_registries_names():
     assert providers.LLM_CHOICES == ("extractive", "openai:gpt-4o-mini", "openai:gpt-4o", "openai:gpt-4.1-mini",
                                      "compatible:")
     assert providers.RERANKER_CHOICES == ("none", "pool-bm25", "pool-rrf", "cohere:rerank-v3.5")
-    assert set(providers.STORE_CHOICES) == {"numpy", "faiss", "faiss-hnsw", "pgvector", "pgvector-hnsw"}
+    assert set(providers.STORE_CHOICES) == {"numpy", "faiss", "faiss-hnsw", "pgvector", "pgvector-hnsw",
+                                           "pinecone"}
     assert providers.choice_label("compatible:") == "compatible:<model> (OpenAI-compatible server)"
 
 

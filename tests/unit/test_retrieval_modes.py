@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_pinecone import FakePinecone
 from helpers import FACTS, fact_documents, hashing_index
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from rag_core.answer.pipeline import Pipeline
 from rag_core.retrieval import Retriever
 from rag_core.index.bm25 import BM25Index
 from rag_core.index.headers import indexed_text
+from rag_core.stores import pinecone_store
 from rag_core.core.types import ChunkingConfig, Document, RetrievalSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,14 +35,18 @@ LONG = {f"topic{i}.md": f"Topic {i} paragraph. " + " ".join(f"word{i}x{j} filler
         for i in range(6)}
 
 
-@pytest.fixture(scope="module", params=STORES + ["pgvector", "pgvector-hnsw"])
+@pytest.fixture(scope="module", params=STORES + ["pgvector", "pgvector-hnsw", "pinecone"])
 def index(request, tmp_path_factory):
     """Each store holds the same index; a pgvector one lives in the session's embedded PostgreSQL
-    (its table is named after the directory, hence a unique name)."""
+    (its table is named after the directory, hence a unique name); a Pinecone one in a namespace of
+    the local wire-format fake of Pinecone."""
     docs = fact_documents() + fact_documents(LONG)
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, FakePinecone(dim=None) as fake:
         if request.param.startswith("pgvector"):
             patch.setenv("RAG_PG_DSN", request.getfixturevalue("pg_dsn"))
+        if request.param == "pinecone":
+            patch.setattr(pinecone_store, "_OVERRIDE", [pinecone_store.PineconeSettings(
+                api_key=fake.api_key, index=fake.index, host=fake.url, timeout_s=5)])
         name = f"idx-{request.param}-{uuid.uuid4().hex[:8]}"
         built = hashing_index(tmp_path_factory.mktemp(request.param) / name, store=request.param, documents=docs)
         yield built
