@@ -51,7 +51,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def _server(dsn: str | None) -> Iterator[str]:
+def server(dsn: str | None) -> Iterator[str]:
     if dsn:
         yield dsn
         return
@@ -333,7 +333,7 @@ def run_pgvector_bench(n: int | None = None, quick: bool = False, progress: bool
     n = n or (10_000 if quick else 100_000)
     chunks, vectors, queries = structured_data(n, n_queries, log)
     results: dict = {"targets": TARGETS, "vectors": n, "dim": int(vectors.shape[1])}
-    with _server(dsn) as resolved:
+    with server(dsn) as resolved:
         results["server"] = pg_server.redact_dsn(dsn) if dsn else "embedded (pgserver, temp dir)"
         pg_server.get_pool(resolved)  # CREATE EXTENSION vector and the metadata table, before any side runs
         if rounds > 0:

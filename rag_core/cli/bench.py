@@ -16,6 +16,7 @@ from rag_core.bench.answerer import run as answerer
 from rag_core.bench.questions import run as question_gen
 from rag_core.bench.retrieval import run
 from rag_core.bench.pgvector import run_pgvector_bench
+from rag_core.bench.separated import run_separated_bench
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -31,7 +32,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.retrieval:
         print_out(run(quick=args.quick, progress=not args.quiet), args.json)
         return 0
-    if args.store == "pgvector":
+    if args.store == "pgvector" and args.separated:
+        results = run_separated_bench(n=args.vectors or 1_000_000, dsn=args.dsn, hnsw_m=args.hnsw_m,
+                                      ef_construction=args.ef_construction, progress=not args.quiet)
+    elif args.store == "pgvector":
         results = run_pgvector_bench(n=args.vectors, quick=args.quick, progress=not args.quiet, dsn=args.dsn,
                                      rounds=args.rounds, hnsw_m=args.hnsw_m, ef_construction=args.ef_construction,
                                      lexical=args.lexical)
@@ -86,4 +90,6 @@ def _add_pgvector(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ef-construction", type=types.ef_construction, default=200,
                    help="pgvector HNSW ef_construction (default 200)")
     p.add_argument("--lexical", action="store_true", help="pgvector: only Postgres full-text search vs bm25s")
+    p.add_argument("--separated", action="store_true",
+                   help="pgvector: HNSW only, on clustered vectors whose top-10 are well separated (default 1M)")
     add_dsn(p)

@@ -31,7 +31,7 @@ import numpy as np
 
 from rag_core.core.errors import ConfigError, IndexMismatchError, StoreError
 from rag_core.core.types import Chunk, Hit
-from rag_core.stores import pg_server, pg_wait
+from rag_core.stores import pg_features, pg_server, pg_wait
 from rag_core.stores.pg_server import META_TABLE, ensure_metadata  # noqa: F401 - ensure_metadata: re-exported
 from rag_core.stores.numpy_store import as_matrix, check_lengths
 
@@ -138,6 +138,17 @@ class PgVectorStore:
         self._table_ready = False
         self._writer = _Writer()
         weakref.finalize(self, self._writer.abort)
+        if kind == "hnsw" and self.dim > pg_features.VECTOR_HNSW_MAX_DIM:
+            self._opclass()  # refused here, before anything is embedded, if this server cannot index it
+
+    def _features(self) -> pg_features.PgVectorFeatures:
+        return pg_features.features(self.dsn)
+
+    def _opclass(self) -> str:
+        """vector_cosine_ops, or halfvec_cosine_ops over 2,000 dims on pgvector 0.7+ (else refused)."""
+        if self.dim <= pg_features.VECTOR_HNSW_MAX_DIM:
+            return "vector_cosine_ops"
+        return pg_features.hnsw_opclass(self._features(), self.dim)
 
     # ---- connections ---------------------------------------------------------------
 
@@ -348,9 +359,13 @@ class PgVectorStore:
         if isinstance(sources, str):
             sources = [sources]
         exact = self.kind == "exact" or self._version is None  # the graph is built at the first commit
+        iterative = False
         if not exact and sources is not None:
-            exact = self._count_where(sources) <= max(EXACT_FILTER_MAX, k)
-        rows = self._nearest(query, k, sources, exact)
+            features = self._features()
+            passing = None if features.iterative_scan else self._count_where(sources)
+            plan = pg_features.filtered_plan(features, passing, k, EXACT_FILTER_MAX)
+            exact, iterative = plan == "exact", plan == "iterative"
+        rows = self._nearest(query, k, sources, exact, iterative)
         if not exact and len(rows) < k:  # the graph walk came up short (filter, or k > ef_search)
             wanted = self._count_where(sources) if sources is not None else self.count()
             if len(rows) < min(k, wanted):
@@ -358,22 +373,28 @@ class PgVectorStore:
         return [Hit(chunk=Chunk(source=r[0], section=r[1], text=r[2], start=r[3], end=r[4], doc_id=r[5]),
                     score=float(r[6]), score_kind="cosine", rank=rank) for rank, r in enumerate(rows, start=1)]
 
-    def _nearest(self, query: np.ndarray, k: int, sources, exact: bool) -> list[tuple]:
+    def _nearest(self, query: np.ndarray, k: int, sources, exact: bool, iterative: bool = False) -> list[tuple]:
         from psycopg import sql
 
         where = sql.SQL("WHERE source = ANY(%(sources)s)") if sources is not None else sql.SQL("")
+        order = sql.SQL("embedding <=> %(q)s")
+        if self.kind == "hnsw" and not exact and self.dim > pg_features.VECTOR_HNSW_MAX_DIM:
+            # the halfvec index serves only its own expression; scores stay full precision
+            order = sql.SQL("embedding::halfvec({d}) <=> %(q)s::halfvec({d})").format(d=sql.Literal(self.dim))
         # the inner ORDER BY distance LIMIT k is what an HNSW index can serve; the outer one
-        # breaks ties by insertion order, as the reference store does
+        # re-sorts by exact distance and breaks ties by insertion order, as the reference store does
         statement = sql.SQL(
             "SELECT source, section, text, start_offset, end_offset, doc_id, 1 - d AS score FROM "
-            "(SELECT *, embedding <=> %(q)s AS d FROM {t} {w} ORDER BY embedding <=> %(q)s LIMIT %(k)s) AS best "
-            "ORDER BY d, id").format(t=self._ident(), w=where)
+            "(SELECT *, embedding <=> %(q)s AS d FROM {t} {w} ORDER BY {o} LIMIT %(k)s) AS best "
+            "ORDER BY d, id").format(t=self._ident(), w=where, o=order)
         if self.kind == "exact":
             settings: list[str] = []
         elif exact:  # the HNSW index must not serve this one
             settings = ["SET LOCAL enable_indexscan = off"]
         else:  # per query, never leaking into the pooled connection (pgvector's ceiling is 1000)
             settings = [f"SET LOCAL hnsw.ef_search = {min(1000, max(self.ef_search, k))}"]
+            if iterative:  # 0.8+: the walk goes on until k rows pass the filter
+                settings.append(f"SET LOCAL hnsw.iterative_scan = {pg_features.ITERATIVE_SCAN}")
         params = {"q": query, "k": int(k), "sources": list(sources) if sources is not None else None}
         rows = self._read(statement, params, settings=settings)
         if exact and self.kind == "hnsw" and self._writer.conn is not None:
@@ -495,10 +516,13 @@ class PgVectorStore:
                         (self.table, f"{self.table}_hnsw")).fetchone():
             return
         conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (pg_server.limits().maintenance_work_mem,))
-        conn.execute(sql.SQL("CREATE INDEX {i} ON {t} USING hnsw (embedding vector_cosine_ops) "
+        opclass = self._opclass()
+        column = (sql.SQL("(embedding::halfvec({d}))").format(d=sql.Literal(self.dim))
+                  if opclass.startswith("halfvec") else sql.SQL("embedding"))
+        conn.execute(sql.SQL("CREATE INDEX {i} ON {t} USING hnsw ({c} {o}) "
                              "WITH (m = {m}, ef_construction = {e})").format(
-            i=sql.Identifier(f"{self.table}_hnsw"), t=self._ident(), m=sql.Literal(self.hnsw_m),
-            e=sql.Literal(self.ef_construction)))
+            i=sql.Identifier(f"{self.table}_hnsw"), t=self._ident(), c=column, o=sql.SQL(opclass),
+            m=sql.Literal(self.hnsw_m), e=sql.Literal(self.ef_construction)))
 
     def rollback(self) -> None:
         """Drop uncommitted writes (the database keeps its committed state)."""
