@@ -1,8 +1,11 @@
 """The only st.cache_resource wrappers: heavy objects are built once per server, shared by
-every session read-only, and a rerun never re-embeds or reloads.
+every session, and a rerun never re-embeds or reloads. Shared objects are thread-safe: the local
+embedder locks its lazy load (onnxruntime's run is thread-safe), an Index builds its lazy BM25 and
+lookups under a lock, BM25's query LRU is locked (tests/test_threads.py).
 
-An opened Index is keyed by (directory, live generation): every save writes a new
-generation, so a rebuilt index reloads and a renamed one is opened fresh. Which index a
+An opened Index is kept per directory with its live generation (rag_core/index/shelf.py): every
+save writes a new generation, so a rebuilt index reloads, replaces the old one in memory, and a
+renamed one is opened fresh. Which index a
 session opens (shared or its own, for hosted embedders) is ui/indexes.py's business.
 """
 
@@ -13,6 +16,7 @@ import threading
 import streamlit as st
 
 from rag_core.index.index import Index
+from rag_core.index.shelf import IndexShelf
 from rag_core.evaluation.explore import ExploreMap
 from rag_core.core.types import LLM, Embedder
 from rag_core.embeddings import create_embedder
@@ -36,10 +40,20 @@ def answerer(name: str) -> LLM:
     return create_llm(name, embedder=embedder(DEFAULT_EMBEDDER))
 
 
-@st.cache_resource(show_spinner="Opening the index…", max_entries=8)
+@st.cache_resource(show_spinner=False)
+def index_shelf() -> IndexShelf[Index]:
+    """One opened Index per directory, shared by every session; a rebuild's new generation
+    replaces the old one there (no stale generations held until an LRU evicts them)."""
+    return IndexShelf(max_entries=8)
+
+
 def open_index(directory: str, generation: str) -> Index:
-    manifest = read_manifest(directory)
-    return Index.open(directory, embedder=embedder(manifest.embedder))
+    def opened() -> Index:
+        with st.spinner("Opening the index…"):
+            manifest = read_manifest(directory)
+            return Index.open(directory, embedder=embedder(manifest.embedder))
+
+    return index_shelf().get(directory, generation, opened)
 
 
 def session_embedder(name: str, credentials, on_warning, **options) -> Embedder:

@@ -148,10 +148,13 @@ def error_text(exc: RagError) -> str:
 
 
 def answer_here(question: str, settings: state.ChatSettings, scope: str,
-                show_settings: bool = True) -> state.ChatEntry | None:
+                show_settings: bool = True,
+                record: Callable[[state.ChatEntry], None] | None = None) -> state.ChatEntry | None:
     """Ask, stream the answer into the current container, then draw it with its explanation.
     A failure (before or during the stream) is drawn as an st.error and returned as a failed
-    entry; the chat stays usable. None only when the stream ended without an answer."""
+    entry; the chat stays usable. None only when the stream ended without an answer. `record`
+    gets the entry before the explanation is drawn: a question sent meanwhile reruns the page
+    at the next st call, and an answered turn must not be lost then (found by ui.bench_sessions)."""
     try:
         turn = make_pipeline(settings).ask(question, settings.retrieval)
         stream_answer(turn)
@@ -162,6 +165,8 @@ def answer_here(question: str, settings: state.ChatSettings, scope: str,
             return None
         entry = state.ChatEntry(turn.answer, settings.index, settings.template != DEFAULT_TEMPLATE,
                                 turn.costs, settings.llm, rewrite=turn.retrieval.rewrite)
+    if record is not None:
+        record(entry)
     show_answer(entry, scope, show_settings)
     return entry
 
@@ -180,10 +185,7 @@ def run_turn(question: str, settings: state.ChatSettings) -> state.ChatEntry | N
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
-        entry = answer_here(question, settings, f"t{len(state.history())}")
-    if entry is not None:
-        state.add_entry(entry)
-    return entry
+        return answer_here(question, settings, f"t{len(state.history())}", record=state.add_entry)
 
 
 def history(entries) -> None:

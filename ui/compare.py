@@ -211,10 +211,10 @@ def run(question: str, settings: dict[str, state.ChatSettings], blind: bool) -> 
                 got[side] = entry or chat.failed(question, settings[side], "No answer: the stream ended.")
         entry = CompareEntry(question, got["A"], got["B"], *config_labels(settings["A"], settings["B"]),
                              blind, swapped)
+        history().append(entry)  # before drawing more: a question sent meanwhile reruns at the next st call
         diff_view(entry)
         if blind:
             vote_buttons(n, entry)
-    history().append(entry)
     return entry
 
 

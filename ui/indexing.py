@@ -346,10 +346,12 @@ def manage(entries: Sequence[saved.SavedIndex], on_use: Callable[[str], None]) -
             if renamed:
                 with guard(f"renaming {s.name}"), cache.build_lock():  # never under a running build
                     saved.rename_index(s.name, new.strip())
+                    cache.index_shelf().drop(str(saved.index_dir(s.name)))
                     if state.active_index() == s.name:
                         on_use(saved.check_name(new.strip()))
                     st.rerun()
             if deleted:
                 with guard(f"deleting {s.name}"), cache.build_lock():
                     saved.delete_index(s.name, providers.credentials())
+                    cache.index_shelf().drop(str(saved.index_dir(s.name)))
                     st.rerun()

@@ -241,17 +241,32 @@ def history() -> list[ChatEntry]:
     return st.session_state.setdefault("chat_history", [])
 
 
+#: turns a session keeps (each holds its hits and prompt, ~20 KB): a presenter's session left open
+#: all day must not grow without bound. Older turns drop off the top; their costs stay counted.
+MAX_HISTORY = 200
+
+
 def add_entry(entry: ChatEntry) -> None:
-    history().append(entry)
+    turns = history()
+    turns.append(entry)
+    if len(turns) > MAX_HISTORY:
+        dropped = turns[: len(turns) - MAX_HISTORY]
+        del turns[: len(turns) - MAX_HISTORY]
+        kept = st.session_state.get("dropped_costs", TurnCosts())
+        for old in dropped:
+            kept = kept + old.costs
+        st.session_state["dropped_costs"] = kept
 
 
 def clear_history() -> None:
     st.session_state["chat_history"] = []
+    st.session_state.pop("dropped_costs", None)
 
 
 def session_costs() -> TurnCosts:
-    """The session's one cost record: every turn's record added up (its Usage line is derived)."""
-    total = TurnCosts()
+    """The session's one cost record: every turn's record added up (its Usage line is derived),
+    turns dropped by the MAX_HISTORY cap included."""
+    total = st.session_state.get("dropped_costs", TurnCosts())
     for entry in history():
         total = total + entry.costs
     return total

@@ -15,6 +15,8 @@ chooses (the index writes it inside its atomic generation directory); `load` che
 from __future__ import annotations
 
 import json
+import re
+import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -88,6 +90,9 @@ class BM25Index:
         #: query -> (ids, k asked, scores) of its deepest unfiltered search: a sweep asks each
         #: question under many settings, BM25 runs once per question (bounded LRU)
         self._cache: OrderedDict[str, tuple[list[str], int, np.ndarray]] = OrderedDict()
+        #: one BM25Index is shared by every session of a server (ui/cache.py): the LRU's
+        #: get / insert / evict / move_to_end must not interleave (a KeyError otherwise)
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], params: BM25Params = BM25Params()) -> "BM25Index":
@@ -139,14 +144,19 @@ class BM25Index:
             raise ConfigError(f"k must be at least 1, not {k}")
         if allowed is None:
             key = query[:MAX_QUERY_CHARS]
-            cached = self._cache.get(key)
+            with self._cache_lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
             # a deeper list already computed serves any smaller k: same order, same tie-break
             if cached is None or (len(cached[0]) < k and cached[1] < k):
-                ids, scores = self._search(query, k, None)
-                cached = self._cache[key] = (ids, k, scores)
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
-            self._cache.move_to_end(key)
+                ids, scores = self._search(query, k, None)  # outside the lock: sessions score in parallel
+                cached = (ids, k, scores)
+                with self._cache_lock:
+                    self._cache[key] = cached
+                    self._cache.move_to_end(key)
+                    while len(self._cache) > CACHE_SIZE:
+                        self._cache.popitem(last=False)
             ids, _, scores = cached
             return list(ids[:k]), scores[:k].copy()
         return self._search(query, k, allowed)

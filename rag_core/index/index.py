@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -255,6 +256,9 @@ class Index:
         self._bm25 = None  # BM25Index, loaded or built on first use
         self._lookups: dict[str, object] = {}  # row of a chunk id, sources per row, reading order
         self._changed = False  # chunks added or deleted since opening: the saved BM25 is stale
+        #: one opened Index serves every session of a server (ui/cache.py): the lazy BM25 and
+        #: lookups are built once under this lock, never twice at once or torn by a reset
+        self._lazy_lock = threading.RLock()
         #: run once a save has flipped CURRENT (e.g. drop the database index a file index replaced)
         self.after_save: list[Callable[[], None]] = []
 
@@ -263,14 +267,21 @@ class Index:
     @property
     def bm25(self):
         """The whole-index BM25 (rag_core.index.bm25.BM25Index) over the store's chunks."""
-        if self._bm25 is None:
-            self._bm25 = self._load_bm25() or self._build_bm25()
-        return self._bm25
+        with self._lazy_lock:
+            if self._bm25 is None:
+                self._bm25 = self._load_bm25() or self._build_bm25()
+            return self._bm25
 
     def _load_bm25(self):
         """The BM25 saved with this generation, if it is there and matches the store's chunks."""
 
         if self._changed:
+            return None
+        if self.base_generation is not None and not (self.directory / self.base_generation).is_dir():
+            # replaced on disk (two saves) while a session was still reading this one: its
+            # chunks are in memory, so BM25 is built from them and the answer stays consistent
+            self.notes.append("this index was replaced on disk after it was opened: built its BM25 from "
+                              "the chunks in memory (reopen it to read the new one)")
             return None
         if self.base_generation is None or not (self.directory / self.base_generation / BM25_DIR).is_dir():
             if self.base_generation is not None and self.manifest.n_chunks:
@@ -294,6 +305,10 @@ class Index:
     def lookup(self, name: str):
         """Cached per-chunk tables: "chunks" (the store's chunks, row order), "rows" (chunk id, as BM25 names it, -> row), "sources" (array of each row's
         source), "reading" (chunks in reading order, for neighbours)."""
+        with self._lazy_lock:
+            return self._lookup(name)
+
+    def _lookup(self, name: str):
         if name not in self._lookups:
             chunks = self.store.chunks()
             build = {"chunks": lambda: chunks,
@@ -306,14 +321,16 @@ class Index:
     def _current_bm25(self):
         """The BM25, rebuilt if the store's chunks changed behind the index's back (store.add)."""
 
-        if list(self.bm25.ids) != unique_ids(self.store.chunks()):
-            self._chunks_changed()
-        return self.bm25
+        with self._lazy_lock:
+            if list(self.bm25.ids) != unique_ids(self.store.chunks()):
+                self._chunks_changed()
+            return self.bm25
 
     def _chunks_changed(self) -> None:
-        self._changed = True
-        self._bm25 = None
-        self._lookups = {}
+        with self._lazy_lock:
+            self._changed = True
+            self._bm25 = None
+            self._lookups = {}
 
     # ---- opening ---------------------------------------------------------------------
 
