@@ -4,7 +4,7 @@ two configurations side by side (ui/compare.py)."""
 import streamlit as st
 
 from rag_core.index import saved
-from ui import chat, compare, share, state, url_state, widgets
+from ui import chat, compare, room, share, state, url_state, widgets
 from ui.guard import guard
 from ui.layout import page_setup
 
@@ -33,6 +33,7 @@ with st.sidebar:
     st.button("Clear comparisons", on_click=compare.clear, key="clear_compare")
     st.header("Export the session")
     export_slot = st.empty()  # filled last, so it includes the turn asked in this run
+    share_slot = st.empty()
 
 if compare.switch():
     both, blind = compare.view(names)
@@ -55,3 +56,7 @@ with totals_slot.container():
     widgets.session_totals(compare.session_costs(), compare.turns())
 with export_slot.container():
     share.session_section(state.history(), compare.history(), compare.votes_by_side())
+with share_slot.container():
+    room.share_buttons(state.history(), compare.history())
+    if room.session_note():
+        st.warning(room.session_note())

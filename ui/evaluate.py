@@ -43,7 +43,7 @@ from rag_core.ingest.table import to_safe_csv
 from rag_core.rerank import RERANKERS
 from rag_core.core.types import RETRIEVAL_BOUNDS, RetrievalSettings
 
-from ui import eval_charts, eval_significance, handoff, hitcards, indexes, providers, question_gen, state, widgets
+from ui import eval_charts, eval_significance, handoff, hitcards, indexes, providers, question_gen, room, state, widgets
 from ui.retrieval import eval_methods
 
 DEMO_SET = "Demo questions: easy (for the demo corpus)"
@@ -312,6 +312,10 @@ def show_charts(run_: EvalRun, top: EvalResult) -> None:
     bars = eval_charts.ranked_bars(results, label, top, metric, differences(run_, metric))
     index_names = list(dict.fromkeys(r.index for r in results))
     settings = list(dict.fromkeys(r.settings for r in results))
+    if st.button("Share a snapshot of this run", key="eval_share", icon=":material/share:",
+                 help="A read-only link to this table and chart; it opens without the index."):
+        room.share_eval(run_, results_json(run_), bars)
+    room.share_result()
     if len(index_names) < 2 or len(settings) < 2:
         st.plotly_chart(bars, width="stretch", key="eval_chart")
         return

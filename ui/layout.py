@@ -24,7 +24,7 @@ import streamlit as st
 from rag_core.core import tokens
 from rag_core.core.paths import home_path
 
-from ui import state
+from ui import room, state
 from rag_core.core.settings import OperatorSettings, configure, current, is_pinned
 from rag_core.core.errors import ConfigError
 from rag_core.stores import pg_server
@@ -108,8 +108,10 @@ def page_setup() -> None:
         _reroute_once()
     st.set_page_config(page_title="RAG Playground", page_icon=ICON, layout="wide")
     st.html(STYLE)  # only a <style>: Streamlit adds it to the page without taking any space
+    _configure_operator()  # first: a broken secrets file stops here, before the sign-in reads it
+    room.gate()  # app.py gated already; a page run on its own (pages-folder mode, AppTest) is gated too
+    room.keep_session()
     state.preserve_widgets()
-    _configure_operator()
 
 
 def _configure_operator() -> None:

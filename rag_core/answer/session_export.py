@@ -97,13 +97,13 @@ def _total(records: Sequence[TurnRecord], comparisons: Sequence[ComparisonRecord
     return total
 
 
-def _redacted(value: Any, credentials: Credentials | None) -> Any:
+def redact_tree(value: Any, credentials: Credentials | None) -> Any:
     if isinstance(value, str):
         return redact(value, credentials)
     if isinstance(value, dict):
-        return {k: _redacted(v, credentials) for k, v in value.items()}
+        return {k: redact_tree(v, credentials) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_redacted(v, credentials) for v in value]
+        return [redact_tree(v, credentials) for v in value]
     return value
 
 
@@ -118,7 +118,7 @@ def session_dict(records: Sequence[TurnRecord], credentials: Credentials | None 
             "turn_count": len(records) + len(comparisons), "turns": [turn_dict(r) for r in records],
             "comparisons": [comparison_dict(c, votes.get(n)) for n, c in enumerate(comparisons)],
             "totals": _costs(_total(records, comparisons))}
-    return _redacted(data, credentials)
+    return redact_tree(data, credentials)
 
 
 def session_json(records: Sequence[TurnRecord], credentials: Credentials | None = None,

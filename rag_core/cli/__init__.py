@@ -1,4 +1,4 @@
-"""Headless command line: `python -m rag_core {demo,ingest,crawl,query,info,estimate,eval,experiment,bench} --help`.
+"""Headless command line: `python -m rag_core {demo,ingest,crawl,query,info,estimate,eval,experiment,bench,snapshots,sessions} --help`.
 
 Every command exits 0 on success, 2 with a one-line `error: ...` on bad input (a RagError or bad
 arguments), and shows a progress bar on stderr for long work.
@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                  "of retrieval settings on each"),
     "questions": ("questions", "make a question set from an index"),
     "bench": ("bench", "benchmarks as ratios to raw baselines measured in the same run"),
+    "snapshots": ("room", "list or delete the app's shared snapshots"),
+    "sessions": ("room", "remove expired kept browser sessions (or clear all)"),
 }
 
 

@@ -93,6 +93,7 @@ def test_bench_cold_start_section_runs_end_to_end(tmp_path):
     figures = cold_start_figures(dict(os.environ), rounds=1, index=tmp_path / "ix")
     assert set(figures["median_s"]) == {"python_startup", "help", "load_only", "query"}
     assert all(s > 0 for s in figures["median_s"].values())
-    assert figures["query_to_load_ratio"] == round(figures["median_s"]["query"] / figures["median_s"]["load_only"], 3)
+    ratio = figures["median_s"]["query"] / figures["median_s"]["load_only"]  # of the rounded medians
+    assert abs(figures["query_to_load_ratio"] - ratio) < 0.002
     assert figures["index"] == str((tmp_path / "ix").resolve())
     assert figures["targets"] == {"query_to_load_ratio": "<= 2", "help_s": "< 0.5"}

@@ -63,7 +63,7 @@ def test_layers_only_point_down():
 #: lowest first; a package may import its own modules and any package on an earlier line
 LAYERS = (
     ("core",),
-    ("ingest", "providers"),
+    ("ingest", "providers", "room"),
     ("costs",),
     ("embeddings", "llm", "rerank"),
     ("stores",),
