@@ -20,10 +20,9 @@ from rag_core.cli import args as types
 from rag_core.cli.common import (Progress, add_chunking, add_filter, add_index_target, add_json, add_loading, chunking,
                      credentials, print_out, warn)
 from rag_core.providers.metering import cost_model_of, unwrap
-from rag_core.providers.metering import cost_model_of, reading
+from rag_core.providers.metering import reading
 from rag_core.evaluation.experiments import open_to_build
 from rag_core.providers import is_hosted
-from rag_core.providers.metering import reading
 from rag_core.ingest.demo import ATTRIBUTION, demo_documents
 from rag_core.ingest.loaders import load_paths
 from rag_core.ingest.table import content_filter, documents_frame, frame_to_documents

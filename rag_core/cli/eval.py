@@ -30,7 +30,6 @@ from rag_core.retrieval.rewrite import create_rewriter
 from rag_core.retrieval.rewrite import require_generative
 from rag_core.cli.answer_limits import answer_options
 from rag_core.evaluation.evaluate import against_best, best, compare_indexes, question_set_from, questions_to_resolve, resolve_json, result_to_json, vs_best_by_metric, vs_best_json
-from rag_core.evaluation.evaluate import questions_to_resolve
 from rag_core.cli.answer_limits import add_answer_limits
 from rag_core.answer.config import add_config_option
 

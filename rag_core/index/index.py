@@ -45,13 +45,10 @@ from rag_core.core.files import read_bounded
 from rag_core.embeddings import DEFAULT_EMBEDDER, create_embedder
 from rag_core.stores import create_store
 from rag_core.core.catalog import dim_from_server
-from rag_core.embeddings import create_embedder
 from rag_core.providers import is_hosted
 from rag_core.index.bm25 import BM25Index, unique_ids
-from rag_core.index.bm25 import BM25Index, BM25Params
-from rag_core.index.bm25 import unique_ids
-from rag_core.index.neighbours import reading_order
 from rag_core.index.bm25 import BM25Params
+from rag_core.index.neighbours import reading_order
 from rag_core.index.headers import indexed_text
 from rag_core.core.files import write_error, write_file
 

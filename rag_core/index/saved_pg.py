@@ -20,9 +20,9 @@ from rag_core.stores import pg_server
 from rag_core.stores.pgvector_store import META_TABLE
 from rag_core.index.index import CURRENT, MANIFEST
 from rag_core.stores.pgvector_store import POINTER_FILE
-from rag_core.stores.pgvector_store import META_TABLE, lock_key, table_name
+from rag_core.stores.pgvector_store import lock_key, table_name
 from rag_core.index.index import live_generation
-from rag_core.stores.pgvector_store import POINTER_FILE, table_size
+from rag_core.stores.pgvector_store import table_size
 
 
 @dataclass(frozen=True)
