@@ -12,11 +12,14 @@ session opens (shared or its own, for hosted embedders) is ui/indexes.py's busin
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import streamlit as st
 
 from rag_core.index.index import Index
 from rag_core.index.shelf import IndexShelf
+from rag_core.room.store import SessionStore, SnapshotStore
 from rag_core.evaluation.explore import ExploreMap
 from rag_core.core.types import LLM, Embedder
 from rag_core.embeddings import create_embedder
@@ -79,3 +82,18 @@ def explore_map(directory: str, generation: str, _index: Index) -> ExploreMap:
     """The index's 2-D map (PCA, colour groups, drawn sample), once per (directory, generation)."""
 
     return build_map(_index, demo_topics())
+
+
+@st.cache_resource
+def room_stores(home: str) -> tuple[SessionStore, SnapshotStore]:
+    """The shared server's kept sessions and snapshots under the playground home."""
+    root = Path(home)
+    return SessionStore(root / "sessions"), SnapshotStore(root / "snapshots")
+
+
+@st.cache_resource
+def session_writer() -> ThreadPoolExecutor:
+    """One thread that writes kept sessions, in order, off the script thread: pickling a session
+    at the end of every run kept the run going long enough that a question sent then was lost
+    (1-2 of 24 at N=8 in ui.bench_sessions, none without the end-of-run save)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="room-session-writer")

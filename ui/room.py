@@ -32,10 +32,10 @@ from rag_core.room.auth import RoomAuth, check_password
 from rag_core.room.store import SessionStore, SnapshotStore, TooLarge, dumps, new_token
 from rag_core.answer.session_export import redact_tree, turn_dict
 
-from ui import providers, state, widgets
+from ui import cache, providers, state, widgets
 
 COOKIE = "rag_session"
-_TOKEN, _SET_COOKIE, _SAVED, _NOTE = "room_token", "room_set_cookie", "room_saved_digest", "room_note"
+_TOKEN, _SET_COOKIE, _NOTE, _WRITING = "room_token", "room_set_cookie", "room_note", "room_writing"
 _SIGNED_IN = "room_password_ok"
 #: session_state keys kept across a reload besides the `p:` settings
 KEPT = ("chat_history", "compare_history", "blind_votes", "active_index")
@@ -43,15 +43,9 @@ KEPT = ("chat_history", "compare_history", "blind_votes", "active_index")
 _SECRETISH = re.compile(r"key|url|dsn|password|token|secret", re.I)
 
 
-@st.cache_resource
-def _stores(home: str) -> tuple[SessionStore, SnapshotStore]:
-    root = Path(home)
-    return SessionStore(root / "sessions"), SnapshotStore(root / "snapshots")
-
-
 def stores() -> tuple[SessionStore, SnapshotStore]:
     """The room's stores under the playground home directory (read once at app start)."""
-    return _stores(str(paths.home()))
+    return cache.room_stores(str(paths.home()))
 
 
 # ---- sign-in ----------------------------------------------------------------------------------
@@ -118,6 +112,7 @@ def keep_session() -> None:
     sessions, _ = stores()
     if _TOKEN not in ss:
         token = st.context.cookies.get(COOKIE)
+        flush_writes()  # this browser's previous session may still be in the writer's queue
         saved = sessions.load(token)
         if saved is None:
             token = new_token()
@@ -135,25 +130,56 @@ def keep_session() -> None:
 
 
 def save_session() -> None:
-    """At the end of a run: write the kept state when it changed (a note when it is too large)."""
+    """At the end of a run: hand what a reload brings back to the writer thread, which writes it
+    when it changed. The run ends at once; the write's outcome (too large, cannot be pickled) is
+    shown as a note from the next run on."""
     ss = st.session_state
     token = ss.get(_TOKEN)
     if token is None:
         return
-    kept = snapshot_of_session()
+    _take_note(ss)
+    kept = {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v
+            for k, v in snapshot_of_session().items()}  # copies: the next run appends to the originals
+    ss[_WRITING] = cache.session_writer().submit(write_kept, stores()[0], token, kept)
+
+
+#: token -> digest of what was last written for it (only the writer thread touches it)
+_WRITTEN: dict[str, str] = {}
+
+
+def write_kept(sessions: SessionStore, token: str, kept: dict[str, Any]) -> str | None:
+    """In the writer thread: write `kept` unless it is what was written last; None, or a note."""
     try:
-        digest = hashlib.sha256(dumps(kept)).hexdigest()
+        data = dumps(kept)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        ss[_NOTE] = f"This session cannot be kept across a reload ({type(exc).__name__}: {exc}); export it instead."
-        return
-    if ss.get(_SAVED) == digest:
-        return
+        return f"This session cannot be kept across a reload ({type(exc).__name__}: {exc}); export it instead."
+    digest = hashlib.sha256(data).hexdigest()
+    if _WRITTEN.get(token) == digest:
+        return None
     try:
-        stores()[0].save(token, kept)
-        ss.pop(_NOTE, None)
+        sessions.save(token, kept)
     except TooLarge as exc:
-        ss[_NOTE] = str(exc)
-    ss[_SAVED] = digest
+        return str(exc)
+    if len(_WRITTEN) >= 2_000:  # a long-running server: forget old tokens (a rewrite costs one write)
+        _WRITTEN.clear()
+    _WRITTEN[token] = digest
+    return None
+
+
+def _take_note(ss) -> None:
+    """The last finished write's note (or none) becomes this session's note."""
+    writing = ss.get(_WRITING)
+    if writing is not None and writing.done():
+        note = writing.result()
+        if note:
+            ss[_NOTE] = note
+        else:
+            ss.pop(_NOTE, None)
+
+
+def flush_writes() -> None:
+    """Wait until every handed-over session is on disk (a reload reads what was written)."""
+    cache.session_writer().submit(lambda: None).result()
 
 
 def session_note() -> str | None:

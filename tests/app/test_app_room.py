@@ -163,3 +163,21 @@ def test_share_an_evaluation_run_with_its_chart(app_root):
     view.run()
     assert not errors(view), errors(view)
     assert "Question set" in view.markdown[0].value and view.get("plotly_chart")
+
+
+def test_the_writer_thread_writes_a_changed_session_once_and_says_when_it_is_too_large(tmp_path):
+    """Sessions are written off the script thread (a long end-of-run save lost questions sent
+    meanwhile): an unchanged session is not rewritten, an oversize one is a note, not a crash."""
+    from rag_core.room.store import SessionStore, new_token
+    from ui import room
+
+    sessions, token = SessionStore(tmp_path / "sessions", max_bytes=2_000), new_token()
+    assert room.write_kept(sessions, token, {"chat_history": ["a"]}) is None
+    path = next(p for p in (tmp_path / "sessions").iterdir() if not p.name.startswith("."))
+    written = path.stat().st_mtime_ns
+    assert room.write_kept(sessions, token, {"chat_history": ["a"]}) is None
+    assert path.stat().st_mtime_ns == written  # the same state: no second write
+    note = room.write_kept(sessions, token, {"chat_history": ["x" * 5_000]})
+    assert note and "at most 2,000" in note
+    assert sessions.load(token) == {"chat_history": ["a"]}  # the last smaller copy is kept
+    assert "cannot be kept" in room.write_kept(sessions, token, {"chat_history": [lambda: None]})
