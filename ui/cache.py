@@ -1,12 +1,14 @@
 """The only st.cache_resource wrappers: heavy objects are built once per server, shared by
 every session, and a rerun never re-embeds or reloads. Shared objects are thread-safe: the local
 embedder locks its lazy load (onnxruntime's run is thread-safe), an Index builds its lazy BM25 and
-lookups under a lock, BM25's query LRU is locked (tests/test_threads.py).
+lookups under a lock, BM25's query LRU is locked (tests/unit/test_threads.py).
 
 An opened Index is kept per directory with its live generation (rag_core/index/shelf.py): every
 save writes a new generation, so a rebuilt index reloads, replaces the old one in memory, and a
 renamed one is opened fresh. Which index a
-session opens (shared or its own, for hosted embedders) is ui/indexes.py's business.
+session opens (shared or its own, for hosted embedders) is ui/indexes.py's business. A shared
+server's kept sessions and snapshots (ui/room.py) and the one thread that writes sessions live
+here too.
 """
 
 from __future__ import annotations
